@@ -1,0 +1,1 @@
+"""The crisiswatch HTTP API (FastAPI): read models over the store."""

@@ -1,0 +1,158 @@
+"""FastAPI application over the store.
+
+The app only reads what the flow published; it is given a ``Store`` by the composition
+root (the CLI) and never opens Redis itself, so tests point it at any real server.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import redis
+from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.models import (
+    AlertOut,
+    BrandOut,
+    ErrorOut,
+    Health,
+    RecordOut,
+    SeriesOut,
+    Severity,
+    StatsOut,
+)
+from crisiswatch import __version__
+from crisiswatch.store import Store
+
+STATIC = Path(__file__).parent / "static"
+SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
+
+TimeParam = Annotated[
+    str | None,
+    Query(description="ISO-8601 with a zone (2015-02-23T10:00:00-08:00) or epoch seconds"),
+]
+
+
+def parse_time(value: str | None, name: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(422, f"'{name}' is not a time: {value!r}") from None
+    if dt.tzinfo is None:
+        raise HTTPException(422, f"'{name}' has no time zone: {value!r} (add Z or an offset)")
+    return dt.timestamp()
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
+
+
+def create_app(store: Store) -> FastAPI:
+    app = FastAPI(
+        title="crisiswatch",
+        version=__version__,
+        description="Brand crisis detection on social media streams: explained alerts, "
+        "per-brand series and pipeline health.",
+    )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        msg = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        return _error(422, msg)
+
+    @app.exception_handler(redis.RedisError)
+    async def store_down(_: Request, exc: redis.RedisError) -> JSONResponse:
+        return _error(503, f"the store (Redis) is unavailable: {type(exc).__name__}; retry shortly")
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        return FileResponse(STATIC / "index.html", media_type="text/html")
+
+    @app.get("/health", response_model=Health, tags=["operations"])
+    def health() -> Health:
+        try:
+            ok = store.ping()
+            flow = store.stats()["status"]
+        except redis.RedisError:
+            ok, flow = False, {}
+        return Health(status="ok" if ok else "degraded", redis=ok, flow=flow)
+
+    @app.get("/stats", response_model=StatsOut, responses=ERRORS, tags=["operations"])
+    def stats() -> StatsOut:
+        s = store.stats()
+        accounted = s["processed"] + s["duplicate"] + s["late"] + s["dead_lettered"]
+        return StatsOut(**s, in_flight=s["read"] + s["fanout"] - accounted)
+
+    @app.get("/brands", response_model=list[BrandOut], responses=ERRORS, tags=["brands"])
+    def brands() -> list[BrandOut]:
+        out = []
+        for brand in store.brands():
+            last = store.series(brand, limit=1, newest=True)
+            open_alerts = sum(a["state"] != "resolved" for a in store.alerts(brand=brand))
+            out.append(BrandOut(brand=brand, open_alerts=open_alerts,
+                                last_window_start=last[0]["window_start"] if last else None))
+        return out
+
+    @app.get("/brands/{brand}/series", response_model=SeriesOut, responses=ERRORS,
+             tags=["brands"])
+    def series(brand: str, from_: Annotated[TimeParam, Query(alias="from")] = None,
+               to: TimeParam = None,
+               limit: Annotated[int, Query(ge=1, le=50_000)] = 5000) -> SeriesOut:
+        """Closed windows of the brand in time order (windows without mentions are
+        absent), each with the detector's expected count and score."""
+        if brand not in store.brands():
+            raise HTTPException(404, f"unknown brand {brand!r}; GET /brands lists them")
+        points = store.series(brand, parse_time(from_, "from"), parse_time(to, "to"), limit)
+        return SeriesOut(brand=brand, points=points)
+
+    @app.get("/alerts", response_model=list[AlertOut], responses=ERRORS, tags=["alerts"])
+    def alerts(
+        brand: str | None = None,
+        since: Annotated[TimeParam, Query(description="alerts active at or after this time")]
+        = None,
+        severity: Annotated[Severity | None, Query(description="minimum severity")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict]:
+        found = store.alerts(brand=brand, since=parse_time(since, "since"), limit=limit)
+        if severity is not None:
+            floor = SEVERITY_RANK[severity]
+            found = [a for a in found if SEVERITY_RANK[a["severity"]] >= floor]
+        return found
+
+    @app.get("/alerts/{alert_id}", response_model=AlertOut, responses=ERRORS, tags=["alerts"])
+    def alert(alert_id: str) -> dict:
+        found = store.alert(alert_id)
+        if found is None:
+            raise HTTPException(404, f"no alert with id {alert_id!r}")
+        return found
+
+    @app.get("/deadletters", response_model=list[RecordOut], responses=ERRORS,
+             tags=["operations"])
+    def deadletters(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict]:
+        """Records that could not become mentions, newest first, with the reason."""
+        return store.deadletters(limit)
+
+    @app.get("/late", response_model=list[RecordOut], responses=ERRORS, tags=["operations"])
+    def late(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict]:
+        """Mentions that arrived after their window closed, newest first."""
+        return store.late(limit)
+
+    return app

@@ -1,0 +1,64 @@
+"""Text features that every detector reads: hashtags, normalised text, terms.
+
+Kept dependency-free and regex-based so they cost microseconds per mention.
+"""
+
+from __future__ import annotations
+
+import re
+
+_HASHTAG = re.compile(r"(?<![\w&])#(\w{1,100})")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_HANDLE = re.compile(r"(?<!\w)@\w+")
+_RT_PREFIX = re.compile(r"^\s*RT\s+@\w+:?\s*", re.IGNORECASE)
+_NON_WORD = re.compile(r"[^\w#@']+")
+_TOKEN = re.compile(r"[a-z][a-z']{2,}")
+
+# Short, closed list: terms exist to explain an alert, so function words only add noise.
+STOPWORDS = frozenset(
+    [
+        "the", "and", "for", "you", "your", "are", "was", "were", "but", "not", "with",
+        "this", "that", "have", "has", "had", "just", "from", "they", "them", "their",
+        "what", "when", "will", "would", "can", "could", "should", "about", "there", "been",
+        "being", "into", "out", "our", "ours", "all", "any", "get", "got", "its", "it's",
+        "i'm", "im", "you're", "don't", "didn't", "can't", "won't", "isn't", "wasn't",
+        "dont", "didnt", "cant", "wont", "isnt", "how", "why", "who", "now", "one", "two",
+        "more", "very", "still", "some", "than", "then", "too", "also", "only", "over",
+        "even", "here", "back", "again", "like", "amp", "http", "https", "www", "com",
+        "via", "rt", "thanks", "thank", "please", "let", "know", "need"
+    ]
+)
+
+
+def extract_hashtags(text: str) -> tuple[str, ...]:
+    """Hashtags in order of first appearance, lower-cased, without '#', deduplicated."""
+    seen: dict[str, None] = {}
+    for tag in _HASHTAG.findall(text):
+        seen.setdefault(tag.lower(), None)
+    return tuple(seen)
+
+
+def normalise_hashtag(tag: str) -> str:
+    return tag.lstrip("#").lower()
+
+
+def is_retweet_text(text: str) -> bool:
+    """Old-style manual retweets ("RT @user: ...") carry no flag in most exports."""
+    return _RT_PREFIX.match(text) is not None
+
+
+def normalise_text(text: str) -> str:
+    """The key under which copies of one text are the same text.
+
+    Drops the retweet prefix, URLs and handles, folds case and whitespace: retweets and
+    copy-paste campaigns then collapse to one key, which caches and clustering rely on.
+    """
+    text = _RT_PREFIX.sub("", text)
+    text = _URL.sub(" ", text)
+    text = _HANDLE.sub(" ", text)
+    return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+
+
+def terms(normalised: str) -> list[str]:
+    """Content words of a normalised text, for "top terms" in explanations."""
+    return [t for t in _TOKEN.findall(normalised) if t not in STOPWORDS]

@@ -1,0 +1,100 @@
+"""Domain records shared by the flow, the detectors, the store and the API.
+
+They are slotted dataclasses rather than pydantic models because the flow creates one
+per mention on the hot path; validation happens once, in the parser, not on every copy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Mention:
+    """One validated brand mention (the input contract of DESIGN.md)."""
+
+    id: str
+    ts: float  # event time, epoch seconds (UTC)
+    brands: tuple[str, ...]
+    text: str
+    hashtags: tuple[str, ...]  # lower case, without '#'
+    author_id: str | None = None
+    handle: str | None = None
+    followers: int = 0
+    is_retweet: bool = False
+    retweet_of: str | None = None
+    platform: str | None = None
+    lang: str | None = None
+    url: str | None = None
+    norm_text: str = ""  # set by enrichment (detectors.text.normalise_text)
+    sentiment: float = 0.0  # compound score in [-1, 1], set by enrichment
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class DeadLetter:
+    """A record that could not become a mention, with a reason a person can act on."""
+
+    reason: str
+    raw: str
+    source: str = ""
+    position: int = 0
+
+    @property
+    def key(self) -> str:
+        """Stable identity, so that a record re-read after recovery is stored once."""
+        return f"{self.source}:{self.position}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"reason": self.reason, "raw": self.raw, "source": self.source,
+                "position": self.position}
+
+
+@dataclass(slots=True)
+class Example:
+    """A representative mention kept with a window or an incident."""
+
+    id: str
+    ts: float
+    text: str
+    handle: str | None
+    followers: int
+    sentiment: float
+
+
+@dataclass(slots=True)
+class VolumeScore:
+    """What the volume detector says about one window of one brand."""
+
+    observed: int  # count in the window
+    expected: float  # expected count in the window
+    horizon: int  # windows summed by the most surprising test
+    horizon_observed: int  # observed count over that horizon
+    horizon_expected: float  # expected count over that horizon
+    p_value: float  # P(count >= observed | baseline), corrected for the horizons tried
+    surprise: float  # -log10(p_value)
+    lift: float  # horizon_observed / horizon_expected
+    anomalous: bool
+    warming_up: bool
+
+
+@dataclass(slots=True)
+class Alert:
+    """An incident: one or more anomalous windows of one brand, explained."""
+
+    id: str
+    brand: str
+    kinds: list[str]
+    severity: str
+    state: str
+    first_window: float
+    last_window: float
+    window_s: int
+    updated_window: float
+    explanation: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,100 @@
+"""Per-brand, per-window aggregate of mentions: what the detectors and alerts read.
+
+One accumulator lives per open window and brand; everything in it is bounded (top-k
+counters, a handful of examples) so that a storm cannot grow a window without limit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from detectors.text import terms
+from detectors.topk import TopK
+from detectors.types import Example, Mention
+
+NEGATIVE_BELOW = -0.05  # VADER's own convention for a negative compound score
+POSITIVE_ABOVE = 0.05
+TOP_CAPACITY = 64
+EXAMPLES_KEPT = 5
+
+
+@dataclass(slots=True)
+class WindowStats:
+    count: int = 0
+    retweets: int = 0
+    negatives: int = 0
+    positives: int = 0
+    sentiment_sum: float = 0.0
+    reach: int = 0  # sum of author followers: how many timelines the window reached
+    max_followers: int = 0
+    hashtags: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
+    terms: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
+    examples: list[Example] = field(default_factory=list)
+
+    def add(self, m: Mention) -> WindowStats:
+        self.count += 1
+        self.sentiment_sum += m.sentiment
+        if m.sentiment <= NEGATIVE_BELOW:
+            self.negatives += 1
+        elif m.sentiment >= POSITIVE_ABOVE:
+            self.positives += 1
+        self.reach += m.followers
+        if m.followers > self.max_followers:
+            self.max_followers = m.followers
+        self.hashtags.update(m.hashtags)
+        if m.is_retweet:
+            self.retweets += 1
+        else:
+            self.terms.update(terms(m.norm_text))
+            self._keep_example(m)
+        return self
+
+    def _keep_example(self, m: Mention) -> None:
+        """Keep the originals that reached most people, one per distinct text."""
+        ex = self.examples
+        if any(e.text == m.text for e in ex):
+            return
+        candidate = Example(m.id, m.ts, m.text, m.handle, m.followers, m.sentiment)
+        if len(ex) < EXAMPLES_KEPT:
+            ex.append(candidate)
+        else:
+            weakest = min(range(len(ex)), key=lambda i: ex[i].followers)
+            if ex[weakest].followers < m.followers:
+                ex[weakest] = candidate
+
+    def merge(self, other: WindowStats) -> WindowStats:
+        self.count += other.count
+        self.retweets += other.retweets
+        self.negatives += other.negatives
+        self.positives += other.positives
+        self.sentiment_sum += other.sentiment_sum
+        self.reach += other.reach
+        self.max_followers = max(self.max_followers, other.max_followers)
+        self.hashtags.merge(other.hashtags)
+        self.terms.merge(other.terms)
+        for e in other.examples:
+            if len(self.examples) < EXAMPLES_KEPT and all(x.text != e.text for x in self.examples):
+                self.examples.append(e)
+        return self
+
+    @property
+    def negative_share(self) -> float:
+        return self.negatives / self.count if self.count else 0.0
+
+    @property
+    def mean_sentiment(self) -> float:
+        return self.sentiment_sum / self.count if self.count else 0.0
+
+    def summary(self, top: int = 10) -> dict[str, Any]:
+        """The JSON-ready view that the store keeps for the series."""
+        return {
+            "count": self.count,
+            "retweets": self.retweets,
+            "negative_share": round(self.negative_share, 4),
+            "positive_share": round(self.positives / self.count, 4) if self.count else 0.0,
+            "mean_sentiment": round(self.mean_sentiment, 4),
+            "reach": self.reach,
+            "max_followers": self.max_followers,
+            "hashtags": self.hashtags.top(top),
+        }

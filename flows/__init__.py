@@ -1,0 +1,1 @@
+"""Bytewax dataflows of crisiswatch: sources, parsing, windowing, detection, sinks."""

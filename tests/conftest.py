@@ -1,0 +1,116 @@
+"""Shared fixtures: a real Redis server per test session, real HTTP, real flows.
+
+Every test writes under a key prefix of its own, so tests never read data they did not
+create, even though they share one server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+from bytewax.testing import run_main
+
+from api.app import create_app
+from crisiswatch.embedded import EmbeddedRedis, free_port
+from crisiswatch.settings import Settings, load_settings
+from crisiswatch.store import Store, connect
+from flows.dataflow import build_flow
+from flows.importers import airline_rows, sorted_by_time
+from flows.sources import ReplaySource
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+AIRLINE_CSV = SHARED_DATA / "airline" / "Tweets.csv"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[EmbeddedRedis]:
+    with EmbeddedRedis(port=free_port()) as server:
+        yield server
+
+
+@pytest.fixture
+def prefix() -> str:
+    return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def store(redis_server: EmbeddedRedis, prefix: str) -> Store:
+    return Store(connect(redis_server.url), prefix)
+
+
+def settings_for(prefix: str, **overrides: object) -> Settings:
+    settings = load_settings()
+    settings.store.prefix = prefix
+    for dotted, value in overrides.items():
+        section, field = dotted.split("__")
+        setattr(getattr(settings, section), field, value)
+    return settings
+
+
+def write_jsonl(path: Path, records: list[dict | bytes | str]) -> Path:
+    with path.open("wb") as f:
+        for r in records:
+            if isinstance(r, dict):
+                r = orjson.dumps(r)
+            elif isinstance(r, str):
+                r = r.encode()
+            f.write(r + b"\n")
+    return path
+
+
+def replay(settings: Settings, paths: list[Path], url: str) -> None:
+    run_main(build_flow(settings, ReplaySource(paths), url))
+
+
+class LiveAPI:
+    """The real FastAPI app served by uvicorn on a free loopback port."""
+
+    def __init__(self, store: Store) -> None:
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1",
+                                                    port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> httpx.Client:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert time.monotonic() < deadline, "API did not start"
+            time.sleep(0.02)
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
+        return self.client
+
+    def __exit__(self, *exc: object) -> None:
+        self.client.close()
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def api(store: Store) -> Iterator[httpx.Client]:
+    with LiveAPI(store) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def airline_jsonl(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if not AIRLINE_CSV.is_file():
+        pytest.skip(f"airline data not found at {AIRLINE_CSV}")
+    path = tmp_path_factory.mktemp("airline") / "airline.jsonl"
+    return write_jsonl(path, sorted_by_time(airline_rows(AIRLINE_CSV)))
+
+
+@pytest.fixture(scope="session")
+def airline_store(redis_server: EmbeddedRedis, airline_jsonl: Path) -> Store:
+    """The airline file replayed once through the real flow, shared by read-only tests."""
+    prefix = f"air{uuid.uuid4().hex[:8]}"
+    replay(settings_for(prefix), [airline_jsonl], redis_server.url)
+    return Store(connect(redis_server.url), prefix)

@@ -1,0 +1,78 @@
+"""The HTTP API over a real store: typed answers, JSON errors, 503 when Redis is gone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from crisiswatch.embedded import EmbeddedRedis, free_port
+from crisiswatch.store import Store, connect
+from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
+
+T0 = 1_700_000_100
+
+
+def test_openapi_documents_every_endpoint(api: httpx.Client) -> None:
+    spec = api.get("/openapi.json").json()
+    for path in ("/health", "/brands", "/brands/{brand}/series", "/alerts", "/alerts/{alert_id}",
+                 "/stats", "/deadletters", "/late"):
+        assert path in spec["paths"], path
+        assert "200" in spec["paths"][path]["get"]["responses"]
+    assert "AlertOut" in spec["components"]["schemas"]
+    assert api.get("/docs").status_code == 200
+
+
+def test_errors_are_json_with_a_message_and_the_right_status(api: httpx.Client) -> None:
+    r = api.get("/alerts/nope")
+    assert r.status_code == 404
+    assert r.json() == {"error": {"status": 404, "message": "no alert with id 'nope'"}}
+    r = api.get("/brands/Nobody/series")
+    assert r.status_code == 404 and "GET /brands" in r.json()["error"]["message"]
+    r = api.get("/alerts", params={"since": "last tuesday"})
+    assert r.status_code == 422
+    assert r.json()["error"]["message"] == "'since' is not a time: 'last tuesday'"
+    r = api.get("/alerts", params={"since": "2015-02-23T10:00:00"})
+    assert r.status_code == 422 and "no time zone" in r.json()["error"]["message"]
+    r = api.get("/alerts", params={"severity": "apocalyptic"})
+    assert r.status_code == 422 and "severity" in r.json()["error"]["message"]
+    assert api.get("/nowhere").json()["error"]["status"] == 404
+
+
+def test_reads_what_the_flow_wrote(tmp_path: Path, redis_server: EmbeddedRedis, store: Store,
+                                   api: httpx.Client) -> None:
+    records = [{"id": f"q{i}", "ts": T0 + i * 60, "brand": "Acme", "text": "fine #ok"}
+               for i in range(1500)]
+    records += [{"id": f"b{i}", "ts": T0 + 1500 * 60 + i, "brand": "Acme",
+                 "text": "everything is broken #down"} for i in range(200)]
+    records += ['{"id": 1}']
+    replay(settings_for(store.p), [write_jsonl(tmp_path / "in.jsonl", records)],
+           redis_server.url)
+
+    assert api.get("/health").json()["status"] == "ok"
+    assert [b["brand"] for b in api.get("/brands").json()] == ["Acme"]
+    alerts = api.get("/alerts", params={"severity": "warning"}).json()
+    assert len(alerts) == 1
+    assert dict(alerts[0]["explanation"]["top_hashtags"])["down"] == 200
+    assert api.get("/alerts", params={"brand": "Other"}).json() == []
+    assert api.get("/alerts", params={"since": T0 + 10 * 86400}).json() == []
+    dead = api.get("/deadletters").json()
+    assert dead[0]["reason"] == "missing field 'text'"
+    stats = api.get("/stats").json()
+    assert stats["dead_lettered"] == 1 and stats["processed"] == 1700
+
+
+def test_api_answers_503_while_redis_is_down_and_recovers(prefix: str) -> None:
+    server = EmbeddedRedis(port=free_port()).start()
+    try:
+        with LiveAPI(Store(connect(server.url), prefix)) as api:
+            assert api.get("/alerts").status_code == 200
+            server.stop()
+            r = api.get("/alerts")
+            assert r.status_code == 503
+            assert "the store (Redis) is unavailable" in r.json()["error"]["message"]
+            assert api.get("/health").json() == {"status": "degraded", "redis": False, "flow": {}}
+            server.start()
+            assert api.get("/alerts").status_code == 200
+    finally:
+        server.close()

@@ -1,0 +1,131 @@
+"""The mention contract: every bad input becomes a dead letter with a reason to act on."""
+
+from __future__ import annotations
+
+import pytest
+
+from detectors.brands import BrandMatcher, BrandQuery
+from detectors.types import DeadLetter, Mention
+from flows.parse import Parser
+
+MATCHER = BrandMatcher({
+    "UniSuper": BrandQuery(hashtags=("#unisuper",), keywords=("unisuper",)),
+    "Delta": BrandQuery(handles=("@JetBlue",)),
+    "Acme": BrandQuery(keywords=("acme corp",)),
+})
+PARSER = Parser(MATCHER, max_text_chars=50, source="test.jsonl")
+GOOD = b'{"id":"1","ts":"2015-02-23T10:00:00-08:00","brand":"Delta","text":"hi #Fleek"}'
+
+
+def parse(raw: bytes | str) -> Mention | DeadLetter:
+    return PARSER.parse(raw.encode() if isinstance(raw, str) else raw, position=7)
+
+
+@pytest.mark.parametrize(("raw", "reason"), [
+    (b"not json at all", "not JSON: "),
+    (b'["a", "list"]', "not a JSON object: got array"),
+    (b'"a string"', "not a JSON object: got string"),
+    (b"   ", "empty record"),
+    (b'{"ts": 1424714400, "brand": "Delta", "text": "x"}', "missing field 'id'"),
+    (b'{"id": "", "ts": 1424714400, "brand": "Delta", "text": "x"}', "field 'id' is empty"),
+    (b'{"id": "  ", "ts": 1424714400, "brand": "Delta", "text": "x"}', "field 'id' is empty"),
+    (b'{"id": ["1"], "ts": 1424714400, "brand": "Delta", "text": "x"}',
+     "field 'id' must be a string, got array"),
+    (b'{"id": true, "ts": 1424714400, "brand": "Delta", "text": "x"}',
+     "field 'id' must be a string, got boolean"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "Delta"}', "missing field 'text'"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "Delta", "text": null}', "missing field 'text'"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "Delta", "text": "  "}', "field 'text' is empty"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "Delta", "text": 42}',
+     "field 'text' must be a string, got integer"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "Delta", "text": "' + b"x" * 51 + b'"}',
+     "field 'text' is 51 characters, over the limit of 50"),
+    (b'{"id": "1", "brand": "Delta", "text": "x"}', "missing field 'ts'"),
+    (b'{"id": "1", "ts": "yesterday", "brand": "Delta", "text": "x"}',
+     "ts not a timestamp: 'yesterday'"),
+    (b'{"id": "1", "ts": "2015-02-23T10:00:00", "brand": "Delta", "text": "x"}',
+     "ts has no time zone: '2015-02-23T10:00:00' (add 'Z' or an offset such as '+00:00')"),
+    (b'{"id": "1", "ts": 1424714400000, "brand": "Delta", "text": "x"}',
+     "ts 1424714400000 is too large for epoch seconds (epoch milliseconds? divide by 1000)"),
+    (b'{"id": "1", "ts": -5, "brand": "Delta", "text": "x"}', "ts not a timestamp: -5"),
+    (b'{"id": "1", "ts": true, "brand": "Delta", "text": "x"}', "ts not a timestamp: True"),
+    (b'{"id": "1", "ts": {"t": 1}, "brand": "Delta", "text": "x"}',
+     "ts must be an ISO-8601 string or epoch seconds, got object"),
+    (b'{"id": "1", "ts": 1424714400, "text": "nothing to see"}',
+     "no brand: field 'brand' is absent and no brand query matches"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "", "text": "x"}', "field 'brand' is empty"),
+    (b'{"id": "1", "ts": 1424714400, "brand": 3, "text": "x"}',
+     "field 'brand' must be a string, got integer"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x", "hashtags": "fleek"}',
+     "field 'hashtags' must be a list of strings, got string"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x", "author": "bob"}',
+     "field 'author' must be an object, got string"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x", "author": {"followers": "12k"}}',
+     "field 'author.followers' must be a non-negative integer, got '12k'"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x", "author": {"followers": -1}}',
+     "field 'author.followers' must be a non-negative integer, got -1"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x", "is_retweet": "yes"}',
+     "field 'is_retweet' must be true or false, got string"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "caf\xe9"}',
+     "not valid UTF-8: byte 0xe9 at offset 56"),
+])
+def test_bad_input_becomes_a_dead_letter_with_its_reason(raw: bytes, reason: str) -> None:
+    out = parse(raw)
+    assert isinstance(out, DeadLetter)
+    assert out.reason.startswith(reason), out.reason
+    assert out.source == "test.jsonl" and out.position == 7
+    assert out.key == "test.jsonl:7"
+
+
+def test_dead_letter_keeps_the_raw_record_readable_even_when_it_is_not_utf8() -> None:
+    out = parse(b'{"id": "1", "text": "caf\xe9"}')
+    assert isinstance(out, DeadLetter)
+    assert out.raw == '{"id": "1", "text": "caf\ufffd"}'
+
+
+def test_a_valid_mention_with_every_optional_field() -> None:
+    out = parse(
+        b'{"id": 570306133677760513, "ts": "2015-02-23T10:00:00-08:00", "brand": "Delta",'
+        b' "text": "RT @x: our fleet is on #Fleek #fleek", "author": {"id": 9, "handle": "bob",'
+        b' "followers": 1200}, "platform": "twitter", "lang": "en", "url": "https://t.co/x"}'
+    )
+    assert isinstance(out, Mention)
+    assert out.id == "570306133677760513"  # numeric ids are taken as strings
+    assert out.ts == 1424714400.0
+    assert out.brands == ("Delta",)
+    assert out.hashtags == ("fleek",)  # extracted, lower-cased, deduplicated
+    assert out.is_retweet  # "RT @" prefix
+    assert (out.author_id, out.handle, out.followers) == ("9", "bob", 1200)
+
+
+def test_epoch_seconds_and_zulu_time_are_the_same_instant() -> None:
+    a = parse(b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x"}')
+    b = parse(b'{"id": "1", "ts": "2015-02-23T18:00:00Z", "brand": "D", "text": "x"}')
+    assert isinstance(a, Mention) and isinstance(b, Mention)
+    assert a.ts == b.ts
+
+
+def test_given_hashtags_win_over_extraction() -> None:
+    out = parse(b'{"id": "1", "ts": 1, "brand": "D", "text": "#a", "hashtags": ["#B", "b", ""]}')
+    assert isinstance(out, Mention)
+    assert out.hashtags == ("b",)
+
+
+def test_brand_queries_assign_brands_to_mentions_without_one() -> None:
+    by_tag = parse(b'{"id": "1", "ts": 1, "text": "300 pages of dismay #UniSuper"}')
+    by_handle = parse(b'{"id": "2", "ts": 1, "text": "@jetblue on fleek"}')
+    by_keyword = parse(b'{"id": "3", "ts": 1, "text": "ACME Corp lost my parcel"}')
+    both = parse(b'{"id": "4", "ts": 1, "text": "@JetBlue and acme corp, both down"}')
+    not_a_handle = parse(b'{"id": "5", "ts": 1, "text": "@JetBlueFan says hi"}')
+    assert isinstance(by_tag, Mention) and by_tag.brands == ("UniSuper",)
+    assert isinstance(by_handle, Mention) and by_handle.brands == ("Delta",)
+    assert isinstance(by_keyword, Mention) and by_keyword.brands == ("Acme",)
+    assert isinstance(both, Mention) and both.brands == ("Acme", "Delta")
+    assert isinstance(not_a_handle, DeadLetter)
+
+
+def test_the_parser_never_raises_on_arbitrary_bytes() -> None:
+    for raw in (b"\x00", b"{", b"[]", b"null", b"1e999", b'{"id": 1e999}', b"\xff\xfe",
+                b'{"id":"1","ts":1e308,"brand":"D","text":"x"}'):
+        assert isinstance(PARSER.parse(raw), DeadLetter | Mention)
+    assert isinstance(PARSER.parse(GOOD), Mention)
