@@ -66,6 +66,8 @@ def create_app(store: Store) -> FastAPI:
         description="Brand crisis detection on social media streams: explained alerts, "
         "per-brand series and pipeline health.",
     )
+    # Feature routers (api/<feature>.py, each an APIRouter) read the store from here.
+    app.state.store = store
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

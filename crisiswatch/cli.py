@@ -263,5 +263,46 @@ def demo(output: Annotated[Path, typer.Option("--output", "-o")] = Path("demo.js
     err.print(f"{demo_stream.write(output, seed):,} records written to {output}")
 
 
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@app.command("eval")
+def eval_(
+    nab: Annotated[Path | None, typer.Option(
+        help="a directory in NAB's layout (data/, labels/combined_windows.json, "
+        "profiles.json): NAB scores of the volume detector")] = None,
+    results: Annotated[Path | None, typer.Option(
+        help="with --nab: also write NAB's result files here")] = None,
+    sentiment: Annotated[bool, typer.Option(
+        help="brand-held-out sentiment evaluation on the airline labels")] = False,
+    topics: Annotated[bool, typer.Option(
+        help="topic clustering NMI/purity on the airline complaints")] = False,
+    airline: Annotated[Path, typer.Option(help="Tweets.csv of the airline sample")] =
+    SHARED_DATA / "airline" / "Tweets.csv",
+    vader: Annotated[Path, typer.Option(help="VADER's rated tweets (tweets_GroundTruth.txt)")]
+    = SHARED_DATA / "vader" / "tweets_GroundTruth.txt",
+) -> None:
+    """Evaluate the detectors on labelled data and print the tables."""
+    ran = False
+    if nab is not None:
+        from crisiswatch.evaluation import nab as nab_eval
+
+        nab_eval.run(nab, results, err)
+        ran = True
+    if sentiment:
+        from crisiswatch.evaluation import sentiment as sentiment_eval
+
+        sentiment_eval.run(airline, vader, err)
+        ran = True
+    if topics:
+        from crisiswatch.evaluation import topics as topics_eval
+
+        topics_eval.run(airline, err)
+        ran = True
+    if not ran:
+        err.print("nothing to evaluate: give --nab DIR, --sentiment or --topics")
+        raise typer.Exit(2)
+
+
 if __name__ == "__main__":
     app()

@@ -34,6 +34,7 @@ from detectors.types import VolumeScore
 
 @dataclass(frozen=True)
 class VolumeConfig:
+    window_s: int = 300
     horizons: tuple[int, ...] = (1, 3, 12)
     half_life_windows: float = 36.0
     warmup_windows: int = 72
