@@ -46,8 +46,9 @@ class VolumeSettings(BaseModel):
     min_excess: float = Field(10, ge=0)
     max_dispersion: float = Field(25, ge=1)
 
-    def model(self) -> VolumeConfig:
-        return VolumeConfig(**{**self.model_dump(), "horizons": tuple(sorted(self.horizons))})
+    def model(self, window_s: int) -> VolumeConfig:
+        return VolumeConfig(window_s=window_s, **{**self.model_dump(),
+                                                  "horizons": tuple(sorted(self.horizons))})
 
 
 class IncidentSettings(BaseModel):
