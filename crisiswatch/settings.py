@@ -38,17 +38,20 @@ class DedupSettings(BaseModel):
 
 class VolumeSettings(BaseModel):
     horizons: list[int] = [1, 3, 12]
-    half_life_windows: float = Field(36, gt=0)
-    warmup_windows: int = Field(72, ge=0)
+    half_life_windows: float = Field(72, gt=0)
+    hourly_rate: float = Field(0.012, gt=0, le=1)
+    weekly_rate: float = Field(0.002, ge=0, le=1)
+    warmup_windows: int = Field(288, ge=0)
     gap_reset_windows: int = Field(72, gt=0)
+    shift_windows: int = Field(72, gt=0)
     p_threshold: float = Field(1e-5, gt=0, lt=1)
     min_lift: float = Field(2.0, ge=1)
     min_excess: float = Field(10, ge=0)
     max_dispersion: float = Field(25, ge=1)
 
     def model(self, window_s: int) -> VolumeConfig:
-        return VolumeConfig(window_s=window_s, **{**self.model_dump(),
-                                                  "horizons": tuple(sorted(self.horizons))})
+        fields = {**self.model_dump(), "horizons": tuple(sorted(self.horizons))}
+        return VolumeConfig(window_s=window_s, **fields)
 
 
 class IncidentSettings(BaseModel):

@@ -1,24 +1,32 @@
-"""Online volume baseline per brand, scored with an overdispersed count model.
+"""Online seasonal volume baseline per brand, scored with an overdispersed count model.
 
 Why this shape:
-- Counts of mentions are at least Poisson-noisy and usually more (bursty authors,
-  retweets), so the variance is ``phi * mu`` with a dispersion ``phi >= 1`` learned
-  online; the tail probability then comes from the negative binomial with that mean and
-  variance (Poisson when ``phi == 1``). The score is that tail probability, so it has a
-  stated meaning: ``surprise = -log10(p)`` means "a count this high is expected once in
-  10**surprise windows if nothing is happening".
-- A crisis can show as one very busy window or as an hour of steadily doubled volume,
-  so the count is tested over several horizons (the current window and sums over the
-  last few) and the smallest p-value is Bonferroni-corrected for the horizons tried.
-- Statistical significance is not enough on a busy brand (a 10 % rise over 10,000
-  mentions is "significant"), nor on a quiet one (3 mentions instead of 0.2): an alert
-  also needs a minimum lift and a minimum excess count.
-- A stream that has just started has no baseline: no alert until ``warmup_windows`` of
-  live data. A silence longer than ``gap_reset_windows`` means the stream was not live
-  (collector down, brand newly tracked), not that volume fell to zero: the baseline
-  warms up again. Shorter silences are real zeros and are learnt as such.
-- The baseline learns from a winsorised count, so a spike barely moves it, while a
-  lasting new level still pulls it up window by window until it stops alerting.
+- Mention volume follows the audience's day (and week): a baseline that ignores it pages
+  people every morning. The expected count of a window is
+  ``hourly[hour] * weekly[weekday] * adjust``: a slow mean count for each hour of the day
+  (a running mean until the hour has been seen a few times, so one day is enough to
+  know the cycle), a weekday factor (kept at mean 1), and a faster ratio of recent counts
+  to those seasonal means, which follows level changes within hours. The ratio is a
+  ratio of exponentially weighted sums, so the busy hours weigh more than the noisy night.
+- Counts are at least Poisson-noisy and usually more (bursty authors, retweets), so the
+  variance is ``phi * expected`` with a dispersion ``phi >= 1`` learnt online; the tail
+  probability comes from the negative binomial with that mean and variance. The score is
+  that tail probability, so it has a stated meaning: ``surprise = -log10(p)`` means "a
+  count this high is expected once in 10**surprise windows if nothing is happening".
+- A crisis can show as one very busy window or as an hour of steadily doubled volume, so
+  the count is tested over several horizons (the current window and sums over the last
+  few) and the smallest p-value is Bonferroni-corrected for the horizons tried.
+- Significance alone is not enough on a busy brand (a 10 % rise over 10,000 mentions is
+  "significant"), nor on a quiet one (3 mentions instead of 0.2): an alert also needs a
+  minimum lift and a minimum excess count.
+- A stream that has just started has no baseline and cannot tell a morning from a spike:
+  no alert until ``warmup_windows`` of live data (one day by default). A silence longer
+  than ``gap_reset_windows`` means the stream was not live (collector down, brand newly
+  tracked), not that volume fell to zero: the baseline warms up again. Shorter silences
+  are real zeros and are learnt as such.
+- The baseline learns from a winsorised count, so a spike barely moves it; but after
+  ``shift_windows`` windows in a row above the expected band, the new level is taken as
+  the new normal, so a lasting level shift stops alerting.
 """
 
 from __future__ import annotations
@@ -31,14 +39,19 @@ from scipy.special import betainc, gammainc
 
 from detectors.types import VolumeScore
 
+HOURS, WEEKDAYS = 24, 7
+
 
 @dataclass(frozen=True)
 class VolumeConfig:
     window_s: int = 300
     horizons: tuple[int, ...] = (1, 3, 12)
-    half_life_windows: float = 36.0
-    warmup_windows: int = 72
+    half_life_windows: float = 72.0  # of ``adjust``, the recent-level ratio
+    hourly_rate: float = 0.012  # per window of that hour: about a week of memory
+    weekly_rate: float = 0.002
+    warmup_windows: int = 288
     gap_reset_windows: int = 72
+    shift_windows: int = 72
     p_threshold: float = 1e-5
     min_lift: float = 2.0
     min_excess: float = 10.0
@@ -52,20 +65,42 @@ class VolumeConfig:
 
 @dataclass(slots=True)
 class VolumeState:
-    """Bounded: a few floats and the last ``max(horizons)`` counts, whatever the stream."""
+    """Bounded: 55 seasonal numbers, a few floats and the last ``max(horizons)`` windows."""
 
     last_window: int | None = None
-    level: float = 0.0
-    var: float = 0.0
     live_windows: int = 0
-    recent: deque[int] = field(default_factory=deque)
+    high_run: int = 0
+    mean: float = 0.0  # running mean count per window: the guess for an hour not yet seen
+    hourly: list[float] = field(default_factory=lambda: [0.0] * HOURS)
+    hourly_seen: list[int] = field(default_factory=lambda: [0] * HOURS)
+    weekly: list[float] = field(default_factory=lambda: [1.0] * WEEKDAYS)
+    recent_actual: float = 0.0  # EW sum of counts ...
+    recent_seasonal: float = 0.0  # ... and of their seasonal means: adjust = the ratio
+    dispersion_ew: float = 1.0
+    recent: deque[tuple[int, float]] = field(default_factory=deque)  # (count, expected)
+
+    def dispersion(self, cfg: VolumeConfig) -> float:
+        """Variance-to-mean ratio of the counts around the baseline, at least Poisson's 1."""
+        return min(max(1.0, self.dispersion_ew), cfg.max_dispersion)
 
     @property
-    def dispersion(self) -> float:
-        """Variance-to-mean ratio of the counts, floored at Poisson's 1."""
-        if self.level <= 0.0:
+    def adjust(self) -> float:
+        if self.recent_seasonal <= 0:
             return 1.0
-        return max(1.0, self.var / self.level)
+        return self.recent_actual / self.recent_seasonal
+
+    def seasonal(self, window: int, cfg: VolumeConfig) -> float:
+        hour, weekday = _slot(window, cfg)
+        base = self.hourly[hour] if self.hourly_seen[hour] else self.mean
+        return base * self.weekly[weekday]
+
+    def expected(self, window: int, cfg: VolumeConfig) -> float:
+        return self.seasonal(window, cfg) * self.adjust
+
+
+def _slot(window: int, cfg: VolumeConfig) -> tuple[int, int]:
+    t = window * cfg.window_s
+    return int(t // 3600) % HOURS, int(t // 86400 + 3) % WEEKDAYS  # 1970-01-01 was a Thursday
 
 
 def count_tail(k: float, mu: float, phi: float) -> float:
@@ -90,34 +125,41 @@ def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
     emitted by the flow, so the gap between two calls is filled with zeros here.
     """
     if state.last_window is not None and window <= state.last_window:
-        return _score(state, count, cfg, learn=False)
+        return _score(state, window, count, cfg)  # a re-emitted window: score, learn nothing
     gap = 0 if state.last_window is None else window - state.last_window - 1
     if state.last_window is None or gap >= cfg.gap_reset_windows:
         state.live_windows = 0
+        state.high_run = 0
         state.recent.clear()
     else:
-        for _ in range(gap):
-            _learn(state, 0, cfg)
-            _remember(state, 0, cfg)
+        for missing in range(state.last_window + 1, window):
+            _learn(state, missing, 0, state.expected(missing, cfg), cfg)
     state.last_window = window
-    return _score(state, count, cfg, learn=True)
+    score = _score(state, window, count, cfg)
+    _learn(state, window, count, score.expected, cfg)
+    state.high_run = state.high_run + 1 if score.anomalous else 0
+    if state.high_run >= cfg.shift_windows:
+        _accept_new_level(state)
+    return score
 
 
-def _score(state: VolumeState, count: int, cfg: VolumeConfig, learn: bool) -> VolumeScore:
+def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> VolumeScore:
     warming_up = state.live_windows < cfg.warmup_windows
-    level, phi = state.level, min(state.dispersion, cfg.max_dispersion)
+    expected = state.expected(window, cfg)
+    phi = state.dispersion(cfg)
     history = list(state.recent)
-    best = (1.0, 1, count, level)
+    best = (1.0, 1, count, expected)
     tried = 0
     for h in cfg.horizons:
         if h - 1 > len(history):
             continue
         tried += 1
-        observed = count + sum(history[len(history) - (h - 1):]) if h > 1 else count
-        expected = level * h
-        p = count_tail(observed, expected, phi)
+        earlier = history[len(history) - (h - 1):] if h > 1 else []
+        observed = count + sum(c for c, _ in earlier)
+        mu = expected + sum(e for _, e in earlier)
+        p = count_tail(observed, mu, phi)
         if p < best[0]:
-            best = (p, h, observed, expected)
+            best = (p, h, observed, mu)
     p_raw, horizon, h_obs, h_exp = best
     p_value = min(1.0, p_raw * max(tried, 1))
     lift = h_obs / h_exp if h_exp > 0 else math.inf
@@ -127,9 +169,9 @@ def _score(state: VolumeState, count: int, cfg: VolumeConfig, learn: bool) -> Vo
         and lift >= cfg.min_lift
         and h_obs - h_exp >= cfg.min_excess
     )
-    score = VolumeScore(
+    return VolumeScore(
         observed=count,
-        expected=round(level, 4),
+        expected=round(expected, 4),
         horizon=horizon,
         horizon_observed=int(h_obs),
         horizon_expected=round(h_exp, 4),
@@ -139,28 +181,49 @@ def _score(state: VolumeState, count: int, cfg: VolumeConfig, learn: bool) -> Vo
         anomalous=anomalous,
         warming_up=warming_up,
     )
-    if learn:
-        _learn(state, count, cfg)
-        _remember(state, count, cfg)
-    return score
 
 
-def _learn(state: VolumeState, count: int, cfg: VolumeConfig) -> None:
-    """Exponentially weighted mean and variance; a plain running mean while warming up."""
+def _learn(state: VolumeState, window: int, count: int, expected: float,
+           cfg: VolumeConfig) -> None:
     n = state.live_windows
-    alpha = max(cfg.alpha, 1.0 / (n + 1))
     x = float(count)
-    if n >= cfg.warmup_windows:
-        sd = math.sqrt(state.dispersion * max(state.level, 1.0))
-        x = min(x, state.level + cfg.winsor_sigmas * sd)
-    delta = x - state.level
-    state.level += alpha * delta
-    state.var = (1.0 - alpha) * (state.var + alpha * delta * delta)
+    if n >= cfg.warmup_windows:  # a spike must barely move the baseline
+        sd = math.sqrt(state.dispersion(cfg) * max(expected, 1.0))
+        x = min(x, expected + cfg.winsor_sigmas * sd)
+    if n > 0:  # the first window has no baseline to be dispersed around
+        ratio = (x - expected) ** 2 / max(expected, 0.5)
+        state.dispersion_ew += cfg.alpha * (ratio - state.dispersion_ew)
+    hour, weekday = _slot(window, cfg)
+    seasonal = state.seasonal(window, cfg)
+    decay = 1.0 - cfg.alpha
+    state.recent_actual = decay * state.recent_actual + x
+    state.recent_seasonal = decay * state.recent_seasonal + seasonal
+    state.mean += (x - state.mean) / min(n + 1, cfg.warmup_windows)
+    adjust = state.adjust
+    seen = state.hourly_seen[hour]
+    target = x / max(adjust * state.weekly[weekday], 1e-6)
+    state.hourly[hour] += (target - state.hourly[hour]) * max(cfg.hourly_rate, 1.0 / (seen + 1))
+    state.hourly_seen[hour] = min(seen + 1, 1_000_000)
+    if expected > 0:
+        _nudge(state.weekly, weekday, cfg.weekly_rate * (x - expected) / max(expected, 1.0))
     state.live_windows = n + 1
-
-
-def _remember(state: VolumeState, count: int, cfg: VolumeConfig) -> None:
-    """Keep the counts that the longest horizon sums besides the current window."""
-    state.recent.append(count)
+    state.recent.append((count, expected))
     if len(state.recent) > max(cfg.horizons) - 1:
         state.recent.popleft()
+
+
+def _nudge(factors: list[float], i: int, step: float) -> None:
+    """Move one weekday factor and keep their mean at 1 (the hourly means hold the scale)."""
+    factors[i] = min(max(factors[i] + step, 0.05), 20.0)
+    mean = sum(factors) / len(factors)
+    for j in range(len(factors)):
+        factors[j] /= mean
+
+
+def _accept_new_level(state: VolumeState) -> None:
+    """Hours above the band are a new normal, not a crisis: move the level to it."""
+    actual = sum(c for c, _ in state.recent)
+    expected = sum(e for _, e in state.recent)
+    if expected > 0:
+        state.recent_actual *= actual / expected
+    state.high_run = 0

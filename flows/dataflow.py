@@ -44,7 +44,9 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
     parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
     scorer = VaderScorer()
     window_s = settings.window_s
-    detector_cfg = DetectorConfig(window_s, settings.volume.model(window_s), settings.incidents.model())
+    detector_cfg = DetectorConfig(
+        window_s, settings.volume.model(window_s), settings.incidents.model()
+    )
     horizon_s, max_ids = settings.dedup.horizon_hours * 3600, settings.dedup.max_ids
 
     flow = Dataflow(flow_id)

@@ -33,52 +33,92 @@ def test_a_steady_poisson_stream_never_alerts() -> None:
         assert not any(s.anomalous for s in scores), rate
 
 
+def diurnal_rates(days: int, peak: float, cfg: VolumeConfig = CFG) -> np.ndarray:
+    """Expected counts per window: quiet nights, busy afternoons, quieter weekends."""
+    t = np.arange(days * 86400 // cfg.window_s) * cfg.window_s
+    hour = (t % 86400) / 3600
+    weekday = (t // 86400 + 3) % 7
+    daily = 0.08 + 0.92 * np.exp(-((hour - 14) ** 2) / (2 * 3.5**2))
+    return peak * daily * np.where(weekday >= 5, 0.6, 1.0)
+
+
+def test_a_diurnal_series_stays_silent_for_a_month() -> None:
+    rng = np.random.default_rng(5)
+    for peak in (4.0, 40.0, 400.0):
+        scores = feed(list(rng.poisson(diurnal_rates(30, peak))))
+        assert sum(s.anomalous for s in scores) == 0, peak
+
+
+def test_the_baseline_learns_the_daily_cycle() -> None:
+    rng = np.random.default_rng(6)
+    rates = diurnal_rates(14, 40.0)
+    state = VolumeState()
+    for i, c in enumerate(rng.poisson(rates)):
+        volume.update(state, i, int(c), CFG)
+    night, afternoon = 86400 * 14 // 300 + 36, 86400 * 14 // 300 + 168  # 03:00 and 14:00
+    assert state.expected(afternoon, CFG) > 5 * state.expected(night, CFG)
+    assert abs(state.expected(afternoon, CFG) / rates[168] - 1) < 0.25
+
+
+def test_a_spike_in_the_quiet_hours_is_caught_against_the_night_baseline() -> None:
+    rng = np.random.default_rng(7)
+    rates = diurnal_rates(10, 60.0)
+    counts = [int(c) for c in rng.poisson(rates)]
+    night = 9 * 288 + 36  # 03:00 on day 10: about 5 expected
+    counts[night] += 25  # an afternoon's worth at night
+    scores = feed(counts)
+    assert scores[night].anomalous
+    assert not any(s.anomalous for s in scores[:night])
+
+
 def test_a_spike_is_caught_in_its_first_window() -> None:
     rng = np.random.default_rng(2)
-    counts = list(rng.poisson(20.0, 300))
-    counts[200] = 20 + int(np.ceil(6 * np.sqrt(20)))  # +6 sigma: 47 against 20
+    counts = list(rng.poisson(20.0, 500))
+    counts[400] = 20 + int(np.ceil(6 * np.sqrt(20)))  # +6 sigma: 47 against 20
     scores = feed(counts)
-    assert scores[200].anomalous
-    assert scores[200].p_value < CFG.p_threshold
-    assert not any(s.anomalous for s in scores[:200])
+    assert scores[400].anomalous
+    assert scores[400].p_value < CFG.p_threshold
+    assert not any(s.anomalous for s in scores[:400])
 
 
 def test_a_slow_doubling_is_caught_over_the_hour_horizon() -> None:
     rng = np.random.default_rng(3)
-    counts = list(rng.poisson(10.0, 200)) + list(rng.poisson(25.0, 12))
+    counts = list(rng.poisson(10.0, 400)) + list(rng.poisson(25.0, 12))
     scores = feed(counts)
-    caught = [s for s in scores[200:] if s.anomalous]
+    caught = [s for s in scores[400:] if s.anomalous]
     assert caught and max(s.horizon for s in caught) > 1
 
 
 def test_a_new_stream_does_not_alert_while_warming_up() -> None:
     # nothing, then a busy stream: the start of the stream is not a spike
-    scores = feed([50] * 80)
+    scores = feed([50] * 300)
     assert all(s.warming_up for s in scores[: CFG.warmup_windows])
     assert not any(s.anomalous for s in scores)
 
 
 def test_a_long_silence_restarts_the_warm_up_instead_of_learning_zeros() -> None:
     state = VolumeState()
-    for i in range(100):
+    for i in range(400):
         volume.update(state, i, 1, CFG)  # a trickle: ~1 per window
     # the collector was down for a day, then the real stream arrives at 30 per window
-    late = [volume.update(state, 100 + 288 + i, 30, CFG) for i in range(20)]
+    late = [volume.update(state, 400 + 288 + i, 30, CFG) for i in range(20)]
     assert all(s.warming_up and not s.anomalous for s in late)
 
 
 def test_short_silences_are_real_zeros() -> None:
     state = VolumeState()
-    for i in range(100):
+    for i in range(400):
         volume.update(state, i, 10, CFG)
-    volume.update(state, 110, 10, CFG)  # 9 windows without mentions
-    assert state.level < 10 * 0.9
+    before = state.expected(410, CFG)
+    volume.update(state, 410, 10, CFG)  # 9 windows without mentions
+    assert [c for c, _ in state.recent][-10:] == [0] * 9 + [10]
+    assert state.expected(411, CFG) < before * 0.95
 
 
 def test_a_level_shift_stops_alerting_once_learnt() -> None:
     rng = np.random.default_rng(4)
-    scores = feed(list(rng.poisson(10.0, 150)) + list(rng.poisson(40.0, 400)))
-    assert any(s.anomalous for s in scores[150:170])
+    scores = feed(list(rng.poisson(10.0, 400)) + list(rng.poisson(40.0, 400)))
+    assert any(s.anomalous for s in scores[400:420])
     assert not any(s.anomalous for s in scores[-100:])
 
 
