@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api import labels, lifecycle, stream, topics, webhooks
 from api.models import (
     AlertOut,
     BrandOut,
@@ -68,6 +69,11 @@ def create_app(store: Store) -> FastAPI:
     )
     # Feature routers (api/<feature>.py, each an APIRouter) read the store from here.
     app.state.store = store
+    app.include_router(lifecycle.router)
+    app.include_router(webhooks.router)
+    app.include_router(stream.router)
+    app.include_router(labels.router)
+    app.include_router(topics.router)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from api.activation_models import ActivationOut, AuditEntry, SlaOut
 
 Severity = Literal["info", "warning", "critical"]
 
@@ -64,25 +66,64 @@ class Example(BaseModel):
     sentiment: float
 
 
-class Explanation(BaseModel):
+class HashtagLift(BaseModel):
+    tag: str
+    count: int = Field(description="mentions with the tag in the incident's windows")
+    expected: float = Field(description="what the tag's own baseline expects in as long")
+    lift: float | None = Field(description="count / expected; null for a tag never seen")
+    retweets: int
+
+
+class WatchHit(BaseModel):
+    term: str
+    severity: Severity
+    count: int
+
+
+class SignalOut(BaseModel):
+    """One detector's finding, kept inside the incident it fed."""
+
+    kind: Literal["volume", "hashtag", "sentiment", "keyword", "reach", "topic"]
+    window_start: float
+    severity: Severity
     summary: str
-    observed: int
-    expected: float
+    score: float = Field(description="-log10(p) where the detector has a p-value")
+    details: dict[str, Any]
+
+
+class Explanation(BaseModel):
+    summary: str = Field(description="the one line to read first")
+    tone: Literal["positive", "calm", "negative"] = Field(
+        description="positive: a campaign-like burst (info); calm: no more negative than "
+        "usual; negative: complaints, or evidence other than volume")
+    positive: bool
+    observed: int = Field(description="mentions over the peak's horizon")
+    expected: float = Field(description="what the baseline expected over that horizon")
     horizon_minutes: int
     lift: float
     p_value: float
     surprise: float
     score_meaning: str
     peak_window: float
-    mentions: int
+    mentions: int = Field(description="mentions in the incident's windows")
     retweets: int
+    retweet_share: float
+    retweeted_originals: int = Field(description="distinct originals the retweets copy")
     negative_share: float
+    negative_share_baseline: float
+    positive_share: float
+    positive_share_baseline: float
     mean_sentiment: float
     reach: int
     max_followers: int
     top_hashtags: list[tuple[str, int]]
+    hashtags: list[HashtagLift]
     top_terms: list[tuple[str, int]]
-    examples: list[Example]
+    watchlist_hits: list[WatchHit]
+    examples: list[Example] = Field(description="representative originals, widest reach first")
+    loudest_complaints: list[Example]
+    signals: list[SignalOut]
+    signal_counts: dict[str, int]
 
 
 class AlertOut(BaseModel):
@@ -90,12 +131,20 @@ class AlertOut(BaseModel):
     brand: str
     kinds: list[str]
     severity: Severity
-    state: Literal["open", "acknowledged", "resolved"]
+    state: Literal["open", "acknowledged", "escalated", "resolved"] = Field(
+        description="what people did (acknowledged, escalated, resolved) or else the "
+        "detector's state")
     first_window: float
     last_window: float
     window_s: int
     updated_window: float
     explanation: Explanation
+    detector_state: Literal["open", "resolved"] | None = Field(
+        None, description="the detector's view: resolved after a quiet cool-down")
+    assignee: str | None = None
+    playbooks: list[ActivationOut] = Field([], description="activated playbooks")
+    sla: SlaOut | None = None
+    audit: list[AuditEntry] = Field([], description="every change, oldest first")
 
 
 class StatsOut(BaseModel):

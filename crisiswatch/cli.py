@@ -9,6 +9,7 @@ separately against a Redis server, for production.
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 import sys
 import tempfile
@@ -17,19 +18,27 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import orjson
 import typer
 import uvicorn
 from bytewax.testing import run_main
+from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 from rich.table import Table
 
+from api.stream import close_streams
+from crisiswatch.activation import Worker, attach, load
 from crisiswatch.embedded import EmbeddedRedis
+from crisiswatch.sentiment_cli import train_sentiment
 from crisiswatch.settings import ConfigError, Settings, load_settings
 from crisiswatch.store import Store, connect
+from crisiswatch.topics_cli import models_app, print_topics
+from crisiswatch.webhooks import SECRET_ENV, secret_from_env
+from detectors.playbooks import PlaybookSet
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Detect brand crises in social media mention streams.")
@@ -122,6 +131,7 @@ def _summary(store: Store, elapsed: float) -> None:
               f"({s['read'] / max(elapsed, 1e-9):,.0f}/s): {s['processed']:,} processed, "
               f"{s['duplicate']:,} duplicate, {s['late']:,} late, "
               f"{s['dead_lettered']:,} dead-lettered")
+    print_topics(store, err)
     alerts = store.alerts(limit=50)
     if not alerts:
         err.print("no incidents")
@@ -134,10 +144,31 @@ def _summary(store: Store, elapsed: float) -> None:
     err.print(table)
 
 
-def _serve_in_background(store: Store, host: str, port: int) -> uvicorn.Server:
+def _activation(settings: Settings, store: Store) -> tuple[PlaybookSet, Worker]:
+    """The playbooks (a mistake in the file stops the start) and the activation worker."""
+    try:
+        playbooks = load(settings)
+    except ConfigError as e:
+        err.print(f"[red]playbook error:[/]\n{e}")
+        raise typer.Exit(2) from None
+    secret = secret_from_env()
+    if secret is None:
+        err.print(f"[yellow]{SECRET_ENV} is not set:[/] playbook webhooks wait in the outbox "
+                  "unsent (GET /webhooks) until a worker with the secret runs")
+    return playbooks, Worker(store, settings, playbooks, secret)
+
+
+def _app(store: Store, settings: Settings, playbooks: PlaybookSet) -> FastAPI:
     from api.app import create_app
 
-    config = uvicorn.Config(create_app(store), host=host, port=port, log_level="warning")
+    app = create_app(store)
+    attach(app, playbooks, settings.staffing.model())
+    return app
+
+
+def _serve_in_background(app: FastAPI, host: str, port: int) -> uvicorn.Server:
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+                            timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="api", daemon=True)
     thread.start()
@@ -177,10 +208,13 @@ def run(
         _check_inputs(inputs)
         with _redis(settings, embedded_ok=True) as url:
             store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
-            server = _serve_in_background(store, host, port)
+            playbooks, worker = _activation(settings, store)
+            server = _serve_in_background(_app(store, settings, playbooks), host, port)
+            worker.start()  # a thread beside the API's: see crisiswatch/activation.py
             where = "embedded Redis" if not settings.redis_url else settings.redis_url
             err.print(f"API and dashboard on [bold]http://{host}:{port}/[/] "
-                      f"(OpenAPI docs at /docs; store: {where})")
+                      f"(OpenAPI docs at /docs; store: {where}); "
+                      f"{len(playbooks.playbooks)} playbook(s) active")
             try:
                 _summary(store, _replay(settings, inputs, url, speed))
                 if serve:
@@ -191,6 +225,7 @@ def run(
                 err.print("stopping")
             finally:
                 server.should_exit = True
+                worker.stop(timeout=5)
 
 
 @app.command()
@@ -216,15 +251,57 @@ def api(
     config: ConfigOpt = None,
     host: Annotated[str | None, typer.Option(help="bind address (default from config)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default from config)")] = None,
+    worker: Annotated[bool, typer.Option(
+        help="also run the activation worker (playbooks, response clocks, webhooks) in "
+        "this process; --no-worker when `crisiswatch worker` runs elsewhere")] = True,
 ) -> None:
     """Serve the API and dashboard over the Redis at REDIS_URL (production)."""
-    from api.app import create_app
-
     settings = _settings(config)
     with _redis(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
-        uvicorn.run(create_app(store), host=host or settings.api.host,
-                    port=settings.api.port if port is None else port)
+        playbooks, activation = _activation(settings, store)
+        if worker:
+            activation.start()
+        config = uvicorn.Config(_app(store, settings, playbooks), host=host or settings.api.host,
+                                port=settings.api.port if port is None else port,
+                                timeout_graceful_shutdown=5)
+        try:
+            _Server(config).run()
+        finally:
+            activation.stop(timeout=5)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn that ends the live streams (GET /stream) first when told to stop: it waits
+    for open responses, and those never end by themselves."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        close_streams(self.config.app)
+        super().handle_exit(sig, frame)
+
+
+@app.command("worker")
+def worker_(config: ConfigOpt = None) -> None:
+    """Run the activation worker against the Redis at REDIS_URL: playbooks on new
+    incidents, response clocks, webhook delivery (production; `api` runs one too)."""
+    from rich.logging import RichHandler
+
+    settings = _settings(config)
+    logging.basicConfig(level=logging.INFO, format="%(message)s",
+                        handlers=[RichHandler(console=err, show_path=False)])
+    with _redis(settings, embedded_ok=False) as url:
+        store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
+        playbooks, activation = _activation(settings, store)
+        err.print(f"activation worker: {len(playbooks.playbooks)} playbook(s) from "
+                  f"{playbooks.source}; Ctrl-C stops")
+        activation.start()
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            err.print("stopping: the requests in flight finish first")
+        finally:
+            activation.stop()
 
 
 @app.command("import")
@@ -281,13 +358,27 @@ def eval_(
     SHARED_DATA / "airline" / "Tweets.csv",
     vader: Annotated[Path, typer.Option(help="VADER's rated tweets (tweets_GroundTruth.txt)")]
     = SHARED_DATA / "vader" / "tweets_GroundTruth.txt",
+    stream: Annotated[Path | None, typer.Option(
+        help="labelled stream to backtest (JSON lines, or an airline Tweets.csv); default: "
+        "--airline")] = None,
+    labels: Annotated[Path, typer.Option(
+        help="labels CSV: brand,start,end,kind,expect (alert|maybe|benign|no_alert)")] =
+    SHARED_DATA / "airline" / "events.csv",
+    config: ConfigOpt = None,
 ) -> None:
-    """Evaluate the detectors on labelled data and print the tables."""
+    """Evaluate the detectors on labelled data and print the tables.
+
+    With no option: backtest the airline stream against its labelled events (caught or
+    not, how fast, false alerts per brand per day, NAB-style score)."""
     ran = False
     if nab is not None:
         from crisiswatch.evaluation import nab as nab_eval
 
-        nab_eval.run(nab, results, err)
+        try:
+            nab_eval.run(nab, results, err)
+        except nab_eval.NabLayoutError as e:
+            err.print(f"[red]cannot evaluate on {nab}:[/] {e}")
+            raise typer.Exit(2) from None
         ran = True
     if sentiment:
         from crisiswatch.evaluation import sentiment as sentiment_eval
@@ -299,10 +390,19 @@ def eval_(
 
         topics_eval.run(airline, err)
         ran = True
-    if not ran:
-        err.print("nothing to evaluate: give --nab DIR, --sentiment or --topics")
-        raise typer.Exit(2)
+    if stream is not None or not ran:
+        from crisiswatch.evaluation import events as events_eval
 
+        source = stream or airline
+        for path in (source, labels):
+            if not path.is_file():
+                err.print(f"[red]no such file:[/] {path}")
+                raise typer.Exit(2)
+        events_eval.run(source, labels, err, _settings(config))
+
+
+app.command("train-sentiment")(train_sentiment)
+app.add_typer(models_app, name="models")
 
 if __name__ == "__main__":
     app()

@@ -8,15 +8,21 @@ incident must be fixable without reading the source.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from crisiswatch.topic_settings import TopicSettings
+from detectors.brand import DetectorConfig, ReachConfig
 from detectors.brands import BrandQuery
 from detectors.incidents import IncidentConfig
+from detectors.sentiment_shift import SentimentConfig
+from detectors.staffing import StaffingConfig
+from detectors.terms import TermConfig
 from detectors.volume import VolumeConfig
+from detectors.watchlist import Watchlist, WatchTerm
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
@@ -54,13 +60,51 @@ class VolumeSettings(BaseModel):
         return VolumeConfig(window_s=window_s, **fields)
 
 
+class TermSettings(BaseModel):
+    horizons: list[int] = [1, 3, 12, 36]
+    half_life_windows: float = Field(288, gt=0)
+    capacity: int = Field(128, gt=0, description="terms tracked per brand at most")
+    p_threshold: float = Field(1e-6, gt=0, lt=1)
+    min_lift: float = Field(4.0, ge=1)
+    min_support: int = Field(10, ge=1)
+    hashtag_floor: float = Field(0.05, gt=0)
+    watch_floor: float = Field(1e-5, gt=0)
+    watch_p_threshold: float = Field(1e-4, gt=0, lt=1)
+
+    def model(self) -> TermConfig:
+        return TermConfig(**{**self.model_dump(), "horizons": tuple(sorted(self.horizons))})
+
+
+class SentimentShiftSettings(BaseModel):
+    horizons: list[int] = [3, 12, 36]
+    half_life_windows: float = Field(576, gt=0)
+    warmup_mentions: int = Field(200, ge=0)
+    overdispersion: float = Field(2.0, ge=1)
+    p_threshold: float = Field(1e-4, gt=0, lt=1)
+    min_mentions: int = Field(20, ge=1)
+    min_rise: float = Field(0.15, gt=0, lt=1)
+
+    def model(self) -> SentimentConfig:
+        return SentimentConfig(**{**self.model_dump(), "horizons": tuple(sorted(self.horizons))})
+
+
+class ReachSettings(BaseModel):
+    min_followers: int = Field(100_000, ge=1)
+    critical_followers: int = Field(1_000_000, ge=1)
+
+
+class WatchTermSettings(BaseModel):
+    term: str = Field(min_length=1)
+    severity: Literal["info", "warning", "critical"] = "warning"
+    min_count: int = Field(3, ge=1)
+    brands: list[str] = []
+
+
 class IncidentSettings(BaseModel):
-    cooldown_windows: int = Field(6, ge=1)
+    cooldown_windows: int = Field(12, ge=1)
+    escalate_kinds: int = Field(3, ge=2)
     critical_surprise: float = 12.0
     critical_lift: float = 4.0
-
-    def model(self) -> IncidentConfig:
-        return IncidentConfig(**self.model_dump())
 
 
 class ApiSettings(BaseModel):
@@ -73,6 +117,54 @@ class StoreSettings(BaseModel):
     records_kept: int = Field(
         10_000, gt=0, description="dead letters and late records kept for inspection, each"
     )
+
+
+class WebhookSettings(BaseModel):
+    allowed_hosts: list[str] = Field(
+        ["127.0.0.1", "localhost", "hooks.slack.com"],
+        description="hosts webhooks may be sent to; '*.example.com' allows subdomains")
+    timeout_seconds: float = Field(5, gt=0, description="per phase of one request")
+    max_attempts: int = Field(8, ge=1, description="then the message is dead-lettered")
+    backoff_base_seconds: float = Field(2, gt=0)
+    backoff_max_seconds: float = Field(600, gt=0)
+    lease_seconds: float = Field(
+        60, gt=0, description="a claimed message comes due again after this if its worker died")
+    concurrency: int = Field(4, ge=1, le=64, description="requests in flight at once")
+
+    @model_validator(mode="after")
+    def _lease_outlasts_request(self) -> WebhookSettings:
+        # httpx applies the timeout to each phase (connect, write, read, pool): a lease
+        # shorter than that lets a second worker send while the first still waits.
+        if self.lease_seconds < 4 * self.timeout_seconds:
+            raise ValueError(f"lease_seconds ({self.lease_seconds:g}) must be at least 4x "
+                             f"timeout_seconds ({self.timeout_seconds:g})")
+        return self
+
+
+class StaffingSettings(BaseModel):
+    reply_fraction: float = Field(0.3, gt=0, le=1,
+                                  description="share of mentions that need a reply")
+    aht_seconds: float = Field(360, gt=0, description="average handle time of a reply")
+    service_level: float = Field(0.8, gt=0, lt=1)
+    answer_within_seconds: float = Field(900, gt=0)
+    horizon_hours: int = Field(4, ge=1, le=48)
+    decay_half_life_hours: float = Field(2, gt=0)
+    max_occupancy: float = Field(0.85, gt=0, le=1)
+
+    def model(self) -> StaffingConfig:
+        return StaffingConfig(**self.model_dump())
+
+
+class ActivationSettings(BaseModel):
+    playbooks: Path | None = Field(None, description="playbook file; None: the shipped "
+                                   "configs/playbooks.yaml")
+    poll_seconds: float = Field(0.5, gt=0, description="how often clocks and the outbox "
+                                "are checked")
+    sla_lease_seconds: float = Field(30, gt=0)
+
+    @property
+    def playbooks_path(self) -> Path:
+        return self.playbooks or CONFIG_DIR / "playbooks.yaml"
 
 
 class BrandQuerySettings(BaseModel):
@@ -93,9 +185,17 @@ class Settings(BaseSettings):
     parser: ParserSettings = ParserSettings()
     dedup: DedupSettings = DedupSettings()
     volume: VolumeSettings = VolumeSettings()
+    terms: TermSettings = TermSettings()
+    sentiment_shift: SentimentShiftSettings = SentimentShiftSettings()
+    reach: ReachSettings = ReachSettings()
+    watchlist: list[WatchTermSettings] = []
     incidents: IncidentSettings = IncidentSettings()
     api: ApiSettings = ApiSettings()
     store: StoreSettings = StoreSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+    staffing: StaffingSettings = StaffingSettings()
+    activation: ActivationSettings = ActivationSettings()
+    topics: TopicSettings = TopicSettings()
     brands: dict[str, BrandQuerySettings] = {}
 
     @classmethod
@@ -112,6 +212,26 @@ class Settings(BaseSettings):
     @property
     def window_s(self) -> int:
         return round(self.window.minutes * 60)
+
+    def detector_config(self) -> DetectorConfig:
+        i = self.incidents
+        return DetectorConfig(
+            window_s=self.window_s,
+            volume=self.volume.model(self.window_s),
+            terms=self.terms.model(),
+            sentiment=self.sentiment_shift.model(),
+            reach=ReachConfig(**self.reach.model_dump()),
+            incidents=IncidentConfig(cooldown_windows=i.cooldown_windows,
+                                     escalate_kinds=i.escalate_kinds),
+            watchlist=self.watchlist_model(),
+            critical_surprise=i.critical_surprise,
+            critical_lift=i.critical_lift,
+        )
+
+    def watchlist_model(self) -> Watchlist:
+        return Watchlist(tuple(
+            WatchTerm(w.term, w.severity, w.min_count, tuple(w.brands)) for w in self.watchlist
+        ))
 
     def brand_queries(self) -> dict[str, BrandQuery]:
         return {

@@ -16,15 +16,26 @@ Keys, with prefix ``p`` (``cw`` by default):
 - ``p:stats``                    hash: record outcomes (absolute totals) and flow status
 - ``p:deadletters`` / ``p:late`` hash: record key -> record (JSON), capped
 - ``p:deadletters_idx`` / ``p:late_idx`` zset: record key by arrival, for paging and caps
+- ``p:events``                   stream: incident, lifecycle and topic events (``EventLog``)
+- ``p:life:{id}``, ``p:audit:{id}``, ``p:act:{id}``: the people's side of an incident
+  (``Lifecycle``); ``p:outbox*``, ``p:worker``: webhook delivery (``Outbox``);
+  ``p:sla``: response clocks (``Timers``)
+- ``p:labels``                   stream: sentiment labels people gave mentions (``Labels``)
+- ``p:topic:{id}``               string: a complaint topic (JSON), merged and faded ones too
+- ``p:topics:{brand}``           zset: topic id by last window, capped at ``TOPICS_KEPT``
 """
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import redis
+
+from detectors.lifecycle import Change, Message, Snapshot
 
 STAT_FIELDS = ("read", "processed", "duplicate", "late", "dead_lettered", "fanout")
 
@@ -57,6 +68,42 @@ class Store:
     # -- writes ----------------------------------------------------------------------
     def writer(self) -> StoreWriter:
         return StoreWriter(self)
+
+    @functools.cached_property
+    def events(self) -> EventLog:
+        return EventLog(self)
+
+    @functools.cached_property
+    def lifecycle(self) -> Lifecycle:
+        return Lifecycle(self)
+
+    @functools.cached_property
+    def outbox(self) -> Outbox:
+        return Outbox(self)
+
+    @functools.cached_property
+    def timers(self) -> Timers:
+        return Timers(self)
+
+    @functools.cached_property
+    def labels(self) -> Labels:
+        return Labels(self)
+
+    @functools.cached_property
+    def _alert_script(self) -> Any:
+        return self.r.register_script(_ALERT_LUA)
+
+    @functools.cached_property
+    def _claim(self) -> Any:
+        return self.r.register_script(_CLAIM_LUA)
+
+    @functools.cached_property
+    def _topic_script(self) -> Any:
+        return self.r.register_script(_TOPIC_LUA)
+
+    def publish(self, kind: str, data: dict[str, Any]) -> str:
+        """Add an event to ``p:events`` (SSE clients and the activation worker read it)."""
+        return self.events.publish(kind, data)
 
     def reset(self) -> None:
         """Delete every key of this prefix (the CLI's --fresh; tests never need it)."""
@@ -96,10 +143,36 @@ class Store:
         if not ids:
             return []
         raw = self.r.mget([self._k("alert", i.decode()) for i in ids])
-        return [orjson.loads(x) for x in raw if x is not None]
+        return self.lifecycle.merge([orjson.loads(x) for x in raw if x is not None])
 
     def alert(self, alert_id: str) -> dict[str, Any] | None:
+        """The incident as people see it: the detector's document with the lifecycle
+        (state, assignee, playbooks, sla, audit) merged in; ``detector_alert`` is the
+        document alone."""
+        found = self.detector_alert(alert_id)
+        return self.lifecycle.merge([found])[0] if found else None
+
+    def detector_alert(self, alert_id: str) -> dict[str, Any] | None:
         raw = self.r.get(self._k("alert", alert_id))
+        return orjson.loads(raw) if raw else None
+
+    def topics(self, brand: str, since: float | None = None, limit: int = 100,
+               merged: bool = False) -> list[dict[str, Any]]:
+        """The brand's topics seen at or after ``since``, by recent growth (the last
+        window's count over its expected count), then recency and size; topics merged
+        into another are left out unless asked for."""
+        ids = self.r.zrevrangebyscore(self._k("topics", brand), "+inf",
+                                      "-inf" if since is None else since)
+        if not ids:
+            return []
+        found = [orjson.loads(x) for x in self.r.mget([self._k("topic", i.decode())
+                                                      for i in ids]) if x is not None]
+        found = [t for t in found if merged or t["state"] != "merged"]
+        found.sort(key=lambda t: (-t["growth"], -t["last_window"], -t["size"], t["id"]))
+        return found[:limit]
+
+    def topic(self, topic_id: str) -> dict[str, Any] | None:
+        raw = self.r.get(self._k("topic", topic_id))
         return orjson.loads(raw) if raw else None
 
     def stats(self) -> dict[str, Any]:
@@ -129,6 +202,7 @@ class StoreWriter:
         self.pipe = store.r.pipeline(transaction=False)
         self._brands: set[str] = set()
         self._capped: set[str] = set()
+        self._topic_brands: set[str] = set()
 
     def window(self, brand: str, start: float, record: dict[str, Any]) -> None:
         k = self.s._k
@@ -137,10 +211,30 @@ class StoreWriter:
         self.pipe.zadd(k("series_idx", brand), {str(int(start)): start})
 
     def alert(self, alert: dict[str, Any]) -> None:
+        """Store an incident version and publish incident.opened/updated/resolved."""
         k = self.s._k
-        self.pipe.set(k("alert", alert["id"]), orjson.dumps(alert))
-        self.pipe.zadd(k("alerts"), {alert["id"]: alert["last_window"]})
-        self.pipe.zadd(k("alerts", alert["brand"]), {alert["id"]: alert["last_window"]})
+        self.s._alert_script(
+            keys=[k("alert", alert["id"]), k("alerts"), k("alerts", alert["brand"]),
+                  self.s.events.key],
+            args=[orjson.dumps(alert), alert["id"], alert["last_window"], alert["state"],
+                  alert["updated_window"], EVENTS_KEPT],
+            client=self.pipe)
+
+    def topic(self, record: dict[str, Any]) -> None:
+        """Store a topic version; publish topic.opened / topic.merged / topic.faded when
+        it first appears or changes state (not on every window: that would flood)."""
+        k = self.s._k
+        self._topic_brands.add(record["brand"])
+        self.s._topic_script(
+            keys=[k("topic", record["id"]), k("topics", record["brand"]), self.s.events.key],
+            args=[orjson.dumps(record), record["id"], record["last_window"], record["state"],
+                  record["updated_window"], EVENTS_KEPT],
+            client=self.pipe)
+
+    def event(self, kind: str, payload: dict[str, Any]) -> None:
+        """Publish an event (e.g. ``topic.updated``) with this batch."""
+        self.pipe.xadd(self.s.events.key, {"type": kind, "data": orjson.dumps(payload)},
+                       maxlen=EVENTS_KEPT, approximate=True)
 
     def stats(self, totals: dict[str, int]) -> None:
         self.pipe.hset(self.s._k("stats"), mapping=totals)
@@ -165,6 +259,16 @@ class StoreWriter:
         self.pipe.execute()
         for name in self._capped:
             self._trim(name)
+        for brand in self._topic_brands:
+            self._trim_topics(brand)
+
+    def _trim_topics(self, brand: str) -> None:
+        k, r = self.s._k, self.s.r
+        excess = r.zcard(k("topics", brand)) - TOPICS_KEPT
+        if excess > 0:
+            old = [m.decode() for m, _ in r.zpopmin(k("topics", brand), excess)]
+            if old:
+                r.delete(*(k("topic", m) for m in old))
 
     def _trim(self, name: str) -> None:
         k, r = self.s._k, self.s.r
@@ -174,3 +278,445 @@ class StoreWriter:
             if old:
                 r.hdel(k(name), *old)
 
+
+# -- activation: events, lifecycle, webhook outbox, response clocks ---------------------
+#
+# These classes hang off ``Store`` (``store.events``, ``store.lifecycle``, ``store.outbox``,
+# ``store.timers``) so that every key name stays in this module.
+
+EVENTS_KEPT = 10_000  # entries of p:events: the window a reconnecting client can catch up
+TOPICS_KEPT = 1_000  # topics per brand; the least recently seen go first
+
+# Writes a topic version like _ALERT_LUA writes an incident: an identical or older
+# version changes nothing; an event goes out when the topic appears or changes state.
+_TOPIC_LUA = """
+local old = redis.call('GET', KEYS[1])
+if old == ARGV[1] then return false end
+local kind = 'topic.opened'
+if old then
+  local prev = cjson.decode(old)
+  local prev_at = tonumber(prev['updated_window'])
+  if prev_at ~= nil and prev_at > tonumber(ARGV[5]) then return false end
+  kind = false
+  if prev['state'] ~= ARGV[4] then kind = 'topic.' .. ARGV[4] end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+if kind then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[6], '*', 'type', kind, 'data', ARGV[1])
+end
+return 1
+"""
+DELIVERY_LOG_KEPT = 1_000
+
+# Writes an incident version and publishes its event in one step, so a reader of the
+# stream never sees an event for a version that is not stored, nor a version without its
+# event. An identical re-emission (Bytewax recovery) and an older version arriving after
+# a newer one (a replay from a snapshot) change nothing and publish nothing.
+_ALERT_LUA = """
+local old = redis.call('GET', KEYS[1])
+if old == ARGV[1] then return false end
+local kind = 'incident.opened'
+if old then
+  local prev = cjson.decode(old)
+  local prev_at = tonumber(prev['updated_window'])
+  if prev_at ~= nil and prev_at > tonumber(ARGV[5]) then return false end
+  kind = 'incident.updated'
+  if ARGV[4] == 'resolved' and prev['state'] ~= 'resolved' then kind = 'incident.resolved' end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+return redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[6], '*', 'type', kind, 'data', ARGV[1])
+"""
+
+# Claims due members of a schedule (zset member -> due time) by moving their due time
+# to the end of a lease: a worker that dies mid-way loses the lease and the member comes
+# due again, so nothing is lost; a live worker holds it, so nothing runs twice at once.
+# With a hash in KEYS[2], returns [member, value, attempts, ...] and counts attempts.
+_CLAIM_LUA = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
+local out = {}
+for _, id in ipairs(ids) do
+  redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id)
+  if KEYS[2] then
+    local value = redis.call('HGET', KEYS[2], id)
+    if value then
+      table.insert(out, id)
+      table.insert(out, value)
+      table.insert(out, redis.call('HINCRBY', KEYS[3], id, 1))
+    else
+      redis.call('ZREM', KEYS[1], id)
+    end
+  else
+    table.insert(out, id)
+  end
+end
+return out
+"""
+
+
+def _event(entry_id: bytes, fields: dict[bytes, bytes] | None) -> dict[str, Any] | None:
+    if not fields:
+        return None  # trimmed from the stream while pending
+    return {"id": entry_id.decode(), "type": fields[b"type"].decode(),
+            "data": orjson.loads(fields[b"data"])}
+
+
+class EventLog:
+    """``p:events``: a Redis stream of everything that happened, for ``GET /stream`` and
+    for the activation worker (a consumer group, so a restarted worker resumes where it
+    stopped and re-reads what it had not acknowledged)."""
+
+    def __init__(self, store: Store) -> None:
+        self.r = store.r
+        self.key = store._k("events")
+
+    def publish(self, kind: str, data: dict[str, Any]) -> str:
+        entry_id = self.r.xadd(self.key, {"type": kind, "data": orjson.dumps(data)},
+                               maxlen=EVENTS_KEPT, approximate=True)
+        return entry_id.decode()
+
+    def after(self, last_id: str, count: int = 100,
+              block_ms: int | None = None) -> list[dict[str, Any]]:
+        """Events strictly after ``last_id`` ("0" = the oldest kept), oldest first."""
+        found = self.r.xread({self.key: last_id}, count=count, block=block_ms)
+        if not found:
+            return []
+        return [e for e in (_event(i, f) for i, f in found[0][1]) if e is not None]
+
+    def last_id(self) -> str:
+        last = self.r.xrevrange(self.key, count=1)
+        return last[0][0].decode() if last else "0-0"
+
+    def first_id(self) -> str | None:
+        """The oldest event kept (None: no events), to tell a client it came back late."""
+        first = self.r.xrange(self.key, count=1)
+        return first[0][0].decode() if first else None
+
+    def ensure_group(self, group: str) -> None:
+        """Create the consumer group at the start of the kept history, once."""
+        try:
+            self.r.xgroup_create(self.key, group, id="0", mkstream=True)
+        except redis.ResponseError as e:
+            if "BUSYGROUP" not in str(e):
+                raise
+
+    def read_group(self, group: str, consumer: str, count: int = 100,
+                   block_ms: int | None = None, pending: bool = False
+                   ) -> list[tuple[str, dict[str, Any] | None]]:
+        """New events for this consumer, or (``pending``) those it read and never
+        acknowledged; an entry trimmed meanwhile comes back as (id, None)."""
+        found = self.r.xreadgroup(group, consumer, {self.key: "0" if pending else ">"},
+                                  count=count, block=None if pending else block_ms)
+        if not found:
+            return []
+        return [(i.decode(), _event(i, f)) for i, f in found[0][1]]
+
+    def ack(self, group: str, ids: list[str]) -> None:
+        if ids:
+            self.r.xack(self.key, group, *ids)
+
+
+class Lifecycle:
+    """What people and playbooks did with an incident, beside the detector's document:
+
+    - ``p:life:{id}``  hash: state (acknowledged/escalated/resolved), assignee,
+      acknowledged_at, updated
+    - ``p:audit:{id}`` list: audit entries (JSON), oldest first
+    - ``p:act:{id}``   hash: playbook name -> activation record (JSON)
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    def _keys(self, alert_id: str) -> tuple[str, str, str]:
+        k = self.s._k
+        return k("life", alert_id), k("audit", alert_id), k("act", alert_id)
+
+    def snapshot(self, alert_id: str, client: Any = None) -> Snapshot:
+        life, _, act = self._keys(alert_id)
+        c = client if client is not None else self.s.r
+        return _snapshot(alert_id, c.hgetall(life), c.hgetall(act))
+
+    def audit(self, alert_id: str) -> list[dict[str, Any]]:
+        return [orjson.loads(x) for x in self.s.r.lrange(self._keys(alert_id)[1], 0, -1)]
+
+    def note(self, alert_id: str, entry: dict[str, Any]) -> None:
+        """Append to the audit trail without a state change (delivery outcomes)."""
+        self.s.r.rpush(self._keys(alert_id)[1], orjson.dumps(entry))
+
+    def merge(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The read model: each detector document with the people's side merged in."""
+        if not docs:
+            return docs
+        pipe = self.s.r.pipeline(transaction=False)
+        for doc in docs:
+            life, audit, act = self._keys(doc["id"])
+            pipe.hgetall(life)
+            pipe.lrange(audit, 0, -1)
+            pipe.hgetall(act)
+        raw = pipe.execute()
+        for n, doc in enumerate(docs):
+            life, audit, act = raw[3 * n: 3 * n + 3]
+            snap = _snapshot(doc["id"], life, act)
+            doc["detector_state"] = doc["state"]
+            doc["state"] = snap.state or doc["state"]
+            doc["assignee"] = snap.assignee
+            doc["playbooks"] = list(snap.activations.values())
+            due = [a["respond_by"] for a in doc["playbooks"] if a.get("respond_by") is not None]
+            doc["sla"] = {"respond_by": min(due) if due else None,
+                          "acknowledged_at": snap.acknowledged_at,
+                          "breaches": sum(int(a.get("breaches", 0)) for a in doc["playbooks"])}
+            doc["audit"] = [orjson.loads(x) for x in audit]
+        return docs
+
+    def transact(self, alert_id: str,
+                 decide: Callable[[Snapshot], Change | None]) -> Change | None:
+        """Read the lifecycle, let ``decide`` (pure) say what changes, and write it all
+        at once; if anyone wrote the lifecycle meanwhile, read again and decide again."""
+        life, _, act = self._keys(alert_id)
+        with self.s.r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(life, act)
+                    change = decide(self.snapshot(alert_id, pipe))
+                    if change is None:
+                        pipe.reset()
+                        return None
+                    pipe.multi()
+                    self._write(pipe, alert_id, change)
+                    pipe.execute()
+                    return change
+                except redis.WatchError:
+                    continue
+
+    def _write(self, pipe: Any, alert_id: str, change: Change) -> None:
+        life, audit, act = self._keys(alert_id)
+        fields: dict[str, Any] = {"updated": time.time()}
+        if change.state is not None:
+            fields["state"] = change.state
+        if change.assignee is not None:
+            fields["assignee"] = change.assignee
+        if change.acknowledged_at is not None:
+            fields["acknowledged_at"] = change.acknowledged_at
+        pipe.hset(life, mapping=fields)
+        if change.activations:
+            pipe.hset(act, mapping={k: orjson.dumps(v) for k, v in change.activations.items()})
+        if change.audit:
+            pipe.rpush(audit, *(orjson.dumps(e) for e in change.audit))
+        self.s.outbox.queue(pipe, change.messages)
+        for name, due in change.timers.items():
+            self.s.timers.set(pipe, alert_id, name, due)
+        for kind, data in change.events:
+            pipe.xadd(self.s.events.key, {"type": kind, "data": orjson.dumps(data)},
+                      maxlen=EVENTS_KEPT, approximate=True)
+
+
+def _snapshot(alert_id: str, life: dict[bytes, bytes], act: dict[bytes, bytes]) -> Snapshot:
+    life_s = {k.decode(): v.decode() for k, v in life.items()}
+    ack = life_s.get("acknowledged_at")
+    return Snapshot(incident_id=alert_id, state=life_s.get("state"),
+                    assignee=life_s.get("assignee"),
+                    acknowledged_at=float(ack) if ack else None,
+                    activations={k.decode(): orjson.loads(v) for k, v in sorted(act.items())})
+
+
+class Outbox:
+    """Webhook messages from queued to delivered or dead, never lost on the way:
+
+    - ``p:outbox``          hash: message id -> message (JSON) until delivered or dead
+    - ``p:outbox:due``      zset: message id -> next attempt (or end of a delivery lease)
+    - ``p:outbox:attempts`` hash: message id -> attempts so far
+    - ``p:outbox:errors``   hash: message id -> last error
+    - ``p:outbox:dead``     hash: message id -> dead letter (message, attempts, error)
+    - ``p:outbox:dead_idx`` zset: message id by time of death
+    - ``p:outbox:log``      list: recent outcomes, newest first (capped)
+    - ``p:outbox:stats``    hash: delivered / retried / dead / redriven totals
+    - ``p:worker``          hash: the activation worker's last heartbeat
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.s = store
+        k = store._k
+        self.msgs, self.due = k("outbox"), k("outbox", "due")
+        self.attempts, self.errors = k("outbox", "attempts"), k("outbox", "errors")
+        self.dead_h, self.dead_idx = k("outbox", "dead"), k("outbox", "dead_idx")
+        self.log, self.counts_h = k("outbox", "log"), k("outbox", "stats")
+        self.worker_h = k("worker")
+
+    def queue(self, pipe: Any, messages: list[Message], now: float | None = None) -> None:
+        """Add messages inside the caller's transaction (due at once)."""
+        for m in messages:
+            pipe.hset(self.msgs, m.id, orjson.dumps(m.to_dict()))
+            pipe.zadd(self.due, {m.id: now if now is not None else m.created}, nx=True)
+
+    def enqueue(self, messages: list[Message]) -> None:
+        with self.s.r.pipeline(transaction=True) as pipe:
+            self.queue(pipe, messages)
+            pipe.execute()
+
+    def claim(self, now: float, lease_s: float, n: int) -> list[tuple[dict[str, Any], int]]:
+        """Up to ``n`` due messages, leased to the caller for ``lease_s`` seconds."""
+        raw = self.s._claim(keys=[self.due, self.msgs, self.attempts],
+                            args=[now, now + lease_s, n])
+        return [(orjson.loads(raw[i + 1]), int(raw[i + 2])) for i in range(0, len(raw), 3)]
+
+    def delivered(self, msg_id: str, outcome: dict[str, Any]) -> None:
+        with self.s.r.pipeline(transaction=True) as pipe:
+            pipe.zrem(self.due, msg_id)
+            pipe.hdel(self.msgs, msg_id)
+            pipe.hdel(self.attempts, msg_id)
+            pipe.hdel(self.errors, msg_id)
+            self._logged(pipe, outcome, "delivered")
+            pipe.execute()
+
+    def retry(self, msg_id: str, due: float, error: str) -> None:
+        with self.s.r.pipeline(transaction=True) as pipe:
+            pipe.hset(self.errors, msg_id, error)
+            pipe.zadd(self.due, {msg_id: due}, xx=True)
+            pipe.hincrby(self.counts_h, "retried", 1)
+            pipe.execute()
+
+    def kill(self, message: dict[str, Any], attempts: int, error: str, now: float) -> None:
+        """Move a message to the dead letters, where a person can see and re-drive it."""
+        dead = {"message": message, "attempts": attempts, "error": error, "at": now}
+        with self.s.r.pipeline(transaction=True) as pipe:
+            pipe.zrem(self.due, message["id"])
+            pipe.hdel(self.msgs, message["id"])
+            pipe.hdel(self.attempts, message["id"])
+            pipe.hdel(self.errors, message["id"])
+            pipe.hset(self.dead_h, message["id"], orjson.dumps(dead))
+            pipe.zadd(self.dead_idx, {message["id"]: now})
+            self._logged(pipe, {"id": message["id"], "destination": message["destination"],
+                                "attempts": attempts, "error": error, "at": now}, "dead")
+            pipe.execute()
+
+    def redrive(self, msg_id: str, now: float) -> dict[str, Any] | None:
+        """Queue a dead message again, same id and body: a receiver that did get it
+        before drops the repeat by its idempotency key."""
+        with self.s.r.pipeline(transaction=True) as pipe:
+            while True:
+                try:
+                    pipe.watch(self.dead_h)
+                    raw = pipe.hget(self.dead_h, msg_id)
+                    if raw is None:
+                        pipe.reset()
+                        return None
+                    dead = orjson.loads(raw)
+                    pipe.multi()
+                    pipe.hdel(self.dead_h, msg_id)
+                    pipe.zrem(self.dead_idx, msg_id)
+                    pipe.hset(self.msgs, msg_id, orjson.dumps(dead["message"]))
+                    pipe.zadd(self.due, {msg_id: now})
+                    pipe.hincrby(self.counts_h, "redriven", 1)
+                    pipe.execute()
+                    return dead["message"]
+                except redis.WatchError:
+                    continue
+
+    def _logged(self, pipe: Any, outcome: dict[str, Any], result: str) -> None:
+        pipe.lpush(self.log, orjson.dumps({**outcome, "result": result}))
+        pipe.ltrim(self.log, 0, DELIVERY_LOG_KEPT - 1)
+        pipe.hincrby(self.counts_h, result, 1)
+
+    def pending(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Queued messages, next due first, with attempts and last error."""
+        rows = self.s.r.zrange(self.due, 0, limit - 1, withscores=True)
+        if not rows:
+            return []
+        ids = [i for i, _ in rows]
+        pipe = self.s.r.pipeline(transaction=False)
+        pipe.hmget(self.msgs, ids)
+        pipe.hmget(self.attempts, ids)
+        pipe.hmget(self.errors, ids)
+        msgs, attempts, errors = pipe.execute()
+        return [{"message": orjson.loads(m), "due": due, "attempts": int(a or 0),
+                 "error": e.decode() if e else None}
+                for (_, due), m, a, e in zip(rows, msgs, attempts, errors, strict=True) if m]
+
+    def dead(self, limit: int = 100) -> list[dict[str, Any]]:
+        ids = self.s.r.zrevrange(self.dead_idx, 0, limit - 1)
+        if not ids:
+            return []
+        return [orjson.loads(x) for x in self.s.r.hmget(self.dead_h, ids) if x is not None]
+
+    def recent(self, limit: int = 100) -> list[dict[str, Any]]:
+        return [orjson.loads(x) for x in self.s.r.lrange(self.log, 0, limit - 1)]
+
+    def counts(self) -> dict[str, int]:
+        pipe = self.s.r.pipeline(transaction=False)
+        pipe.hgetall(self.counts_h)
+        pipe.zcard(self.due)
+        pipe.hlen(self.dead_h)
+        totals, queued, dead = pipe.execute()
+        out = {f: int(totals.get(f.encode(), 0)) for f in ("delivered", "retried", "redriven")}
+        return {**out, "queued": queued, "dead": dead}
+
+    def set_worker(self, **fields: Any) -> None:
+        self.s.r.hset(self.worker_h, mapping={k: str(v) for k, v in fields.items()})
+
+    def worker(self) -> dict[str, str]:
+        return {k.decode(): v.decode() for k, v in self.s.r.hgetall(self.worker_h).items()}
+
+
+class Timers:
+    """Response clocks: ``p:sla`` zset, member ``{incident id}|{playbook}`` -> due time.
+    In Redis, not in a process, so a clock keeps running through a worker restart."""
+
+    def __init__(self, store: Store) -> None:
+        self.s = store
+        self.key = store._k("sla")
+
+    def set(self, pipe: Any, alert_id: str, playbook: str, due: float | None) -> None:
+        member = f"{alert_id}|{playbook}"
+        if due is None:
+            pipe.zrem(self.key, member)
+        else:
+            pipe.zadd(self.key, {member: due})
+
+    def claim(self, now: float, lease_s: float, n: int = 100) -> list[tuple[str, str]]:
+        """Clocks that ran out, leased like outbox messages: (incident id, playbook)."""
+        raw = self.s._claim(keys=[self.key], args=[now, now + lease_s, n])
+        return [tuple(m.decode().split("|", 1)) for m in raw]  # type: ignore[misc]
+
+    def due(self, alert_id: str, playbook: str) -> float | None:
+        return self.s.r.zscore(self.key, f"{alert_id}|{playbook}")
+
+    def count(self) -> int:
+        return self.s.r.zcard(self.key)
+
+
+# -- sentiment labels ---------------------------------------------------------------------
+
+LABELS_KEPT = 100_000  # entries of p:labels; a flow that fell further behind misses the oldest
+
+
+class Labels:
+    """``p:labels``: a capped Redis stream of the sentiment labels people give mentions
+    (``POST /mentions/{id}/label``). The flow reads it after the last id it learned from
+    and teaches the sentiment model; the stream id orders labels and is the receipt."""
+
+    def __init__(self, store: Store) -> None:
+        self.r = store.r
+        self.key = store._k("labels")
+
+    def add(self, mention_id: str, label: str, text: str, actor: str | None = None,
+            ts: float | None = None) -> dict[str, Any]:
+        """Append one label; returns the stored entry with its stream id."""
+        entry = {"mention_id": mention_id, "label": label, "text": text, "actor": actor,
+                 "ts": time.time() if ts is None else ts}
+        entry_id = self.r.xadd(self.key, {"data": orjson.dumps(entry)}, maxlen=LABELS_KEPT,
+                               approximate=True)
+        return {"id": entry_id.decode(), **entry}
+
+    def after(self, last_id: str = "0", count: int = 1000) -> list[dict[str, Any]]:
+        """Labels strictly after ``last_id`` ("0" = the oldest kept), oldest first, each
+        with its stream ``id`` (pass the last one back to read on)."""
+        found = self.r.xread({self.key: last_id}, count=count)
+        if not found:
+            return []
+        return [{"id": i.decode(), **orjson.loads(f[b"data"])} for i, f in found[0][1]]
+
+    def count(self) -> int:
+        return int(self.r.xlen(self.key))

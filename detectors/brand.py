@@ -1,7 +1,10 @@
 """Everything a brand's detectors know, advanced one closed window at a time.
 
 The flow keeps one ``BrandState`` per brand (Bytewax snapshots it for recovery) and
-calls ``observe`` for each closed window in event-time order.
+calls ``observe`` for each closed window in event-time order. Each detector answers in
+its own terms (a tail probability, an emerging term, a share shift); this module turns
+those answers into ``Signal``s with a severity and a one-line summary, and hands them
+to incident fusion.
 """
 
 from __future__ import annotations
@@ -10,21 +13,38 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors import incidents, volume
-from detectors.types import Alert
+from detectors import incidents, sentiment_shift, terms, volume
+from detectors.types import Alert, Signal, VolumeScore
+from detectors.watchlist import Watchlist
 from detectors.window import WindowStats
+
+
+@dataclass(frozen=True)
+class ReachConfig:
+    min_followers: int = 100_000
+    critical_followers: int = 1_000_000
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
     window_s: int
     volume: volume.VolumeConfig = field(default_factory=volume.VolumeConfig)
+    terms: terms.TermConfig = field(default_factory=terms.TermConfig)
+    sentiment: sentiment_shift.SentimentConfig = field(
+        default_factory=sentiment_shift.SentimentConfig)
+    reach: ReachConfig = field(default_factory=ReachConfig)
     incidents: incidents.IncidentConfig = field(default_factory=incidents.IncidentConfig)
+    watchlist: Watchlist = field(default_factory=Watchlist)
+    critical_surprise: float = 12.0
+    critical_lift: float = 4.0
 
 
 @dataclass(slots=True)
 class BrandState:
     volume: volume.VolumeState = field(default_factory=volume.VolumeState)
+    terms: terms.TermState = field(default_factory=terms.TermState)
+    sentiment: sentiment_shift.SentimentState = field(
+        default_factory=sentiment_shift.SentimentState)
     incident: incidents.IncidentState = field(default_factory=incidents.IncidentState)
     recent: deque[tuple[int, WindowStats]] = field(default_factory=deque)
 
@@ -35,10 +55,35 @@ def observe(
     """Score one closed window; return its series record and any incident versions."""
     start = window * cfg.window_s
     score = volume.update(state.volume, window, stats.count, cfg.volume)
+    live = not score.warming_up
+    watch = {t: (n, w.min_count) for t, n in stats.watch.items()
+             if (w := cfg.watchlist.get(t)) is not None and w.applies_to(brand)}
+    hashtag_counts = {t: (n, stats.hashtag_negatives.counts.get(t, 0),
+                          stats.hashtag_positives.counts.get(t, 0))
+                      for t, n in stats.hashtags.counts.items()}
+    baselines = incidents.Baselines(
+        negative_share=state.sentiment.negative_share,
+        positive_share=state.sentiment.positive_share,
+        hashtag_rate={t: state.terms.expected("#" + t, window, cfg.terms)
+                      for t in hashtag_counts},
+    )
+    emerging = terms.update(state.terms, window, hashtag_counts, watch, cfg.terms, live)
+    shift = sentiment_shift.update(state.sentiment, window, stats.negatives, stats.positives,
+                                   stats.count, cfg.sentiment)
+
+    signals = []
+    if score.anomalous:
+        signals.append(_volume_signal(start, score, cfg))
+    signals += [_term_signal(start, e, stats, cfg) for e in emerging]
+    if shift is not None and live:
+        signals.append(_sentiment_signal(start, shift))
+    if live:
+        signals += _reach_signals(start, stats, cfg.reach)
+
     longest = max(cfg.volume.horizons)
     lead_in = [s for w, s in state.recent if w > window - longest]
-    alerts = incidents.step(state.incident, brand, start, cfg.window_s, stats, score,
-                            cfg.incidents, lead_in)
+    alerts = incidents.step(state.incident, brand, start, cfg.window_s, stats, score, signals,
+                            baselines, cfg.incidents, lead_in)
     state.recent.append((window, stats))
     if len(state.recent) >= longest:
         state.recent.popleft()
@@ -54,5 +99,78 @@ def observe(
         "horizon": score.horizon,
         "anomalous": score.anomalous,
         "warming_up": score.warming_up,
+        "negative_share_baseline": round(baselines.negative_share, 4),
+        "signals": [s.kind for s in signals],
     }
     return record, alerts
+
+
+def _volume_signal(start: float, score: VolumeScore, cfg: DetectorConfig) -> Signal:
+    minutes = score.horizon * cfg.window_s // 60
+    critical = score.surprise >= cfg.critical_surprise and score.lift >= cfg.critical_lift
+    return Signal(
+        kind="volume", window_start=start, severity="critical" if critical else "warning",
+        summary=(f"{score.horizon_observed} mentions in {minutes} min against "
+                 f"{score.horizon_expected:.1f} expected ({score.lift:.1f}x, "
+                 f"p = {score.p_value:.1e})"),
+        score=score.surprise,
+        details={"observed": score.horizon_observed, "expected": score.horizon_expected,
+                 "horizon": score.horizon, "lift": score.lift, "p_value": score.p_value},
+    )
+
+
+def _term_signal(start: float, e: terms.Emergence, stats: WindowStats,
+                 cfg: DetectorConfig) -> Signal:
+    minutes = e.horizon * cfg.window_s // 60
+    figures = {"term": e.term, "observed": e.observed, "expected": e.expected,
+               "horizon": e.horizon, "lift": round(e.lift, 1), "p_value": e.p_value,
+               "negatives": e.negatives, "positives": e.positives}
+    if e.term.startswith("#"):
+        tag = e.term[1:]
+        retweets = stats.hashtag_retweets.counts.get(tag, 0)
+        in_window = stats.hashtags.counts.get(tag, 0)
+        share = retweets / in_window if in_window else 0.0
+        amplified = (f"; {share:.0%} of it retweets of {len(stats.retweeted)} originals"
+                     if retweets else "")
+        return Signal(
+            kind="hashtag", window_start=start, severity="warning",
+            summary=(f"{e.term} {e.observed} times in {minutes} min against "
+                     f"{e.expected:.1f} expected{amplified}"),
+            score=e.surprise, details={**figures, "retweet_share": round(share, 3)},
+        )
+    watch = cfg.watchlist.get(e.term)
+    return Signal(
+        kind="keyword", window_start=start,
+        severity=watch.severity if watch else "warning",
+        summary=f"watchlist '{e.term}' {e.observed} times in {minutes} min "
+                f"({e.expected:.1f} expected)",
+        score=e.surprise, details=figures,
+    )
+
+
+def _sentiment_signal(start: float, shift: sentiment_shift.Shift) -> Signal:
+    return Signal(
+        kind="sentiment", window_start=start, severity="warning",
+        summary=(f"negative share {shift.share:.0%} of {shift.mentions} mentions against "
+                 f"{shift.baseline:.0%} usually (p = {shift.p_value:.1e})"),
+        score=shift.surprise,
+        details={"share": shift.share, "baseline": shift.baseline,
+                 "mentions": shift.mentions, "negatives": shift.negatives,
+                 "horizon": shift.horizon, "p_value": shift.p_value},
+    )
+
+
+def _reach_signals(start: float, stats: WindowStats, cfg: ReachConfig) -> list[Signal]:
+    """A complaint from an author with a large audience is news on its own."""
+    out = []
+    for e in stats.loudest:
+        if e.followers >= cfg.min_followers:
+            who = f"@{e.handle}" if e.handle else "an author"
+            out.append(Signal(
+                kind="reach", window_start=start,
+                severity="critical" if e.followers >= cfg.critical_followers else "warning",
+                summary=f"complaint from {who} with {e.followers:,} followers",
+                score=0.0, details={"mention_id": e.id, "followers": e.followers,
+                                    "handle": e.handle, "text": e.text},
+            ))
+    return out

@@ -1,32 +1,52 @@
-"""Turn a brand's scored windows into incidents: one explained alert, not fifty.
+"""Incident fusion: signals of one brand that overlap in time become one incident.
 
-An incident opens on the first anomalous window, absorbs the anomalous windows that
-follow, and resolves after ``cooldown_windows`` of event time without one. Its id is a
-hash of (brand, first window), so re-emitting a window (Bytewax does after recovery)
-updates the same incident instead of creating another.
+One explained incident, not fifty alerts. An incident opens on the first window with a
+signal (volume, hashtag, sentiment, keyword, reach, topic), absorbs the signals of the
+windows that follow, escalates when the evidence grows, and resolves after
+``cooldown_windows`` of event time without a signal. Its id is a hash of (brand, first
+window), so re-emitting a window (Bytewax does after recovery) updates the same incident
+instead of creating another.
+
+Severity is derived from the combined evidence: the strongest signal's severity, one
+level up when three or more kinds of evidence agree, and capped at ``info`` for a
+positive burst (a campaign such as #DestinationDragons: more mentions, no more
+complaints) and for a modest burst that is no more negative than usual: both are
+reported, neither pages a crisis team.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
-from detectors.types import Alert, VolumeScore
+from detectors.types import Alert, Signal, VolumeScore
 from detectors.window import WindowStats
 
 SEVERITY_ORDER = ("info", "warning", "critical")
+SIGNALS_KEPT = 20
 
 
 @dataclass(frozen=True)
 class IncidentConfig:
-    cooldown_windows: int = 6
-    critical_surprise: float = 12.0
-    critical_lift: float = 4.0
+    cooldown_windows: int = 12
+    escalate_kinds: int = 3
+    positive_rise: float = 0.05  # positive share this far above baseline ...
+    positive_negative_margin: float = 0.02  # ... and negative share not above it
+    calm_surprise: float = 8.0  # a burst no more negative than usual pages only above this
     examples: int = 5
     top: int = 8
+
+
+@dataclass(slots=True)
+class Baselines:
+    """What "normal" looks like for the brand now: explanations compare against it."""
+
+    negative_share: float = 0.0
+    positive_share: float = 0.0
+    hashtag_rate: dict[str, float] = field(default_factory=dict)  # tag -> per window
 
 
 @dataclass(slots=True)
@@ -35,6 +55,10 @@ class IncidentState:
     stats: WindowStats = field(default_factory=WindowStats)
     peak: VolumeScore | None = None
     peak_window: float = 0.0
+    signals: list[Signal] = field(default_factory=list)
+    signal_counts: dict[str, int] = field(default_factory=dict)
+    windows: int = 0
+    baselines: Baselines = field(default_factory=Baselines)
 
 
 def incident_id(brand: str, first_window: float) -> str:
@@ -48,74 +72,130 @@ def step(
     window_s: int,
     stats: WindowStats,
     score: VolumeScore,
+    signals: Sequence[Signal],
+    baselines: Baselines,
     cfg: IncidentConfig,
     lead_in: Sequence[WindowStats] = (),
 ) -> list[Alert]:
     """Advance the brand's incident by one window; return the alert versions to store.
 
-    ``lead_in`` holds the windows just before this one that the score's horizon summed:
-    an incident that opens on an hour-long rise describes that hour, not only its last
-    five minutes, so that its counts, shares and examples agree with its "observed".
+    ``lead_in`` holds the windows just before this one: an incident that opens on an
+    hour-long rise describes that hour, not only its last five minutes, so its counts,
+    shares and examples agree with its "observed".
     """
     out: list[Alert] = []
     alert = state.open
     if alert is not None and window_start - alert.last_window > cfg.cooldown_windows * window_s:
         alert.state = "resolved"
         alert.updated_window = alert.last_window + (cfg.cooldown_windows + 1) * window_s
-        out.append(copy.deepcopy(alert))
+        out.append(_version(alert))
         state.open = alert = None
-    if not score.anomalous:
+    if not signals:
         return out
     if alert is None:
-        alert = Alert(
-            id=incident_id(brand, window_start),
-            brand=brand,
-            kinds=["volume"],
-            severity="warning",
-            state="open",
-            first_window=window_start,
-            last_window=window_start,
-            window_s=window_s,
-            updated_window=window_start,
-        )
-        state.open, state.stats, state.peak = alert, WindowStats(), None
-        for earlier in lead_in[len(lead_in) - (score.horizon - 1):] if score.horizon > 1 else ():
+        alert = Alert(id=incident_id(brand, window_start), brand=brand, kinds=[],
+                      severity="info", state="open", first_window=window_start,
+                      last_window=window_start, window_s=window_s,
+                      updated_window=window_start)
+        state.open, state.stats, state.peak, state.windows = alert, WindowStats(), None, 0
+        state.signals, state.signal_counts, state.baselines = [], {}, baselines
+        span = max((s.details.get("horizon", 1) for s in signals), default=1)
+        for earlier in list(lead_in)[len(lead_in) - (span - 1):] if span > 1 else ():
             state.stats.merge(earlier)
     state.stats.merge(stats)
+    state.windows += 1
     if state.peak is None or score.surprise >= state.peak.surprise:
         state.peak, state.peak_window = score, window_start
+    for s in signals:
+        state.signal_counts[s.kind] = state.signal_counts.get(s.kind, 0) + 1
+    state.signals = (state.signals + list(signals))[-SIGNALS_KEPT:]
+    alert.kinds = sorted(state.signal_counts)
     alert.last_window = alert.updated_window = window_start
-    alert.severity = _max_severity(alert.severity, _severity(score, cfg))
-    alert.explanation = explain(brand, state, window_s, cfg)
-    out.append(copy.deepcopy(alert))
+    tone = _tone(state, cfg)
+    alert.severity = _max_severity(alert.severity, _severity(state, cfg))
+    if tone == "positive" or (tone == "calm" and state.peak.surprise < cfg.calm_surprise):
+        alert.severity = "info"
+    alert.explanation = explain(brand, state, window_s, tone, cfg)
+    out.append(_version(alert))
     return out
 
 
-def _severity(score: VolumeScore, cfg: IncidentConfig) -> str:
-    if score.surprise >= cfg.critical_surprise and score.lift >= cfg.critical_lift:
-        return "critical"
-    return "warning"
+def _version(alert: Alert) -> Alert:
+    """A frozen copy of the incident as it is now (its explanation is rebuilt, never
+    mutated, on each update, so sharing it is safe)."""
+    return replace(alert, kinds=list(alert.kinds))
+
+
+def _severity(state: IncidentState, cfg: IncidentConfig) -> str:
+    strongest = max((SEVERITY_ORDER.index(s.severity) for s in state.signals), default=0)
+    if len(state.signal_counts) >= cfg.escalate_kinds:
+        strongest = min(strongest + 1, len(SEVERITY_ORDER) - 1)
+    return SEVERITY_ORDER[strongest]
 
 
 def _max_severity(a: str, b: str) -> str:
+    """Severity never drops while an incident is open: people were already paged."""
     return a if SEVERITY_ORDER.index(a) >= SEVERITY_ORDER.index(b) else b
 
 
-def explain(brand: str, state: IncidentState, window_s: int, cfg: IncidentConfig) -> dict:
+def _tone(state: IncidentState, cfg: IncidentConfig) -> str:
+    """How an attention burst feels: ``positive``, ``calm`` or ``negative``.
+
+    Only bursts (volume, hashtags) have a tone; any other evidence (a sentiment shift, a
+    watch term, a loud complaint) is ``negative`` by nature. A positive burst is a
+    campaign (#DestinationDragons: more mentions, more praise, no more complaints): it
+    is reported at ``info``. A calm one (no more negative than usual, no more praise)
+    pages only when the volume evidence is overwhelming: a PR gaffe going viral is calm
+    at first, a snow day's "landed safely, thanks" is calm and harmless. When hashtags
+    drive the incident, their own mentions are judged (a campaign tag is positive even
+    while the brand's usual complaints go on beside it).
+    """
+    if not set(state.signal_counts) <= {"volume", "hashtag"}:
+        return "negative"
+    s, b = state.stats, state.baselines
+    latest = {x.details["term"]: x.details for x in state.signals if x.kind == "hashtag"}
+    if latest:  # the tags' own mentions over each signal's horizon
+        count = sum(d["observed"] for d in latest.values())
+        negatives = sum(d["negatives"] for d in latest.values())
+        positives = sum(d["positives"] for d in latest.values())
+    else:
+        count, negatives, positives = s.count, s.negatives, s.positives
+    if count == 0 or negatives / count > b.negative_share + cfg.positive_negative_margin:
+        return "negative"
+    return "positive" if positives / count >= b.positive_share + cfg.positive_rise else "calm"
+
+
+def explain(brand: str, state: IncidentState, window_s: int, tone: str,
+            cfg: IncidentConfig) -> dict[str, Any]:
     """What a person reads in ten seconds: how much, how surprising, about what, by whom."""
-    peak = state.peak
+    s, peak, b = state.stats, state.peak, state.baselines
     assert peak is not None
-    s = state.stats
     minutes = peak.horizon * window_s // 60
     at = datetime.fromtimestamp(state.peak_window, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    tags = ", ".join(f"#{t}" for t, _ in s.hashtags.top(3)) or "no hashtags"
-    summary = (
-        f"{brand}: {peak.horizon_observed} mentions in {minutes} min to {at} against "
-        f"{peak.horizon_expected:.1f} expected ({peak.lift:.1f}x); p = {peak.p_value:.1e}; "
-        f"{s.negative_share:.0%} negative; {tags}"
-    )
+    strongest = sorted(state.signals, key=lambda x: (-SEVERITY_ORDER.index(x.severity),
+                                                    -x.score))
+    lines: dict[str, str] = {}  # the strongest signal of each kind, three kinds at most
+    for x in strongest:
+        lines.setdefault(x.kind, x.summary)
+    lead = {"positive": "positive burst, not a crisis: ",
+            "calm": "attention burst, no more negative than usual: "}.get(tone, "")
+    summary = f"{brand}: {lead}" + "; ".join(list(lines.values())[:3])
+    windows_in = max(state.windows, 1)
+    tags = []
+    for tag, n in s.hashtags.top(cfg.top):
+        rate = b.hashtag_rate.get(tag, 0.0) * windows_in
+        tags.append({"tag": tag, "count": n, "expected": round(rate, 2),
+                     "lift": round(n / rate, 1) if rate > 0 else None,
+                     "retweets": s.hashtag_retweets.counts.get(tag, 0)})
+    watch_hits = []
+    for x in state.signals:
+        if x.kind == "keyword" and all(h["term"] != x.details["term"] for h in watch_hits):
+            watch_hits.append({"term": x.details["term"], "severity": x.severity,
+                               "count": s.watch.get(x.details["term"], x.details["observed"])})
     return {
         "summary": summary,
+        "tone": tone,
+        "positive": tone == "positive",
         "observed": peak.horizon_observed,
         "expected": peak.horizon_expected,
         "horizon_minutes": minutes,
@@ -123,22 +203,34 @@ def explain(brand: str, state: IncidentState, window_s: int, cfg: IncidentConfig
         "p_value": peak.p_value,
         "surprise": peak.surprise,
         "score_meaning": (
-            f"surprise {peak.surprise:.1f} = -log10(p): a count this high over {minutes} min "
-            f"happens about once in 10^{peak.surprise:.1f} windows when nothing is going on "
-            "(negative binomial baseline, corrected for the horizons tested)"
+            f"volume surprise {peak.surprise:.1f} = -log10(p): a count this high over {minutes}"
+            f" min (to {at}) happens about once in 10^{peak.surprise:.1f} windows when nothing"
+            " is going on (negative binomial baseline, corrected for the horizons tested)"
         ),
         "peak_window": state.peak_window,
         "mentions": s.count,
         "retweets": s.retweets,
+        "retweet_share": round(s.retweets / s.count, 4) if s.count else 0.0,
+        "retweeted_originals": len(s.retweeted),
         "negative_share": round(s.negative_share, 4),
+        "negative_share_baseline": round(b.negative_share, 4),
+        "positive_share": round(s.positives / s.count, 4) if s.count else 0.0,
+        "positive_share_baseline": round(b.positive_share, 4),
         "mean_sentiment": round(s.mean_sentiment, 4),
         "reach": s.reach,
         "max_followers": s.max_followers,
         "top_hashtags": s.hashtags.top(cfg.top),
+        "hashtags": tags,
         "top_terms": s.terms.top(cfg.top),
-        "examples": [
-            {"id": e.id, "ts": e.ts, "text": e.text, "handle": e.handle,
-             "followers": e.followers, "sentiment": round(e.sentiment, 3)}
-            for e in sorted(s.examples, key=lambda e: -e.followers)[: cfg.examples]
-        ],
+        "watchlist_hits": watch_hits,
+        "examples": [_example(e) for e in sorted(s.examples, key=lambda e: -e.followers)
+                     [: cfg.examples]],
+        "loudest_complaints": [_example(e) for e in sorted(s.loudest, key=lambda e: -e.followers)],
+        "signals": [x.to_dict() for x in state.signals],
+        "signal_counts": dict(sorted(state.signal_counts.items())),
     }
+
+
+def _example(e: Any) -> dict[str, Any]:
+    return {"id": e.id, "ts": e.ts, "text": e.text, "handle": e.handle,
+            "followers": e.followers, "sentiment": round(e.sentiment, 3)}

@@ -28,6 +28,7 @@ class Mention:
     lang: str | None = None
     url: str | None = None
     norm_text: str = ""  # set by enrichment (detectors.text.normalise_text)
+    watch: tuple[str, ...] = ()  # watch terms found in the text, set by enrichment
     sentiment: float = 0.0  # compound score in [-1, 1], set by enrichment
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +96,26 @@ class Alert:
     window_s: int
     updated_window: float
     explanation: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Shallow on purpose: the explanation is already plain JSON-ready data."""
+        return {"id": self.id, "brand": self.brand, "kinds": list(self.kinds),
+                "severity": self.severity, "state": self.state,
+                "first_window": self.first_window, "last_window": self.last_window,
+                "window_s": self.window_s, "updated_window": self.updated_window,
+                "explanation": self.explanation}
+
+
+@dataclass(slots=True)
+class Signal:
+    """One detector's finding about one window of one brand; incidents fuse them."""
+
+    kind: str  # volume | hashtag | sentiment | keyword | reach | topic
+    window_start: float
+    severity: str  # info | warning | critical
+    summary: str  # one line a person reads first
+    score: float = 0.0  # surprise, -log10(p), where the detector has a p-value
+    details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -3,13 +3,16 @@
 Why this shape:
 - Mention volume follows the audience's day (and week): a baseline that ignores it pages
   people every morning. The expected count of a window is
-  ``hourly[hour] * weekly[weekday] * adjust``: a slow mean count for each hour of the day
-  (a running mean until the hour has been seen a few times, so one day is enough to
-  know the cycle), a weekday factor (kept at mean 1), and a faster ratio of recent counts
-  to those seasonal means, which follows level changes within hours. The ratio is a
+  ``seasonal * adjust``. ``seasonal`` starts as a slow mean count for each hour of the
+  day (a running mean until the hour has been seen a few times, so one day is enough to
+  know the cycle) times a weekday factor (kept at mean 1), and moves towards the mean of
+  each hour of the week as weeks of data arrive (Saturday night is not Tuesday night
+  times a constant); ``adjust`` is a faster ratio of recent counts to those seasonal
+  means, which follows level changes within hours. The ratio is a
   ratio of exponentially weighted sums, so the busy hours weigh more than the noisy night.
 - Counts are at least Poisson-noisy and usually more (bursty authors, retweets), so the
-  variance is ``phi * expected`` with a dispersion ``phi >= 1`` learnt online; the tail
+  variance is ``phi * expected`` with a dispersion ``phi >= 1`` learnt online (and
+  widened while the hour's mean rests on few observations); the tail
   probability comes from the negative binomial with that mean and variance. The score is
   that tail probability, so it has a stated meaning: ``surprise = -log10(p)`` means "a
   count this high is expected once in 10**surprise windows if nothing is happening".
@@ -32,6 +35,7 @@ Why this shape:
 from __future__ import annotations
 
 import math
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -40,6 +44,7 @@ from scipy.special import betainc, gammainc
 from detectors.types import VolumeScore
 
 HOURS, WEEKDAYS = 24, 7
+WEEK_HOURS = HOURS * WEEKDAYS
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,8 @@ class VolumeConfig:
     half_life_windows: float = 72.0  # of ``adjust``, the recent-level ratio
     hourly_rate: float = 0.012  # per window of that hour: about a week of memory
     weekly_rate: float = 0.002
+    week_hour_rate: float = 0.25  # per week, once a slot has 4 weeks: about 4 weeks of memory
+    week_hour_prior: float = 1.0  # weeks of an hour of the week worth the daily guess
     warmup_windows: int = 288
     gap_reset_windows: int = 72
     shift_windows: int = 72
@@ -65,7 +72,7 @@ class VolumeConfig:
 
 @dataclass(slots=True)
 class VolumeState:
-    """Bounded: 55 seasonal numbers, a few floats and the last ``max(horizons)`` windows."""
+    """Bounded: 223 seasonal numbers, a few floats and the last ``max(horizons)`` windows."""
 
     last_window: int | None = None
     live_windows: int = 0
@@ -74,6 +81,13 @@ class VolumeState:
     hourly: list[float] = field(default_factory=lambda: [0.0] * HOURS)
     hourly_seen: list[int] = field(default_factory=lambda: [0] * HOURS)
     weekly: list[float] = field(default_factory=lambda: [1.0] * WEEKDAYS)
+    week_hours: array[float] = field(default_factory=lambda: array("d", [0.0] * WEEK_HOURS))
+    week_hours_seen: array[int] = field(default_factory=lambda: array("l", [0] * WEEK_HOURS))
+    # The hour of the week being observed now: folded into ``week_hours`` when it ends,
+    # so an anomaly never raises its own expectation.
+    visit_slot: int = -1
+    visit_sum: float = 0.0
+    visit_windows: int = 0
     recent_actual: float = 0.0  # EW sum of counts ...
     recent_seasonal: float = 0.0  # ... and of their seasonal means: adjust = the ratio
     dispersion_ew: float = 1.0
@@ -90,9 +104,17 @@ class VolumeState:
         return self.recent_actual / self.recent_seasonal
 
     def seasonal(self, window: int, cfg: VolumeConfig) -> float:
+        """Shrinks the hour of the week's own mean towards the daily guess, by how many
+        weeks of that hour have been seen (an empirical Bayes blend)."""
         hour, weekday = _slot(window, cfg)
-        base = self.hourly[hour] if self.hourly_seen[hour] else self.mean
-        return base * self.weekly[weekday]
+        daily = (self.hourly[hour] if self.hourly_seen[hour] else self.mean) * \
+            self.weekly[weekday]
+        slot = weekday * HOURS + hour
+        n = self.week_hours_seen[slot]
+        if n == 0:
+            return daily
+        k = cfg.week_hour_prior
+        return (n * self.week_hours[slot] + k * daily) / (n + k)
 
     def expected(self, window: int, cfg: VolumeConfig) -> float:
         return self.seasonal(window, cfg) * self.adjust
@@ -147,6 +169,11 @@ def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
     warming_up = state.live_windows < cfg.warmup_windows
     expected = state.expected(window, cfg)
     phi = state.dispersion(cfg)
+    # The expected count is itself an estimate, from ``m`` windows of this hour: its error
+    # adds (h^2 / m) * phi * mu to the variance of an h-window sum, so a young baseline
+    # (a brand's second day) needs stronger evidence than a mature one.
+    hour, _ = _slot(window, cfg)
+    m = max(min(state.hourly_seen[hour], 1.0 / cfg.hourly_rate), 1.0)
     history = list(state.recent)
     best = (1.0, 1, count, expected)
     tried = 0
@@ -157,7 +184,7 @@ def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
         earlier = history[len(history) - (h - 1):] if h > 1 else []
         observed = count + sum(c for c, _ in earlier)
         mu = expected + sum(e for _, e in earlier)
-        p = count_tail(observed, mu, phi)
+        p = count_tail(observed, mu, phi * (1.0 + h / m))
         if p < best[0]:
             best = (p, h, observed, mu)
     p_raw, horizon, h_obs, h_exp = best
@@ -204,12 +231,31 @@ def _learn(state: VolumeState, window: int, count: int, expected: float,
     target = x / max(adjust * state.weekly[weekday], 1e-6)
     state.hourly[hour] += (target - state.hourly[hour]) * max(cfg.hourly_rate, 1.0 / (seen + 1))
     state.hourly_seen[hour] = min(seen + 1, 1_000_000)
+    slot = weekday * HOURS + hour
+    if slot != state.visit_slot:
+        _end_visit(state, cfg)
+        state.visit_slot = slot
+    state.visit_sum += x / max(adjust, 1e-6)
+    state.visit_windows += 1
     if expected > 0:
         _nudge(state.weekly, weekday, cfg.weekly_rate * (x - expected) / max(expected, 1.0))
     state.live_windows = n + 1
     state.recent.append((count, expected))
     if len(state.recent) > max(cfg.horizons) - 1:
         state.recent.popleft()
+
+
+def _end_visit(state: VolumeState, cfg: VolumeConfig) -> None:
+    """Fold the hour of the week just observed into that slot's mean (one week's worth)."""
+    slot = state.visit_slot
+    if slot < 0 or state.visit_windows == 0:
+        return
+    weeks = state.week_hours_seen[slot]
+    mean = state.visit_sum / state.visit_windows
+    rate = max(cfg.week_hour_rate, 1.0 / (weeks + 1))
+    state.week_hours[slot] += (mean - state.week_hours[slot]) * rate
+    state.week_hours_seen[slot] = min(weeks + 1, 1_000_000)
+    state.visit_sum, state.visit_windows = 0.0, 0
 
 
 def _nudge(factors: list[float], i: int, step: float) -> None:

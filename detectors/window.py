@@ -17,6 +17,7 @@ NEGATIVE_BELOW = -0.05  # VADER's own convention for a negative compound score
 POSITIVE_ABOVE = 0.05
 TOP_CAPACITY = 64
 EXAMPLES_KEPT = 5
+LOUDEST_KEPT = 3
 
 
 @dataclass(slots=True)
@@ -29,39 +30,45 @@ class WindowStats:
     reach: int = 0  # sum of author followers: how many timelines the window reached
     max_followers: int = 0
     hashtags: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
+    hashtag_retweets: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
+    hashtag_negatives: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
+    hashtag_positives: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
+    retweeted: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))  # originals' texts
     terms: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
+    watch: dict[str, int] = field(default_factory=dict)  # bounded by the watchlist
     examples: list[Example] = field(default_factory=list)
+    loudest: list[Example] = field(default_factory=list)  # most-followed complaints
 
     def add(self, m: Mention) -> WindowStats:
         self.count += 1
         self.sentiment_sum += m.sentiment
         if m.sentiment <= NEGATIVE_BELOW:
             self.negatives += 1
+            self.hashtag_negatives.update(m.hashtags)
         elif m.sentiment >= POSITIVE_ABOVE:
             self.positives += 1
+            self.hashtag_positives.update(m.hashtags)
         self.reach += m.followers
         if m.followers > self.max_followers:
             self.max_followers = m.followers
         self.hashtags.update(m.hashtags)
+        for term in m.watch:
+            self.watch[term] = self.watch.get(term, 0) + 1
         if m.is_retweet:
             self.retweets += 1
+            self.hashtag_retweets.update(m.hashtags)
+            self.retweeted.add(m.retweet_of or m.norm_text)
         else:
             self.terms.update(terms(m.norm_text))
             self._keep_example(m)
+            if m.sentiment <= NEGATIVE_BELOW and m.followers > 0:
+                _keep_top(self.loudest, m, LOUDEST_KEPT)
         return self
 
     def _keep_example(self, m: Mention) -> None:
         """Keep the originals that reached most people, one per distinct text."""
-        ex = self.examples
-        if any(e.text == m.text for e in ex):
-            return
-        candidate = Example(m.id, m.ts, m.text, m.handle, m.followers, m.sentiment)
-        if len(ex) < EXAMPLES_KEPT:
-            ex.append(candidate)
-        else:
-            weakest = min(range(len(ex)), key=lambda i: ex[i].followers)
-            if ex[weakest].followers < m.followers:
-                ex[weakest] = candidate
+        if all(e.text != m.text for e in self.examples):
+            _keep_top(self.examples, m, EXAMPLES_KEPT)
 
     def merge(self, other: WindowStats) -> WindowStats:
         self.count += other.count
@@ -72,10 +79,19 @@ class WindowStats:
         self.reach += other.reach
         self.max_followers = max(self.max_followers, other.max_followers)
         self.hashtags.merge(other.hashtags)
+        self.hashtag_retweets.merge(other.hashtag_retweets)
+        self.hashtag_negatives.merge(other.hashtag_negatives)
+        self.hashtag_positives.merge(other.hashtag_positives)
+        self.retweeted.merge(other.retweeted)
         self.terms.merge(other.terms)
+        for term, n in other.watch.items():
+            self.watch[term] = self.watch.get(term, 0) + n
         for e in other.examples:
-            if len(self.examples) < EXAMPLES_KEPT and all(x.text != e.text for x in self.examples):
-                self.examples.append(e)
+            if all(x.text != e.text for x in self.examples):
+                _keep_top(self.examples, e, EXAMPLES_KEPT)
+        for e in other.loudest:
+            if all(x.id != e.id for x in self.loudest):
+                _keep_top(self.loudest, e, LOUDEST_KEPT)
         return self
 
     @property
@@ -98,3 +114,15 @@ class WindowStats:
             "max_followers": self.max_followers,
             "hashtags": self.hashtags.top(top),
         }
+
+
+def _keep_top(kept: list[Example], m: Mention | Example, n: int) -> None:
+    """Keep the ``n`` widest-reaching of the mentions offered, in bounded space."""
+    candidate = m if isinstance(m, Example) else Example(m.id, m.ts, m.text, m.handle,
+                                                         m.followers, m.sentiment)
+    if len(kept) < n:
+        kept.append(candidate)
+        return
+    weakest = min(range(len(kept)), key=lambda i: kept[i].followers)
+    if kept[weakest].followers < candidate.followers:
+        kept[weakest] = candidate

@@ -28,7 +28,7 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float
 
 def test_import_airline_writes_sorted_mentions(tmp_path: Path) -> None:
     if not AIRLINE_CSV.is_file():
-        pytest.skip("airline data not available")
+        pytest.skip(f"airline data not found at {AIRLINE_CSV}")
     r = cli("import", "airline", str(AIRLINE_CSV), "-o", "out.jsonl", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "14,640 records" in r.stderr
@@ -89,3 +89,14 @@ def test_the_demo_stream_raises_the_outage_incident(tmp_path: Path) -> None:
         alerts = Store(connect(server.url)).alerts()
     assert [a["brand"] for a in alerts] == ["Northwind Telecom"]
     assert "northwinddown" in dict(alerts[0]["explanation"]["top_hashtags"])
+
+
+def test_eval_prints_the_airline_backtest(tmp_path: Path) -> None:
+    if not AIRLINE_CSV.is_file():
+        pytest.skip(f"airline data not found at {AIRLINE_CSV}")
+    r = cli("eval", cwd=tmp_path, env={"COLUMNS": "160"})
+    assert r.returncode == 0, r.stderr
+    for text in ("Labelled events", "pr_gaffe", "no_alert", "false alerts", "NAB-style score",
+                 "standard", "reward_low_FN_rate"):
+        assert text in r.stderr, text
+    assert "FAIL" not in r.stderr

@@ -7,7 +7,7 @@ import pytest
 
 from detectors import incidents, volume
 from detectors.topk import TopK
-from detectors.types import Mention, VolumeScore
+from detectors.types import Mention, Signal, VolumeScore
 from detectors.volume import VolumeConfig, VolumeState, count_tail
 from detectors.window import WindowStats
 
@@ -163,6 +163,13 @@ def spike_scores(n_anomalous: int) -> list[VolumeScore]:
     return [quiet] * 3 + [loud] * n_anomalous + [quiet] * 10
 
 
+def volume_signal(i: int, score: VolumeScore) -> list[Signal]:
+    if not score.anomalous:
+        return []
+    return [Signal("volume", i * 300.0, "critical", "80 mentions", score.surprise,
+                   {"horizon": 1})]
+
+
 def test_a_lasting_spike_is_one_incident_that_resolves_after_the_cooldown() -> None:
     cfg = incidents.IncidentConfig(cooldown_windows=6)
     state = incidents.IncidentState()
@@ -170,7 +177,8 @@ def test_a_lasting_spike_is_one_incident_that_resolves_after_the_cooldown() -> N
     for i, score in enumerate(spike_scores(5)):
         stats = WindowStats()
         stats.add(mention(i, tags=("fleek",)))
-        versions += incidents.step(state, "Delta", i * 300.0, 300, stats, score, cfg)
+        versions += incidents.step(state, "Delta", i * 300.0, 300, stats, score,
+                                   volume_signal(i, score), incidents.Baselines(), cfg)
     ids = {v.id for v in versions}
     assert len(ids) == 1
     assert versions[0].state == "open" and versions[-1].state == "resolved"
@@ -181,6 +189,7 @@ def test_a_lasting_spike_is_one_incident_that_resolves_after_the_cooldown() -> N
     assert explanation["top_hashtags"][0] == ("fleek", 5)
     assert "once in 10^20.0 windows" in explanation["score_meaning"]
     assert explanation["examples"]
+    assert explanation["signal_counts"] == {"volume": 5}
 
 
 def test_incident_ids_are_stable_so_a_re_emitted_window_updates_the_same_incident() -> None:
@@ -190,6 +199,6 @@ def test_incident_ids_are_stable_so_a_re_emitted_window_updates_the_same_inciden
         state = incidents.IncidentState()
         runs.append([v.id for i, s in enumerate(spike_scores(2))
                      for v in incidents.step(state, "Delta", i * 300.0, 300, WindowStats(), s,
-                                             cfg)])
+                                             volume_signal(i, s), incidents.Baselines(), cfg)])
     assert runs[0] == runs[1]
     assert incidents.incident_id("Delta", 900) != incidents.incident_id("United", 900)

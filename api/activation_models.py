@@ -1,0 +1,127 @@
+"""Request and response models of the activation side: lifecycle, playbooks, staffing,
+webhooks. They make /docs describe what a crisis team's tools send and receive."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class AuditEntry(BaseModel):
+    """One change to an incident: who, when, what, and the details of the action."""
+
+    model_config = {"extra": "allow"}
+
+    at: float = Field(description="epoch seconds")
+    actor: str
+    action: str = Field(description="acknowledged, assigned, escalated, resolved, "
+                        "playbook.activated, sla.breached, escalation.step, webhook.queued, "
+                        "webhook.delivered, webhook.dead, staffing, ...")
+    note: str = ""
+
+
+class StaffingHour(BaseModel):
+    hour: int = Field(description="hours from now: 0 is the next hour")
+    excess_mentions: float = Field(description="mentions above the baseline expected")
+    contacts: float = Field(description="contacts from the spike (reply fraction × excess)")
+    baseline_contacts: float
+    agents: int = Field(description="agents for baseline + spike at the service level")
+    baseline_agents: int
+    extra_agents: int
+    service_level: float = Field(description="share answered in time with `agents`")
+    asa_seconds: float = Field(description="average speed of answer with `agents`")
+    occupancy: float
+
+
+class StaffingOut(BaseModel):
+    summary: str
+    peak_extra_agents: int
+    excess_per_hour_now: float
+    hours: list[StaffingHour]
+    config: dict[str, float]
+
+
+class ActivationOut(BaseModel):
+    name: str
+    how: Literal["auto", "manual"]
+    actor: str
+    at: float
+    reasons: list[str]
+    step: int = Field(description="escalation steps run so far")
+    steps: int = Field(description="escalation steps the playbook has")
+    respond_within_minutes: float | None
+    respond_by: float | None = Field(description="when the response clock runs out; null "
+                                     "when it is not running")
+    breaches: int
+    staffing: StaffingOut | None
+
+
+class SlaOut(BaseModel):
+    respond_by: float | None = Field(description="the earliest running response clock")
+    acknowledged_at: float | None
+    breaches: int = Field(description="clocks that ran out without an acknowledgement")
+
+
+class ActorIn(BaseModel):
+    actor: str = Field(min_length=1, max_length=200, description="who does it")
+    note: str = Field("", max_length=4000)
+
+
+class AssignIn(ActorIn):
+    assignee: str = Field(min_length=1, max_length=200)
+
+
+class EscalateIn(ActorIn):
+    playbook: str | None = Field(None, description="only this active playbook (default: all)")
+
+
+class ActivateIn(ActorIn):
+    playbook: str = Field(min_length=1, description="a name from GET /playbooks")
+
+
+class PlaybookOut(BaseModel):
+    name: str
+    description: str
+    auto: bool
+    when: dict[str, Any]
+    actions: list[dict[str, Any]]
+    respond_within_minutes: float | None
+    escalation: list[list[dict[str, Any]]]
+
+
+class OutboxMessage(BaseModel):
+    id: str = Field(description="also the Idempotency-Key header")
+    destination: str
+    url: str
+    format: Literal["json", "slack"]
+    event: str
+    incident_id: str
+    playbook: str
+    step: int
+    created: float
+
+
+class PendingOut(BaseModel):
+    message: OutboxMessage
+    due: float = Field(description="next attempt (or end of the lease of one in flight)")
+    attempts: int
+    error: str | None
+
+
+class DeadOut(BaseModel):
+    message: OutboxMessage
+    attempts: int
+    error: str
+    at: float
+
+
+class WebhooksOut(BaseModel):
+    delivered: int
+    retried: int
+    redriven: int
+    queued: int
+    dead: int
+    worker: dict[str, str] = Field(description="the activation worker's last heartbeat")
+    pending: list[PendingOut]
+    recent: list[dict[str, Any]] = Field(description="latest outcomes, newest first")

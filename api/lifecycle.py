@@ -1,0 +1,149 @@
+"""Acting on incidents: acknowledge, assign, escalate, resolve, activate a playbook;
+the playbooks themselves; staffing advice for an incident.
+
+Every change goes through the pure rules of ``detectors/lifecycle.py`` and one atomic
+store transaction, which also writes the audit entry and publishes the event that the
+live stream (``GET /stream``) pushes. The answer is the incident as it now stands.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request
+
+from api.activation_models import (
+    ActivateIn,
+    ActorIn,
+    AssignIn,
+    EscalateIn,
+    PlaybookOut,
+    StaffingOut,
+)
+from api.models import AlertOut, ErrorOut
+from crisiswatch.store import Store
+from detectors import lifecycle
+from detectors.lifecycle import Change, Context, LifecycleError, Snapshot
+from detectors.playbooks import Action, PlaybookSet, matches
+from detectors.staffing import StaffingConfig, recommend
+
+router = APIRouter(tags=["lifecycle"])
+ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut},
+          503: {"model": ErrorOut}}
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+def _playbooks(request: Request) -> PlaybookSet:
+    playbooks = getattr(request.app.state, "playbooks", None)
+    if playbooks is None:
+        raise HTTPException(503, "this API was started without playbooks (crisiswatch api "
+                            "and run load them from activation.playbooks)")
+    return playbooks
+
+
+def _staffing(request: Request) -> StaffingConfig:
+    return getattr(request.app.state, "staffing", None) or StaffingConfig()
+
+
+def _incident(store: Store, alert_id: str) -> dict[str, Any]:
+    found = store.detector_alert(alert_id)
+    if found is None:
+        raise HTTPException(404, f"no alert with id {alert_id!r}")
+    return found
+
+
+def _apply(store: Store, alert_id: str, decide: Callable[[Snapshot], Change]) -> dict:
+    try:
+        store.lifecycle.transact(alert_id, decide)
+    except LifecycleError as e:
+        raise HTTPException(409, str(e)) from None
+    return store.alert(alert_id) or {}
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=AlertOut, responses=ERRORS)
+def acknowledge(alert_id: str, body: ActorIn, request: Request) -> dict:
+    """Someone owns the response now: stops every response clock of the incident."""
+    store = _store(request)
+    _incident(store, alert_id)
+    return _apply(store, alert_id,
+                  lambda s: lifecycle.acknowledge(s, body.actor, body.note, time.time()))
+
+
+@router.post("/alerts/{alert_id}/assign", response_model=AlertOut, responses=ERRORS)
+def assign(alert_id: str, body: AssignIn, request: Request) -> dict:
+    store = _store(request)
+    _incident(store, alert_id)
+    return _apply(store, alert_id, lambda s: lifecycle.assign(
+        s, body.actor, body.note, body.assignee, time.time()))
+
+
+@router.post("/alerts/{alert_id}/escalate", response_model=AlertOut, responses=ERRORS)
+def escalate(alert_id: str, body: EscalateIn, request: Request) -> dict:
+    """Move the active playbooks (or one) to their next escalation step now."""
+    store = _store(request)
+    incident = _incident(store, alert_id)
+    ctx = Context(incident, _playbooks(request), _staffing(request), time.time())
+    return _apply(store, alert_id,
+                  lambda s: lifecycle.escalate(s, ctx, body.actor, body.note, body.playbook))
+
+
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses=ERRORS)
+def resolve(alert_id: str, body: ActorIn, request: Request) -> dict:
+    store = _store(request)
+    _incident(store, alert_id)
+    return _apply(store, alert_id,
+                  lambda s: lifecycle.resolve(s, body.actor, body.note, time.time()))
+
+
+@router.post("/alerts/{alert_id}/activate", response_model=AlertOut, responses=ERRORS)
+def activate(alert_id: str, body: ActivateIn, request: Request) -> dict:
+    """Activate a playbook by hand, whether or not its conditions match (the reasons in
+    the audit say which)."""
+    store = _store(request)
+    incident = _incident(store, alert_id)
+    playbooks = _playbooks(request)
+    playbook = playbooks.get(body.playbook)
+    if playbook is None:
+        raise HTTPException(404, f"no playbook named {body.playbook!r}; known: "
+                            f"{', '.join(playbooks.names) or 'none'} (GET /playbooks)")
+    reasons = matches(playbook, incident) or ["activated by hand; its conditions do not match"]
+    ctx = Context(incident, playbooks, _staffing(request), time.time())
+    return _apply(store, alert_id, lambda s: lifecycle.activate(
+        s, ctx, playbook, body.actor, body.note, reasons, "manual"))
+
+
+@router.get("/alerts/{alert_id}/staffing", response_model=StaffingOut, responses=ERRORS,
+            tags=["staffing"])
+def staffing(alert_id: str, request: Request) -> dict:
+    """Extra agents the incident's spike needs, hour by hour (Erlang C; settings in the
+    `staffing` section of the configuration)."""
+    incident = _incident(_store(request), alert_id)
+    advice = recommend(incident.get("explanation") or {}, _staffing(request))
+    if advice is None:
+        raise HTTPException(422, f"incident {alert_id} has no observed/expected counts to "
+                            "advise from")
+    return advice
+
+
+def _action(a: Action) -> dict[str, Any]:
+    return {a.kind: a.target if a.target is not None else True}
+
+
+@router.get("/playbooks", response_model=list[PlaybookOut], responses=ERRORS,
+            tags=["playbooks"])
+def playbooks(request: Request) -> list[dict]:
+    """The playbooks loaded at start, as the worker applies them."""
+    out = []
+    for p in _playbooks(request).playbooks:
+        when = {k: v for k, v in dataclasses.asdict(p.when).items() if v not in (None, ())}
+        out.append({"name": p.name, "description": p.description, "auto": p.auto,
+                    "when": when, "actions": [_action(a) for a in p.actions],
+                    "respond_within_minutes": p.respond_within_minutes,
+                    "escalation": [[_action(a) for a in step] for step in p.escalation]})
+    return out

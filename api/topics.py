@@ -1,0 +1,85 @@
+"""Complaint topics: what a brand's mentions are about, grouped, with example posts.
+
+``GET /brands/{brand}/topics`` lists the topics growing fastest first, so a product team
+sees the new cluster ("app login fails") before it moves the brand's volume;
+``GET /topics/{id}`` gives one topic with its examples and per-window series.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from api.models import ErrorOut
+from crisiswatch.store import Store
+
+router = APIRouter(tags=["topics"])
+ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},
+                                 503: {"model": ErrorOut}}
+
+
+class TopicExample(BaseModel):
+    id: str
+    ts: float
+    text: str
+    handle: str | None
+    followers: int
+    sentiment: float
+    copies: int = Field(description="copies of this text (retweets, copy-paste) in the topic")
+    similarity: float = Field(description="cosine to the topic's centroid when it joined")
+
+
+class TopicOut(BaseModel):
+    id: str
+    brand: str
+    state: Literal["active", "merged", "faded"] = Field(
+        description="active; merged into another topic (see merged_into); or faded away")
+    merged_into: str | None
+    terms: list[tuple[str, float]] = Field(description="distinctive terms (class-based TF-IDF)")
+    size: int = Field(description="mentions in the topic, copies included")
+    texts: int = Field(description="distinct texts in the topic")
+    weight: float = Field(description="mentions with exponential decay: how alive it is")
+    window_count: int = Field(description="mentions in its last window")
+    expected: float = Field(description="mentions expected in that window from its history")
+    growth: float = Field(description="(window_count + 1) / (expected + 1)")
+    mean_sentiment: float
+    negative_share: float
+    first_window: float = Field(description="start of the window that created it")
+    last_window: float = Field(description="start of the last window with its mentions")
+    updated_window: float
+    window_s: int
+    examples: list[TopicExample]
+
+
+class TopicDetail(TopicOut):
+    series: list[tuple[float, int]] = Field(description="(window start, mentions) per window "
+                                            "with mentions, the most recent windows")
+
+
+@router.get("/brands/{brand}/topics", response_model=list[TopicOut], responses=ERRORS)
+def brand_topics(
+    request: Request, brand: str,
+    since: Annotated[str | None, Query(description="topics with mentions at or after this time: "
+                                       "ISO-8601 with a zone, or epoch seconds")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> list[dict]:
+    """The brand's live topics, growing fastest first (last window against expected)."""
+    from api.app import parse_time  # api.app imports this module: import at call time
+
+    store: Store = request.app.state.store
+    if brand not in store.brands():
+        raise HTTPException(404, f"unknown brand {brand!r}; GET /brands lists them")
+    return store.topics(brand, parse_time(since, "since"), limit)
+
+
+@router.get("/topics/{topic_id}", response_model=TopicDetail, responses=ERRORS)
+def topic(request: Request, topic_id: str) -> dict:
+    """One topic with its examples and per-window series (merged topics name their
+    successor in ``merged_into``)."""
+    store: Store = request.app.state.store
+    found = store.topic(topic_id)
+    if found is None:
+        raise HTTPException(404, f"no topic with id {topic_id!r}")
+    return found

@@ -1,0 +1,47 @@
+"""The webhook outbox seen from outside: what waits, what died, and re-driving it.
+
+A dead letter is a message the worker gave up on (the receiver refused it, or failed
+``webhooks.max_attempts`` times). Nothing deletes it: once the receiver is fixed, a
+re-drive queues it again with the same idempotency key and body.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Request
+
+from api.activation_models import DeadOut, OutboxMessage, WebhooksOut
+from api.models import ErrorOut
+from crisiswatch.store import Store
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
+
+
+def _store(request: Request) -> Store:
+    return request.app.state.store
+
+
+@router.get("", response_model=WebhooksOut, responses=ERRORS)
+def webhooks(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+    """Delivery totals, the worker's heartbeat, queued messages and recent outcomes."""
+    outbox = _store(request).outbox
+    return {**outbox.counts(), "worker": outbox.worker(), "pending": outbox.pending(limit),
+            "recent": outbox.recent(limit)}
+
+
+@router.get("/dead", response_model=list[DeadOut], responses=ERRORS)
+def dead(request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict]:
+    """Messages the worker gave up on, newest first, with the last error."""
+    return _store(request).outbox.dead(limit)
+
+
+@router.post("/dead/{message_id}/redrive", response_model=OutboxMessage, responses=ERRORS)
+def redrive(message_id: str, request: Request) -> dict:
+    """Queue a dead message again (same idempotency key, same body), due now."""
+    message = _store(request).outbox.redrive(message_id, time.time())
+    if message is None:
+        raise HTTPException(404, f"no dead webhook message {message_id!r} (GET /webhooks/dead)")
+    return message

@@ -1,0 +1,127 @@
+"""Can one process carry the firehose? Throughput of the flow against its ceilings.
+
+    python -m bench.firehose --mentions 200000 --brands 2000 --runs 3
+    python -m bench.firehose --input mentions.jsonl --runs 3 [--profile]
+
+Generates a synthetic stream (``bench.synth``) into a temporary file, or reads
+``--input``, and measures in one run, each stage ``--runs`` times in a fresh process of
+its own (so that peak memory is per stage):
+
+(a) the ceiling: read and parse every line (``Parser.parse``), no flow;
+(b) the engine's ceiling: a Bytewax flow that reads the file with ``ReplaySource`` and
+    discards every line (and, to price one Python step per item, the same with one
+    identity ``map``);
+(c) the crisiswatch flow (``build_flow``) without topics, into a fresh embedded Redis;
+(d) the same with topics on the ``static`` embedding backend, once the flow has topics.
+
+It prints mentions/s (every line read counts) as the median, min and max of the runs,
+the ratios to (b), peak RSS per stage, and where the time of (c) goes: each component
+of the flow timed alone over the same input, as a share of the measured flow time; the
+remainder is what Bytewax itself costs (scheduling, moving items between steps, the
+keyed exchange, the window operator's bookkeeping, the counters). A benchmark, not a
+test: it asserts nothing, and figures are comparable only within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+from bench import stages, synth
+
+
+def _rate_row(label: str, lines: int, r: stages.StageResult) -> str:
+    rates = [lines / s for s in r.seconds]
+    return (f"{label:<40} {statistics.median(rates):>11,.0f} {min(rates):>11,.0f} "
+            f"{max(rates):>11,.0f} {r.peak_rss_mib:>9,.0f} MiB")
+
+
+def _ratio(a: stages.StageResult | None, b: stages.StageResult) -> str:
+    if a is None:
+        return "n/a"
+    return f"{statistics.median(b.seconds) / statistics.median(a.seconds):.3f}"
+
+
+def measure(path: Path, runs: int, config: Path | None, show: bool, profile: bool) -> None:
+    """Run every stage over ``path`` and print the figures."""
+    lines = sum(1 for _ in path.open("rb"))
+    size_mib = path.stat().st_size / 2**20
+    print(f"input: {path} ({lines:,} lines, {size_mib:,.1f} MiB); {runs} run(s) a stage, "
+          "each stage in a fresh process")
+    a = stages.isolated(stages.ceiling, path, runs, config)
+    b = stages.isolated(stages.passthrough, path, runs, show)
+    b1 = stages.isolated(stages.passthrough, path, runs, show, 1)
+    c = stages.isolated(stages.full_flow, path, runs, config, False, show, profile)
+    why_not = stages.topics_unavailable(config)
+    d = None if why_not else stages.isolated(stages.full_flow, path, runs, config, True, show)
+    shares = stages.isolated(stages.components, path, runs, config)
+
+    print(f"\n{'stage':<40} {'mentions/s':>11} {'min':>11} {'max':>11} {'peak RSS':>13}")
+    print(_rate_row("(a) ceiling: read + parse, no flow", lines, a))
+    print(_rate_row("(b) Bytewax pass-through", lines, b))
+    print(_rate_row("    (b) + one identity map step", lines, b1))
+    print(_rate_row("(c) crisiswatch flow, no topics", lines, c))
+    if d is not None:
+        print(_rate_row("(d) crisiswatch flow + topics (static)", lines, d))
+    else:
+        print(f"{'(d) crisiswatch flow + topics (static)':<40} not available yet: {why_not}")
+    print(f"ratios: (c)/(b) = {_ratio(c, b)}; (d)/(b) = {_ratio(d, b)}; "
+          f"(a)/(b) = {_ratio(a, b)}")
+    step_us = (statistics.median(b1.seconds) - statistics.median(b.seconds)) / lines * 1e6
+    print(f"one Python step costs Bytewax {step_us:.2f} µs per item (the pass-through moves "
+          "whole batches; every Python step of a flow is called once per item)")
+    for label, r in (("(c)", c), ("(d)", d)):
+        if r is None:
+            continue
+        f = r.facts
+        print(f"{label} outcome of the last run: {f['read']:,} read, {f['processed']:,} "
+              f"processed, {f['duplicate']:,} duplicate, {f['late']:,} late, "
+              f"{f['dead_lettered']:,} dead-lettered; {f['brands']:,} brands, "
+              f"{f['incidents']:,} incident(s); Redis used_memory {f['redis_used_mib']:,.1f} MiB "
+              f"(peak {f['redis_peak_mib']:,.1f} MiB, not in the peak RSS above)")
+
+    flow_s = statistics.median(c.seconds)
+    parts = shares.facts["components"]
+    windows = shares.facts["windows"]
+    print(f"\ntime shares of (c) (median {flow_s:.2f} s): each component timed alone over the "
+          f"same input, median of {runs} run(s), in one more process (peak RSS "
+          f"{shares.peak_rss_mib:,.0f} MiB: it holds the whole input); {windows:,} brand-windows "
+          f"closed, {lines / max(windows, 1):,.1f} mentions a brand-window:")
+    for name, s in parts.items():
+        print(f"  {name:<56} {s:>8.2f} s {s / flow_s:>7.1%}")
+    rest = flow_s - sum(parts.values())
+    print(f"  {'Bytewax and the rest (remainder)':<56} {rest:>8.2f} s {rest / flow_s:>7.1%}")
+    if c.profile:
+        print("\ncProfile of an extra, untimed run of (c), by own time:\n" + c.profile)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    synth.add_arguments(ap)
+    ap.set_defaults(mentions=200_000, brands=2_000)
+    ap.add_argument("--input", type=Path, help="measure this JSON lines file instead of "
+                    "generating one")
+    ap.add_argument("--runs", type=int, default=3, help="runs of each stage (median reported)")
+    ap.add_argument("--config", type=Path, help="settings file (default: configs/default.yaml)")
+    ap.add_argument("--profile", action="store_true",
+                    help="also profile (c) with cProfile, in one extra run that is not timed")
+    ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    args = ap.parse_args(argv)
+    show = not args.quiet and sys.stderr.isatty()
+    if args.input is not None:
+        if not args.input.is_file():
+            ap.error(f"no such input file: {args.input}")
+        measure(args.input, args.runs, args.config, show, args.profile)
+        return
+    with tempfile.TemporaryDirectory(prefix="crisiswatch-bench-") as tmp:
+        path = Path(tmp) / "firehose.jsonl"
+        summary = synth.generate(synth.config_from(args), path, progress=show)
+        print(f"generated (seed {args.seed}): {summary.describe()}")
+        measure(path, args.runs, args.config, show, args.profile)
+
+
+if __name__ == "__main__":
+    main()

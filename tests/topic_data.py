@@ -1,0 +1,78 @@
+"""Synthetic complaint streams with planted topics, and a small static table to embed
+them with, shared by the topic tests."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from detectors.embeddings import CLS, SEP, UNK, StaticEmbedder, distil_table
+from detectors.topics import TopicConfig, TopicInput
+from detectors.types import Example
+
+TEMPLATES = (
+    "no signal in manchester since this morning",
+    "the app login fails with an error every time",
+    "i was charged twice for my monthly bill",
+    "my parcel arrived damaged and the box was crushed",
+    "still waiting for my refund after three weeks",
+)
+FILLER = ("honestly", "again", "seriously", "today", "guys", "ugh", "why", "really",
+          "come", "on", "fix", "this", "please", "now", "so", "annoyed", "terrible", "wow")
+
+
+def planted(n_per_topic: int = 60, seed: int = 1) -> list[tuple[str, int]]:
+    """(text, template index) in a shuffled order: each text is its template with a word
+    dropped, two or three filler words inserted and, now and then, a typo'd number."""
+    rng = random.Random(seed)
+    out = []
+    for label, template in enumerate(TEMPLATES):
+        for _ in range(n_per_topic):
+            words = template.split()
+            del words[rng.randrange(len(words))]
+            for _ in range(rng.randint(2, 3)):
+                words.insert(rng.randrange(len(words) + 1), rng.choice(FILLER))
+            if rng.random() < 0.3:
+                words.append(str(rng.randint(1, 99)))
+            out.append((" ".join(words), label))
+    rng.shuffle(out)
+    return out
+
+
+def fixture_vocab() -> list[str]:
+    words = sorted({w for t in TEMPLATES for w in t.split()} | set(FILLER))
+    digits = [str(d) for d in range(10)] + [f"##{d}" for d in range(10)]
+    return ["[PAD]", UNK, CLS, SEP, *digits, *words]
+
+
+def fixture_embedder(dims: int = 64, seed: int = 0) -> StaticEmbedder:
+    """A static table over the planted texts' vocabulary, distilled with the project's
+    recipe from random "teacher" vectors: no torch needed, and every word is as far from
+    every other as chance makes it, so only shared words make texts similar."""
+    vocab = fixture_vocab()
+    rng = np.random.default_rng(seed)
+    teacher = rng.normal(size=(len(vocab), 128)).astype(np.float32)
+    real = np.arange(4, len(vocab))
+    ranks = np.full(len(vocab), 20_000)  # all words equally rare: equal SIF weights
+    table, _ = distil_table(teacher, ranks, dims, rows=real)
+    return StaticEmbedder(table, vocab)
+
+
+def at_angle(degrees: float, count: int) -> tuple[list[TopicInput], np.ndarray]:
+    """``count`` copies of one text whose vector lies at this angle in the plane of the
+    first two axes: a way to steer centroids into (or out of) merging."""
+    theta = np.radians(degrees)
+    vec = np.zeros((1, 8), np.float32)
+    vec[0, :2] = np.cos(theta), np.sin(theta)
+    item = TopicInput(f"text at {degrees}", count, -0.5,
+                      Example(f"m{degrees}", 0.0, f"text at {degrees}", None, 0, -0.5))
+    return [item], vec
+
+
+# Angles and copies that make two topics (at 0 and 90 degrees) converge and merge in the
+# last step, under MERGE_CFG: the first turns towards 45 degrees, then the second is
+# pulled within 0.8 of it.
+MERGE_STEPS = ((0, 2), (90, 2), (25, 20), (45, 100), (70, 100))
+MERGE_CFG = TopicConfig(join_similarity=0.9, merge_similarity=0.8, half_life_windows=2,
+                        centering=0.0, min_size=2)
