@@ -55,7 +55,8 @@ class IncidentState:
     stats: WindowStats = field(default_factory=WindowStats)
     peak: VolumeScore | None = None
     peak_window: float = 0.0
-    signals: list[Signal] = field(default_factory=list)
+    signals: list[Signal] = field(default_factory=list)  # the latest SIGNALS_KEPT
+    strongest: dict[str, Signal] = field(default_factory=dict)  # per kind, for the summary
     signal_counts: dict[str, int] = field(default_factory=dict)
     windows: int = 0
     baselines: Baselines = field(default_factory=Baselines)
@@ -98,7 +99,8 @@ def step(
                       last_window=window_start, window_s=window_s,
                       updated_window=window_start)
         state.open, state.stats, state.peak, state.windows = alert, WindowStats(), None, 0
-        state.signals, state.signal_counts, state.baselines = [], {}, baselines
+        state.signals, state.strongest, state.signal_counts = [], {}, {}
+        state.baselines = baselines
         span = max((s.details.get("horizon", 1) for s in signals), default=1)
         for earlier in list(lead_in)[len(lead_in) - (span - 1):] if span > 1 else ():
             state.stats.merge(earlier)
@@ -108,6 +110,9 @@ def step(
         state.peak, state.peak_window = score, window_start
     for s in signals:
         state.signal_counts[s.kind] = state.signal_counts.get(s.kind, 0) + 1
+        best = state.strongest.get(s.kind)
+        if best is None or _rank(s) > _rank(best):
+            state.strongest[s.kind] = s
     state.signals = (state.signals + list(signals))[-SIGNALS_KEPT:]
     alert.kinds = sorted(state.signal_counts)
     alert.last_window = alert.updated_window = window_start
@@ -126,8 +131,13 @@ def _version(alert: Alert) -> Alert:
     return replace(alert, kinds=list(alert.kinds))
 
 
+def _rank(s: Signal) -> tuple[int, float]:
+    return SEVERITY_ORDER.index(s.severity), s.score
+
+
 def _severity(state: IncidentState, cfg: IncidentConfig) -> str:
-    strongest = max((SEVERITY_ORDER.index(s.severity) for s in state.signals), default=0)
+    strongest = max((SEVERITY_ORDER.index(s.severity) for s in state.strongest.values()),
+                    default=0)
     if len(state.signal_counts) >= cfg.escalate_kinds:
         strongest = min(strongest + 1, len(SEVERITY_ORDER) - 1)
     return SEVERITY_ORDER[strongest]
@@ -172,14 +182,10 @@ def explain(brand: str, state: IncidentState, window_s: int, tone: str,
     assert peak is not None
     minutes = peak.horizon * window_s // 60
     at = datetime.fromtimestamp(state.peak_window, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    strongest = sorted(state.signals, key=lambda x: (-SEVERITY_ORDER.index(x.severity),
-                                                    -x.score))
-    lines: dict[str, str] = {}  # the strongest signal of each kind, three kinds at most
-    for x in strongest:
-        lines.setdefault(x.kind, x.summary)
+    lines = [x.summary for x in sorted(state.strongest.values(), key=_rank, reverse=True)]
     lead = {"positive": "positive burst, not a crisis: ",
             "calm": "attention burst, no more negative than usual: "}.get(tone, "")
-    summary = f"{brand}: {lead}" + "; ".join(list(lines.values())[:3])
+    summary = f"{brand}: {lead}" + "; ".join(lines[:3])
     windows_in = max(state.windows, 1)
     tags = []
     for tag, n in s.hashtags.top(cfg.top):

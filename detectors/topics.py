@@ -210,6 +210,8 @@ def update(state: BrandTopics, brand: str, window_start: float, items: list[Topi
     out = TopicUpdate()
     if state.dim == 0:
         return out
+    if not len(items):
+        vectors = np.zeros((0, state.dim), np.float32)
     _decay(state, window_start, cfg)
 
     counts: dict[str, int] = {}

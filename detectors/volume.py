@@ -27,9 +27,10 @@ Why this shape:
   than ``gap_reset_windows`` means the stream was not live (collector down, brand newly
   tracked), not that volume fell to zero: the baseline warms up again. Shorter silences
   are real zeros and are learnt as such.
-- The baseline learns from a winsorised count, so a spike barely moves it; but after
-  ``shift_windows`` windows in a row above the expected band, the new level is taken as
-  the new normal, so a lasting level shift stops alerting.
+- The baseline does not learn from anomalous windows (an incident must not become its
+  own baseline) and learns from winsorised counts otherwise, so a spike barely moves it;
+  but after ``shift_windows`` anomalous windows in a row the new level is taken as the
+  new normal, so a lasting level shift stops alerting.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
             _learn(state, missing, 0, state.expected(missing, cfg), cfg)
     state.last_window = window
     score = _score(state, window, count, cfg)
-    _learn(state, window, count, score.expected, cfg)
+    _learn(state, window, count, score.expected, cfg, frozen=score.anomalous)
     state.high_run = state.high_run + 1 if score.anomalous else 0
     if state.high_run >= cfg.shift_windows:
         _accept_new_level(state)
@@ -211,8 +212,16 @@ def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
 
 
 def _learn(state: VolumeState, window: int, count: int, expected: float,
-           cfg: VolumeConfig) -> None:
+           cfg: VolumeConfig, frozen: bool = False) -> None:
+    """Learn one window; a ``frozen`` (anomalous) window is only remembered for the
+    horizon sums: an incident must not teach the baseline that it is normal."""
     n = state.live_windows
+    state.live_windows = n + 1
+    state.recent.append((count, expected))
+    if len(state.recent) > max(cfg.horizons) - 1:
+        state.recent.popleft()
+    if frozen:
+        return
     x = float(count)
     if n >= cfg.warmup_windows:  # a spike must barely move the baseline
         sd = math.sqrt(state.dispersion(cfg) * max(expected, 1.0))
@@ -239,10 +248,6 @@ def _learn(state: VolumeState, window: int, count: int, expected: float,
     state.visit_windows += 1
     if expected > 0:
         _nudge(state.weekly, weekday, cfg.weekly_rate * (x - expected) / max(expected, 1.0))
-    state.live_windows = n + 1
-    state.recent.append((count, expected))
-    if len(state.recent) > max(cfg.horizons) - 1:
-        state.recent.popleft()
 
 
 def _end_visit(state: VolumeState, cfg: VolumeConfig) -> None:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import pickle
 import time
 from collections import Counter
+from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -180,6 +182,14 @@ def test_texts_without_known_tokens_are_counted_not_clustered() -> None:
     assert out.unembedded == 1 and out.assignments[0] is None and out.assignments[1]
 
 
+def test_a_window_without_texts_only_ages_the_topics() -> None:
+    state = BrandTopics()
+    update(state, "Acme", 0.0, *at_angle(0, 10), MERGE_CFG)
+    weight = state.rows[0].weight
+    out = update(state, "Acme", 2 * WINDOW, [], np.zeros((0,)), MERGE_CFG)
+    assert out.topics == [] and state.rows[0].weight == pytest.approx(weight / 2)
+
+
 def test_cached_embedder_embeds_each_distinct_text_once() -> None:
     cached = CachedEmbedder(fixture_embedder(), capacity=3)
     batch = [TEMPLATES[0], TEMPLATES[0], TEMPLATES[1]]
@@ -203,7 +213,7 @@ def test_wordpiece_splits_like_bert() -> None:
 
 
 @pytest.fixture(scope="module")
-def minilm():
+def minilm() -> ModuleType:
     from crisiswatch import models
 
     if not models.minilm_installed():
@@ -212,8 +222,8 @@ def minilm():
     return models
 
 
-def test_minilm_loads_offline_and_teaches_the_static_table(minilm, tmp_path,
-                                                            monkeypatch) -> None:
+def test_minilm_loads_offline_and_teaches_the_static_table(
+        minilm: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real model from the package's files with the hub off, its tokenizer against
     ours, and a static table distilled (on the planted texts' tokens only, for speed)
     that finds the planted topics like the model itself."""
