@@ -11,28 +11,32 @@ from pathlib import Path
 from typing import Annotated
 
 import redis
-from fastapi import FastAPI, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import labels, lifecycle, stream, topics, webhooks
+from api import labels, lifecycle, operations, reports, stream, topics, webhooks
+from api.body_limit import BodyLimitMiddleware
 from api.models import (
     AlertOut,
     BrandOut,
     ErrorOut,
-    Health,
     RecordOut,
     SeriesOut,
     Severity,
     StatsOut,
 )
+from api.security import GUARD_RESPONSES, SecurityConfig, require
 from crisiswatch import __version__
 from crisiswatch.store import Store
 
 STATIC = Path(__file__).parent / "static"
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
+READ = [Depends(require("read"))]
 
 TimeParam = Annotated[
     str | None,
@@ -56,28 +60,47 @@ def parse_time(value: str | None, name: str) -> float | None:
     return dt.timestamp()
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status)
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"status": status, "message": message}}, status_code=status,
+                        headers=headers)
 
 
-def create_app(store: Store) -> FastAPI:
+def create_app(store: Store, security: SecurityConfig | None = None,
+               stale_after_s: float = 60.0) -> FastAPI:
+    """The app over ``store``. Every route states its scope (``api/security.py``);
+    ``security`` defaults to the local demo's (anonymous read, keys to write)."""
+    security = security or SecurityConfig()
     app = FastAPI(
         title="crisiswatch",
         version=__version__,
         description="Brand crisis detection on social media streams: explained alerts, "
         "per-brand series and pipeline health.",
+        responses=GUARD_RESPONSES,
     )
     # Feature routers (api/<feature>.py, each an APIRouter) read the store from here.
     app.state.store = store
+    app.state.security = security
+    # Innermost first: the body limit, then latency (it sees 413s), then CORS (its
+    # headers go on every answer, errors included, so a browser can read them).
+    app.add_middleware(BodyLimitMiddleware, limit=security.body_limit_bytes)
+    operations.instrument(app, store, stale_after_s)
+    if security.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(security.cors_origins),
+                           allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+                           expose_headers=["Retry-After"], max_age=600)
+    app.include_router(operations.router)
     app.include_router(lifecycle.router)
     app.include_router(webhooks.router)
     app.include_router(stream.router)
     app.include_router(labels.router)
     app.include_router(topics.router)
+    app.include_router(reports.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the dashboard's files
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, str(exc.detail))
+        return _error(exc.status_code, str(exc.detail), exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -94,22 +117,15 @@ def create_app(store: Store) -> FastAPI:
     def dashboard() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
-    @app.get("/health", response_model=Health, tags=["operations"])
-    def health() -> Health:
-        try:
-            ok = store.ping()
-            flow = store.stats()["status"]
-        except redis.RedisError:
-            ok, flow = False, {}
-        return Health(status="ok" if ok else "degraded", redis=ok, flow=flow)
-
-    @app.get("/stats", response_model=StatsOut, responses=ERRORS, tags=["operations"])
+    @app.get("/stats", response_model=StatsOut, responses=ERRORS, tags=["operations"],
+             dependencies=READ)
     def stats() -> StatsOut:
         s = store.stats()
         accounted = s["processed"] + s["duplicate"] + s["late"] + s["dead_lettered"]
         return StatsOut(**s, in_flight=s["read"] + s["fanout"] - accounted)
 
-    @app.get("/brands", response_model=list[BrandOut], responses=ERRORS, tags=["brands"])
+    @app.get("/brands", response_model=list[BrandOut], responses=ERRORS, tags=["brands"],
+             dependencies=READ)
     def brands() -> list[BrandOut]:
         out = []
         for brand in store.brands():
@@ -120,7 +136,7 @@ def create_app(store: Store) -> FastAPI:
         return out
 
     @app.get("/brands/{brand}/series", response_model=SeriesOut, responses=ERRORS,
-             tags=["brands"])
+             tags=["brands"], dependencies=READ)
     def series(brand: str, from_: Annotated[TimeParam, Query(alias="from")] = None,
                to: TimeParam = None,
                limit: Annotated[int, Query(ge=1, le=50_000)] = 5000) -> SeriesOut:
@@ -131,7 +147,8 @@ def create_app(store: Store) -> FastAPI:
         points = store.series(brand, parse_time(from_, "from"), parse_time(to, "to"), limit)
         return SeriesOut(brand=brand, points=points)
 
-    @app.get("/alerts", response_model=list[AlertOut], responses=ERRORS, tags=["alerts"])
+    @app.get("/alerts", response_model=list[AlertOut], responses=ERRORS, tags=["alerts"],
+             dependencies=READ)
     def alerts(
         brand: str | None = None,
         since: Annotated[TimeParam, Query(description="alerts active at or after this time")]
@@ -145,7 +162,8 @@ def create_app(store: Store) -> FastAPI:
             found = [a for a in found if SEVERITY_RANK[a["severity"]] >= floor]
         return found
 
-    @app.get("/alerts/{alert_id}", response_model=AlertOut, responses=ERRORS, tags=["alerts"])
+    @app.get("/alerts/{alert_id}", response_model=AlertOut, responses=ERRORS, tags=["alerts"],
+             dependencies=READ)
     def alert(alert_id: str) -> dict:
         found = store.alert(alert_id)
         if found is None:
@@ -153,12 +171,13 @@ def create_app(store: Store) -> FastAPI:
         return found
 
     @app.get("/deadletters", response_model=list[RecordOut], responses=ERRORS,
-             tags=["operations"])
+             tags=["operations"], dependencies=READ)
     def deadletters(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict]:
         """Records that could not become mentions, newest first, with the reason."""
         return store.deadletters(limit)
 
-    @app.get("/late", response_model=list[RecordOut], responses=ERRORS, tags=["operations"])
+    @app.get("/late", response_model=list[RecordOut], responses=ERRORS, tags=["operations"],
+             dependencies=READ)
     def late(limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict]:
         """Mentions that arrived after their window closed, newest first."""
         return store.late(limit)

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 
 from api.models import ErrorOut
+from api.security import require
 from crisiswatch.store import Store
 
-router = APIRouter(tags=["sentiment"])
+# operate, not ingest: a label teaches the sentiment model, so it comes from people
+# triaging incidents, not from the machine feeds that hold ingest keys.
+router = APIRouter(tags=["sentiment"], dependencies=[Depends(require("operate"))])
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
 MAX_TEXT_CHARS = 10_000

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 from api.activation_models import (
     ActivateIn,
@@ -24,6 +24,7 @@ from api.activation_models import (
     StaffingOut,
 )
 from api.models import AlertOut, ErrorOut
+from api.security import require
 from crisiswatch.store import Store
 from detectors import lifecycle
 from detectors.lifecycle import Change, Context, LifecycleError, Snapshot
@@ -33,6 +34,7 @@ from detectors.staffing import StaffingConfig, recommend
 router = APIRouter(tags=["lifecycle"])
 ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut},
           503: {"model": ErrorOut}}
+OPERATE = [Depends(require("operate"))]
 
 
 def _store(request: Request) -> Store:
@@ -66,7 +68,8 @@ def _apply(store: Store, alert_id: str, decide: Callable[[Snapshot], Change]) ->
     return store.alert(alert_id) or {}
 
 
-@router.post("/alerts/{alert_id}/ack", response_model=AlertOut, responses=ERRORS)
+@router.post("/alerts/{alert_id}/ack", response_model=AlertOut, responses=ERRORS,
+             dependencies=OPERATE)
 def acknowledge(alert_id: str, body: ActorIn, request: Request) -> dict:
     """Someone owns the response now: stops every response clock of the incident."""
     store = _store(request)
@@ -75,7 +78,8 @@ def acknowledge(alert_id: str, body: ActorIn, request: Request) -> dict:
                   lambda s: lifecycle.acknowledge(s, body.actor, body.note, time.time()))
 
 
-@router.post("/alerts/{alert_id}/assign", response_model=AlertOut, responses=ERRORS)
+@router.post("/alerts/{alert_id}/assign", response_model=AlertOut, responses=ERRORS,
+             dependencies=OPERATE)
 def assign(alert_id: str, body: AssignIn, request: Request) -> dict:
     store = _store(request)
     _incident(store, alert_id)
@@ -83,7 +87,8 @@ def assign(alert_id: str, body: AssignIn, request: Request) -> dict:
         s, body.actor, body.note, body.assignee, time.time()))
 
 
-@router.post("/alerts/{alert_id}/escalate", response_model=AlertOut, responses=ERRORS)
+@router.post("/alerts/{alert_id}/escalate", response_model=AlertOut, responses=ERRORS,
+             dependencies=OPERATE)
 def escalate(alert_id: str, body: EscalateIn, request: Request) -> dict:
     """Move the active playbooks (or one) to their next escalation step now."""
     store = _store(request)
@@ -93,7 +98,8 @@ def escalate(alert_id: str, body: EscalateIn, request: Request) -> dict:
                   lambda s: lifecycle.escalate(s, ctx, body.actor, body.note, body.playbook))
 
 
-@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses=ERRORS)
+@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses=ERRORS,
+             dependencies=OPERATE)
 def resolve(alert_id: str, body: ActorIn, request: Request) -> dict:
     store = _store(request)
     _incident(store, alert_id)
@@ -101,7 +107,8 @@ def resolve(alert_id: str, body: ActorIn, request: Request) -> dict:
                   lambda s: lifecycle.resolve(s, body.actor, body.note, time.time()))
 
 
-@router.post("/alerts/{alert_id}/activate", response_model=AlertOut, responses=ERRORS)
+@router.post("/alerts/{alert_id}/activate", response_model=AlertOut, responses=ERRORS,
+             dependencies=OPERATE)
 def activate(alert_id: str, body: ActivateIn, request: Request) -> dict:
     """Activate a playbook by hand, whether or not its conditions match (the reasons in
     the audit say which)."""
@@ -119,7 +126,7 @@ def activate(alert_id: str, body: ActivateIn, request: Request) -> dict:
 
 
 @router.get("/alerts/{alert_id}/staffing", response_model=StaffingOut, responses=ERRORS,
-            tags=["staffing"])
+            tags=["staffing"], dependencies=[Depends(require("read"))])
 def staffing(alert_id: str, request: Request) -> dict:
     """Extra agents the incident's spike needs, hour by hour (Erlang C; settings in the
     `staffing` section of the configuration)."""
@@ -136,7 +143,7 @@ def _action(a: Action) -> dict[str, Any]:
 
 
 @router.get("/playbooks", response_model=list[PlaybookOut], responses=ERRORS,
-            tags=["playbooks"])
+            tags=["playbooks"], dependencies=OPERATE)  # their webhook targets may be secrets
 def playbooks(request: Request) -> list[dict]:
     """The playbooks loaded at start, as the worker applies them."""
     out = []

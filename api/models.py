@@ -20,12 +20,6 @@ class ErrorOut(BaseModel):
     error: ErrorBody
 
 
-class Health(BaseModel):
-    status: Literal["ok", "degraded"]
-    redis: bool
-    flow: dict[str, str] = Field(description="status fields the flow last wrote")
-
-
 class BrandOut(BaseModel):
     brand: str
     open_alerts: int
@@ -91,6 +85,15 @@ class SignalOut(BaseModel):
     details: dict[str, Any]
 
 
+class TopicRef(BaseModel):
+    """An emerging topic that fed the incident (GET /topics/{id} has the whole topic)."""
+
+    id: str
+    terms: list[str]
+    size: int
+    reason: Literal["new", "accelerating"]
+
+
 class Explanation(BaseModel):
     summary: str = Field(description="the one line to read first")
     tone: Literal["positive", "calm", "negative"] = Field(
@@ -120,6 +123,7 @@ class Explanation(BaseModel):
     hashtags: list[HashtagLift]
     top_terms: list[tuple[str, int]]
     watchlist_hits: list[WatchHit]
+    topics: list[TopicRef] = []
     examples: list[Example] = Field(description="representative originals, widest reach first")
     loudest_complaints: list[Example]
     signals: list[SignalOut]

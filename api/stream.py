@@ -20,14 +20,16 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Query, Request
+import redis
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.models import ErrorOut
+from api.security import require
 from crisiswatch.store import Store
 
-router = APIRouter(tags=["stream"])
+router = APIRouter(tags=["stream"], dependencies=[Depends(require("read"))])
 BLOCK_MS = 2000  # how long one read waits for news; a keep-alive comment follows it
 EVENT_ID = re.compile(r"^\d+(-\d+)?$")
 
@@ -71,7 +73,12 @@ async def stream(
             yield f"event: stream.gap\ndata: {gap}\n\n".encode()
         while not (await request.is_disconnected()
                    or getattr(request.app.state, "streams_closing", False)):
-            batch = await run_in_threadpool(store.events.after, cursor, 100, BLOCK_MS)
+            try:
+                batch = await run_in_threadpool(store.events.after, cursor, 100, BLOCK_MS)
+            except redis.RedisError:
+                # The answer has begun: no 503 now. End it; the client reconnects with
+                # its Last-Event-ID (after the retry above) and misses nothing.
+                return
             if not batch:
                 yield b": keep-alive\n\n"
                 continue

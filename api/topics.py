@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from api.models import ErrorOut
+from api.security import require
 from crisiswatch.store import Store
 
-router = APIRouter(tags=["topics"])
+router = APIRouter(tags=["topics"], dependencies=[Depends(require("read"))])
 ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},
                                  503: {"model": ErrorOut}}
 

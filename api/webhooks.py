@@ -10,13 +10,16 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from api.activation_models import DeadOut, OutboxMessage, WebhooksOut
 from api.models import ErrorOut
+from api.security import require
 from crisiswatch.store import Store
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+# operate, reads included: a destination URL may carry the receiver's secret (Slack's do).
+router = APIRouter(prefix="/webhooks", tags=["webhooks"],
+                   dependencies=[Depends(require("operate"))])
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
 
 

@@ -338,10 +338,12 @@ def _plan_incidents(rng: np.random.Generator, cfg: SynthConfig, names: list[tupl
     return plans
 
 
-_BAD_RECORDS = [b'{"id": "bad-%d", "ts": "yesterday", "brand": "x", "text": "hello"}',
-                b'{"id": "bad-%d", "ts": "2026-03-02T10:00:00", "brand": "x", "text": "hi"}',
-                b'{"id": "bad-%d", "brand": "x", "ts": 1772445600}',
-                b"not json at all %d"]
+# Broken records carry the event time of their neighbours (a paced replay waits for
+# whatever time a line names), with the zone dropped where the zone is what is wrong.
+_BAD_RECORDS = [b'{"id": "bad-%d", "ts": "yesterday", "brand": "x", "text": "hello %s"}',
+                b'{"id": "bad-%d", "ts": "%s", "brand": "x", "text": "no zone"}',
+                b'{"id": "bad-%d", "brand": "x", "ts": "%sZ"}',
+                b"not json at all %d %s"]
 RESENT_FROM = 64  # a re-sent record repeats one of the last this many lines
 
 
@@ -434,7 +436,8 @@ class _Writer:
                 chunk.append(recent[(pos * 7919) % len(recent)])
                 n_dup += 1
             elif extra[pos] == 2:
-                chunk.append(_BAD_RECORDS[n_bad % len(_BAD_RECORDS)] % n_bad)
+                chunk.append(_BAD_RECORDS[n_bad % len(_BAD_RECORDS)]
+                             % (n_bad, ts_text[pos][:-1].encode()))
                 n_bad += 1
             if len(chunk) >= 10_000:
                 f.write(b"\n".join(chunk) + b"\n")

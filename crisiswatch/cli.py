@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -32,11 +33,13 @@ from rich.table import Table
 
 from api.stream import close_streams
 from crisiswatch.activation import Worker, attach, load
+from crisiswatch.api_keys import keys_app
 from crisiswatch.embedded import EmbeddedRedis
+from crisiswatch.logs import json_handler, uvicorn_log_config
 from crisiswatch.sentiment_cli import train_sentiment
 from crisiswatch.settings import ConfigError, Settings, load_settings
 from crisiswatch.store import Store, connect
-from crisiswatch.topics_cli import models_app, print_topics
+from crisiswatch.topics_cli import models_app, print_topics, topics_embedder
 from crisiswatch.webhooks import SECRET_ENV, secret_from_env
 from detectors.playbooks import PlaybookSet
 
@@ -49,6 +52,15 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML set
 SpeedOpt = Annotated[float | None, typer.Option(
     help="pace the replay at this many event seconds per wall second (default: as fast as "
     "possible)", min=0.001)]
+
+
+class LogFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+LogFormatOpt = Annotated[LogFormat | None, typer.Option(
+    help="json: one JSON object a line (default: observability.log_format)")]
 
 
 @app.callback()
@@ -108,6 +120,7 @@ def _replay(settings: Settings, paths: list[Path], url: str, speed: float | None
     from flows.sources import ReplaySource
 
     store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
+    embedder = topics_embedder(settings.topics, err)  # may build the table: its own bar
     total = sum(p.stat().st_size for p in paths)
     progress = Progress(TextColumn("replay"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                         TransferSpeedColumn(), TimeRemainingColumn(), console=err,
@@ -119,7 +132,7 @@ def _replay(settings: Settings, paths: list[Path], url: str, speed: float | None
                      started=datetime.now(UTC).isoformat(timespec="seconds"))
     started = time.perf_counter()
     with progress:
-        run_main(build_flow(settings, source, url))
+        run_main(build_flow(settings, source, url, embedder=embedder))
     elapsed = time.perf_counter() - started
     store.set_status(state="finished", finished=datetime.now(UTC).isoformat(timespec="seconds"))
     return elapsed
@@ -158,16 +171,28 @@ def _activation(settings: Settings, store: Store) -> tuple[PlaybookSet, Worker]:
     return playbooks, Worker(store, settings, playbooks, secret)
 
 
-def _app(store: Store, settings: Settings, playbooks: PlaybookSet) -> FastAPI:
+def _app(store: Store, settings: Settings, playbooks: PlaybookSet, host: str) -> FastAPI:
+    """The API as configured; refuses (exit 2) to expose anonymous read beyond loopback."""
     from api.app import create_app
+    from api.security import SecurityConfig
 
-    app = create_app(store)
+    sec = settings.security
+    problem = sec.exposure_error(host)
+    if problem:
+        err.print(f"[red]refusing to start the API:[/] {problem}")
+        raise typer.Exit(2)
+    app = create_app(store, SecurityConfig(
+        anonymous_read=sec.anonymous_read, rate_per_second=sec.rate_limit.per_second,
+        burst=sec.rate_limit.burst, anonymous_rate_per_second=sec.anonymous_rate_limit.per_second,
+        anonymous_burst=sec.anonymous_rate_limit.burst, body_limit_bytes=sec.body_limit_bytes,
+        cors_origins=tuple(sec.cors_origins)), settings.observability.stale_after_seconds)
     attach(app, playbooks, settings.staffing.model())
     return app
 
 
-def _serve_in_background(app: FastAPI, host: str, port: int) -> uvicorn.Server:
+def _serve_in_background(app: FastAPI, host: str, port: int, log_format: str) -> uvicorn.Server:
     config = uvicorn.Config(app, host=host, port=port, log_level="warning",
+                            log_config=uvicorn_log_config(log_format, "warning"),
                             timeout_graceful_shutdown=3)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="api", daemon=True)
@@ -192,9 +217,11 @@ def run(
     port: Annotated[int | None, typer.Option(help="API port (default from config: 8000)")]
     = None,
     serve: Annotated[bool, typer.Option(help="keep serving the API after the replay")] = True,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Replay a stream, detect, and serve the API and dashboard: all in one process."""
     settings = _settings(config)
+    log_to = log_format or settings.observability.log_format
     host = host or settings.api.host
     port = settings.api.port if port is None else port
     with tempfile.TemporaryDirectory(prefix="crisiswatch-") as tmp:
@@ -209,12 +236,19 @@ def run(
         with _redis(settings, embedded_ok=True) as url:
             store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
             playbooks, worker = _activation(settings, store)
-            server = _serve_in_background(_app(store, settings, playbooks), host, port)
+            server = _serve_in_background(_app(store, settings, playbooks, host), host, port,
+                                          log_to)
             worker.start()  # a thread beside the API's: see crisiswatch/activation.py
             where = "embedded Redis" if not settings.redis_url else settings.redis_url
             err.print(f"API and dashboard on [bold]http://{host}:{port}/[/] "
                       f"(OpenAPI docs at /docs; store: {where}); "
                       f"{len(playbooks.playbooks)} playbook(s) active")
+            if not settings.redis_url:
+                # The embedded store dies with this command, and the key with it; shown to
+                # whoever started it, like a notebook server's token, and never logged.
+                token, _ = store.api_keys.create("run session", ["admin"])
+                err.print(f"API key for this session (admin; send 'Authorization: Bearer "
+                          f"<key>' to write): [bold]{token}[/]")
             try:
                 _summary(store, _replay(settings, inputs, url, speed))
                 if serve:
@@ -254,16 +288,20 @@ def api(
     worker: Annotated[bool, typer.Option(
         help="also run the activation worker (playbooks, response clocks, webhooks) in "
         "this process; --no-worker when `crisiswatch worker` runs elsewhere")] = True,
+    log_format: LogFormatOpt = None,
 ) -> None:
     """Serve the API and dashboard over the Redis at REDIS_URL (production)."""
     settings = _settings(config)
+    host = host or settings.api.host
     with _redis(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
         playbooks, activation = _activation(settings, store)
+        app_ = _app(store, settings, playbooks, host)
         if worker:
             activation.start()
-        config = uvicorn.Config(_app(store, settings, playbooks), host=host or settings.api.host,
-                                port=settings.api.port if port is None else port,
+        config = uvicorn.Config(app_, host=host, port=settings.api.port if port is None else port,
+                                log_config=uvicorn_log_config(
+                                    log_format or settings.observability.log_format),
                                 timeout_graceful_shutdown=5)
         try:
             _Server(config).run()
@@ -281,14 +319,15 @@ class _Server(uvicorn.Server):
 
 
 @app.command("worker")
-def worker_(config: ConfigOpt = None) -> None:
+def worker_(config: ConfigOpt = None, log_format: LogFormatOpt = None) -> None:
     """Run the activation worker against the Redis at REDIS_URL: playbooks on new
     incidents, response clocks, webhook delivery (production; `api` runs one too)."""
     from rich.logging import RichHandler
 
     settings = _settings(config)
-    logging.basicConfig(level=logging.INFO, format="%(message)s",
-                        handlers=[RichHandler(console=err, show_path=False)])
+    handler = (json_handler() if (log_format or settings.observability.log_format) == "json"
+               else RichHandler(console=err, show_path=False))
+    logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[handler])
     with _redis(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
         playbooks, activation = _activation(settings, store)
@@ -403,6 +442,7 @@ def eval_(
 
 app.command("train-sentiment")(train_sentiment)
 app.add_typer(models_app, name="models")
+app.add_typer(keys_app, name="keys")
 
 if __name__ == "__main__":
     app()

@@ -14,6 +14,8 @@ import yaml
 from pydantic import AliasChoices, BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from crisiswatch.api_settings import ObservabilitySettings, SecuritySettings
+from crisiswatch.ingest_settings import IngestSettings
 from crisiswatch.topic_settings import TopicSettings
 from detectors.brand import DetectorConfig, ReachConfig
 from detectors.brands import BrandQuery
@@ -196,6 +198,9 @@ class Settings(BaseSettings):
     staffing: StaffingSettings = StaffingSettings()
     activation: ActivationSettings = ActivationSettings()
     topics: TopicSettings = TopicSettings()
+    security: SecuritySettings = SecuritySettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
+    ingest: IngestSettings = IngestSettings()
     brands: dict[str, BrandQuerySettings] = {}
 
     @classmethod
@@ -213,7 +218,8 @@ class Settings(BaseSettings):
     def window_s(self) -> int:
         return round(self.window.minutes * 60)
 
-    def detector_config(self) -> DetectorConfig:
+    def detector_config(self, topics: bool = False) -> DetectorConfig:
+        """The detectors' settings; ``topics`` when an embedder is there to cluster with."""
         i = self.incidents
         return DetectorConfig(
             window_s=self.window_s,
@@ -224,6 +230,7 @@ class Settings(BaseSettings):
             incidents=IncidentConfig(cooldown_windows=i.cooldown_windows,
                                      escalate_kinds=i.escalate_kinds),
             watchlist=self.watchlist_model(),
+            topics=self.topics.model(self.window_s) if topics and self.topics.enabled else None,
             critical_surprise=i.critical_surprise,
             critical_lift=i.critical_lift,
         )

@@ -23,12 +23,19 @@ Keys, with prefix ``p`` (``cw`` by default):
 - ``p:labels``                   stream: sentiment labels people gave mentions (``Labels``)
 - ``p:topic:{id}``               string: a complaint topic (JSON), merged and faded ones too
 - ``p:topics:{brand}``           zset: topic id by last window, capped at ``TOPICS_KEPT``
+- ``p:apikeys``, ``p:apikey_ids``: API keys, stored as token digests (``ApiKeys``)
+- ``p:rate:{bucket}``            hash: a request rate limit's token bucket (``take_token``)
+- ``p:input:{k}``                stream: mentions waiting for the flow, partition ``k``;
+  ``p:input:partitions``: how many there are (``InputStreams``)
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import secrets
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any
 
@@ -40,8 +47,10 @@ from detectors.lifecycle import Change, Message, Snapshot
 STAT_FIELDS = ("read", "processed", "duplicate", "late", "dead_lettered", "fanout")
 
 
-def connect(url: str) -> redis.Redis:
-    """A client that retries briefly on connection errors instead of failing at once."""
+def connect(url: str, retries: int = 5) -> redis.Redis:
+    """A client that retries briefly on connection errors instead of failing at once.
+    ``retries=0`` is for callers that must see every failure (the input source: a read
+    whose reply was lost has still advanced its consumer group)."""
     from redis.backoff import ExponentialBackoff
     from redis.retry import Retry
 
@@ -49,7 +58,7 @@ def connect(url: str) -> redis.Redis:
         url,
         socket_timeout=10,
         socket_connect_timeout=5,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=5),
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         health_check_interval=30,
     )
@@ -90,6 +99,18 @@ class Store:
         return Labels(self)
 
     @functools.cached_property
+    def api_keys(self) -> ApiKeys:
+        return ApiKeys(self)
+
+    @functools.cached_property
+    def inputs(self) -> InputStreams:
+        return InputStreams(self)
+
+    @functools.cached_property
+    def _bucket_script(self) -> Any:
+        return self.r.register_script(_BUCKET_LUA)
+
+    @functools.cached_property
     def _alert_script(self) -> Any:
         return self.r.register_script(_ALERT_LUA)
 
@@ -112,6 +133,13 @@ class Store:
 
     def set_status(self, **fields: Any) -> None:
         self.r.hset(self._k("stats"), mapping={f"status_{k}": str(v) for k, v in fields.items()})
+
+    def take_token(self, bucket: str, rate_per_second: float, burst: float) -> float:
+        """Spend one request from the token bucket ``bucket`` (refilled at
+        ``rate_per_second`` up to ``burst``); returns 0 when allowed, else the seconds until
+        a token is there. In Redis, so API processes behind one balancer share the limit."""
+        return float(self._bucket_script(keys=[self._k("rate", bucket)],
+                                         args=[rate_per_second, burst]))
 
     # -- reads -----------------------------------------------------------------------
     def ping(self) -> bool:
@@ -237,7 +265,10 @@ class StoreWriter:
                        maxlen=EVENTS_KEPT, approximate=True)
 
     def stats(self, totals: dict[str, int]) -> None:
-        self.pipe.hset(self.s._k("stats"), mapping=totals)
+        """The flow's totals, with a heartbeat (``status_heartbeat``, epoch seconds) that
+        ``GET /health`` judges the flow's liveness by."""
+        self.pipe.hset(self.s._k("stats"),
+                       mapping={**totals, "status_heartbeat": f"{time.time():.3f}"})
 
     def deadletter(self, key: str, record: dict[str, Any]) -> None:
         self._capped_put("deadletters", key, record)
@@ -393,6 +424,26 @@ class EventLog:
         """The oldest event kept (None: no events), to tell a client it came back late."""
         first = self.r.xrange(self.key, count=1)
         return first[0][0].decode() if first else None
+
+    def first_times(self, kind: str, ids: set[str], page: int = 1000) -> dict[str, float]:
+        """Wall time (epoch s) of the first ``kind`` event about each of ``ids`` that the
+        kept history still holds: Redis stamps an entry id with its clock when the event
+        is published, so ``incident.opened`` says when people could first have known.
+        Reads the history oldest first and stops once every id is found."""
+        found: dict[str, float] = {}
+        cursor = "-"
+        while len(found) < len(ids):
+            batch = self.r.xrange(self.key, min=cursor, count=page)
+            for entry_id, fields in batch:
+                if fields.get(b"type", b"").decode() != kind:
+                    continue
+                about = orjson.loads(fields[b"data"]).get("id")
+                if about in ids and about not in found:
+                    found[about] = int(entry_id.split(b"-")[0]) / 1000
+            if len(batch) < page:
+                break
+            cursor = "(" + batch[-1][0].decode()
+        return found
 
     def ensure_group(self, group: str) -> None:
         """Create the consumer group at the start of the kept history, once."""
@@ -644,6 +695,12 @@ class Outbox:
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
         return [orjson.loads(x) for x in self.s.r.lrange(self.log, 0, limit - 1)]
 
+    def totals(self) -> dict[str, int]:
+        """Outcomes since the start: delivered, retried, dead, redriven."""
+        raw = self.s.r.hgetall(self.counts_h)
+        return {f: int(raw.get(f.encode(), 0)) for f in ("delivered", "retried", "dead",
+                                                         "redriven")}
+
     def counts(self) -> dict[str, int]:
         pipe = self.s.r.pipeline(transaction=False)
         pipe.hgetall(self.counts_h)
@@ -720,3 +777,234 @@ class Labels:
 
     def count(self) -> int:
         return int(self.r.xlen(self.key))
+
+
+# -- API keys and rate limits ---------------------------------------------------------------
+
+TOKEN_PREFIX = "cw_"  # makes a leaked token recognisable to secret scanners
+
+
+def token_digest(token: str) -> str:
+    """SHA-256, not a slow password hash: tokens are 256 random bits, so there is nothing
+    to brute-force, and checking one costs about a microsecond per request."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ApiKeys:
+    """API keys; the token itself is never stored, only its digest:
+
+    - ``p:apikeys``    hash: token digest -> key (JSON: id, name, scopes, created, rate)
+    - ``p:apikey_ids`` hash: key id -> token digest (to list and revoke by id)
+
+    A copy of the database gives no usable token. The id (12 hex digits of the digest)
+    names a key in lists, logs and revocations without revealing it.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.r = store.r
+        self.key, self.ids = store._k("apikeys"), store._k("apikey_ids")
+
+    def create(self, name: str, scopes: list[str], rate_per_second: float | None = None,
+               burst: float | None = None) -> tuple[str, dict[str, Any]]:
+        """A new key: returns the token (shown once, then only its digest exists) and
+        the stored record."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        digest = token_digest(token)
+        record = {"id": digest[:12], "name": name, "scopes": sorted(set(scopes)),
+                  "created": time.time(), "rate_per_second": rate_per_second, "burst": burst}
+        with self.r.pipeline(transaction=True) as pipe:
+            pipe.hset(self.key, digest, orjson.dumps(record))
+            pipe.hset(self.ids, record["id"], digest)
+            pipe.execute()
+        return token, record
+
+    def verify(self, token: str) -> dict[str, Any] | None:
+        """The key a token belongs to, or None (unknown or revoked)."""
+        raw = self.r.hget(self.key, token_digest(token))
+        return orjson.loads(raw) if raw else None
+
+    def list(self) -> list[dict[str, Any]]:
+        keys = [orjson.loads(v) for v in self.r.hvals(self.key)]
+        return sorted(keys, key=lambda k: (k["created"], k["id"]))
+
+    def revoke(self, key_id: str) -> dict[str, Any] | None:
+        """Delete a key at once (the next request with it gets 401); returns it, or None."""
+        digest = self.r.hget(self.ids, key_id)
+        if digest is None:
+            return None
+        with self.r.pipeline(transaction=True) as pipe:
+            pipe.hget(self.key, digest)
+            pipe.hdel(self.key, digest)
+            pipe.hdel(self.ids, key_id)
+            raw, _, _ = pipe.execute()
+        return orjson.loads(raw) if raw else None
+
+
+# A token bucket per client, on the server's clock (API hosts' clocks may disagree).
+# Returns "0" when a token was taken, else the seconds until one is there (as a string:
+# Redis truncates Lua numbers to integers). The bucket expires once it would be full.
+_BUCKET_LUA = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or burst
+local at = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - at) * rate)
+local wait = 0
+if tokens >= 1 then tokens = tokens - 1 else wait = (1 - tokens) / rate end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+return tostring(wait)
+"""
+
+
+# -- the input streams: POST /mentions ► the flow ---------------------------------------------
+
+INPUT_GROUP = "flow"  # the consumer group the flow reads the input streams with
+DEFAULT_PARTITIONS = 4
+INPUT_FIELD = b"m"  # an entry holds one raw mention (JSON) under this field
+
+
+class LayoutMismatch(Exception):
+    """The input streams were set up with another partition count than configured."""
+
+
+def shard_of(brand: str, partitions: int) -> int:
+    """A brand's input partition. CRC-32, not ``hash()`` (salted per process), so every
+    API process and every run agrees, and one brand's mentions stay in one stream, in the
+    order they came: the flow's event-time windows need each brand's order kept."""
+    return zlib.crc32(brand.encode()) % partitions
+
+
+Entry = tuple[str, bytes]  # (stream entry id, raw mention)
+
+
+class InputStreams:
+    """Mentions waiting for the flow: ``p:input:{k}`` for k < partitions, and
+    ``p:input:partitions``, the count they were set up with.
+
+    The count is pinned in Redis by the first process that uses the streams: an API that
+    appended to 8 streams while the flow read 4 would lose every mention in the other 4,
+    so a process configured otherwise is refused (``pin``) instead.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.s = store
+        self.r = store.r
+        self._count: int | None = None
+
+    def key(self, k: int) -> str:
+        return self.s._k("input", str(k))
+
+    def pin(self, partitions: int) -> int:
+        """Set the partition count if none is set; refuse another count than the set one."""
+        self.r.set(self.s._k("input", "partitions"), partitions, nx=True)
+        found = int(self.r.get(self.s._k("input", "partitions")) or partitions)
+        if found != partitions:
+            raise LayoutMismatch(
+                f"the input streams {self.key(0)}… were set up with {found} partitions "
+                f"({self.s._k('input', 'partitions')}) but {partitions} are configured "
+                f"(ingest.partitions): a changed count moves brands between streams and "
+                f"invalidates the flow's recovery data. Configure {found}, or drain the "
+                f"streams and delete that key first.")
+        self._count = found
+        return found
+
+    def partitions(self) -> int:
+        """The pinned count (pinning the default if there is none yet)."""
+        if self._count is None:
+            raw = self.r.get(self.s._k("input", "partitions"))
+            self._count = int(raw) if raw is not None else self.pin(DEFAULT_PARTITIONS)
+        return self._count
+
+    def append(self, records: list[tuple[str, bytes]]) -> list[str]:
+        """Append ``(brand, raw mention)`` records to their brands' streams, all or none
+        (one MULTI/EXEC); returns the entry ids."""
+        n = self.partitions()
+        with self.r.pipeline(transaction=True) as pipe:
+            for brand, raw in records:
+                pipe.xadd(self.key(shard_of(brand, n)), {INPUT_FIELD: raw})
+            return [i.decode() for i in pipe.execute()]
+
+    def partition(self, k: int, consumer: str | None = None) -> InputPartition:
+        return InputPartition(self.r, self.key(k), consumer or f"part-{k}")
+
+
+class InputPartition:
+    """One input stream as the flow reads it: consumer group ``INPUT_GROUP``, one consumer
+    per partition (named for it, so a partition that moves to another process keeps its
+    pending entries)."""
+
+    def __init__(self, client: redis.Redis, key: str, consumer: str) -> None:
+        self.r = client
+        self.key = key
+        self.consumer = consumer
+
+    def ensure_group(self) -> None:
+        """Create the stream and the group at its start, so entries appended before the
+        flow ever ran are read too."""
+        try:
+            self.r.xgroup_create(self.key, INPUT_GROUP, id="0", mkstream=True)
+        except redis.ResponseError as e:
+            if "BUSYGROUP" not in str(e):
+                raise
+
+    def new(self, count: int) -> list[Entry]:
+        """Entries never delivered to the group; they become pending for this consumer."""
+        found = self.r.xreadgroup(INPUT_GROUP, self.consumer, {self.key: ">"}, count=count)
+        return _entries(found[0][1]) if found else []
+
+    def between(self, low: str | None, through: str, count: int,
+                inclusive: bool = False) -> list[Entry]:
+        """Entries after ``low`` (None = from the start) up to ``through``, acknowledged
+        or not: what a restarted reader reads again."""
+        start = "-" if low is None else low if inclusive else f"({low}"
+        return _entries(self.r.xrange(self.key, start, through, count=count))
+
+    def group_info(self) -> dict[str, Any] | None:
+        try:
+            groups = self.r.xinfo_groups(self.key)
+        except redis.ResponseError:  # no such stream
+            return None
+        for g in groups:
+            name = g["name"].decode() if isinstance(g["name"], bytes) else g["name"]
+            if name == INPUT_GROUP:
+                return g
+        return None
+
+    def delivered_through(self) -> str | None:
+        """The newest entry id the group has handed out (None: no group or nothing yet)."""
+        g = self.group_info()
+        last = g["last-delivered-id"] if g else None
+        last = last.decode() if isinstance(last, bytes) else last
+        return None if last in (None, "0-0") else last
+
+    def first_pending(self) -> str | None:
+        found = self.r.xpending_range(self.key, INPUT_GROUP, "-", "+", 1, self.consumer)
+        return _id(found[0]["message_id"]) if found else None
+
+    def ack_through(self, last: str, page: int = 10_000) -> int:
+        """Acknowledge this consumer's pending entries up to ``last``; returns how many."""
+        done = 0
+        while True:
+            found = self.r.xpending_range(self.key, INPUT_GROUP, "-", last, page, self.consumer)
+            if not found:
+                return done
+            done += self.r.xack(self.key, INPUT_GROUP, *(f["message_id"] for f in found))
+            if len(found) < page:
+                return done
+
+    def trim_before(self, first_kept: str) -> None:
+        """Drop entries older than ``first_kept`` (approximately: whole internal nodes
+        only, which is what makes trimming cheap)."""
+        self.r.xtrim(self.key, minid=first_kept, approximate=True)
+
+
+def _id(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _entries(rows: list[tuple[bytes, dict[bytes, bytes]]]) -> list[Entry]:
+    return [(_id(i), fields.get(INPUT_FIELD, b"")) for i, fields in rows]

@@ -13,7 +13,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors import incidents, sentiment_shift, terms, volume
+from detectors import incidents, sentiment_shift, terms, topics, volume
+from detectors.embeddings import Embedder
 from detectors.types import Alert, Signal, VolumeScore
 from detectors.watchlist import Watchlist
 from detectors.window import WindowStats
@@ -35,6 +36,7 @@ class DetectorConfig:
     reach: ReachConfig = field(default_factory=ReachConfig)
     incidents: incidents.IncidentConfig = field(default_factory=incidents.IncidentConfig)
     watchlist: Watchlist = field(default_factory=Watchlist)
+    topics: topics.TopicConfig | None = None  # None: no topic clustering
     critical_surprise: float = 12.0
     critical_lift: float = 4.0
 
@@ -46,13 +48,24 @@ class BrandState:
     sentiment: sentiment_shift.SentimentState = field(
         default_factory=sentiment_shift.SentimentState)
     incident: incidents.IncidentState = field(default_factory=incidents.IncidentState)
+    topics: topics.BrandTopics = field(default_factory=topics.BrandTopics)
     recent: deque[tuple[int, WindowStats]] = field(default_factory=deque)
 
 
-def observe(
-    state: BrandState, brand: str, window: int, stats: WindowStats, cfg: DetectorConfig
-) -> tuple[dict[str, Any], list[Alert]]:
-    """Score one closed window; return its series record and any incident versions."""
+@dataclass(slots=True)
+class Observation:
+    """What one closed window produced: its series record, incident versions, topics."""
+
+    record: dict[str, Any]
+    alerts: list[Alert]
+    topics: list[dict[str, Any]]
+
+
+def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
+            cfg: DetectorConfig, embedder: Embedder | None = None) -> Observation:
+    """Score one closed window. ``embedder`` turns the window's distinct texts into
+    vectors for topic clustering (only when ``cfg.topics`` is set and the window kept
+    its texts)."""
     start = window * cfg.window_s
     score = volume.update(state.volume, window, stats.count, cfg.volume)
     live = not score.warming_up
@@ -79,6 +92,14 @@ def observe(
         signals.append(_sentiment_signal(start, shift))
     if live:
         signals += _reach_signals(start, stats, cfg.reach)
+    topic_records: list[dict[str, Any]] = []
+    if cfg.topics is not None and embedder is not None and stats.texts is not None:
+        items = stats.texts.items()
+        vectors = embedder.embed([i.text for i in items])
+        found = topics.update(state.topics, brand, start, items, vectors, cfg.topics,
+                              brand_count=stats.texts.total)
+        topic_records = found.topics
+        signals += [s.to_signal() for s in found.signals]
 
     longest = max(cfg.volume.horizons)
     lead_in = [s for w, s in state.recent if w > window - longest]
@@ -102,7 +123,7 @@ def observe(
         "negative_share_baseline": round(baselines.negative_share, 4),
         "signals": [s.kind for s in signals],
     }
-    return record, alerts
+    return Observation(record, alerts, topic_records)
 
 
 def _volume_signal(start: float, score: VolumeScore, cfg: DetectorConfig) -> Signal:

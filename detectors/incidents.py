@@ -198,6 +198,9 @@ def explain(brand: str, state: IncidentState, window_s: int, tone: str,
         if x.kind == "keyword" and all(h["term"] != x.details["term"] for h in watch_hits):
             watch_hits.append({"term": x.details["term"], "severity": x.severity,
                                "count": s.watch.get(x.details["term"], x.details["observed"])})
+    topics = {x.details["topic_id"]: {"id": x.details["topic_id"], "terms": x.details["terms"],
+                                      "size": x.details["size"], "reason": x.details["reason"]}
+              for x in state.signals if x.kind == "topic"}
     return {
         "summary": summary,
         "tone": tone,
@@ -229,6 +232,7 @@ def explain(brand: str, state: IncidentState, window_s: int, tone: str,
         "hashtags": tags,
         "top_terms": s.terms.top(cfg.top),
         "watchlist_hits": watch_hits,
+        "topics": list(topics.values()),
         "examples": [_example(e) for e in sorted(s.examples, key=lambda e: -e.followers)
                      [: cfg.examples]],
         "loudest_complaints": [_example(e) for e in sorted(s.loudest, key=lambda e: -e.followers)],

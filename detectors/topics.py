@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 
 from detectors.text import terms as content_terms
-from detectors.types import Example, Mention
+from detectors.types import Example, Mention, Signal
 
 NEGATIVE_BELOW = -0.05  # VADER's convention, as in the windows
 
@@ -87,6 +87,13 @@ class TopicSignal:
     reason: Literal["new", "accelerating"]
     summary: str
     figures: dict[str, Any]
+
+    def to_signal(self) -> Signal:
+        """The form incident fusion reads. A topic has no p-value, so its score is 0 and
+        its evidence is in the details."""
+        return Signal(kind="topic", window_start=self.window_start, severity="warning",
+                      summary=self.summary, details={"topic_id": self.topic_id,
+                                                     "reason": self.reason, **self.figures})
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from detectors.text import terms
+from detectors.topics import WindowTexts
 from detectors.topk import TopK
 from detectors.types import Example, Mention
 
@@ -38,6 +39,7 @@ class WindowStats:
     watch: dict[str, int] = field(default_factory=dict)  # bounded by the watchlist
     examples: list[Example] = field(default_factory=list)
     loudest: list[Example] = field(default_factory=list)  # most-followed complaints
+    texts: WindowTexts | None = None  # distinct texts for topic clustering, when enabled
 
     def add(self, m: Mention) -> WindowStats:
         self.count += 1
@@ -54,6 +56,8 @@ class WindowStats:
         self.hashtags.update(m.hashtags)
         for term in m.watch:
             self.watch[term] = self.watch.get(term, 0) + 1
+        if self.texts is not None:
+            self.texts.add(m)
         if m.is_retweet:
             self.retweets += 1
             self.hashtag_retweets.update(m.hashtags)
@@ -86,6 +90,8 @@ class WindowStats:
         self.terms.merge(other.terms)
         for term, n in other.watch.items():
             self.watch[term] = self.watch.get(term, 0) + n
+        if self.texts is not None and other.texts is not None:
+            self.texts.merge(other.texts)
         for e in other.examples:
             if all(x.text != e.text for x in self.examples):
                 _keep_top(self.examples, e, EXAMPLES_KEPT)

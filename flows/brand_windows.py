@@ -24,6 +24,8 @@ from typing import Any
 from bytewax.operators import StatefulBatchLogic
 
 from detectors.brand import BrandState, DetectorConfig, observe
+from detectors.embeddings import Embedder
+from detectors.topics import WindowTexts
 from detectors.types import Mention
 from detectors.window import WindowStats
 from flows.dedup import SeenIds
@@ -44,8 +46,11 @@ class BrandWindowsState:
 
 class BrandWindows(StatefulBatchLogic[tuple[str, Mention], Out, BrandWindowsState]):
     def __init__(self, cfg: DetectorConfig, lateness_s: float, state: BrandWindowsState,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], embedder: Embedder | None = None,
+                 texts_per_window: int = 5000) -> None:
         self.cfg = cfg
+        self.embedder = embedder if cfg.topics is not None else None
+        self.texts_per_window = texts_per_window
         self.lateness_s = lateness_s
         self.s = state
         self.clock = clock
@@ -76,7 +81,7 @@ class BrandWindows(StatefulBatchLogic[tuple[str, Mention], Out, BrandWindowsStat
                 continue
             stats = s.open.get(window)
             if stats is None:
-                stats = s.open[window] = WindowStats()
+                stats = s.open[window] = self._new_window()
             stats.add(m)
         if newest - lateness > s.watermark_base:
             s.watermark_base = newest - lateness
@@ -105,6 +110,12 @@ class BrandWindows(StatefulBatchLogic[tuple[str, Mention], Out, BrandWindowsStat
     def snapshot(self) -> BrandWindowsState:
         return copy.deepcopy(self.s)
 
+    def _new_window(self) -> WindowStats:
+        """Windows keep their distinct texts only when topics are clustered."""
+        if self.embedder is None:
+            return WindowStats()
+        return WindowStats(texts=WindowTexts(limit=self.texts_per_window))
+
     def _watermark(self) -> float:
         return self.s.watermark_base + max(self.clock() - self.s.wall_at_base, 0.0)
 
@@ -114,9 +125,10 @@ class BrandWindows(StatefulBatchLogic[tuple[str, Mention], Out, BrandWindowsStat
         out: list[Out] = []
         for window in sorted(w for w in s.open if (w + 1) * window_s <= watermark):
             stats = s.open.pop(window)
-            record, alerts = observe(s.detectors, s.brand, window, stats, self.cfg)
-            out.append(("window", s.brand, record["window_start"], record))
+            seen = observe(s.detectors, s.brand, window, stats, self.cfg, self.embedder)
+            out.append(("window", s.brand, seen.record["window_start"], seen.record))
             out.append(("processed", stats.count))
-            out.extend(("alert", a.to_dict()) for a in alerts)
+            out.extend(("alert", a.to_dict()) for a in seen.alerts)
+            out.extend(("topic", t) for t in seen.topics)
             s.closed_through = window
         return out

@@ -29,6 +29,7 @@ from bytewax.inputs import Source
 
 from crisiswatch.settings import Settings
 from detectors.brands import BrandMatcher
+from detectors.embeddings import Embedder
 from detectors.sentiment import VaderScorer
 from detectors.text import normalise_text
 from detectors.types import DeadLetter
@@ -41,10 +42,12 @@ Counts = dict[str, int]
 
 
 def build_flow(settings: Settings, source: Source, redis_url: str,
-               flow_id: str = "crisiswatch") -> Dataflow:
+               flow_id: str = "crisiswatch", embedder: Embedder | None = None) -> Dataflow:
+    """The flow over ``source`` into the store at ``redis_url``; with an ``embedder``
+    (and ``topics.enabled``), each brand's window texts are clustered into topics."""
     parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
     scorer = VaderScorer()
-    detector_cfg = settings.detector_config()
+    detector_cfg = settings.detector_config(topics=embedder is not None)
     watchlist = detector_cfg.watchlist
     lateness_s = settings.window.lateness_minutes * 60
     horizon_s, max_ids = settings.dedup.horizon_hours * 3600, settings.dedup.max_ids
@@ -71,7 +74,8 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
 
     def brand_windows(resume: BrandWindowsState | None) -> BrandWindows:
         state = resume or BrandWindowsState(SeenIds(horizon_s, max_ids))
-        return BrandWindows(detector_cfg, lateness_s, state, time.time)
+        return BrandWindows(detector_cfg, lateness_s, state, time.time, embedder,
+                            settings.topics.max_texts_per_window)
 
     flow = Dataflow(flow_id)
     lines = op.input("read", flow, source)  # (line number, raw bytes)

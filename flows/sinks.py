@@ -7,9 +7,11 @@ from typing import Any
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
 from crisiswatch.store import Store, connect
+from flows.retry import until_done
 
 # Items are tagged tuples: ("window", brand, start, record), ("alert", alert_dict),
-# ("deadletter", key, record), ("late", key, record), ("stats", totals).
+# ("topic", topic_dict), ("deadletter", key, record), ("late", key, record),
+# ("stats", totals).
 Item = tuple[Any, ...]
 
 
@@ -18,6 +20,10 @@ class _StorePartition(StatelessSinkPartition[Item]):
         self.store = store
 
     def write_batch(self, items: list[Item]) -> None:
+        # Every write is idempotent, so a batch cut off by an outage is written again whole.
+        until_done("store sink", lambda: self._write(items))
+
+    def _write(self, items: list[Item]) -> None:
         w = self.store.writer()
         totals = None
         for item in items:
@@ -26,6 +32,8 @@ class _StorePartition(StatelessSinkPartition[Item]):
                 w.window(item[1], item[2], item[3])
             elif tag == "alert":
                 w.alert(item[1])
+            elif tag == "topic":
+                w.topic(item[1])
             elif tag == "stats":
                 totals = item[1]  # absolute totals: only the newest matters
             elif tag == "deadletter":

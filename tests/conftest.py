@@ -19,6 +19,7 @@ import uvicorn
 from bytewax.testing import run_main
 
 from api.app import create_app
+from api.security import SecurityConfig
 from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.settings import Settings, load_settings
 from crisiswatch.store import Store, connect
@@ -70,13 +71,24 @@ def replay(settings: Settings, paths: list[Path], url: str) -> None:
     run_main(build_flow(settings, ReplaySource(paths), url))
 
 
-class LiveAPI:
-    """The real FastAPI app served by uvicorn on a free loopback port."""
+# The guard as tests meet it unless they test the guard: no rate limits to trip over.
+UNLIMITED = SecurityConfig(rate_per_second=None, anonymous_rate_per_second=None)
 
-    def __init__(self, store: Store) -> None:
+
+class LiveAPI:
+    """The real FastAPI app served by uvicorn on a free loopback port. Its client sends
+    an admin key (``key=False``: none, to test what anonymous callers get)."""
+
+    def __init__(self, store: Store, security: SecurityConfig = UNLIMITED,
+                 key: bool = True) -> None:
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(create_app(store), host="127.0.0.1",
-                                                    port=self.port, log_level="warning"))
+        self.headers: dict[str, str] = {}
+        if key:
+            token, _ = store.api_keys.create("tests", ["admin"])
+            self.headers["Authorization"] = f"Bearer {token}"
+        self.server = uvicorn.Server(uvicorn.Config(create_app(store, security),
+                                                    host="127.0.0.1", port=self.port,
+                                                    log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> httpx.Client:
@@ -85,8 +97,12 @@ class LiveAPI:
         while not self.server.started:
             assert time.monotonic() < deadline, "API did not start"
             time.sleep(0.02)
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=10)
+        self.client = httpx.Client(base_url=self.url, timeout=10, headers=self.headers)
         return self.client
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     def __exit__(self, *exc: object) -> None:
         self.client.close()

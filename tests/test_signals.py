@@ -98,7 +98,7 @@ def run_brand(windows: list[WindowStats], cfg: brand.DetectorConfig) -> list:
     state = brand.BrandState()
     versions = []
     for i, w in enumerate(windows):
-        versions += brand.observe(state, "B", 1000 + i, w, cfg)[1]
+        versions += brand.observe(state, "B", 1000 + i, w, cfg).alerts
     return versions
 
 

@@ -168,6 +168,10 @@ def test_emerging_topics_signal_new_and_accelerating() -> None:
     assert fig["window_count"] == 30 and fig["expected"] == pytest.approx(3.0, rel=0.01)
     assert fig["brand_growth"] < 2 and fig["growth"] > 7
     assert "expected" in out.signals[0].summary
+    signal = out.signals[0].to_signal()
+    assert (signal.kind, signal.severity, signal.window_start) == ("topic", "warning",
+                                                                  13 * WINDOW)
+    assert signal.details["topic_id"] == out.signals[0].topic_id
     # the same rise on every topic moves the brand: the volume detector's job, not ours
     out = window(14, {0: 300, 1: 30, 2: 40})
     assert out.signals == []

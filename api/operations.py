@@ -1,0 +1,85 @@
+"""``GET /health`` and ``GET /metrics``: is the pipeline alive, and how is it doing.
+
+Liveness comes from heartbeats in the store: the flow writes ``status_heartbeat`` with
+its totals (``StoreWriter.stats``), the activation worker ``seen`` every few seconds. A
+heartbeat older than ``stale_after_s`` while the component says it runs is ``stalled``:
+the process died or hangs. ``/health`` needs no key (probes carry none) and says nothing
+but states; ``/metrics`` needs ``read``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Literal
+
+import redis
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from api.metrics import LatencyMiddleware, heartbeats, registry_for
+from api.models import ErrorOut
+from api.security import require
+from crisiswatch.store import Store
+
+router = APIRouter(tags=["operations"])
+State = Literal["running", "stalled", "finished", "unknown"]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded: Redis is unreachable, or the flow or the worker stalled")
+    redis: bool
+    flow: dict[str, str] = Field(description="status fields the flow last wrote")
+    flow_state: State = Field(description="running (fresh heartbeat), stalled, finished (a "
+                              "replay that ended) or unknown (no heartbeat yet)")
+    flow_heartbeat_age_s: float | None
+    worker_state: State = Field(description="the activation worker (playbooks, webhooks)")
+    worker_heartbeat_age_s: float | None
+
+
+def instrument(app: FastAPI, store: Store, stale_after_s: float) -> None:
+    """Give the app its metrics registry and the latency middleware."""
+    registry, http = registry_for(store)
+    app.state.metrics = registry
+    app.state.stale_after_s = stale_after_s
+    app.add_middleware(LatencyMiddleware, metrics=http)
+
+
+def _state(beat: float | None, now: float, stale_after_s: float,
+           finished: bool = False) -> tuple[State, float | None]:
+    age = None if beat is None else round(max(0.0, now - beat), 3)
+    if finished:
+        return "finished", age
+    if age is None:
+        return "unknown", None
+    return ("running" if age <= stale_after_s else "stalled"), age
+
+
+@router.get("/health", response_model=Health)
+def health(request: Request) -> Health:
+    """Always 200 while the API runs; read ``status`` for the pipeline."""
+    store: Store = request.app.state.store
+    stale, now = request.app.state.stale_after_s, time.time()
+    try:
+        status, beats = store.stats()["status"], heartbeats(store)
+    except redis.RedisError:
+        return Health(status="degraded", redis=False, flow={}, flow_state="unknown",
+                      flow_heartbeat_age_s=None, worker_state="unknown",
+                      worker_heartbeat_age_s=None)
+    flow, flow_age = _state(beats["flow"], now, stale, status.get("state") == "finished")
+    worker, worker_age = _state(beats["worker"], now, stale)
+    ok = "stalled" not in (flow, worker)
+    return Health(status="ok" if ok else "degraded", redis=True, flow=status, flow_state=flow,
+                  flow_heartbeat_age_s=flow_age, worker_state=worker,
+                  worker_heartbeat_age_s=worker_age)
+
+
+@router.get("/metrics", response_class=Response, dependencies=[Depends(require("read"))],
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
+                             "description": "Prometheus text format"},
+                       503: {"model": ErrorOut}})
+def metrics(request: Request) -> Response:
+    """Records by outcome, window lag per brand, incidents by severity and state, webhook
+    deliveries, heartbeats, request latency (this process)."""
+    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)

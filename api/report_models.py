@@ -1,0 +1,87 @@
+"""Response models of ``GET /reports``: they make /docs say what each KPI means and
+which clock measures it (see ``api/kpis.py``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from api.models import Severity
+
+
+class Quantiles(BaseModel):
+    n: int = Field(description="incidents measured")
+    median_s: float | None = Field(description="seconds; null when none was measured")
+    p90_s: float | None = Field(description="seconds, linear between ranks")
+
+
+class Peak(BaseModel):
+    window_start: float
+    count: int
+    expected: float
+
+
+class VolumeKpis(BaseModel):
+    mentions: int = Field(description="mentions in the period's windows (event time)")
+    windows: int = Field(description="windows with mentions")
+    expected: float = Field(description="what the baseline expected in those windows")
+    negative_share: float | None = Field(description="negative mentions / mentions")
+    negative_share_baseline: float | None = Field(
+        description="the brand's usual negative share in those windows, by mentions")
+    anomalous_windows: int
+    peak: Peak | None
+
+
+class IncidentKpis(BaseModel):
+    total: int = Field(description="incidents whose first window lies in the period")
+    by_severity: dict[Severity, int]
+    by_kind: dict[str, int]
+    acknowledged: int
+    resolved_by_people: int
+    resolved_by_detector: int = Field(description="closed by the detector's cool-down, "
+                                      "with no person resolving them")
+    open: int
+    unmeasured: int = Field(description="published before the oldest event kept "
+                            "(GET /stream history): no wall-clock start for response times")
+    time_to_acknowledge: Quantiles = Field(
+        description="wall clock: from crisiswatch publishing the incident to a person's "
+        "acknowledgement")
+    time_to_resolve: Quantiles = Field(
+        description="wall clock: from publication to a person resolving it")
+    duration: Quantiles = Field(
+        description="event time: first window start to last window end, of incidents the "
+        "detector has closed")
+
+
+class SlaKpis(BaseModel):
+    clocks: int = Field(description="incidents where a playbook started a response clock")
+    met: int = Field(description="a person acknowledged or resolved by the earliest deadline")
+    breached: int = Field(description="answered late, or not answered and past the deadline")
+    pending: int = Field(description="clock still running")
+    compliance: float | None = Field(description="met / (met + breached)")
+
+
+class TopicKpi(BaseModel):
+    id: str
+    terms: list[str]
+    mentions: int = Field(description="mentions in the period")
+    size: int
+    negative_share: float
+    growth: float
+    state: str
+
+
+class BrandReport(BaseModel):
+    brand: str
+    volume: VolumeKpis
+    incidents: IncidentKpis
+    sla: SlaKpis
+    top_topics: list[TopicKpi] = Field(description="most mentions in the period first")
+
+
+class ReportOut(BaseModel):
+    start: float | None = Field(description="period start (event time, epoch s); null: "
+                                "from the beginning")
+    end: float | None = Field(description="period end, exclusive; null: to the latest")
+    generated_at: float = Field(description="wall clock, epoch s")
+    clocks: str = Field(description="which clock measures what")
+    brands: list[BrandReport]

@@ -1,0 +1,55 @@
+"""Topics through the real flow: window texts are clustered per brand, topics are
+published to the store, and a new complaint cluster feeds incident fusion."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from bytewax.testing import run_main
+
+from crisiswatch.embedded import EmbeddedRedis
+from crisiswatch.store import Store
+from flows.dataflow import build_flow
+from flows.sources import ReplaySource
+from tests.conftest import settings_for, write_jsonl
+from tests.topic_data import FILLER, TEMPLATES, fixture_embedder
+
+T0 = 1_700_006_400  # a midnight, UTC
+
+
+def chatter(rng: random.Random, template: str) -> str:
+    words = template.split()
+    words.insert(rng.randrange(len(words) + 1), rng.choice(FILLER))
+    return " ".join(words)
+
+
+def test_a_new_complaint_cluster_becomes_a_topic_and_part_of_an_incident(
+    tmp_path: Path, redis_server: EmbeddedRedis, store: Store
+) -> None:
+    rng = random.Random(3)
+    records = []
+    # two quiet days: four kinds of complaint, a few a window each
+    for i in range(2 * 288 * 4):
+        records.append({"id": f"q{i}", "ts": T0 + i * 75, "brand": "Acme",
+                        "text": chatter(rng, TEMPLATES[i % 4])})
+    # then "no signal in manchester" from nowhere: 60 mentions in 15 minutes
+    burst_at = T0 + 2 * 86400
+    for i in range(60):
+        records.append({"id": f"b{i}", "ts": burst_at + i * 15, "brand": "Acme",
+                        "text": chatter(rng, TEMPLATES[4])})
+    records.sort(key=lambda r: r["ts"])
+    path = write_jsonl(tmp_path / "in.jsonl", records)
+    run_main(build_flow(settings_for(store.p), ReplaySource([path]), redis_server.url,
+                        embedder=fixture_embedder()))
+
+    topics = store.topics("Acme", limit=100)
+    assert topics, "no topic published"
+    refund = [t for t in topics if "refund" in " ".join(w for w, _ in t["terms"])]
+    assert refund and refund[0]["examples"]
+    incidents = store.alerts(brand="Acme")
+    with_topic = [a for a in incidents if "topic" in a["kinds"]]
+    assert with_topic, [a["kinds"] for a in incidents]
+    refs = with_topic[0]["explanation"]["topics"]
+    assert any("refund" in ref["terms"] for ref in refs)
+    assert store.topic(refs[0]["id"]) is not None
