@@ -44,6 +44,9 @@ class WindowPoint(BaseModel):
     horizon: int = Field(description="windows summed by the most surprising test")
     anomalous: bool
     warming_up: bool
+    negative_share_baseline: float | None = Field(
+        None, description="the brand's usual negative share (its baseline) at this window")
+    signals: list[str] = Field([], description="kinds of detector signals in this window")
 
 
 class SeriesOut(BaseModel):

@@ -12,7 +12,15 @@ its own (so that peak memory is per stage):
     discards every line (and, to price one Python step per item, the same with one
     identity ``map``);
 (c) the crisiswatch flow (``build_flow``) without topics, into a fresh embedded Redis;
-(d) the same with topics on the ``static`` embedding backend, once the flow has topics.
+(d) the same with topics on the ``static`` embedding backend (the table that
+    ``crisiswatch models build`` makes; without it, (d) says why and is skipped).
+
+The generated stream has the firehose's density by default (``--rate 6000`` mentions
+per second of event time: 200,000 mentions cover about half a minute), so each brand's
+window holds many mentions and per-mention costs dominate, as they do live. ``--rate 0
+--days 3`` spreads the same mentions over three days instead: a replay of history, with
+many small windows (per-window costs dominate) and baselines that warm up, so the
+detectors raise incidents. Throughput differs between the two; both are worth knowing.
 
 It prints mentions/s (every line read counts) as the median, min and max of the runs,
 the ratios to (b), peak RSS per stage, and where the time of (c) goes: each component
@@ -101,7 +109,7 @@ def measure(path: Path, runs: int, config: Path | None, show: bool, profile: boo
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     synth.add_arguments(ap)
-    ap.set_defaults(mentions=200_000, brands=2_000)
+    ap.set_defaults(mentions=200_000, brands=2_000, rate=6000.0)  # --rate 0: use --days
     ap.add_argument("--input", type=Path, help="measure this JSON lines file instead of "
                     "generating one")
     ap.add_argument("--runs", type=int, default=3, help="runs of each stage (median reported)")

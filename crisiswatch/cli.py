@@ -190,6 +190,13 @@ def _app(store: Store, settings: Settings, playbooks: PlaybookSet, host: str) ->
     return app
 
 
+def _browser_url(host: str, port: int) -> str:
+    """Where a browser on this machine finds the dashboard: a wildcard bind address is
+    not an address to open."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
+
+
 def _serve_in_background(app: FastAPI, host: str, port: int, log_format: str) -> uvicorn.Server:
     config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                             log_config=uvicorn_log_config(log_format, "warning"),
@@ -249,6 +256,9 @@ def run(
                 token, _ = store.api_keys.create("run session", ["admin"])
                 err.print(f"API key for this session (admin; send 'Authorization: Bearer "
                           f"<key>' to write): [bold]{token}[/]")
+            err.print(f"\n  [bold reverse] Dashboard [/] [bold underline]{_browser_url(host, port)}"
+                      "[/]  open it in a browser: it updates live (paste the API key into an "
+                      "incident's 'API key' field to act from the page)\n")
             try:
                 _summary(store, _replay(settings, inputs, url, speed))
                 if serve:
@@ -264,18 +274,53 @@ def run(
 
 @app.command()
 def flow(
-    inputs: Annotated[list[Path], typer.Argument(help="JSON-lines mention files")],
+    inputs: Annotated[list[Path] | None, typer.Argument(
+        help="JSON-lines mention files to replay (or --from-stream)")] = None,
     config: ConfigOpt = None,
     speed: SpeedOpt = None,
+    from_stream: Annotated[bool, typer.Option(
+        "--from-stream", help="read the Redis input streams that POST /mentions appends "
+        "to, until stopped")] = False,
+    drain: Annotated[bool, typer.Option(
+        help="with --from-stream: stop once the streams are read to their end")] = False,
+    processes: Annotated[int, typer.Option(
+        min=1, help="run as a Bytewax cluster of this many local processes; the input is "
+        "partitioned across them (files: split by brand)")] = 1,
+    recovery_dir: Annotated[Path | None, typer.Option(
+        help="snapshot the flow's state here (created if missing) and resume from it after "
+        "a crash; keep it per process count and input")] = None,
+    snapshot_interval: Annotated[int, typer.Option(
+        min=1, help="seconds between snapshots (and acknowledgements of the input "
+        "streams)")] = 10,
 ) -> None:
     """Run the detection flow against the Redis at REDIS_URL (production)."""
+    from crisiswatch.cluster import FlowSpec
+    from crisiswatch.flow_cli import FlowFailed, run_flow
+    from crisiswatch.store import LayoutMismatch
+
     settings = _settings(config)
-    _check_inputs(inputs)
+    if from_stream == bool(inputs):
+        err.print("[red]give input files or --from-stream[/] (one of the two)")
+        raise typer.Exit(2)
+    _check_inputs(inputs or [])
+    spec = FlowSpec(source="stream" if from_stream else "files",
+                    files=tuple(str(p) for p in inputs or []), shards=processes, speed=speed,
+                    drain=drain, config=str(config) if config else None)
     with _redis(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
         try:
-            _summary(store, _replay(settings, inputs, url, speed))
+            _summary(store, run_flow(settings, url, spec, processes, recovery_dir,
+                                     snapshot_interval, err))
+        except LayoutMismatch as e:
+            err.print(f"[red]input streams:[/] {e}")
+            raise typer.Exit(2) from None
+        except FlowFailed as e:
+            err.print(f"[red]{e}[/]")
+            raise typer.Exit(1) from None
         except KeyboardInterrupt:
+            if from_stream and not drain:
+                err.print("stopped")
+                return
             err.print("stopped before the end of the input")
             raise typer.Exit(130) from None
 

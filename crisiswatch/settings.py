@@ -77,6 +77,17 @@ class TermSettings(BaseModel):
         return TermConfig(**{**self.model_dump(), "horizons": tuple(sorted(self.horizons))})
 
 
+class SentimentSettings(BaseModel):
+    model: Literal["complaint", "vader"] = Field(
+        "complaint", description="complaint: the linear model that reads complaints (shipped "
+        "prior, learns from labels); vader: VADER's compound score")
+    weights: Path | None = Field(None, description="weights from `crisiswatch "
+                                 "train-sentiment` (default: the shipped prior)")
+    learn_from_labels: bool = Field(True, description="learn online from POST "
+                                    "/mentions/{id}/label")
+    refresh_seconds: float = Field(5.0, gt=0, description="how often new labels are read")
+
+
 class SentimentShiftSettings(BaseModel):
     horizons: list[int] = [3, 12, 36]
     half_life_windows: float = Field(576, gt=0)
@@ -188,6 +199,7 @@ class Settings(BaseSettings):
     dedup: DedupSettings = DedupSettings()
     volume: VolumeSettings = VolumeSettings()
     terms: TermSettings = TermSettings()
+    sentiment: SentimentSettings = SentimentSettings()
     sentiment_shift: SentimentShiftSettings = SentimentShiftSettings()
     reach: ReachSettings = ReachSettings()
     watchlist: list[WatchTermSettings] = []

@@ -29,7 +29,8 @@ class Mention:
     url: str | None = None
     norm_text: str = ""  # set by enrichment (detectors.text.normalise_text)
     watch: tuple[str, ...] = ()  # watch terms found in the text, set by enrichment
-    sentiment: float = 0.0  # compound score in [-1, 1], set by enrichment
+    sentiment: float = 0.0  # polarity in [-1, 1], set by enrichment
+    tone: int = 0  # -1 negative, 0 neutral, 1 positive: the scorer's class
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -14,8 +14,6 @@ from detectors.topics import WindowTexts
 from detectors.topk import TopK
 from detectors.types import Example, Mention
 
-NEGATIVE_BELOW = -0.05  # VADER's own convention for a negative compound score
-POSITIVE_ABOVE = 0.05
 TOP_CAPACITY = 64
 EXAMPLES_KEPT = 5
 LOUDEST_KEPT = 3
@@ -44,10 +42,10 @@ class WindowStats:
     def add(self, m: Mention) -> WindowStats:
         self.count += 1
         self.sentiment_sum += m.sentiment
-        if m.sentiment <= NEGATIVE_BELOW:
+        if m.tone < 0:
             self.negatives += 1
             self.hashtag_negatives.update(m.hashtags)
-        elif m.sentiment >= POSITIVE_ABOVE:
+        elif m.tone > 0:
             self.positives += 1
             self.hashtag_positives.update(m.hashtags)
         self.reach += m.followers
@@ -65,7 +63,7 @@ class WindowStats:
         else:
             self.terms.update(terms(m.norm_text))
             self._keep_example(m)
-            if m.sentiment <= NEGATIVE_BELOW and m.followers > 0:
+            if m.tone < 0 and m.followers > 0:
                 _keep_top(self.loudest, m, LOUDEST_KEPT)
         return self
 

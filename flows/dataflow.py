@@ -7,9 +7,9 @@
     windows, incidents, late mentions, dead letters ───────────────┘
 
 Work is done a batch at a time: ``prepare`` parses and enriches a whole input batch
-(sentiment is scored for the batch at once), and each brand's windows take their
-mentions as a batch (see ``flows/brand_windows.py``), so Bytewax's per-item cost is paid
-once or twice per mention, not at every step.
+(the sentiment model scores the batch at once, see ``flows/sentiment.py``), and each
+brand's windows take their mentions as a batch (see ``flows/brand_windows.py``), so
+Bytewax's per-item cost is paid once or twice per mention, not at every step.
 
 Every record read ends in exactly one of: processed (in a closed window), duplicate,
 late, dead-lettered; a record that names several brands is processed once per brand
@@ -28,14 +28,15 @@ from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 
 from crisiswatch.settings import Settings
+from crisiswatch.store import Store, connect
 from detectors.brands import BrandMatcher
 from detectors.embeddings import Embedder
-from detectors.sentiment import VaderScorer
 from detectors.text import normalise_text
-from detectors.types import DeadLetter
+from detectors.types import DeadLetter, Mention
 from flows.brand_windows import BrandWindows, BrandWindowsState
 from flows.dedup import SeenIds
 from flows.parse import Parser
+from flows.sentiment import FlowSentiment
 from flows.sinks import StoreSink
 
 Counts = dict[str, int]
@@ -46,7 +47,11 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
     """The flow over ``source`` into the store at ``redis_url``; with an ``embedder``
     (and ``topics.enabled``), each brand's window texts are clustered into topics."""
     parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
-    scorer = VaderScorer()
+    sentiment = settings.sentiment
+    scorer = FlowSentiment(
+        sentiment.model, sentiment.weights,
+        Store(connect(redis_url), settings.store.prefix) if sentiment.learn_from_labels
+        else None, sentiment.refresh_seconds)
     detector_cfg = settings.detector_config(topics=embedder is not None)
     watchlist = detector_cfg.watchlist
     lateness_s = settings.window.lateness_minutes * 60
@@ -58,15 +63,18 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
         dead letters, and one count of what the batch held."""
         out: list[Any] = []
         counts: Counts = {"read": len(batch), "dead_lettered": 0, "fanout": 0}
+        valid: list[Mention] = []
         for position, raw in batch:
             parsed = parser.parse(raw, position)
             if isinstance(parsed, DeadLetter):
                 counts["dead_lettered"] += 1
                 out.append(parsed)
-                continue
-            norm = normalise_text(parsed.text)
-            m = replace(parsed, norm_text=norm, sentiment=scorer.score(parsed.text),
-                        watch=watchlist.match(norm))
+            else:
+                valid.append(parsed)
+        polarity, tone = scorer.score([m.text for m in valid])
+        for m, p, t in zip(valid, polarity, tone, strict=True):
+            norm = normalise_text(m.text)
+            m = replace(m, norm_text=norm, sentiment=p, tone=t, watch=watchlist.match(norm))
             counts["fanout"] += len(m.brands) - 1
             out.extend((brand, (brand, m)) for brand in m.brands)
         out.append(counts)

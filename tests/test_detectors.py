@@ -133,7 +133,8 @@ def mention(i: int, tags: tuple[str, ...] = (), followers: int = 10,
             sentiment: float = -0.5, text: str | None = None) -> Mention:
     text = text or f"complaint number {i} about the outage"
     return Mention(id=str(i), ts=float(i), brands=("B",), text=text, hashtags=tags,
-                   followers=followers, norm_text=text.lower(), sentiment=sentiment)
+                   followers=followers, norm_text=text.lower(), sentiment=sentiment,
+                   tone=(sentiment > 0.05) - (sentiment < -0.05))
 
 
 def test_topk_keeps_heavy_hitters_within_bounded_memory() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from crisiswatch.store import Store
+from tests.conftest import LiveAPI
 
 
 def test_label_is_stored_and_read_back_in_order(api: httpx.Client, store: Store) -> None:
@@ -40,4 +41,11 @@ def test_unknown_label_is_refused(api: httpx.Client, store: Store) -> None:
     r = api.post("/mentions/m-3/label", json={"label": "angry", "text": "grr"})
     assert r.status_code == 422
     assert "label" in r.json()["error"]["message"]
+    assert store.labels.count() == 0
+
+
+def test_labelling_needs_a_key(store: Store) -> None:
+    with LiveAPI(store, key=False) as anonymous:
+        r = anonymous.post("/mentions/m-4/label", json={"label": "negative", "text": "late"})
+    assert r.status_code == 401
     assert store.labels.count() == 0

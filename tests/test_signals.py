@@ -83,7 +83,8 @@ def mention(i: int, sentiment: float, tags: tuple[str, ...] = (), followers: int
             text: str | None = None) -> Mention:
     text = text or f"mention number {i}"
     return Mention(id=str(i), ts=float(i), brands=("B",), text=text, hashtags=tags,
-                   followers=followers, norm_text=text.lower(), sentiment=sentiment)
+                   followers=followers, norm_text=text.lower(), sentiment=sentiment,
+                   tone=(sentiment > 0.05) - (sentiment < -0.05))
 
 
 def window_of(n: int, sentiment: float, tags: tuple[str, ...] = (), start: int = 0,

@@ -10,6 +10,7 @@
 
 const NS = "http://www.w3.org/2000/svg";
 const STEPS = [300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
+const MIN_SHARE_MENTIONS = 5;
 const SEVERITY_FILL = { info: "#0a58ca", warning: "#9a6700", critical: "#b42318" };
 
 export function bucketize(points, windowS, from, to, maxBuckets = 250) {
@@ -179,12 +180,30 @@ export function drawSentiment(svg, series, opts) {
   const mid = (b) => x(b.start + step / 2);
   yAxis(svg, f, y, 1, (v) => `${Math.round(v * 100)}%`);
   xAxis(svg, f, x, from, to);
-  const seen = buckets.filter((b) => b.negShare !== null);
-  if (!seen.length) return "";
-  svg.append(el("path", { d: pathOf(seen.map((b) => [mid(b), y(b.negBaseline)])), class: "neg-base" }));
-  svg.append(el("path", { d: pathOf(seen.map((b) => [mid(b), y(b.negShare)])), class: "neg" }));
-  const mentions = seen.reduce((s, b) => s + b.count, 0);
-  const share = seen.reduce((s, b) => s + b.negShare * b.count, 0) / Math.max(1, mentions);
-  const base = seen.reduce((s, b) => s + b.negBaseline * b.count, 0) / Math.max(1, mentions);
-  return `Negative share ${Math.round(share * 100)}% over the range, usually ${Math.round(base * 100)}%.`;
+  // A share of two mentions is noise (one complaint = 50 %): such buckets break the line.
+  const seen = buckets.filter((b) => b.count >= MIN_SHARE_MENTIONS);
+  if (!seen.length) return `Too few mentions per bucket for a negative share (under ${MIN_SHARE_MENTIONS}).`;
+  const segments = (f) => {
+    let d = "", prev = null;
+    for (const b of buckets) {
+      if (b.count < MIN_SHARE_MENTIONS) { prev = null; continue; }
+      d += `${prev ? "L" : "M"}${mid(b).toFixed(1)},${y(f(b)).toFixed(1)}`;
+      prev = b;
+    }
+    return d;
+  };
+  svg.append(el("path", { d: segments((b) => b.negBaseline), class: "neg-base" }));
+  svg.append(el("path", { d: segments((b) => b.negShare), class: "neg" }));
+  const thin = (k) => (buckets[k]?.count ?? 0) < MIN_SHARE_MENTIONS;
+  buckets.forEach((b, k) => { // a bucket between two thin ones has no line: a dot
+    if (!thin(k) && thin(k - 1) && thin(k + 1)) {
+      svg.append(el("circle", { cx: mid(b), cy: y(b.negShare), r: 2.2, class: "neg-dot" }));
+    }
+  });
+  const counted = buckets.filter((b) => b.count > 0);
+  const mentions = counted.reduce((s, b) => s + b.count, 0);
+  const share = counted.reduce((s, b) => s + b.negShare * b.count, 0) / Math.max(1, mentions);
+  const base = counted.reduce((s, b) => s + b.negBaseline * b.count, 0) / Math.max(1, mentions);
+  return `Negative share ${Math.round(share * 100)}% over the range, usually ${Math.round(base * 100)}% ` +
+    `(buckets with fewer than ${MIN_SHARE_MENTIONS} mentions left out).`;
 }

@@ -103,6 +103,12 @@ async function loadAlerts() {
   const found = await get(`/alerts?${query}limit=200`);
   for (const a of found) state.alerts.set(a.id, a);
   renderFeed();
+  drawCharts(); // the incidents' spans
+}
+
+function scheduleDraw() {
+  cancelAnimationFrame(timers.draw);
+  timers.draw = requestAnimationFrame(drawCharts);
 }
 
 // A detector document from the stream, merged with what people did (kept from before).
@@ -215,19 +221,21 @@ async function loadPipeline() {
   const [stats, health] = await Promise.all([get("/stats"), get("/health").catch(() => null)]);
   const newest = Math.max(...state.brands.map((b) => b.last_window_start ?? -Infinity));
   const lagS = Number.isFinite(newest) ? Date.now() / 1000 - (newest + state.windowS) : null;
-  const lag = lagS === null ? "–" : lagS > 86400 ? `${duration(lagS)} (a replay of past data)` : duration(lagS);
+  const lag = lagS === null ? "–" : lagS > 86400 ? `${duration(lagS)} (replay of past data)` : duration(lagS);
   const cells = [
     ["read", num(stats.read)], ["processed", num(stats.processed)],
     ["duplicate", num(stats.duplicate)], ["late", num(stats.late)],
     ["dead-lettered", num(stats.dead_lettered)], ["in flight", num(stats.in_flight)],
-    ["lag behind wall clock", lag],
+    ["lag", lag],
     ["flow", health?.flow_state || stats.status?.state || "–"],
     ["activation worker", health?.worker_state || "–"],
   ];
   $("pipeline").replaceChildren(...cells.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
   $("pipeline").dataset.read = stats.read;
-  const ok = !health || health.status === "ok";
-  $("status-text").textContent = ok ? "store ok" : "degraded: see pipeline";
+  const trouble = !health ? [] : !health.redis ? ["store unreachable"]
+    : [["flow", health.flow_state], ["worker", health.worker_state]]
+      .filter(([, s]) => s === "stalled").map(([who, s]) => `${who} ${s}`);
+  $("status-text").textContent = trouble.length ? `degraded: ${trouble.join(", ")}` : "store ok";
 }
 
 // -- the stream -----------------------------------------------------------------------
@@ -236,6 +244,7 @@ function onEvent({ type, data }) {
     const known = state.alerts.has(data.id);
     const doc = upsert(data);
     renderFeed();
+    if (doc.brand === state.brand) scheduleDraw();
     if (detail.id === doc.id) detail.render(doc);
     if (type === "incident.opened" && !known && state.loaded) {
       announce(`New ${doc.severity} incident for ${doc.brand}: ${doc.explanation.summary}`);

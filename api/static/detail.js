@@ -51,13 +51,23 @@ export const detail = {
     $("actor").value = prefs.actor;
     $("apikey").value = prefs.key;
     $("actor").addEventListener("change", (e) => { prefs.actor = e.target.value.trim(); });
-    $("apikey").addEventListener("change", (e) => { prefs.key = e.target.value.trim(); });
+    $("apikey").addEventListener("change", async (e) => {
+      prefs.key = e.target.value.trim();
+      await this.loadPlaybooks();
+      if (this.doc) this.render(this.doc);
+    });
     $("act-ack").addEventListener("click", () => this.act("ack"));
     $("act-resolve").addEventListener("click", () => this.act("resolve"));
     $("act-activate").addEventListener("click", () => this.act("activate"));
   },
 
+  // GET /playbooks needs scope 'operate' (webhook targets may be secrets): without a
+  // key there is nothing to ask for, and a refused request would only log an error.
   async loadPlaybooks() {
+    if (!prefs.key) {
+      this.playbooks = null;
+      return;
+    }
     try {
       this.playbooks = await get("/playbooks");
     } catch (e) {
@@ -140,7 +150,8 @@ export const detail = {
     $("act-resolve").disabled = peopleResolved;
     const active = new Set(doc.playbooks.map((p) => p.name));
     const choices = (this.playbooks || []).filter((p) => !active.has(p.name));
-    $("playbook").replaceChildren(...choices.map((p) => h("option", { value: p.name }, p.name)));
+    $("playbook").replaceChildren(...(choices.length ? choices.map((p) => h("option", { value: p.name }, p.name))
+      : [h("option", { value: "" }, this.playbooks === null ? "API key needed" : "none left")]));
     $("act-activate").disabled = peopleResolved || !choices.length;
     $("playbook").disabled = !choices.length;
 

@@ -7,7 +7,8 @@ export const $ = (id) => document.getElementById(id);
 
 // h("li", {class: "x", onclick: fn}, "text", child, [more children]) -> element
 export function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
+  const node = tag === "svg" ? document.createElementNS("http://www.w3.org/2000/svg", tag)
+    : document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === null || v === undefined || v === false) continue;
     if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
@@ -44,7 +45,6 @@ export function slaText(alert, now = Date.now() / 1000) {
   const sla = alert.sla || {};
   const missed = sla.breaches ? ` · ${sla.breaches} deadline(s) missed` : "";
   if (sla.acknowledged_at) return { text: `acknowledged ${when(sla.acknowledged_at)}${missed}`, cls: "sla-done" };
-  if (alert.state === "resolved") return { text: `resolved${missed}`, cls: "sla-done" };
   if (sla.respond_by) {
     const left = sla.respond_by - now;
     return left > 0

@@ -34,6 +34,28 @@ function row(b) {
       : h("span", { class: "muted" }, "no topics")));
 }
 
+// One brand's KPIs as tiles, read at a glance (the table below compares brands).
+function tiles(b) {
+  const v = b.volume, i = b.incidents, s = b.sla;
+  const tile = (label, value, note) => h("div", { class: "tile" },
+    h("dt", {}, label), h("dd", {}, value, note ? h("small", {}, note) : ""));
+  return h("div", { class: "tiles-wrap" },
+    h("dl", { class: "tiles", "aria-label": `KPIs of ${b.brand}` },
+      tile("Mentions", num(v.mentions), `${num(Math.round(v.expected))} expected`),
+      tile("Negative share", pct(v.negative_share), `usually ${pct(v.negative_share_baseline)}`),
+      tile("Incidents", num(i.total), `${i.by_severity.critical} critical · ${i.by_severity.warning} warning · ${i.by_severity.info} info`),
+      tile("Time to acknowledge", i.time_to_acknowledge.n ? duration(i.time_to_acknowledge.median_s) : "–",
+        i.time_to_acknowledge.n ? `median; p90 ${duration(i.time_to_acknowledge.p90_s)}; n = ${i.time_to_acknowledge.n}` : "nobody acknowledged yet"),
+      tile("Time to resolve", i.time_to_resolve.n ? duration(i.time_to_resolve.median_s) : "–",
+        i.time_to_resolve.n ? `median; p90 ${duration(i.time_to_resolve.p90_s)}; n = ${i.time_to_resolve.n}` : "nobody resolved one yet"),
+      tile("SLA compliance", s.compliance === null ? "–" : pct(s.compliance), sla(s))),
+    b.top_topics.length ? h("div", {}, h("h3", {}, "Top complaint topics"),
+      h("ol", { class: "topics" }, b.top_topics.map((t) => h("li", {},
+        h("span", { class: "terms" }, t.terms.join(" · ")),
+        h("span", { class: "muted" }, ` ${num(t.mentions)} mentions in the period · ${pct(t.negative_share)} negative`)))))
+      : h("p", { class: "muted" }, "No complaint topics in this period."));
+}
+
 export const reports = {
   list: [],
   visible: false,
@@ -104,6 +126,7 @@ export const reports = {
     const period = r.start === null && r.end === null ? "the whole history"
       : `${r.start === null ? "the beginning" : when(r.start)} to ${r.end === null ? "the latest" : when(r.end)}`;
     $("report-out").replaceChildren(
+      r.brands.length === 1 ? tiles(r.brands[0]) : "",
       h("table", { class: "report" },
         h("caption", {}, `Report for ${period} (event time), generated ${when(r.generated_at)}`),
         h("thead", {}, h("tr", {}, ["Brand", "Mentions", "Negative share", "Anomalous windows",

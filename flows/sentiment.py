@@ -1,0 +1,68 @@
+"""Sentiment for the flow: the complaint-aware model, scored a batch at a time, learning
+online from the labels people give through the API.
+
+Labels arrive in the store's label stream (``POST /mentions/{id}/label``); every
+``refresh_s`` seconds the scorer reads the ones it has not seen and learns them. On a
+restart it starts again from its weights and re-reads the kept labels from the start,
+so the model a process ends up with does not depend on when it was restarted.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import redis
+
+from crisiswatch.sentiment_weights import load
+from crisiswatch.store import Store
+from detectors.sentiment import VaderScorer
+from detectors.sentiment_model import LABEL_INDEX, SentimentModel
+
+log = logging.getLogger(__name__)
+NEGATIVE, POSITIVE = LABEL_INDEX["negative"], LABEL_INDEX["positive"]
+
+
+class FlowSentiment:
+    """``score(texts) -> (polarity in [-1, 1], tone in {-1, 0, 1})`` for a batch."""
+
+    def __init__(self, model: str = "complaint", weights: Path | None = None,
+                 store: Store | None = None, refresh_s: float = 5.0) -> None:
+        self.vader = VaderScorer() if model == "vader" else None
+        self.model: SentimentModel | None = None if self.vader else load(weights)
+        self.store = store if self.model is not None else None
+        self.refresh_s = refresh_s
+        self.last_label = "0"
+        self.next_refresh = 0.0
+
+    def score(self, texts: Sequence[str]) -> tuple[list[float], list[int]]:
+        if self.vader is not None:  # VADER's compound with its own ±0.05 convention
+            polarity = [self.vader.score(t) for t in texts]
+            return polarity, [(p >= 0.05) - (p <= -0.05) for p in polarity]
+        assert self.model is not None
+        self._learn_new_labels()
+        if not texts:
+            return [], []
+        proba = self.model.predict_proba_batch(texts)
+        polarity = proba[:, POSITIVE] - proba[:, NEGATIVE]
+        best = proba.argmax(axis=1)
+        tone = np.where(best == NEGATIVE, -1, np.where(best == POSITIVE, 1, 0))
+        return polarity.tolist(), tone.tolist()
+
+    def _learn_new_labels(self) -> None:
+        if self.store is None or time.monotonic() < self.next_refresh:
+            return
+        self.next_refresh = time.monotonic() + self.refresh_s
+        try:
+            labels = self.store.labels.after(self.last_label)
+        except redis.RedisError as e:  # labels can wait; mentions cannot
+            log.warning("could not read sentiment labels: %s", e)
+            return
+        if labels:
+            assert self.model is not None
+            self.model.learn_batch([x["text"] for x in labels], [x["label"] for x in labels])
+            self.last_label = labels[-1]["id"]
+            log.info("sentiment model learnt %d new label(s)", len(labels))

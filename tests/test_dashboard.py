@@ -1,0 +1,301 @@
+"""The dashboard in a real browser (Debian's Chromium, headless, driven by Playwright)
+against the real app over real HTTP, on a store filled by a real airline replay.
+
+Skipped, saying why, where /usr/bin/chromium is missing (``.ci/run`` installs it). The
+screenshots go to ``screenshots/`` (ignored by git): the main view and an incident."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from crisiswatch.activation import load
+from crisiswatch.store import Store, connect
+from tests.activation_helpers import incident, live_api
+from tests.conftest import replay, settings_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+if not CHROMIUM.exists():
+    pytest.skip(f"browser tests skipped: no Chromium at {CHROMIUM} (Debian: apt-get install "
+                "chromium; .ci/run installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests skipped: the "
+                               "playwright package is missing (pip install -e '.[test]')")
+
+
+class Page:
+    """A browser page that records what would show in the console as an error."""
+
+    def __init__(self, browser: Any, base: str) -> None:
+        self.base = base
+        self.page = browser.new_page(viewport={"width": 1440, "height": 900})
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
+
+    def open(self, brand: str = "Delta", key: str | None = None) -> Any:
+        if key:  # as if the person had pasted it in this tab before
+            self.page.add_init_script(f"sessionStorage.setItem('crisiswatch.apiKey', '{key}')")
+        self.page.goto(f"{self.base}/#brand={brand}")
+        self.page.wait_for_selector("body[data-loaded=true]", timeout=10_000)
+        self.page.wait_for_selector("#live.on", timeout=10_000)
+        return self.page
+
+
+@pytest.fixture(scope="module")
+def dash_store(redis_server: Any, airline_jsonl: Path) -> Store:
+    """The airline replay in a prefix of its own: these tests write (acknowledge, push)."""
+    prefix = f"dash{int(time.time() * 1000) % 10**9}"
+    replay(settings_for(prefix), [airline_jsonl], redis_server.url)
+    return Store(connect(redis_server.url), prefix)
+
+
+@pytest.fixture(scope="module")
+def base_url(dash_store: Store) -> Iterator[str]:
+    with live_api(dash_store, load(settings_for(dash_store.p))) as api:
+        yield str(api.base_url).rstrip("/")
+
+
+@pytest.fixture(scope="module")
+def api(base_url: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def tab(browser: Any, base_url: str) -> Iterator[Page]:
+    page = Page(browser, base_url)
+    yield page
+    page.page.close()
+
+
+@pytest.fixture(scope="module")
+def operator_key(dash_store: Store) -> str:
+    token, _ = dash_store.api_keys.create("dashboard-test", ["read", "operate"])
+    return token
+
+
+def delta_incidents(api: httpx.Client, severity: str) -> list[dict]:
+    return [a for a in api.get("/alerts", params={"brand": "Delta"}).json()
+            if a["severity"] == severity]
+
+
+def test_the_page_shows_the_replay_and_the_fleek_spike_marked(tab: Page,
+                                                             api: httpx.Client) -> None:
+    (fleek,) = delta_incidents(api, "critical")  # JetBlue's "our fleet's on fleek"
+    page = tab.open()
+    assert page.locator("#brand").input_value() == "Delta"
+    items = page.locator("#incident-list > li")
+    assert items.count() == len(api.get("/alerts", params={"brand": "Delta"}).json())
+    first = items.first
+    assert first.get_attribute("data-id") == fleek["id"]  # newest first
+    assert "critical" in first.inner_text().lower() and "resolved" in first.inner_text()
+    assert fleek["explanation"]["summary"] in first.inner_text()
+    assert page.locator(f"#volume-chart rect[data-incident='{fleek['id']}']").count() == 1
+    assert page.locator("#volume-chart circle.anomaly").count() >= 1
+    assert page.locator("#pipeline").get_attribute("data-read") == "14640"
+    assert "14,640" in page.locator("#pipeline").inner_text()
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-main.png"))
+
+    first.locator("button").click()
+    dialog = page.locator("dialog#detail")
+    page.wait_for_selector("#detail-chart circle.anomaly", state="attached", timeout=10_000)
+    assert dialog.evaluate("d => d.open")
+    marks = [float(s) for s in page.locator("#detail-chart circle.anomaly")
+             .evaluate_all("cs => cs.map(c => c.dataset.start)")]
+    inside = [t for t in marks if fleek["first_window"] <= t <= fleek["last_window"]]
+    assert len(inside) >= 3 and inside == marks  # the spike, and only the spike, marked
+    text = dialog.inner_text()
+    assert "81" in text and "15.6" in text  # observed vs expected
+    assert "#fleek" in text and "fleet's on fleek" in text  # hashtags, representative posts
+    page.wait_for_selector("#detail-staffing table", timeout=10_000)
+    assert "extra agent" in page.locator("#detail-staffing").inner_text()
+    assert "Nobody has acted" in text  # the audit trail, empty after a replay
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-incident.png"))
+    assert tab.errors == []
+
+
+def test_acknowledge_activate_resolve_from_the_page_go_through_the_api(
+        tab: Page, api: httpx.Client, operator_key: str) -> None:
+    target = delta_incidents(api, "warning")[0]
+    page = tab.open()
+    page.locator(f"#incident-list li[data-id='{target['id']}'] button").click()
+    page.wait_for_selector("#detail-state")
+    page.fill("#actor", "ana")
+    page.fill("#note", "on it")
+    page.click("#act-ack")
+    page.wait_for_function("document.getElementById('act-status').textContent.startsWith"
+                           "('Not done')")
+    assert "API key with scope 'operate'" in page.locator("#act-status").inner_text()
+    assert [e for e in tab.errors if "401" not in e] == []  # the refusal, and nothing else
+    tab.errors.clear()
+    assert api.get(f"/alerts/{target['id']}").json()["state"] == target["state"]
+
+    page.fill("#apikey", operator_key)
+    page.locator("#apikey").dispatch_event("change")  # loads the playbooks it may activate
+    page.click("#act-ack")
+    page.wait_for_function("document.getElementById('detail-state').textContent "
+                           "=== 'acknowledged'")
+    stored = api.get(f"/alerts/{target['id']}").json()
+    assert stored["state"] == "acknowledged" and stored["sla"]["acknowledged_at"]
+    assert (stored["audit"][-1]["actor"], stored["audit"][-1]["action"],
+            stored["audit"][-1]["note"]) == ("ana", "acknowledged", "on it")
+    item = page.locator(f"#incident-list li[data-id='{target['id']}']")
+    assert "acknowledged" in item.inner_text()
+
+    page.wait_for_function("document.querySelectorAll('#playbook option[value]').length > 1")
+    page.select_option("#playbook", "pr-legal-critical")
+    page.click("#act-activate")
+    page.wait_for_function("document.getElementById('detail-body').textContent"
+                           ".includes('pr-legal-critical (manual, by ana')")
+    page.click("#act-resolve")
+    page.wait_for_function("document.getElementById('detail-state').textContent === 'resolved'")
+    stored = api.get(f"/alerts/{target['id']}").json()
+    assert [e["action"] for e in stored["audit"] if e["actor"] == "ana"] == [
+        "acknowledged", "playbook.activated", "assigned", "resolved"]
+    assert [p["name"] for p in stored["playbooks"]] == ["pr-legal-critical"]
+    audit = page.locator("#detail-body table").last.inner_text()
+    assert "playbook.activated" in audit and "resolved" in audit
+    assert page.locator("#act-ack").is_disabled() and page.locator("#act-resolve").is_disabled()
+    assert tab.errors == []
+
+
+def test_a_new_incident_and_its_updates_appear_without_a_reload(tab: Page,
+                                                                dash_store: Store) -> None:
+    page = tab.open()
+    page.evaluate("window.__sameDocument = true")
+    doc = incident("pushed-1", brand="Delta", severity="critical",
+                   summary="Delta: 120 mentions in 60 min against 20.0 expected (pushed)")
+    w = dash_store.writer()
+    w.alert(doc)
+    w.execute()
+    item = page.locator("#incident-list li[data-id='pushed-1']")
+    item.wait_for(timeout=10_000)
+    assert page.locator("#incident-list > li").first.get_attribute("data-id") == "pushed-1"
+    assert "(pushed)" in item.inner_text() and "open" in item.inner_text()
+    page.wait_for_function("document.getElementById('announcer').textContent"
+                           ".includes('New critical incident for Delta')")
+
+    w = dash_store.writer()
+    w.alert(incident("pushed-1", brand="Delta", severity="critical", state="resolved",
+                     window=3, summary="Delta: quiet again (pushed)"))
+    w.execute()
+    page.wait_for_function("document.querySelector(\"li[data-id='pushed-1']\")"
+                           ".textContent.includes('quiet again')")
+    assert "resolved" in item.inner_text()
+    assert page.evaluate("window.__sameDocument") is True  # never reloaded
+    assert tab.errors == []
+
+
+CONTRAST = """() => {
+  const lum = (rgb) => {
+    const [r, g, b] = rgb.map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const parse = (c) => c.match(/[\\d.]+/g).map(Number);
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = parse(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || c[3] > 0.5) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const bad = [];
+  for (const el of document.querySelectorAll("body *")) {
+    if (el.closest("svg") || !el.checkVisibility()) continue;
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const style = getComputedStyle(el);
+    const [l1, l2] = [lum(parse(style.color).slice(0, 3)), lum(background(el))];
+    const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    const what = `${el.tagName}.${el.className} '${el.textContent.trim().slice(0, 30)}'`;
+    if (ratio < (large ? 3 : 4.5)) bad.push(`${what}: ${ratio.toFixed(2)}`);
+  }
+  return bad;
+}"""
+
+UNLABELLED = """() => [...document.querySelectorAll("input, select, textarea, button")]
+  .filter((el) => el.checkVisibility() && !(el.labels && el.labels.length)
+          && !el.getAttribute("aria-label") && !(el.tagName === "BUTTON" && el.textContent.trim()))
+  .map((el) => el.id || el.outerHTML.slice(0, 60))"""
+
+
+def test_keyboard_labels_and_contrast(tab: Page) -> None:
+    page = tab.open()
+    assert page.evaluate(CONTRAST) == []
+    assert page.evaluate(UNLABELLED) == []
+    for svg in page.locator("svg[role=img]").all():  # charts say what they show
+        names = svg.get_attribute("aria-labelledby").split()
+        assert all(page.locator(f"#{n}").inner_text().strip() for n in names)
+    assert page.locator("[onclick], [role=button], div[tabindex], span[tabindex]").count() == 0
+
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip"
+    for _ in range(40):  # Tab along to the first incident: every control on the way is real
+        page.keyboard.press("Tab")
+        tag = page.evaluate("document.activeElement.tagName")
+        assert tag in {"BUTTON", "SELECT", "INPUT", "A", "SUMMARY"}, tag
+        if page.evaluate("document.activeElement.classList.contains('incident-open')"):
+            break
+    else:
+        pytest.fail("no incident reachable with Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", "")  # the focus is visible
+    opener = page.evaluate("document.activeElement.closest('li').dataset.id")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#detail-state")
+    assert page.evaluate("document.getElementById('detail').contains(document.activeElement)")
+    page.wait_for_selector("#detail-staffing table, #detail-staffing p:not(.muted)",
+                           timeout=10_000)
+    assert page.evaluate(CONTRAST) == []
+    assert page.evaluate(UNLABELLED) == []
+    page.keyboard.press("Escape")
+    page.wait_for_function("!document.getElementById('detail').open")
+    assert page.evaluate("document.activeElement.closest('li')?.dataset.id") == opener
+    assert tab.errors == []
+
+
+def test_the_report_view_shows_the_api_figures_and_downloads_csv(
+        tab: Page, api: httpx.Client, tmp_path: Path) -> None:
+    page = tab.open()
+    page.click("#tab-reports")
+    page.wait_for_selector("table.report tbody tr[data-brand='Delta']")
+    (delta,) = api.get("/reports", params={"brand": "Delta"}).json()["brands"]
+    tiles = page.locator("dl.tiles").inner_text()
+    assert f"{delta['volume']['mentions']:,}" in tiles
+    assert f"{delta['incidents']['total']}" in page.locator(
+        "tr[data-brand='Delta'] td[data-kpi=incidents]").inner_text()
+    page.select_option("#report-brand", "")
+    page.click("button[type=submit]")
+    page.wait_for_function("document.querySelectorAll('table.report tbody tr').length > 1")
+    assert page.locator("table.report tbody tr").count() == len(api.get("/brands").json())
+    with page.expect_download() as download:
+        page.click("#report-csv")
+    saved = tmp_path / "report.csv"
+    download.value.save_as(saved)
+    assert saved.read_text().splitlines()[0].startswith("brand,start,end,mentions")
+    assert len(saved.read_text().splitlines()) == 1 + len(api.get("/brands").json())
+    assert tab.errors == []
+
