@@ -6,6 +6,7 @@ root (the CLI) and never opens Redis itself, so tests point it at any real serve
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import labels, lifecycle, operations, reports, stream, topics, webhooks
+from api import ingest, labels, lifecycle, operations, reports, stream, topics, webhooks
 from api.body_limit import BodyLimitMiddleware
 from api.models import (
     AlertOut,
@@ -48,9 +49,13 @@ def parse_time(value: str | None, name: str) -> float | None:
     if value is None or value == "":
         return None
     try:
-        return float(value)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        if math.isnan(seconds):  # Redis would refuse it as a range bound: a 503, not a 422
+            raise HTTPException(422, f"'{name}' is not a time: {value!r}")
+        return seconds
     try:
         dt = datetime.fromisoformat(value)
     except ValueError:
@@ -96,6 +101,7 @@ def create_app(store: Store, security: SecurityConfig | None = None,
     app.include_router(labels.router)
     app.include_router(topics.router)
     app.include_router(reports.router)
+    app.include_router(ingest.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the dashboard's files
 
     @app.exception_handler(StarletteHTTPException)

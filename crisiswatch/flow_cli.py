@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import redis
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import run_main
 from rich.console import Console
@@ -42,6 +43,7 @@ from crisiswatch.settings import Settings
 from crisiswatch.store import Store, connect
 from crisiswatch.topics_cli import topics_embedder
 from flows.dataflow import build_flow
+from flows.retry import until_done
 
 
 class FlowFailed(Exception):
@@ -84,7 +86,8 @@ def run_flow(settings: Settings, url: str, spec: FlowSpec, processes: int,
     else:
         _run_cluster(url, spec, processes, recovery_dir, snapshot_s, console, store)
     elapsed = time.perf_counter() - started
-    store.set_status(state="finished", finished=datetime.now(UTC).isoformat(timespec="seconds"))
+    finished = datetime.now(UTC).isoformat(timespec="seconds")
+    until_done("flow status", lambda: store.set_status(state="finished", finished=finished))
     return elapsed
 
 
@@ -169,7 +172,8 @@ def _progress(console: Console, spec: FlowSpec, store: Store
         if n is not None:
             progress.advance(task, n)
         elif not disable and spec.source == "files":
-            progress.update(task, completed=store.stats()["read"])
+            with contextlib.suppress(redis.RedisError):  # the flow rides out outages itself
+                progress.update(task, completed=store.stats()["read"])
 
     with progress:
         yield advance

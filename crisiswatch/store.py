@@ -126,11 +126,6 @@ class Store:
         """Add an event to ``p:events`` (SSE clients and the activation worker read it)."""
         return self.events.publish(kind, data)
 
-    def reset(self) -> None:
-        """Delete every key of this prefix (the CLI's --fresh; tests never need it)."""
-        for key in self.r.scan_iter(match=f"{self.p}:*", count=1000):
-            self.r.delete(key)
-
     def set_status(self, **fields: Any) -> None:
         self.r.hset(self._k("stats"), mapping={f"status_{k}": str(v) for k, v in fields.items()})
 

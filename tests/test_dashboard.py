@@ -7,6 +7,7 @@ screenshots go to ``screenshots/`` (ignored by git): the main view and an incide
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
-from crisiswatch.activation import load
+from api.security import SecurityConfig
+from crisiswatch.activation import attach, load
 from crisiswatch.store import Store, connect
-from tests.activation_helpers import incident, live_api
-from tests.conftest import replay, settings_for
+from detectors import lifecycle
+from detectors.lifecycle import Context
+from detectors.staffing import StaffingConfig
+from tests.activation_helpers import incident
+from tests.conftest import LiveAPI, replay, settings_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -41,9 +46,7 @@ class Page:
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
 
-    def open(self, brand: str = "Delta", key: str | None = None) -> Any:
-        if key:  # as if the person had pasted it in this tab before
-            self.page.add_init_script(f"sessionStorage.setItem('crisiswatch.apiKey', '{key}')")
+    def open(self, brand: str = "Delta") -> Any:
         self.page.goto(f"{self.base}/#brand={brand}")
         self.page.wait_for_selector("body[data-loaded=true]", timeout=10_000)
         self.page.wait_for_selector("#live.on", timeout=10_000)
@@ -53,14 +56,23 @@ class Page:
 @pytest.fixture(scope="module")
 def dash_store(redis_server: Any, airline_jsonl: Path) -> Store:
     """The airline replay in a prefix of its own: these tests write (acknowledge, push)."""
-    prefix = f"dash{int(time.time() * 1000) % 10**9}"
+    prefix = f"dash{uuid.uuid4().hex[:8]}"
     replay(settings_for(prefix), [airline_jsonl], redis_server.url)
     return Store(connect(redis_server.url), prefix)
 
 
+def serve(store: Store, security: SecurityConfig) -> LiveAPI:
+    """The app as ``crisiswatch run`` makes it: playbooks attached, the given guard."""
+    live = LiveAPI(store, security, key=False)
+    settings = settings_for(store.p)
+    attach(live.server.config.app, load(settings), settings.staffing.model())
+    return live
+
+
 @pytest.fixture(scope="module")
 def base_url(dash_store: Store) -> Iterator[str]:
-    with live_api(dash_store, load(settings_for(dash_store.p))) as api:
+    # The demo's guard, rate limits included: the page must live within them.
+    with serve(dash_store, SecurityConfig()) as api:
         yield str(api.base_url).rstrip("/")
 
 
@@ -91,22 +103,28 @@ def operator_key(dash_store: Store) -> str:
     return token
 
 
-def delta_incidents(api: httpx.Client, severity: str) -> list[dict]:
-    return [a for a in api.get("/alerts", params={"brand": "Delta"}).json()
-            if a["severity"] == severity]
+FLEEK = (1424714400, 1424725200)  # 2015-02-23 10:00-13:00 -08:00: "our fleet's on fleek"
+
+
+def fleek_incident(api: httpx.Client) -> dict:
+    (found,) = [a for a in api.get("/alerts", params={"brand": "Delta"}).json()
+                if a["first_window"] < FLEEK[1] and a["last_window"] + a["window_s"] > FLEEK[0]]
+    return found
 
 
 def test_the_page_shows_the_replay_and_the_fleek_spike_marked(tab: Page,
                                                              api: httpx.Client) -> None:
-    (fleek,) = delta_incidents(api, "critical")  # JetBlue's "our fleet's on fleek"
+    fleek = fleek_incident(api)  # JetBlue's "our fleet's on fleek"
     page = tab.open()
     assert page.locator("#brand").input_value() == "Delta"
-    items = page.locator("#incident-list > li")
-    assert items.count() == len(api.get("/alerts", params={"brand": "Delta"}).json())
-    first = items.first
-    assert first.get_attribute("data-id") == fleek["id"]  # newest first
-    assert "critical" in first.inner_text().lower() and "resolved" in first.inner_text()
-    assert fleek["explanation"]["summary"] in first.inner_text()
+    listed = page.locator("#incident-list > li").evaluate_all("ls => ls.map(l => l.dataset.id)")
+    newest_first = sorted(api.get("/alerts", params={"brand": "Delta"}).json(),
+                          key=lambda a: -a["first_window"])
+    assert listed == [a["id"] for a in newest_first]
+    item = page.locator(f"#incident-list > li[data-id='{fleek['id']}']")
+    assert fleek["severity"] in item.inner_text().lower() and "resolved" in item.inner_text()
+    assert fleek["explanation"]["summary"] in item.inner_text()
+    assert "no response clock" in item.inner_text()  # the SLA clock: none after a replay
     assert page.locator(f"#volume-chart rect[data-incident='{fleek['id']}']").count() == 1
     assert page.locator("#volume-chart circle.anomaly").count() >= 1
     assert page.locator("#pipeline").get_attribute("data-read") == "14640"
@@ -114,7 +132,7 @@ def test_the_page_shows_the_replay_and_the_fleek_spike_marked(tab: Page,
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "dashboard-main.png"))
 
-    first.locator("button").click()
+    item.locator("button").click()
     dialog = page.locator("dialog#detail")
     page.wait_for_selector("#detail-chart circle.anomaly", state="attached", timeout=10_000)
     assert dialog.evaluate("d => d.open")
@@ -123,8 +141,12 @@ def test_the_page_shows_the_replay_and_the_fleek_spike_marked(tab: Page,
     inside = [t for t in marks if fleek["first_window"] <= t <= fleek["last_window"]]
     assert len(inside) >= 3 and inside == marks  # the spike, and only the spike, marked
     text = dialog.inner_text()
-    assert "81" in text and "15.6" in text  # observed vs expected
-    assert "#fleek" in text and "fleet's on fleek" in text  # hashtags, representative posts
+    why = fleek["explanation"]
+    figures = page.locator("dl.figures").inner_text()
+    assert str(why["observed"]) in figures and f"{why['expected']:.1f}" in figures
+    assert "#fleek" in text  # the hashtags with their lift ...
+    assert all(f"#{t['tag']}" in text for t in why["hashtags"])
+    assert all(m["text"] in text for m in why["examples"][:3])  # ... representative posts
     page.wait_for_selector("#detail-staffing table", timeout=10_000)
     assert "extra agent" in page.locator("#detail-staffing").inner_text()
     assert "Nobody has acted" in text  # the audit trail, empty after a replay
@@ -134,7 +156,9 @@ def test_the_page_shows_the_replay_and_the_fleek_spike_marked(tab: Page,
 
 def test_acknowledge_activate_resolve_from_the_page_go_through_the_api(
         tab: Page, api: httpx.Client, operator_key: str) -> None:
-    target = delta_incidents(api, "warning")[0]
+    fleek = fleek_incident(api)
+    target = next(a for a in api.get("/alerts", params={"brand": "Delta"}).json()
+                  if a["id"] != fleek["id"])  # the fleek one stays untouched for the others
     page = tab.open()
     page.locator(f"#incident-list li[data-id='{target['id']}'] button").click()
     page.wait_for_selector("#detail-state")
@@ -192,6 +216,18 @@ def test_a_new_incident_and_its_updates_appear_without_a_reload(tab: Page,
     assert "(pushed)" in item.inner_text() and "open" in item.inner_text()
     page.wait_for_function("document.getElementById('announcer').textContent"
                            ".includes('New critical incident for Delta')")
+
+    # a playbook starts its response clock (as the worker would): the item counts down
+    playbooks = load(settings_for(dash_store.p))
+    ctx = Context(doc, playbooks, StaffingConfig(), time.time())
+    dash_store.lifecycle.transact("pushed-1", lambda s: lifecycle.activate(
+        s, ctx, playbooks.get("pr-legal-critical"), "crisiswatch", "", ["test"], "auto"))
+    clock = item.locator("[data-sla]")
+    page.wait_for_function("document.querySelector(\"li[data-id='pushed-1'] [data-sla]\")"
+                           ".textContent.startsWith('respond within 14:')")
+    before = clock.inner_text()
+    page.wait_for_function(f"document.querySelector(\"li[data-id='pushed-1'] [data-sla]\")"
+                           f".textContent !== {before!r}")  # it ticks
 
     w = dash_store.writer()
     w.alert(incident("pushed-1", brand="Delta", severity="critical", state="resolved",
@@ -288,7 +324,7 @@ def test_the_report_view_shows_the_api_figures_and_downloads_csv(
     assert f"{delta['incidents']['total']}" in page.locator(
         "tr[data-brand='Delta'] td[data-kpi=incidents]").inner_text()
     page.select_option("#report-brand", "")
-    page.click("button[type=submit]")
+    page.click("#report-form button[type=submit]")
     page.wait_for_function("document.querySelectorAll('table.report tbody tr').length > 1")
     assert page.locator("table.report tbody tr").count() == len(api.get("/brands").json())
     with page.expect_download() as download:
@@ -299,3 +335,21 @@ def test_the_report_view_shows_the_api_figures_and_downloads_csv(
     assert len(saved.read_text().splitlines()) == 1 + len(api.get("/brands").json())
     assert tab.errors == []
 
+
+
+def test_an_api_that_refuses_anonymous_reads_asks_for_a_key(browser: Any, dash_store: Store
+                                                            ) -> None:
+    token, _ = dash_store.api_keys.create("reader", ["read"])
+    with serve(dash_store, SecurityConfig(anonymous_read=False)) as api:
+        tab = Page(browser, str(api.base_url).rstrip("/"))
+        page = tab.page
+        page.goto(f"{tab.base}/#brand=Delta")
+        page.wait_for_selector("#key-form:not([hidden])", timeout=10_000)
+        assert page.evaluate("document.activeElement.id") == "header-key"
+        page.fill("#header-key", token)
+        page.press("#header-key", "Enter")
+        page.wait_for_selector("body[data-loaded=true]", timeout=10_000)
+        page.wait_for_selector("#live.on", timeout=10_000)  # the stream carries the key too
+        assert page.locator("#incident-list > li").count() >= 4
+        assert tab.errors and all("401" in e for e in tab.errors)  # the refusals before
+        page.close()

@@ -69,6 +69,7 @@ export function openStream({ onEvent, onState }) {
   let retryMs = 2000;
   let controller = null;
   let stopped = false;
+  let wake = null; // ends the wait before the next attempt (a key was just given)
 
   function dispatch(block) {
     let id = null, type = "message";
@@ -120,10 +121,16 @@ export function openStream({ onEvent, onState }) {
         if (stopped) return;
         onState(false, e instanceof ApiError ? e.message : "connection lost");
       }
-      await sleep(retryMs);
+      await new Promise((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, retryMs);
+      });
     }
   }
 
   loop();
-  return { stop() { stopped = true; controller?.abort(); } };
+  return {
+    stop() { stopped = true; controller?.abort(); },
+    retryNow() { wake?.(); },
+  };
 }

@@ -59,11 +59,12 @@ function el(name, attrs = {}, text = null) {
   return node;
 }
 
-function niceMax(v) {
-  if (v <= 5) return 5;
-  const mag = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * mag >= v) return m * mag;
-  return 10 * mag;
+// A y axis of four steps of 1, 2 or 5 times a power of ten (whole mentions).
+function niceAxis(v) {
+  const rough = Math.max(v, 4) / 4;
+  const mag = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= rough);
+  return { max: step * Math.ceil(v / step - 1e-9) || step, step };
 }
 
 const pad2 = (n) => String(n).padStart(2, "0");
@@ -103,10 +104,9 @@ function xAxis(svg, f, x, from, to) {
   svg.append(g);
 }
 
-function yAxis(svg, f, y, max, format) {
+function yAxis(svg, f, y, max, format, step = max / 4) {
   const g = el("g", { class: "axis" });
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4;
+  for (let v = 0; v <= max + 1e-9; v += step) {
     g.append(el("line", { x1: f.left, x2: f.width - f.right, y1: y(v), y2: y(v), class: "grid" }));
     g.append(el("text", { x: f.left - 6, y: y(v) + 4, "text-anchor": "end" }, format(v)));
   }
@@ -127,11 +127,12 @@ export function drawVolume(svg, series, opts) {
     return "No windows in this range.";
   }
   const band = (b) => 2 * Math.sqrt(Math.max(b.expected || 0, 0));
-  const max = niceMax(Math.max(1, ...buckets.map((b) => Math.max(b.count, (b.expected || 0) + band(b)))));
+  const axis = niceAxis(Math.max(1, ...buckets.map((b) => Math.max(b.count, (b.expected || 0) + band(b)))));
+  const max = axis.max;
   const x = (t) => f.left + ((f.width - f.left - f.right) * (t - from)) / Math.max(1, to - from);
   const y = (v) => f.height - f.bottom - ((f.height - f.top - f.bottom) * v) / max;
   const mid = (b) => x(b.start + step / 2);
-  yAxis(svg, f, y, max, (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)}k` : String(Math.round(v))));
+  yAxis(svg, f, y, max, (v) => (v >= 1000 ? `${(v / 1000).toFixed(1)}k` : String(Math.round(v))), axis.step);
   xAxis(svg, f, x, from, to);
 
   for (const inc of opts.incidents || []) {

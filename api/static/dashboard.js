@@ -4,7 +4,7 @@
 // request; lifecycle events name an incident, which is fetched again; windows have no
 // event, so the series is re-read when an incident moves or every 10 s at most.
 
-import { ApiError, get, openStream } from "./api.js";
+import { ApiError, get, openStream, prefs } from "./api.js";
 import { bucketize, drawSentiment, drawVolume } from "./chart.js";
 import { detail } from "./detail.js";
 import { $, announce, badge, duration, h, num, pct, slaText, when } from "./dom.js";
@@ -15,7 +15,7 @@ const RANGES = [["6 h", 6 * 3600], ["24 h", 86400], ["3 d", 3 * 86400], ["7 d", 
 const POLL_MS = 10000;
 const PEOPLE_STATES = new Set(["acknowledged", "escalated", "resolved"]);
 
-export const state = {
+const state = {
   brands: [],
   brand: null,
   range: 7 * 86400,
@@ -23,7 +23,6 @@ export const state = {
   alerts: new Map(), // id -> incident as GET /alerts/{id} gives it
   points: [],
   windowS: 300,
-  topics: [],
   loaded: false,
 };
 
@@ -37,7 +36,16 @@ function later(name, ms, fn) {
 
 function showError(e) {
   $("status-text").textContent = e instanceof ApiError ? e.message : `error: ${e.message}`;
+  if (e instanceof ApiError && e.status === 401) askForKey();
   console.warn(e);
+}
+
+// An API that refuses anonymous reads: ask for a key once, then load with it.
+function askForKey() {
+  const form = $("key-form");
+  if (!form.hidden) return;
+  form.hidden = false;
+  $("header-key").focus();
 }
 
 // -- brands ------------------------------------------------------------------------
@@ -74,10 +82,13 @@ async function loadSeries() {
   drawCharts();
 }
 
+// The chosen range up to the newest window, but not before the brand's first window:
+// a brand seen for two days fills the width on the "7 d" setting too.
 function chartRange() {
-  const last = state.points.length ? state.points[state.points.length - 1].window_end
-    : (lastWindow() ?? 0) + state.windowS;
-  return { from: last - state.range, to: last };
+  const pts = state.points;
+  const last = pts.length ? pts[pts.length - 1].window_end : (lastWindow() ?? 0) + state.windowS;
+  const first = pts.length ? pts[0].window_start : last - state.range;
+  return { from: Math.max(last - state.range, first), to: last };
 }
 
 function incidentSpans(brand) {
@@ -123,7 +134,7 @@ function upsert(doc) {
   return merged;
 }
 
-export function replaceAlert(doc) {
+function replaceAlert(doc) {
   state.alerts.set(doc.id, doc);
   renderFeed();
   if (detail.id === doc.id) detail.render(doc);
@@ -202,7 +213,6 @@ async function loadTopics() {
       if (!(e instanceof ApiError && e.status === 404)) throw e; // 404: no topics here
     }
   }
-  state.topics = topics;
   list.replaceChildren(...topics.map((t) => h("li", {},
     h("details", {},
       h("summary", {},
@@ -271,6 +281,7 @@ function onStreamState(connected, why) {
   const live = $("live");
   live.className = connected ? "live on" : "live off";
   live.textContent = connected ? "live" : `reconnecting (${why})`;
+  if (!connected && /API key/.test(why)) askForKey();
   if (connected && why === "first") {
     clearTimeout(timers.initial);
     loadAll().catch(showError);
@@ -285,12 +296,20 @@ async function loadBrand() {
 
 async function loadAll() {
   await loadBrands();
-  await Promise.all([loadBrand(), loadPipeline(), detail.loadPlaybooks()]);
+  await Promise.all([loadBrand(), loadPipeline()]);
   state.loaded = true;
   document.body.dataset.loaded = "true";
 }
 
 function wire() {
+  $("key-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    prefs.key = $("header-key").value.trim();
+    $("apikey").value = prefs.key;
+    $("key-form").hidden = true;
+    stream.retryNow();
+    loadAll().catch(showError);
+  });
   $("brand").addEventListener("change", (e) => {
     state.brand = e.target.value;
     loadBrand().catch(showError);
@@ -334,5 +353,5 @@ function wire() {
 wire();
 detail.init({ onChange: replaceAlert });
 reports.init();
-openStream({ onEvent, onState: onStreamState });
+const stream = openStream({ onEvent, onState: onStreamState });
 timers.initial = setTimeout(() => loadAll().catch(showError), 3000); // if the stream is slow

@@ -4,7 +4,7 @@
 
 import { ApiError, get, post, prefs } from "./api.js";
 import { bucketize, drawVolume } from "./chart.js";
-import { $, announce, badge, duration, h, num, pct, slaText, when } from "./dom.js";
+import { $, announce, badge, h, num, pct, slaText, when } from "./dom.js";
 
 const AROUND_BEFORE = 6 * 3600; // the mini chart: 6 h before the incident ...
 const AROUND_AFTER = 3 * 3600; // ... and 3 h after it
@@ -23,12 +23,32 @@ function mention(m) {
     h("blockquote", {}, m.text));
 }
 
+const whenExact = (t) => `${new Date(t * 1000).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+
+// The strongest signal of each kind first; a long incident has dozens of windows'
+// signals, which stay one click away.
+function signals(x) {
+  const strongest = new Map();
+  for (const s of x.signals) {
+    if (!strongest.has(s.kind) || s.score > strongest.get(s.kind).score) strongest.set(s.kind, s);
+  }
+  const line = (s) => h("li", {}, badge(s.severity), ` ${s.kind} · ${when(s.window_start)} · `, s.summary);
+  const counts = Object.entries(x.signal_counts || {}).map(([k, n]) => `${k} ${n}`).join(", ");
+  return [
+    h("ul", { class: "signals" }, [...strongest.values()].map(line)),
+    x.signals.length > strongest.size ? h("details", {},
+      h("summary", {}, `all ${x.signals.length} signals (${counts})`),
+      h("ul", { class: "signals" }, x.signals.map(line))) : "",
+  ];
+}
+
 function auditRow(e) {
   const extra = Object.entries(e)
-    .filter(([k]) => !["at", "actor", "action", "note"].includes(k))
+    .filter(([k, v]) => !["at", "actor", "action", "note"].includes(k) && v !== null && v !== "")
     .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join("; ") : typeof v === "number" && k.endsWith("_by") ? when(v) : v}`)
     .join(", ");
-  return [when(e.at), e.actor, e.action, [e.note, extra].filter(Boolean).join(" — ")];
+  return [h("span", { class: "nowrap" }, whenExact(e.at)), e.actor, e.action,
+    [e.note, extra].filter(Boolean).join(" — ")];
 }
 
 export const detail = {
@@ -37,7 +57,8 @@ export const detail = {
   points: null,
   advice: null,
   opener: null,
-  playbooks: null,
+  playbooks: null, // GET /playbooks, or null with the reason in playbookHint
+  playbookHint: "API key needed",
   onChange: null,
 
   init({ onChange }) {
@@ -64,15 +85,17 @@ export const detail = {
   // GET /playbooks needs scope 'operate' (webhook targets may be secrets): without a
   // key there is nothing to ask for, and a refused request would only log an error.
   async loadPlaybooks() {
+    this.playbooks = null;
     if (!prefs.key) {
-      this.playbooks = null;
+      this.playbookHint = "API key needed";
       return;
     }
     try {
       this.playbooks = await get("/playbooks");
+      this.playbookHint = "none left";
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      this.playbooks = []; // 503: this API runs without playbooks
+      this.playbookHint = e.status === 403 ? "key lacks scope 'operate'" : "no playbooks loaded";
     }
   },
 
@@ -85,7 +108,8 @@ export const detail = {
     $("detail-body").replaceChildren(h("p", { class: "muted" }, "loading…"));
     $("act-status").textContent = "";
     if (!dialog.open) dialog.showModal();
-    const doc = await get(`/alerts/${encodeURIComponent(id)}`);
+    const [doc] = await Promise.all([get(`/alerts/${encodeURIComponent(id)}`),
+      this.playbooks === null ? this.loadPlaybooks() : null]);
     if (this.id !== id) return;
     this.onChange(doc);
     this.render(doc);
@@ -151,7 +175,7 @@ export const detail = {
     const active = new Set(doc.playbooks.map((p) => p.name));
     const choices = (this.playbooks || []).filter((p) => !active.has(p.name));
     $("playbook").replaceChildren(...(choices.length ? choices.map((p) => h("option", { value: p.name }, p.name))
-      : [h("option", { value: "" }, this.playbooks === null ? "API key needed" : "none left")]));
+      : [h("option", { value: "" }, this.playbookHint)]));
     $("act-activate").disabled = peopleResolved || !choices.length;
     $("playbook").disabled = !choices.length;
 
@@ -179,8 +203,7 @@ export const detail = {
             x.top_terms.map(([term, n]) => h("li", {}, `${term} (${n})`)))) : "",
           x.watchlist_hits.length ? section("Watchlist hits", h("ul", {},
             x.watchlist_hits.map((w) => h("li", {}, badge(w.severity), ` “${w.term}” ×${w.count}`)))) : "",
-          section("Signals", h("ul", { class: "signals" }, x.signals.map((s) => h("li", {},
-            badge(s.severity), ` ${s.kind} · ${when(s.window_start)} · `, s.summary))))),
+          section("Signals", signals(x))),
         h("div", {},
           section("Response", doc.playbooks.length ? h("ul", { class: "playbooks" }, doc.playbooks.map((p) => h("li", {},
             h("strong", {}, p.name), ` (${p.how}, by ${p.actor}, ${when(p.at)})`,
@@ -193,10 +216,10 @@ export const detail = {
           section("Staffing advice", h("div", { id: "detail-staffing" }, h("p", { class: "muted" }, "loading…"))),
           section("Representative mentions", h("ul", { class: "mentions" }, x.examples.slice(0, 5).map(mention))),
           x.loudest_complaints.length ? section("Loudest complaints",
-            h("ul", { class: "mentions" }, x.loudest_complaints.slice(0, 3).map(mention))) : "",
-          section("Audit trail", doc.audit.length
-            ? table("Every change, oldest first", ["when", "who", "what", "details"], doc.audit.map(auditRow))
-            : h("p", { class: "muted" }, "Nobody has acted on this incident yet.")))));
+            h("ul", { class: "mentions" }, x.loudest_complaints.slice(0, 3).map(mention))) : "")),
+      section("Audit trail", doc.audit.length
+        ? table("Every change, oldest first", ["when", "who", "what", "details"], doc.audit.map(auditRow))
+        : h("p", { class: "muted" }, "Nobody has acted on this incident yet.")));
     this.drawChart();
     if (this.points !== null) this.staffing(doc).catch(() => {});
   },

@@ -1,0 +1,151 @@
+"""``POST /mentions``: collectors hand mentions in; the flow reads them from Redis.
+
+The body is a JSON array of mentions (``Content-Type: application/json``) or one
+mention a line (``application/x-ndjson``). Each record is checked against the mention
+contract by the flow's own parser, so a rejection gives the same reason the flow would
+have dead-lettered it with; the valid ones are appended to the input streams
+(``Store.inputs``) all at once, or none when the store fails (503: send the batch
+again). The answer (202) counts what was accepted and lists why each rejected record
+was, by its index, so that a collector can fix its output.
+
+Sending a batch again is safe: the flow drops a mention id it has already counted for
+the brand (within ``dedup.horizon_hours``) and counts it as a duplicate. Deduplicating
+here instead would need a Redis key per mention id for the whole horizon (about 500
+million at a firehose's 6,000 mentions/s over a day), for a guarantee the flow gives
+anyway.
+
+Size: at most ``ingest.max_body_bytes`` (counted as the body streams in, so a large
+body never sits in memory) and ``ingest.max_records`` records; beyond either, 413.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.models import ErrorOut
+from api.security import require
+from crisiswatch.store import Store
+from detectors.types import DeadLetter, Mention
+
+router = APIRouter(tags=["ingest"], dependencies=[Depends(require("ingest"))])
+
+JSON_TYPES = ("application/json",)
+NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
+ERRORS_LISTED = 1000  # reasons listed in one answer; ``rejected`` counts them all
+
+Parse = Callable[[bytes, int], Mention | DeadLetter]
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """What the composition root gives this router (``crisiswatch.ingest.attach``): the
+    flow's parser, configured like the flow's, and the size limits."""
+
+    parse: Parse
+    max_records: int = 10_000
+    max_body_bytes: int = 1_048_576
+
+
+class Rejected(BaseModel):
+    index: int = Field(description="the record's position: its index in the array, or its "
+                       "line (counted from 0) in NDJSON")
+    reason: str = Field(description="why, as the flow's dead letters say it")
+
+
+class IngestOut(BaseModel):
+    accepted: int = Field(description="records appended to the input streams")
+    rejected: int = Field(description="records refused; the first "
+                          f"{ERRORS_LISTED:,} are listed in errors")
+    errors: list[Rejected]
+
+
+_BODY = {"required": True, "content": {
+    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+    "application/x-ndjson": {"schema": {"type": "string",
+                                        "description": "one mention (JSON) a line"}},
+}}
+
+
+@router.post("/mentions", status_code=202, response_model=IngestOut,
+             openapi_extra={"requestBody": _BODY},
+             responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut},
+                        415: {"model": ErrorOut}, 503: {"model": ErrorOut}})
+async def ingest(request: Request) -> IngestOut:
+    """Validate a batch of mentions and queue the valid ones for the flow."""
+    config: IngestConfig | None = getattr(request.app.state, "ingest", None)
+    if config is None:
+        raise HTTPException(503, "this API was started without ingestion (crisiswatch api "
+                            "and run set it up from the ingest settings)")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind not in JSON_TYPES + NDJSON_TYPES:
+        raise HTTPException(415, f"Content-Type {kind or '(none)'!r} is not accepted: send "
+                            "application/json (an array of mentions) or "
+                            "application/x-ndjson (one mention a line)")
+    body = await _read(request, config.max_body_bytes)
+    records = _split(body, ndjson=kind in NDJSON_TYPES)
+    if len(records) > config.max_records:
+        raise HTTPException(413, f"{len(records):,} records, more than the "
+                            f"{config.max_records:,} one request may carry: split the batch")
+    store: Store = request.app.state.store
+    return await run_in_threadpool(_accept, store, config.parse, records)
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"request body larger than {limit:,} bytes: split the batch")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"request body larger than {limit:,} bytes: split the "
+                                "batch")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    if not body.strip():
+        raise HTTPException(400, "empty body: send a JSON array of mentions, or one mention "
+                            "a line as application/x-ndjson")
+    return body
+
+
+def _split(body: bytes, ndjson: bool) -> list[tuple[int, bytes]]:
+    """The body's records as (index, raw JSON); a record that is not JSON stays raw, for
+    the parser to reject with its reason."""
+    if ndjson:
+        return [(i, line.rstrip(b"\r")) for i, line in enumerate(body.split(b"\n"))
+                if line.strip()]
+    try:
+        doc: Any = orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise HTTPException(400, f"body is not JSON: {e} (one mention a line? send it as "
+                            "application/x-ndjson)") from None
+    if isinstance(doc, dict):
+        doc = [doc]
+    if not isinstance(doc, list):
+        raise HTTPException(400, "the body must be a JSON array of mentions (or one "
+                            f"mention object), not {type(doc).__name__}")
+    return [(i, orjson.dumps(rec)) for i, rec in enumerate(doc)]
+
+
+def _accept(store: Store, parse: Parse, records: list[tuple[int, bytes]]) -> IngestOut:
+    valid: list[tuple[str, bytes]] = []
+    errors: list[Rejected] = []
+    rejected = 0
+    for index, raw in records:
+        parsed = parse(raw, index)
+        if isinstance(parsed, DeadLetter):
+            rejected += 1
+            if len(errors) < ERRORS_LISTED:
+                errors.append(Rejected(index=index, reason=parsed.reason))
+        else:
+            valid.append((parsed.brands[0], raw))
+    if valid:
+        store.inputs.append(valid)
+    return IngestOut(accepted=len(valid), rejected=rejected, errors=errors)

@@ -1,0 +1,24 @@
+"""Wiring ``POST /mentions`` (``api/ingest.py``): the API checks records with the flow's
+own parser, configured from the same settings as the flow's, so an accepted record is
+one the flow will not dead-letter; and it appends to as many input streams as the flow
+reads (the count is pinned in Redis: ``Store.inputs.pin``)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.ingest import IngestConfig
+from crisiswatch.settings import Settings
+from crisiswatch.store import Store
+from detectors.brands import BrandMatcher
+from flows.parse import Parser
+
+
+def attach(app: FastAPI, settings: Settings) -> None:
+    """Give the app its ingestion; raises ``LayoutMismatch`` when the input streams were
+    set up with another partition count than ``ingest.partitions``."""
+    store: Store = app.state.store
+    store.inputs.pin(settings.ingest.partitions)
+    parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
+    app.state.ingest = IngestConfig(parser.parse, settings.ingest.max_records,
+                                    settings.ingest.max_body_bytes)

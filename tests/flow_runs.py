@@ -1,0 +1,73 @@
+"""The flow as an operator runs it, in a child process (``crisiswatch flow …``), and
+everything a run published, read back so that two runs can be compared whole."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from crisiswatch.store import Store
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "crisiswatch.cli"]
+
+
+def cli_env(redis_url: str, prefix: str, **extra: str) -> dict[str, str]:
+    """The environment of a flow process: this test's Redis and prefix, topics off (the
+    in-process reference runs cluster nothing either), nothing from the caller's
+    CRISISWATCH_* settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRISISWATCH_")}
+    env.update(REDIS_URL=redis_url, CRISISWATCH_STORE__PREFIX=prefix,
+               CRISISWATCH_TOPICS__ENABLED="false", PYTHONPATH=str(ROOT))
+    env.update(extra)
+    return env
+
+
+def start_flow(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``crisiswatch flow ARGS`` in the background, its output in ``log``."""
+    with log.open("ab") as out:
+        return subprocess.Popen([*CLI, "flow", *args], env=env, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+def run_flow(args: list[str], env: dict[str, str], log: Path, timeout: float = 120) -> None:
+    proc = start_flow(args, env, log)
+    assert proc.wait(timeout=timeout) == 0, log.read_text()
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str,
+             proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the flow ended ({proc.returncode}) before {what}:\n"
+                                 f"{log.read_text() if log else ''}")
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def published(store: Store) -> dict[str, Any]:
+    """Everything a run leaves for the API: the outcome counters, every brand's series,
+    every incident, how many incident events went out, why records were dead-lettered
+    (their keys say where they were read, which differs between a file and a stream)."""
+    stats = store.stats()
+    stats.pop("status")
+    events = Counter(e["type"] for e in store.events.after("0", count=1_000_000)
+                     if e["type"].startswith("incident."))
+    return {
+        "stats": stats,
+        "series": {b: store.series(b, limit=100_000) for b in store.brands()},
+        "alerts": sorted(store.alerts(limit=100_000), key=lambda a: a["id"]),
+        "incident_events": dict(events),
+        "deadletters": sorted(d["reason"] for d in store.deadletters(limit=100_000)),
+    }
+
+
+def lines_of(path: Path) -> list[bytes]:
+    return [line for line in path.read_bytes().splitlines() if line.strip()]
