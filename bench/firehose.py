@@ -76,7 +76,7 @@ def measure(path: Path, runs: int, config: Path | None, show: bool, profile: boo
     if d is not None:
         print(_rate_row("(d) crisiswatch flow + topics (static)", lines, d))
     else:
-        print(f"{'(d) crisiswatch flow + topics (static)':<40} not available yet: {why_not}")
+        print(f"{'(d) crisiswatch flow + topics (static)':<40} not available here: {why_not}")
     print(f"ratios: (c)/(b) = {_ratio(c, b)}; (d)/(b) = {_ratio(d, b)}; "
           f"(a)/(b) = {_ratio(a, b)}  (of median wall times; per CPU-s: this process's CPU "
           "time, which others' load disturbs less; the embedded Redis is another process)")
@@ -87,7 +87,7 @@ def measure(path: Path, runs: int, config: Path | None, show: bool, profile: boo
         print(f"{label} outcome of the last run: {f['read']:,} read, {f['processed']:,} "
               f"processed, {f['duplicate']:,} duplicate, {f['late']:,} late, "
               f"{f['dead_lettered']:,} dead-lettered; {f['brands']:,} brands, "
-              f"{f['incidents']:,} incident(s); Redis used_memory {f['redis_used_mib']:,.1f} MiB "
+              f"{stages.incidents_text(f)}; Redis used_memory {f['redis_used_mib']:,.1f} MiB "
               f"(peak {f['redis_peak_mib']:,.1f} MiB, not in the peak RSS above)")
 
     flow_s = statistics.median(c.seconds)

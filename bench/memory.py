@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
           f"{f['redis_peak_mib']:,.1f} MiB")
     print(f"outcome: {f['read']:,} read, {f['processed']:,} processed, {f['duplicate']:,} "
           f"duplicate, {f['late']:,} late, {f['dead_lettered']:,} dead-lettered; "
-          f"{f['brands']:,} brands, {f['incidents']:,} incident(s)")
+          f"{f['brands']:,} brands, {stages.incidents_text(f)}")
     print(f"hashtags through the flow: {summary.distinct_hashtags:,} distinct in the input; "
           + ("no mention was late, so all of them went through the window step"
              if f["late"] == 0 else f"{f['late']:,} late mentions may have carried some"))

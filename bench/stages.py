@@ -16,6 +16,7 @@ import pstats
 import resource
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -208,7 +209,9 @@ def full_flow(path: Path, runs: int, config: Path | None, topics: bool, show: bo
                 run_main(flow)
             store = Store(connect(server.url), settings.store.prefix)
             memory = store.r.info("memory")
-            facts = {**store.stats(), "incidents": len(store.alerts(limit=100_000)),
+            alerts = store.alerts(limit=100_000)
+            facts = {**store.stats(), "incidents": len(alerts),
+                     "incident_kinds": Counter(k for a in alerts for k in a["kinds"]),
                      "brands": len(store.brands()),
                      "redis_used_mib": memory["used_memory"] / 2**20,
                      "redis_peak_mib": memory["used_memory_peak"] / 2**20,
@@ -220,6 +223,12 @@ def full_flow(path: Path, runs: int, config: Path | None, topics: bool, show: bo
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
         text = out.getvalue()
     return StageResult(timer.wall, timer.cpu, peak_rss_mib(), facts, text)
+
+
+def incidents_text(facts: dict[str, Any]) -> str:
+    """"12 incident(s) (kinds: volume 3, reach 9)": what the run raised, and on what."""
+    kinds = ", ".join(f"{k} {n}" for k, n in facts["incident_kinds"].most_common())
+    return f"{facts['incidents']:,} incident(s)" + (f" (kinds: {kinds})" if kinds else "")
 
 
 # -- time shares: the components of (c), each timed alone over the same input ------------

@@ -111,18 +111,19 @@ def _run_cluster(url: str, spec: FlowSpec, processes: int, recovery_dir: Path | 
     try:
         with _progress(console, spec, store) as advance:
             while any(c.poll() is None for c in children):
-                failed = [c for c in children if c.returncode not in (None, 0)]
-                if failed:
-                    raise FlowFailed(f"flow process {children.index(failed[0])} exited with "
-                                     f"status {failed[0].returncode}")
+                _check(children)
                 advance(None)
                 time.sleep(0.2)
-        failed = [c for c in children if c.returncode != 0]
-        if failed:
-            raise FlowFailed(f"flow process {children.index(failed[0])} exited with status "
-                             f"{failed[0].returncode}")
+        _check(children)
     finally:
         _stop(children)
+
+
+def _check(children: list[subprocess.Popen[bytes]]) -> None:
+    """One failed process stops the cluster: the others would wait for it forever."""
+    for i, c in enumerate(children):
+        if c.returncode not in (None, 0):
+            raise FlowFailed(f"flow process {i} exited with status {c.returncode}")
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:

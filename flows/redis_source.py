@@ -22,11 +22,14 @@ Acknowledgement: only what is durable
     of the next epoch only once all of the previous epoch's output is written and its
     snapshots are committed to the recovery store (its input backpressure). So the first
     ``next_batch`` after a snapshot ``XACK``s the entries up to that snapshot's id, and
-    ``XPENDING`` always lists what a crash would make the flow read again. Correctness
-    does not hang on that timing: a restart re-reads by ``XRANGE`` from the snapshot, not
-    from the pending list, and trimming (``XTRIM MINID``) stays one acknowledgement
-    behind. Without a recovery directory there is no durable state to resume: a
-    restarted flow reads the still-pending entries again and starts its state afresh.
+    ``XPENDING`` lists what a crash could make the flow read again (after a drained run,
+    the last epoch's entries stay pending until the next start acknowledges them). A
+    restart re-reads by ``XRANGE`` from its snapshot, not from the pending list, and
+    trimming (``XTRIM MINID``) stays one acknowledgement behind, so that even an early
+    acknowledgement could not lose an entry; only a restart with no snapshot at all reads
+    from the pending list. Without a recovery directory there is no durable state to
+    resume: a restarted flow reads the still-pending entries again and starts its state
+    afresh.
 
 Outages
     A read that fails (Redis restarting, unreachable) returns nothing and tries again
@@ -149,16 +152,12 @@ class _StreamPartition(StatefulSourcePartition[Batch, str | None]):
         return self.wake
 
     def snapshot(self) -> str | None:
+        # Not acknowledged here, nor when a drained partition closes: the snapshot is not
+        # committed yet, and a flow that dies before it is resumes from an earlier one
+        # (or from nothing, reading the pending entries again). The next start
+        # acknowledges what its resume position covers.
         self.ack_due = self.last
         return self.last
-
-    def close(self) -> None:
-        """At the end of a drained stream: acknowledge the final snapshot (best effort; a
-        restart acknowledges it otherwise)."""
-        try:
-            self._acknowledge()
-        except TRANSIENT as e:
-            log.warning("%s: could not acknowledge the last entries: %s", self.what, e)
 
 
 @dataclass

@@ -3,12 +3,13 @@ everything a run published, read back so that two runs can be compared whole."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +30,26 @@ def cli_env(redis_url: str, prefix: str, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_flow(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """``crisiswatch flow ARGS`` in the background, its output in ``log``."""
+@contextlib.contextmanager
+def flow_process(args: list[str], env: dict[str, str], log: Path
+                 ) -> Iterator[subprocess.Popen[bytes]]:
+    """``crisiswatch flow ARGS`` in the background, its output in ``log``; killed when the
+    test is done with it (a flow whose Redis went away would wait for it forever)."""
     with log.open("ab") as out:
-        return subprocess.Popen([*CLI, "flow", *args], env=env, stdout=out,
+        proc = subprocess.Popen([*CLI, "flow", *args], env=env, stdout=out,
                                 stderr=subprocess.STDOUT)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
-def run_flow(args: list[str], env: dict[str, str], log: Path, timeout: float = 120) -> None:
-    proc = start_flow(args, env, log)
-    assert proc.wait(timeout=timeout) == 0, log.read_text()
+def run_flow(args: list[str], env: dict[str, str], log: Path, timeout: float = 120) -> int:
+    """``crisiswatch flow ARGS`` to its end; returns its exit status."""
+    with flow_process(args, env, log) as proc:
+        return proc.wait(timeout=timeout)
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str,

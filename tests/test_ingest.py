@@ -20,7 +20,7 @@ from crisiswatch.store import LayoutMismatch, Store, connect
 from flows.dataflow import build_flow
 from flows.redis_source import RedisStreamSource
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
-from tests.flow_runs import cli_env, published, start_flow
+from tests.flow_runs import cli_env, published, run_flow
 
 T0 = 1_700_000_000
 
@@ -144,5 +144,5 @@ def test_a_changed_partition_count_is_refused(redis_server: EmbeddedRedis, store
         store.inputs.pin(8)
     env = cli_env(redis_server.url, store.p, CRISISWATCH_INGEST__PARTITIONS="8")
     log = tmp_path / "flow.log"
-    assert start_flow(["--from-stream", "--drain"], env, log).wait(timeout=60) == 2
+    assert run_flow(["--from-stream", "--drain"], env, log, timeout=60) == 2
     assert "set up with 4 partitions" in " ".join(log.read_text().split())

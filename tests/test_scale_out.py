@@ -40,8 +40,9 @@ def test_two_processes_publish_what_one_does_on_the_airline_replay(
         airline_store: Store, airline_jsonl: Path, redis_server: EmbeddedRedis,
         tmp_path: Path) -> None:
     prefix = f"two{uuid.uuid4().hex[:8]}"
-    run_flow([str(airline_jsonl), "--processes", "2"], cli_env(redis_server.url, prefix),
-             tmp_path / "flow.log")
+    log = tmp_path / "flow.log"
+    assert run_flow([str(airline_jsonl), "--processes", "2"],
+                    cli_env(redis_server.url, prefix), log) == 0, log.read_text()
     two, one = published(Store(connect(redis_server.url), prefix)), published(airline_store)
     assert one["alerts"], "the airline replay raises incidents"
     assert two["alerts"] == one["alerts"]
