@@ -19,6 +19,7 @@ and the extra copies are counted as ``fanout``, so that
 
 from __future__ import annotations
 
+import pickle
 import time
 from dataclasses import replace
 from typing import Any
@@ -80,8 +81,8 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
         out.append(counts)
         return out
 
-    def brand_windows(resume: BrandWindowsState | None) -> BrandWindows:
-        state = resume or BrandWindowsState(SeenIds(horizon_s, max_ids))
+    def brand_windows(resume: bytes | None) -> BrandWindows:
+        state = pickle.loads(resume) if resume else BrandWindowsState(SeenIds(horizon_s, max_ids))
         return BrandWindows(detector_cfg, lateness_s, state, time.time, embedder,
                             settings.topics.max_texts_per_window)
 
