@@ -14,9 +14,10 @@ its own, not in the RSS), the throughput, and the record outcomes. ``late`` and
 carry no tags, and with no late records every tag went through the window step.
 
 What is bounded in the flow and what is not, so the ceiling means something: windows
-keep top-k counters (64 a counter), brands keep at most ``terms.capacity`` tracked terms,
-the sentiment cache holds 100,000 texts; the duplicate filter remembers every id for
-``dedup.horizon_hours`` of event time, so its size grows with the volume of that horizon.
+keep top-k counters (64 a counter), brands keep at most ``terms.capacity`` tracked terms
+and the last ``max(volume.horizons)`` windows; the duplicate filter remembers every id for
+``dedup.horizon_hours`` of event time (about 190 bytes an id), so its size grows with the
+volume of that horizon: that is what the RSS column shows climbing in a short, dense run.
 """
 
 from __future__ import annotations

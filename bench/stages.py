@@ -39,14 +39,16 @@ from crisiswatch.store import Store, connect
 from detectors.brand import BrandState, observe
 from detectors.brands import BrandMatcher
 from detectors.embeddings import CachedEmbedder, Embedder
-from detectors.sentiment import VaderScorer
 from detectors.text import normalise_text
 from detectors.types import Mention
 from detectors.window import WindowStats
 from flows.dataflow import build_flow
 from flows.dedup import SeenIds
 from flows.parse import Parser
+from flows.sentiment import FlowSentiment
 from flows.sources import ReplaySource
+
+SOURCE_BATCH = ReplaySource([]).batch_size  # lines a batch, as the flow reads them
 
 
 @dataclass
@@ -256,7 +258,9 @@ def components(path: Path, runs: int, config: Path | None) -> StageResult:
 def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float], int]:
     settings = settings_for(config, topics=False)
     parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
-    scorer = VaderScorer()
+    # As the flow: the configured model, learning from labels off (no store to read).
+    scorer = FlowSentiment(settings.sentiment.model, settings.sentiment.weights, None,
+                           settings.sentiment.refresh_seconds)
     cfg = settings.detector_config()
     watchlist = cfg.watchlist
     window_s = settings.window_s
@@ -277,16 +281,23 @@ def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float],
     norms = [normalise_text(m.text) for m in mentions]
     t["enrich: normalise_text"] = time.perf_counter() - started
     started = time.perf_counter()
-    scores = [scorer.score(m.text) for m in mentions]
-    t["enrich: sentiment (VaderScorer.score, cached)"] = time.perf_counter() - started
+    polarity: list[float] = []
+    tones: list[int] = []
+    for start in range(0, len(mentions), SOURCE_BATCH):  # the flow scores an input batch
+        p, tone = scorer.score([m.text for m in mentions[start:start + SOURCE_BATCH]])
+        polarity += p
+        tones += tone
+    t[f"enrich: sentiment (FlowSentiment.score, {settings.sentiment.model} model)"] = \
+        time.perf_counter() - started
     started = time.perf_counter()
     watches = [watchlist.match(n) for n in norms]
     t["enrich: watchlist match"] = time.perf_counter() - started
     started = time.perf_counter()
-    mentions = [replace(m, norm_text=n, sentiment=s, watch=w)
-                for m, n, s, w in zip(mentions, norms, scores, watches, strict=True)]
+    mentions = [replace(m, norm_text=n, sentiment=s, tone=tone, watch=w)
+                for m, n, s, tone, w in zip(mentions, norms, polarity, tones, watches,
+                                            strict=True)]
     t["enrich: copy into the mention"] = time.perf_counter() - started
-    del norms, scores, watches
+    del norms, polarity, tones, watches
 
     horizon_s, max_ids = settings.dedup.horizon_hours * 3600, settings.dedup.max_ids
     seen: dict[str, SeenIds] = {}

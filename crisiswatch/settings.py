@@ -41,7 +41,7 @@ class ParserSettings(BaseModel):
 
 class DedupSettings(BaseModel):
     horizon_hours: float = Field(24, gt=0, description="event time an id is remembered")
-    max_ids: int = Field(2_000_000, gt=0, description="ids remembered at most, per process")
+    max_ids: int = Field(200_000, gt=0, description="ids remembered at most, per brand")
 
 
 class VolumeSettings(BaseModel):

@@ -18,6 +18,7 @@ import orjson
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 Batch = list[tuple[int, bytes]]
+MAX_PACED_JUMP_S = 3600.0  # event time a paced replay will wait through at once
 ProgressFn = Callable[[str, int], None]
 
 
@@ -50,6 +51,7 @@ class _FilePartition(StatefulSourcePartition[Batch, Position]):
         self.progress = progress
         self.anchor: tuple[float, float] | None = None  # (event ts, monotonic) of start
         self.pending: bytes | None = None
+        self.newest = float("-inf")  # newest event time paced so far
         self.wake: datetime | None = None
 
     def next_batch(self) -> Batch:
@@ -83,6 +85,9 @@ class _FilePartition(StatefulSourcePartition[Batch, Position]):
         now = time.monotonic()
         if self.anchor is None:
             self.anchor = (ts, now)
+        if ts - self.newest > MAX_PACED_JUMP_S and self.newest > float("-inf"):
+            return True  # a far-future stamp is a bad record, not a reason to wait for hours
+        self.newest = max(self.newest, ts)
         due_at = self.anchor[1] + (ts - self.anchor[0]) / self.speed
         if due_at <= now:
             self.wake = None

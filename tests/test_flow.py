@@ -78,3 +78,15 @@ def test_window_length_and_lateness_come_from_settings(
     windows = store.series("Acme")
     assert {w["window_end"] - w["window_start"] for w in windows} == {60}
     assert store.stats()["late"] == 1
+
+
+def test_a_paced_replay_does_not_wait_for_a_far_future_timestamp(tmp_path: Path) -> None:
+    from flows.sources import ReplaySource
+
+    path = write_jsonl(tmp_path / "in.jsonl", [
+        m(1, T0), {"id": "bad", "ts": T0 + 10 * 365 * 86400, "brand": "Acme", "text": "x"},
+        m(2, T0),
+    ])
+    part = ReplaySource([path], speed=1.0).build_part("read", str(path), None)
+    lines = [n for n, _ in part.next_batch()]
+    assert lines == [1, 2, 3]  # all due now: the bad stamp is the parser's to refuse
