@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from api.models import ErrorOut
+from api.models import ErrorOut, Example
 from api.security import require
 from crisiswatch.store import Store
 
@@ -21,13 +21,7 @@ ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorO
                                  503: {"model": ErrorOut}}
 
 
-class TopicExample(BaseModel):
-    id: str
-    ts: float
-    text: str
-    handle: str | None
-    followers: int
-    sentiment: float
+class TopicExample(Example):
     copies: int = Field(description="copies of this text (retweets, copy-paste) in the topic")
     similarity: float = Field(description="cosine to the topic's centroid when it joined")
 
