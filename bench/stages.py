@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import cProfile
 import io
+import math
 import os
 import pstats
 import resource
@@ -20,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -39,11 +40,11 @@ from crisiswatch.store import Store, connect
 from detectors.brand import BrandState, observe
 from detectors.brands import BrandMatcher
 from detectors.embeddings import CachedEmbedder, Embedder
-from detectors.text import normalise_text
 from detectors.types import Mention
 from detectors.window import WindowStats
 from flows.dataflow import build_flow
 from flows.dedup import SeenIds
+from flows.enrich import Enricher
 from flows.parse import Parser
 from flows.sentiment import FlowSentiment
 from flows.sources import ReplaySource
@@ -259,10 +260,9 @@ def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float],
     settings = settings_for(config, topics=False)
     parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
     # As the flow: the configured model, learning from labels off (no store to read).
-    scorer = FlowSentiment(settings.sentiment.model, settings.sentiment.weights, None,
-                           settings.sentiment.refresh_seconds)
     cfg = settings.detector_config()
-    watchlist = cfg.watchlist
+    enricher = Enricher(FlowSentiment(settings.sentiment.model, settings.sentiment.weights,
+                                      None, settings.sentiment.refresh_seconds), cfg.watchlist)
     window_s = settings.window_s
     t: dict[str, float] = {}
 
@@ -278,37 +278,23 @@ def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float],
     del lines, parsed
 
     started = time.perf_counter()
-    norms = [normalise_text(m.text) for m in mentions]
-    t["enrich: normalise_text"] = time.perf_counter() - started
-    started = time.perf_counter()
-    polarity: list[float] = []
-    tones: list[int] = []
-    for start in range(0, len(mentions), SOURCE_BATCH):  # the flow scores an input batch
-        p, tone = scorer.score([m.text for m in mentions[start:start + SOURCE_BATCH]])
-        polarity += p
-        tones += tone
-    t[f"enrich: sentiment (FlowSentiment.score, {settings.sentiment.model} model)"] = \
-        time.perf_counter() - started
-    started = time.perf_counter()
-    watches = [watchlist.match(n) for n in norms]
-    t["enrich: watchlist match"] = time.perf_counter() - started
-    started = time.perf_counter()
-    mentions = [replace(m, norm_text=n, sentiment=s, tone=tone, watch=w)
-                for m, n, s, tone, w in zip(mentions, norms, polarity, tones, watches,
-                                            strict=True)]
-    t["enrich: copy into the mention"] = time.perf_counter() - started
-    del norms, polarity, tones, watches
+    for start in range(0, len(mentions), SOURCE_BATCH):  # the flow enriches an input batch
+        enricher.enrich(mentions[start:start + SOURCE_BATCH])
+    t[f"enrich (Enricher: normalise, sentiment ({settings.sentiment.model} model), "
+      "watchlist)"] = time.perf_counter() - started
 
-    horizon_s, max_ids = settings.dedup.horizon_hours * 3600, settings.dedup.max_ids
+    horizon_windows = math.ceil(settings.dedup.horizon_hours * 3600 / window_s)
     seen: dict[str, SeenIds] = {}
     started = time.perf_counter()
     unique = []
     for m in mentions:
+        window = int(m.ts // window_s)
         for b in m.brands:
             ids = seen.get(b)
             if ids is None:
-                ids = seen[b] = SeenIds(horizon_s, max_ids)
-            if not ids.seen_before(m.id, m.ts):
+                ids = seen[b] = SeenIds(horizon_windows, settings.dedup.max_ids)
+            if not ids.in_open_window(m.id):
+                ids.count(m.id, window)
                 unique.append((b, m))
     t["dedup (SeenIds)"] = time.perf_counter() - started
     del seen, mentions

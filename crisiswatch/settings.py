@@ -40,8 +40,10 @@ class ParserSettings(BaseModel):
 
 
 class DedupSettings(BaseModel):
-    horizon_hours: float = Field(24, gt=0, description="event time an id is remembered")
-    max_ids: int = Field(200_000, gt=0, description="ids remembered at most, per brand")
+    horizon_hours: float = Field(
+        6, gt=0, description="event time a closed window's ids are remembered (8 bytes an id)")
+    max_ids: int = Field(1_000_000, gt=0,
+                         description="closed windows' ids remembered at most, per brand")
 
 
 class VolumeSettings(BaseModel):

@@ -53,10 +53,18 @@ def normalise_text(text: str) -> str:
     Drops the retweet prefix, URLs and handles, folds case and whitespace: retweets and
     copy-paste campaigns then collapse to one key, which caches and clustering rely on.
     """
-    text = _RT_PREFIX.sub("", text)
-    text = _URL.sub(" ", text)
-    text = _HANDLE.sub(" ", text)
+    at = "@" in text  # the retweet prefix and handles both need one: skip them without
+    if at:
+        text = _RT_PREFIX.sub("", text)
+    text = _url_free(text)
+    if at:
+        text = _HANDLE.sub(" ", text)
     return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+
+
+def _url_free(text: str) -> str:
+    """URLs out; the test first, because most texts have none and a scan costs more."""
+    return _URL.sub(" ", text) if "http" in text or "www." in text else text
 
 
 def terms(normalised: str) -> list[str]:

@@ -13,10 +13,16 @@ topic's id hashes (brand, creation window, creating text); so the same input giv
 same topics and ids, and a window re-emitted after recovery updates, never duplicates.
 
 Bounds per brand (``BrandTopics``): at most ``max_topics`` published topics plus
-``max_candidates`` candidates, each with one centroid (``dim`` floats), at most
-``terms_kept`` term counters, ``examples`` originals and ``series_windows`` series
-points; the brand keeps ``brand_terms_kept`` term counters for the IDF. It is plain
-Python and numpy, so Bytewax can pickle it into its snapshots.
+``max_candidates`` candidates, each with at most ``terms_kept`` term counters,
+``examples`` originals and ``series_windows`` series points; the brand keeps
+``brand_terms_kept`` term counters for the IDF. Each topic is one row of two float32
+matrices (its vector sum and its centroid): 8 x ``dim`` bytes a row, 2 KiB with the
+256-dimension static table. The rows are allocated on demand, doubling from
+``FIRST_ROWS``, so a brand holds at most twice the most topics and candidates it has
+had at once (never fewer than ``FIRST_ROWS`` rows, never more than ``max_topics +
+max_candidates``: 640 KiB at the defaults and 256 dimensions); capacity is not given
+back when topics fade. It is plain Python and numpy, so Bytewax can pickle it into its
+snapshots, and a snapshot carries the rows allocated, not the bound.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from detectors.text import terms as content_terms
 from detectors.types import Example, Mention, Signal
 
 NEGATIVE_BELOW = -0.05  # VADER's convention, as in the windows
+FIRST_ROWS = 4  # rows a brand's matrices get with its first candidate; then they double
 
 
 @dataclass(frozen=True)
@@ -133,7 +140,8 @@ class BrandTopics:
 
     dim: int = 0
     rows: list[_Topic] = field(default_factory=list)  # live topics: row i of the matrices
-    # row i: the decayed, count-weighted sum of topic i's member vectors, and its unit
+    # row i: the decayed, count-weighted sum of topic i's member vectors, and its unit;
+    # rows past len(rows) are spare capacity (see _new_row), not read while spare
     sums: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     centroids: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     brand_terms: dict[str, int] = field(default_factory=dict)  # bounded by _prune
@@ -213,7 +221,7 @@ def update(state: BrandTopics, brand: str, window_start: float, items: list[Topi
     if len(items) != len(vectors):
         raise ValueError(f"{len(items)} items but {len(vectors)} vectors")
     if len(items):
-        _init(state, int(vectors.shape[1]), cfg)
+        _init(state, int(vectors.shape[1]))
     out = TopicUpdate()
     if state.dim == 0:
         return out
@@ -247,12 +255,13 @@ def update(state: BrandTopics, brand: str, window_start: float, items: list[Topi
 
 # -- the window's texts ------------------------------------------------------------------
 
-def _init(state: BrandTopics, dim: int, cfg: TopicConfig) -> None:
+def _init(state: BrandTopics, dim: int) -> None:
+    """Fix the brand's dimension; its matrices start with no rows (see _new_row)."""
     if state.dim == 0:
         state.dim = dim
-        state.sums = np.zeros((cfg.max_topics + cfg.max_candidates, dim), np.float32)
+        state.sums = np.zeros((0, dim), np.float32)
+        state.centroids = np.zeros((0, dim), np.float32)
         state.background = np.zeros(dim, np.float32)
-        state.centroids = np.zeros_like(state.sums)
     elif dim != state.dim:
         raise ValueError(f"vectors have {dim} dimensions but this brand's topics have "
                          f"{state.dim}: the embedding backend changed, start a fresh state")
@@ -317,10 +326,40 @@ def _assign(state: BrandTopics, brand: str, window_start: float, text: str,
     candidates = [t for t in state.rows if not t.active]
     if len(candidates) >= cfg.max_candidates:
         _drop(state, min(candidates, key=_weakness))
+    row = _new_row(state, cfg)
     state.rows.append(_Topic(id=topic_id(brand, window_start, text), created=window_start,
                              series=deque(maxlen=cfg.series_windows)))
-    state.sums[len(state.rows) - 1] = 0.0
-    return len(state.rows) - 1, 1.0
+    state.sums[row] = 0.0
+    return row, 1.0
+
+
+def _new_row(state: BrandTopics, cfg: TopicConfig) -> int:
+    """The row for a topic about to be appended, doubling the matrices when they are full.
+
+    A brand pays for the rows it has used rather than for its bound up front: most brands
+    hold a few topics, and ``max_topics + max_candidates`` rows of ``dim`` floats in two
+    matrices (640 KiB at the defaults) for each of thousands of brands was most of the
+    flow's memory. Doubling keeps the copies amortised O(1) per row, and the capacity
+    stays within the bound. Capacity is never given back when topics fade or merge: the
+    freed rows are reused, and every row keeps exactly the contents it would have in a
+    matrix allocated whole, so clustering results do not depend on the capacity.
+    """
+    row = len(state.rows)
+    if row == state.sums.shape[0]:
+        # row + 1 passes the bound only in a state restored under a smaller bound than
+        # it grew under (the config changed): grow anyway rather than fail
+        size = max(min(max(2 * row, FIRST_ROWS), cfg.max_topics + cfg.max_candidates),
+                   row + 1)
+        state.sums = _with_rows(state.sums, size)
+        state.centroids = _with_rows(state.centroids, size)
+    return row
+
+
+def _with_rows(matrix: np.ndarray, rows: int) -> np.ndarray:
+    """A copy of ``matrix`` with zero rows appended up to ``rows``."""
+    grown = np.zeros((rows, matrix.shape[1]), matrix.dtype)
+    grown[:len(matrix)] = matrix
+    return grown
 
 
 def _weakness(t: _Topic) -> tuple[float, float, str]:

@@ -38,39 +38,52 @@ class WindowStats:
     examples: list[Example] = field(default_factory=list)
     loudest: list[Example] = field(default_factory=list)  # most-followed complaints
     texts: WindowTexts | None = None  # distinct texts for topic clustering, when enabled
+    # the followers a mention must exceed to join the full lists above (-1 while not
+    # full): most mentions of a busy window are turned away by this one comparison
+    examples_floor: int = field(default=-1, init=False, repr=False)
+    loudest_floor: int = field(default=-1, init=False, repr=False)
 
     def add(self, m: Mention) -> WindowStats:
         self.count += 1
         self.sentiment_sum += m.sentiment
+        tags = m.hashtags  # most mentions have none: skip the counters' calls then
         if m.tone < 0:
             self.negatives += 1
-            self.hashtag_negatives.update(m.hashtags)
+            if tags:
+                self.hashtag_negatives.update(tags)
         elif m.tone > 0:
             self.positives += 1
-            self.hashtag_positives.update(m.hashtags)
-        self.reach += m.followers
-        if m.followers > self.max_followers:
-            self.max_followers = m.followers
-        self.hashtags.update(m.hashtags)
+            if tags:
+                self.hashtag_positives.update(tags)
+        followers = m.followers
+        self.reach += followers
+        if followers > self.max_followers:
+            self.max_followers = followers
+        if tags:
+            self.hashtags.update(tags)
         for term in m.watch:
             self.watch[term] = self.watch.get(term, 0) + 1
         if self.texts is not None:
             self.texts.add(m)
         if m.is_retweet:
             self.retweets += 1
-            self.hashtag_retweets.update(m.hashtags)
+            if tags:
+                self.hashtag_retweets.update(tags)
             self.retweeted.add(m.retweet_of or m.norm_text)
         else:
             self.terms.update(terms(m.norm_text))
-            self._keep_example(m)
-            if m.tone < 0 and m.followers > 0:
-                _keep_top(self.loudest, m, LOUDEST_KEPT)
+            if followers > self.examples_floor:
+                self._keep_example(m)
+            if m.tone < 0 and followers > 0 and followers > self.loudest_floor:
+                self.loudest_floor = _keep_top(self.loudest, m, LOUDEST_KEPT)
         return self
 
     def _keep_example(self, m: Mention) -> None:
         """Keep the originals that reached most people, one per distinct text."""
-        if all(e.text != m.text for e in self.examples):
-            _keep_top(self.examples, m, EXAMPLES_KEPT)
+        slot = _slot(self.examples, EXAMPLES_KEPT, m.followers)
+        if slot is not None and all(e.text != m.text for e in self.examples):
+            _put(self.examples, slot, m)
+            self.examples_floor = _floor(self.examples, EXAMPLES_KEPT)
 
     def merge(self, other: WindowStats) -> WindowStats:
         self.count += other.count
@@ -92,10 +105,10 @@ class WindowStats:
             self.texts.merge(other.texts)
         for e in other.examples:
             if all(x.text != e.text for x in self.examples):
-                _keep_top(self.examples, e, EXAMPLES_KEPT)
+                self.examples_floor = _keep_top(self.examples, e, EXAMPLES_KEPT)
         for e in other.loudest:
             if all(x.id != e.id for x in self.loudest):
-                _keep_top(self.loudest, e, LOUDEST_KEPT)
+                self.loudest_floor = _keep_top(self.loudest, e, LOUDEST_KEPT)
         return self
 
     @property
@@ -120,13 +133,35 @@ class WindowStats:
         }
 
 
-def _keep_top(kept: list[Example], m: Mention | Example, n: int) -> None:
-    """Keep the ``n`` widest-reaching of the mentions offered, in bounded space."""
-    candidate = m if isinstance(m, Example) else Example(m.id, m.ts, m.text, m.handle,
-                                                         m.followers, m.sentiment)
+def _keep_top(kept: list[Example], m: Mention | Example, n: int) -> int:
+    """Keep the ``n`` widest-reaching of the mentions offered, in bounded space; returns
+    the new floor (``_floor``)."""
+    slot = _slot(kept, n, m.followers)
+    if slot is not None:
+        _put(kept, slot, m)
+    return _floor(kept, n)
+
+
+def _floor(kept: list[Example], n: int) -> int:
+    """The followers a mention must exceed to be kept: the weakest's, once full."""
+    return min(e.followers for e in kept) if len(kept) >= n else -1
+
+
+def _slot(kept: list[Example], n: int, followers: int) -> int | None:
+    """Where a mention reaching ``followers`` goes among the ``n`` kept: the end while
+    there is room, else the place of the weakest (the first of equals) if it reached
+    fewer; None if it is not kept. Asked before an example is made, because most
+    mentions of a busy window are not kept."""
     if len(kept) < n:
-        kept.append(candidate)
-        return
+        return len(kept)
     weakest = min(range(len(kept)), key=lambda i: kept[i].followers)
-    if kept[weakest].followers < candidate.followers:
-        kept[weakest] = candidate
+    return weakest if kept[weakest].followers < followers else None
+
+
+def _put(kept: list[Example], slot: int, m: Mention | Example) -> None:
+    example = m if isinstance(m, Example) else Example(m.id, m.ts, m.text, m.handle,
+                                                       m.followers, m.sentiment)
+    if slot == len(kept):
+        kept.append(example)
+    else:
+        kept[slot] = example

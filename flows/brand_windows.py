@@ -19,6 +19,7 @@ import pickle
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from bytewax.operators import StatefulBatchLogic
@@ -44,7 +45,7 @@ class BrandWindowsState:
     wall_at_base: float = 0.0  # wall time when watermark_base was set
 
 
-class BrandWindows(StatefulBatchLogic[tuple[str, Mention], Out, bytes]):
+class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
     def __init__(self, cfg: DetectorConfig, lateness_s: float, state: BrandWindowsState,
                  clock: Callable[[], float], embedder: Embedder | None = None,
                  texts_per_window: int = 5000) -> None:
@@ -55,34 +56,45 @@ class BrandWindows(StatefulBatchLogic[tuple[str, Mention], Out, bytes]):
         self.s = state
         self.clock = clock
 
-    def on_batch(self, values: list[tuple[str, Mention]]) -> tuple[Iterable[Out], bool]:
-        """Fold the batch in arrival order, as if windows closed the moment the
-        watermark passed them, so that results do not depend on how input is batched."""
+    def on_batch(self, values: list[tuple[str, list[Mention]]]
+                 ) -> tuple[Iterable[Out], bool]:
+        """Fold the batch (the brand's mentions of each input batch) in arrival order,
+        as if windows closed the moment the watermark passed them, so that results do
+        not depend on how input is batched."""
         s, window_s, lateness = self.s, self.cfg.window_s, self.lateness_s
         s.brand = values[0][0]
+        seen, open_windows = s.seen, s.open
         out: list[Out] = []
         duplicates = late = 0
         watermark = self._watermark()
         newest = watermark + lateness
-        for _, m in values:
-            if s.seen.seen_before(m.id, m.ts):
+        for m in chain.from_iterable(mentions for _, mentions in values):
+            if seen.in_open_window(m.id):
                 duplicates += 1
                 continue
-            if m.ts > newest:
-                newest = m.ts
-                watermark = max(watermark, newest - lateness)
-            window = int(m.ts // window_s)
+            ts = m.ts
+            if ts > newest:
+                newest = ts
+                if newest - lateness > watermark:
+                    watermark = newest - lateness
+                    if open_windows and (min(open_windows) + 1) * window_s <= watermark:
+                        out.extend(self._close(watermark))  # as the watermark passes
+            window = int(ts // window_s)
             if (window + 1) * window_s <= watermark or (
                     s.closed_through is not None and window <= s.closed_through):
+                if seen.seen_late(m.id, int(watermark // window_s)):  # sent again?
+                    duplicates += 1
+                    continue
                 late += 1
                 out.append(("late", f"{s.brand}:{m.id}",
                             {"brand": s.brand, "window_start": window * window_s,
                              **m.to_dict()}))
                 continue
-            stats = s.open.get(window)
+            stats = open_windows.get(window)
             if stats is None:
-                stats = s.open[window] = self._new_window()
+                stats = open_windows[window] = self._new_window()
             stats.add(m)
+            seen.count(m.id, window)
         if newest - lateness > s.watermark_base:
             s.watermark_base = newest - lateness
             s.wall_at_base = self.clock()
@@ -127,6 +139,7 @@ class BrandWindows(StatefulBatchLogic[tuple[str, Mention], Out, bytes]):
         out: list[Out] = []
         for window in sorted(w for w in s.open if (w + 1) * window_s <= watermark):
             stats = s.open.pop(window)
+            s.seen.close(window)
             seen = observe(s.detectors, s.brand, window, stats, self.cfg, self.embedder)
             out.append(("window", s.brand, seen.record["window_start"], seen.record))
             out.append(("processed", stats.count))

@@ -19,9 +19,9 @@ and the extra copies are counted as ``fanout``, so that
 
 from __future__ import annotations
 
+import math
 import pickle
 import time
-from dataclasses import replace
 from typing import Any
 
 import bytewax.operators as op
@@ -32,10 +32,10 @@ from crisiswatch.settings import Settings
 from crisiswatch.store import Store, connect
 from detectors.brands import BrandMatcher
 from detectors.embeddings import Embedder
-from detectors.text import normalise_text
 from detectors.types import DeadLetter, Mention
 from flows.brand_windows import BrandWindows, BrandWindowsState
 from flows.dedup import SeenIds
+from flows.enrich import Enricher
 from flows.parse import Parser
 from flows.sentiment import FlowSentiment
 from flows.sinks import StoreSink
@@ -49,19 +49,20 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
     (and ``topics.enabled``), each brand's window texts are clustered into topics."""
     parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
     sentiment = settings.sentiment
-    scorer = FlowSentiment(
+    detector_cfg = settings.detector_config(topics=embedder is not None)
+    enricher = Enricher(FlowSentiment(
         sentiment.model, sentiment.weights,
         Store(connect(redis_url), settings.store.prefix) if sentiment.learn_from_labels
-        else None, sentiment.refresh_seconds)
-    detector_cfg = settings.detector_config(topics=embedder is not None)
-    watchlist = detector_cfg.watchlist
+        else None, sentiment.refresh_seconds), detector_cfg.watchlist)
     lateness_s = settings.window.lateness_minutes * 60
-    horizon_s, max_ids = settings.dedup.horizon_hours * 3600, settings.dedup.max_ids
+    horizon_windows = math.ceil(settings.dedup.horizon_hours * 3600 / settings.window_s)
+    max_ids = settings.dedup.max_ids
 
     def prepare(batch: list[tuple[int, bytes]]) -> list[Any]:
-        """Parse, enrich and fan out one input batch: ``(brand, (brand, mention))`` for
-        the brands' windows (Bytewax hands a stateful step its values, not its key),
-        dead letters, and one count of what the batch held."""
+        """Parse, enrich and fan out one input batch: ``(brand, (brand, mentions))``
+        for the brands' windows, one item a brand (Bytewax's per-item cost then falls on
+        a brand's share of the batch, not on every mention; a stateful step is handed
+        its values, not its key), dead letters, and one count of what the batch held."""
         out: list[Any] = []
         counts: Counts = {"read": len(batch), "dead_lettered": 0, "fanout": 0}
         valid: list[Mention] = []
@@ -72,17 +73,23 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
                 out.append(parsed)
             else:
                 valid.append(parsed)
-        polarity, tone = scorer.score([m.text for m in valid])
-        for m, p, t in zip(valid, polarity, tone, strict=True):
-            norm = normalise_text(m.text)
-            m = replace(m, norm_text=norm, sentiment=p, tone=t, watch=watchlist.match(norm))
+        enricher.enrich(valid)
+        by_brand: dict[str, list[Mention]] = {}  # in arrival order within each brand
+        for m in valid:
             counts["fanout"] += len(m.brands) - 1
-            out.extend((brand, (brand, m)) for brand in m.brands)
+            for brand in m.brands:
+                mentions = by_brand.get(brand)
+                if mentions is None:
+                    by_brand[brand] = [m]
+                else:
+                    mentions.append(m)
+        out.extend((brand, (brand, mentions)) for brand, mentions in by_brand.items())
         out.append(counts)
         return out
 
     def brand_windows(resume: bytes | None) -> BrandWindows:
-        state = pickle.loads(resume) if resume else BrandWindowsState(SeenIds(horizon_s, max_ids))
+        state = (pickle.loads(resume) if resume
+                 else BrandWindowsState(SeenIds(horizon_windows, max_ids)))
         return BrandWindows(detector_cfg, lateness_s, state, time.time, embedder,
                             settings.topics.max_texts_per_window)
 

@@ -1,33 +1,98 @@
-"""Bounded memory of a brand's mention ids, to count repeats as duplicates instead of mentions.
+"""A brand's memory of mention ids, so that a re-sent record counts as a duplicate
+instead of a second mention, in memory that a firehose cannot blow up.
 
-Ids are forgotten once their event time falls ``horizon_s`` behind the newest seen, or
-when more than ``max_ids`` are held. A repeat that arrives after its id was forgotten is
-older than the horizon; with a horizon much longer than the lateness allowance, the
-window step then counts it as late, so it is still accounted for.
+Two memories, because they answer two different questions:
+
+- **Open windows** (exact): the ids counted in each window still open, as strings. A
+  repeat of one of them would change a number not yet published, so every mention is
+  checked against them. They live as long as their window: the window length plus the
+  lateness allowance of input (15 minutes by default), about 90 bytes an id.
+- **Closed windows** (compact): when a window closes, its ids become a sorted array of
+  64-bit digests, kept for ``horizon_windows`` windows and at most ``max_ids`` ids per
+  brand, 8 bytes an id. A record whose window has closed cannot change a published
+  number whatever it is, so only those records consult it, to be labelled ``duplicate``
+  (seen before) rather than ``late``. A digest collision can therefore only swap those
+  two labels, never count a mention twice or lose one.
+
+A repeat older than the horizon, or one whose copy names another, closed window, is
+counted as late: still accounted for, never counted twice.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import deque
 from dataclasses import dataclass, field
+from hashlib import blake2b
+
+import numpy as np
+
+NUMERIC_DIGITS = 19  # decimal ids up to this long (tweet ids) are their own digest
+LATE_FOLDED_AT = 4096  # late ids held as strings before they join the compact memory
 
 
 @dataclass(slots=True)
 class SeenIds:
-    horizon_s: float
-    max_ids: int
-    newest: float = float("-inf")
-    ids: OrderedDict[str, float] = field(default_factory=OrderedDict)
+    horizon_windows: int  # closed windows remembered
+    max_ids: int  # ids remembered at most in closed windows
+    open: dict[int, set[str]] = field(default_factory=dict)  # window -> ids counted in it
+    late: set[str] = field(default_factory=set)  # late ids, until the next window closes
+    closed: deque[tuple[int, np.ndarray]] = field(default_factory=deque)  # sorted digests
+    closed_ids: int = 0
 
-    def seen_before(self, mention_id: str, ts: float) -> bool:
-        """Record ``mention_id``; True if it was already recorded."""
-        if mention_id in self.ids:
+    def in_open_window(self, mention_id: str) -> bool:
+        """True if the id was counted in a window that is still open."""
+        return any(mention_id in ids for ids in self.open.values())
+
+    def count(self, mention_id: str, window: int) -> None:
+        """Remember an id counted in an open window."""
+        ids = self.open.get(window)
+        if ids is None:
+            ids = self.open[window] = set()
+        ids.add(mention_id)
+
+    def seen_late(self, mention_id: str, now: int) -> bool:
+        """For a record whose window has closed, ``now`` the window the watermark is in:
+        True if its id was seen within the horizon before ``now``; otherwise it is
+        remembered as a late record's."""
+        self._forget(now)
+        if mention_id in self.late:
             return True
-        self.ids[mention_id] = ts
-        if ts > self.newest:
-            self.newest = ts
-        cutoff = self.newest - self.horizon_s
-        ids = self.ids
-        while ids and (len(ids) > self.max_ids or next(iter(ids.values())) < cutoff):
-            ids.popitem(last=False)
+        digest = np.uint64(_digest(mention_id))
+        for _, digests in self.closed:
+            i = digests.searchsorted(digest)
+            if i < len(digests) and digests[i] == digest:
+                return True
+        self.late.add(mention_id)
+        if len(self.late) >= LATE_FOLDED_AT:  # a replay of old data closes no window
+            self._keep(self.closed[-1][0] if self.closed else 0, set())
         return False
+
+    def close(self, window: int) -> None:
+        """Move the ids of a window that closed into the compact memory, and forget what
+        fell out of the horizon or over the bound."""
+        self._keep(window, self.open.pop(window, set()))
+
+    def _keep(self, window: int, ids: set[str]) -> None:
+        ids |= self.late
+        self.late = set()
+        if ids:
+            digests = np.fromiter(map(_digest, ids), dtype=np.uint64, count=len(ids))
+            digests.sort()
+            self.closed.append((window, digests))
+            self.closed_ids += len(digests)
+        self._forget(window)
+
+    def _forget(self, now: int) -> None:
+        closed = self.closed
+        while closed and (closed[0][0] <= now - self.horizon_windows
+                          or self.closed_ids > self.max_ids):
+            self.closed_ids -= len(closed.popleft()[1])
+
+
+def _digest(mention_id: str) -> int:
+    """A stable 64-bit digest (the same in every process, so snapshots stay valid): a
+    decimal id is its own number, anything else the first 8 bytes of its BLAKE2b."""
+    if len(mention_id) <= NUMERIC_DIGITS and mention_id.isdigit() and mention_id.isascii():
+        return int(mention_id)
+    raw = mention_id.encode("utf-8", "surrogatepass")
+    return int.from_bytes(blake2b(raw, digest_size=8).digest(), "little")

@@ -42,28 +42,34 @@ class Parser:
                               self.source, position)
 
     def _parse(self, raw: bytes | str | dict) -> Mention:
+        # Checks test the common case first (``type(x) is str``) and leave the rest to
+        # the general helpers: every record of a firehose passes through here.
         obj = _load(raw)
         mid = obj.get("id")
-        if mid is None:
-            raise Invalid("missing field 'id'")
-        if isinstance(mid, int) and not isinstance(mid, bool):
-            mid = str(mid)  # numeric ids (Twitter's) are common and unambiguous
-        mid = _string(mid, "id")
-        if not mid.strip():
+        if type(mid) is not str:
+            if mid is None:
+                raise Invalid("missing field 'id'")
+            if isinstance(mid, int) and not isinstance(mid, bool):
+                mid = str(mid)  # numeric ids (Twitter's) are common and unambiguous
+            mid = _string(mid, "id")
+        if not mid or mid.isspace():
             raise Invalid("field 'id' is empty")
-        if "text" not in obj or obj["text"] is None:
-            raise Invalid("missing field 'text'")
-        text = _string(obj["text"], "text")
-        if not text.strip():
+        text = obj.get("text")
+        if type(text) is not str:
+            if text is None:
+                raise Invalid("missing field 'text'")
+            text = _string(text, "text")
+        if not text or text.isspace():
             raise Invalid("field 'text' is empty")
         if len(text) > self.max_text_chars:
             raise Invalid(
                 f"field 'text' is {len(text)} characters, over the limit of "
                 f"{self.max_text_chars}"
             )
-        if "ts" not in obj or obj["ts"] is None:
+        ts = obj.get("ts")
+        if ts is None:
             raise Invalid("missing field 'ts'")
-        ts = parse_ts(obj["ts"])
+        ts = parse_ts(ts)
 
         hashtags = _hashtags(obj.get("hashtags"), text)
         brand = obj.get("brand")
@@ -141,11 +147,11 @@ def parse_ts(value: Any) -> float:
 def _load(raw: bytes | str | dict) -> dict[str, Any]:
     if isinstance(raw, dict):
         return raw
-    if not raw.strip():
-        raise Invalid("empty record")
     try:
         obj = orjson.loads(raw)
     except orjson.JSONDecodeError as e:
+        if not raw.strip():
+            raise Invalid("empty record") from None
         if isinstance(raw, bytes):  # orjson's message for bad bytes does not say where
             try:
                 raw.decode("utf-8")
@@ -164,8 +170,7 @@ def _hashtags(value: Any, text: str) -> tuple[str, ...]:
         return extract_hashtags(text)
     if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
         raise Invalid(f"field 'hashtags' must be a list of strings, got {_type(value)}")
-    tags = (normalise_hashtag(t) for t in value)
-    return tuple(dict.fromkeys(t for t in tags if t))
+    return tuple(dict.fromkeys(filter(None, map(normalise_hashtag, value))))
 
 
 def _string(value: Any, name: str) -> str:
@@ -175,14 +180,16 @@ def _string(value: Any, name: str) -> str:
 
 
 def _opt_string(value: Any, name: str, allow_int: bool = False) -> str | None:
-    if value is None:
-        return None
+    if value is None or type(value) is str:
+        return value
     if allow_int and isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     return _string(value, name)
 
 
 def _count(value: Any, name: str) -> int:
+    if type(value) is int and value >= 0:
+        return value
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:

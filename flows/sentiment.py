@@ -27,7 +27,8 @@ NEGATIVE, POSITIVE = LABEL_INDEX["negative"], LABEL_INDEX["positive"]
 
 
 class FlowSentiment:
-    """``score(texts) -> (polarity in [-1, 1], tone in {-1, 0, 1})`` for a batch."""
+    """``score(texts) -> (polarity in [-1, 1], tone in {-1, 0, 1})`` for a batch;
+    ``refresh()`` learns new labels."""
 
     def __init__(self, model: str = "complaint", weights: Path | None = None,
                  store: Store | None = None, refresh_s: float = 5.0) -> None:
@@ -39,30 +40,37 @@ class FlowSentiment:
         self.next_refresh = 0.0
 
     def score(self, texts: Sequence[str]) -> tuple[list[float], list[int]]:
+        """Each text's score, which does not depend on the other texts of the batch (so
+        that it can be cached): BLAS takes another path for a single row, whose last
+        bits differ, so one text is scored as a batch of two."""
         if self.vader is not None:  # VADER's compound with its own ±0.05 convention
             polarity = [self.vader.score(t) for t in texts]
             return polarity, [(p >= 0.05) - (p <= -0.05) for p in polarity]
         assert self.model is not None
-        self._learn_new_labels()
         if not texts:
             return [], []
-        proba = self.model.predict_proba_batch(texts)
+        proba = self.model.predict_proba_batch(list(texts) * 2 if len(texts) == 1 else texts)
+        proba = proba[:len(texts)]
         polarity = proba[:, POSITIVE] - proba[:, NEGATIVE]
         best = proba.argmax(axis=1)
         tone = np.where(best == NEGATIVE, -1, np.where(best == POSITIVE, 1, 0))
         return polarity.tolist(), tone.tolist()
 
-    def _learn_new_labels(self) -> None:
+    def refresh(self) -> bool:
+        """Learn the labels people gave since the last look, at most every ``refresh_s``
+        seconds; True if the model changed (scores given before may differ now)."""
         if self.store is None or time.monotonic() < self.next_refresh:
-            return
+            return False
         self.next_refresh = time.monotonic() + self.refresh_s
         try:
             labels = self.store.labels.after(self.last_label)
         except redis.RedisError as e:  # labels can wait; mentions cannot
             log.warning("could not read sentiment labels: %s", e)
-            return
-        if labels:
-            assert self.model is not None
-            self.model.learn_batch([x["text"] for x in labels], [x["label"] for x in labels])
-            self.last_label = labels[-1]["id"]
-            log.info("sentiment model learnt %d new label(s)", len(labels))
+            return False
+        if not labels:
+            return False
+        assert self.model is not None
+        self.model.learn_batch([x["text"] for x in labels], [x["label"] for x in labels])
+        self.last_label = labels[-1]["id"]
+        log.info("sentiment model learnt %d new label(s)", len(labels))
+        return True

@@ -125,6 +125,33 @@ def test_topic_count_stays_bounded_under_100k_unique_texts() -> None:
     print(f"clustered 100,000 texts in {elapsed:.1f}s ({100_000 / elapsed:,.0f}/s)")
 
 
+def test_a_brand_holds_rows_for_its_topics_not_for_its_bound() -> None:
+    """The matrices grow with the topics a brand has, not with what it may have: five
+    topics cost a few KiB (and so does their snapshot), and a brand pushed to its bounds
+    never holds more rows than they allow."""
+    cfg = TopicConfig()
+    bound = cfg.max_topics + cfg.max_candidates
+    _, _, state = cluster(fixture_embedder(), planted(), cfg)
+    assert len(state.rows) == len(TEMPLATES)
+    assert len(state.rows) <= state.sums.shape[0] <= 2 * len(TEMPLATES) < bound
+    assert state.centroids.shape == state.sums.shape == (state.sums.shape[0], 64)
+    assert state.sums.nbytes + state.centroids.nbytes <= 2 * 2 * len(TEMPLATES) * 64 * 4
+    assert len(pickle.dumps(state)) < 20_000
+
+    small = TopicConfig(max_topics=4, max_candidates=8)
+    rng = np.random.default_rng(1)
+    state, capacities = BrandTopics(), set()
+    for w in range(20):  # nearly orthogonal texts: every one starts a candidate
+        vectors = rng.normal(size=(50, 256)).astype(np.float32)
+        vectors[::5] = vectors[0]  # and one theme grows topics to promote
+        update(state, "Acme", w * WINDOW, items_of([f"text {w}-{i}" for i in range(50)]),
+               vectors, small)
+        assert len(state.rows) <= state.sums.shape[0] <= small.max_topics + small.max_candidates
+        assert state.centroids.shape == state.sums.shape
+        capacities.add(state.sums.shape[0])
+    assert max(capacities) == small.max_topics + small.max_candidates
+
+
 def test_topics_merge_when_they_converge_and_fade_when_quiet() -> None:
     state = BrandTopics()
     outs = [update(state, "Acme", w * WINDOW, *at_angle(deg, n), MERGE_CFG)

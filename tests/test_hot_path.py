@@ -1,0 +1,133 @@
+"""The speed-ups of the hot path give the answers of the plain code they replaced.
+
+Each fast piece is checked against a slow reference written here: the space-saving
+counter against a scan for its victim, the watchlist's needle filter against its bare
+expression, the per-text enrichment cache against computing every text afresh. The
+golden replays (``test_golden_replays.py``) check the whole flow the same way.
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+
+from crisiswatch.settings import load_settings
+from crisiswatch.store import Store
+from detectors.text import normalise_text
+from detectors.topk import TopK
+from detectors.types import Mention
+from detectors.watchlist import Watchlist, WatchTerm
+from flows.enrich import Enricher
+from flows.sentiment import FlowSentiment
+
+
+class ScanTopK:
+    """Space-saving as first written: the victim found by scanning every counter."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity, self.counts, self.errors = capacity, {}, {}
+
+    def add(self, item: str, n: int = 1) -> None:
+        if item in self.counts:
+            self.counts[item] += n
+        elif len(self.counts) < self.capacity:
+            self.counts[item] = n
+        else:
+            victim = min(self.counts, key=self.counts.__getitem__)
+            floor = self.counts.pop(victim)
+            self.errors.pop(victim, None)
+            self.counts[item] = floor + n
+            self.errors[item] = floor
+
+
+def test_topk_evicts_exactly_what_a_scan_evicts() -> None:
+    rng = random.Random(4)
+    for trial in range(200):
+        capacity = rng.choice([1, 2, 5, 64])
+        vocabulary = rng.choice([4, 60, 2000])
+        fast, slow = TopK(capacity), ScanTopK(capacity)
+        for step in range(rng.choice([50, 1500])):
+            batch = [f"w{int(rng.paretovariate(1.0)) % vocabulary}" for _ in range(3)]
+            if step % 7 == 0:  # weighted adds, as merges make
+                fast.add(batch[0], 4)
+                slow.add(batch[0], 4)
+            fast.update(batch)
+            for item in batch:
+                slow.add(item)
+            if step % 400 == 399:  # a snapshot and a restore in the middle of a window
+                fast = pickle.loads(pickle.dumps(fast))
+            assert list(fast.counts.items()) == list(slow.counts.items()), (trial, step)
+            assert fast.errors == slow.errors
+
+
+def test_topk_merge_is_adding_the_others_counts_in_order() -> None:
+    a, b, reference = TopK(3), TopK(3), ScanTopK(3)
+    for item in "aabbbcdde":
+        a.add(item)
+        reference.add(item)
+    for item in "eeffgga":
+        b.add(item)
+    a.merge(b)
+    for item, n in b.counts.items():
+        reference.add(item, n)
+    assert list(a.counts.items()) == list(reference.counts.items())
+
+
+def test_the_needle_filter_never_changes_a_watchlist_answer() -> None:
+    watchlist = Watchlist(tuple(WatchTerm(t) for t in [
+        "outage", "no signal", "network down", "cancel*", "stranded", "lawsuit*",
+        "data breach*", "adverse reaction*", "side effect*", "sick", "ski"]))
+    assert watchlist._needles is None  # "ski" has no letter without a lookalike
+    filtered = Watchlist(watchlist.terms[:-1])
+    assert filtered._needles is not None
+    texts = [
+        "Total OUTAGE in Leeds", "no  signal since monday", "NO\tSIGNAL", "cancelled again",
+        "Cancellations!", "uncancelled", "a ſide effect", "SİDE EFFECT", "ſick of it",
+        "data breaches everywhere", "DATA  BREACH", "stranded", "strandedness",
+        "adverse reactions reported", "lawsuits", "the network is down", "network down",
+        "no signals", "outages", "nothing to see", "", "ſtranded at the gate",
+        "Out­age (soft hyphen)", "side effects", "K outage", "kelvin: \u212a",
+    ]
+    bare = filtered._pattern
+    assert bare is not None
+    for text in texts + [t.upper() for t in texts] + [normalise_text(t) for t in texts]:
+        expected = tuple(sorted({filtered._by_key[m.lastgroup].term
+                                 for m in bare.finditer(text) if m.lastgroup}))
+        assert filtered.match(text) == expected, text
+
+
+def _mention(i: int, text: str) -> Mention:
+    return Mention(id=str(i), ts=float(i), brands=("Acme",), text=text, hashtags=())
+
+
+def test_enriching_through_the_cache_equals_enriching_each_text_afresh(store: Store) -> None:
+    settings = load_settings()
+    watchlist = settings.detector_config().watchlist
+    rng = random.Random(2)
+    pool = [f"@acme {w} {rng.randrange(50)} hours on hold, outage in town {i}"
+            for i, w in enumerate(["great", "awful", "fine", "cancelled", "thanks"] * 20)]
+    batches = [[_mention(i * 100 + j, rng.choice(pool)) for j in range(rng.choice([1, 2, 40]))]
+               for i in range(30)]
+    enricher = Enricher(FlowSentiment("complaint"), watchlist, max_texts=25)
+    reference = FlowSentiment("complaint")
+    for batch in batches:
+        enricher.enrich(batch)
+        assert len(enricher.cache) <= 25
+        for m in batch:
+            polarity, tone = reference.score([m.text, "padding"])
+            norm = normalise_text(m.text)
+            assert (m.norm_text, m.sentiment, m.tone, m.watch) == (
+                norm, polarity[0], tone[0], watchlist.match(norm))
+
+
+def test_the_cache_is_emptied_when_the_model_learns(store: Store) -> None:
+    text = "been on hold two hours, great service"
+    enricher = Enricher(FlowSentiment("complaint", store=store, refresh_s=0.0), Watchlist())
+    before = _mention(1, text)
+    enricher.enrich([before])
+    for _ in range(20):
+        store.labels.add("1", "positive", text, "test")  # people say it is praise
+    after = _mention(2, text)
+    enricher.enrich([after])
+    assert after.sentiment > before.sentiment
+    assert enricher.cache[text][1] == after.sentiment
