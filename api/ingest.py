@@ -9,9 +9,10 @@ again). The answer (202) counts what was accepted and lists why each rejected re
 was, by its index, so that a collector can fix its output.
 
 Sending a batch again is safe: the flow drops a mention id it has already counted for
-the brand (within ``dedup.horizon_hours``) and counts it as a duplicate. Deduplicating
-here instead would need a Redis key per mention id for the whole horizon (about 500
-million at a firehose's 6,000 mentions/s over a day), for a guarantee the flow gives
+the brand and counts it as a duplicate (as late once its window closed more than
+``dedup.horizon_hours`` ago: never counted twice either way). Deduplicating here
+instead would need a Redis key per mention id for the whole horizon (about 130 million
+at a firehose's 6,000 mentions/s over six hours), for a guarantee the flow gives
 anyway.
 
 Size: at most ``ingest.max_body_bytes`` (counted as the body streams in, so a large

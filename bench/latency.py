@@ -1,78 +1,168 @@
 """Live-mode latency after a window closes: until its incident is visible in the store
-and through the API.
+and through the API, on the real live path (Redis input streams -> ``crisiswatch flow
+--from-stream`` -> store -> API).
 
     python -m bench.latency [--seconds 240] [--rate 1000] [--brands 200] [--incidents 20]
 
-There is no live source yet (a Redis Streams source is another issue), so "live" is
-simulated honestly: the file source paces lines by event time at real speed
-(``ReplaySource(speed=1)``), windows are short (``--window-seconds``, 3 s by default)
-with no lateness allowance, and the volume detector's warm-up is cut to
-``--warmup-windows`` so that incidents (injected by ``bench.synth``: a brand's volume
-x5-x10 for a sixth of the run) can open within minutes. A watcher in another process
-reads the incident events two ways: straight from the store's event log (a blocking
-``XREAD`` on ``p:events``, which the sink writes in the same Lua step as the incident)
-and through the real API (``GET /stream``, Server-Sent Events over HTTP from the FastAPI
-app under uvicorn). For every incident version that a closed window produced
-(``incident.opened`` / ``incident.updated``: its ``last_window`` is that window), the
-latency is
+Four processes on this machine, all on one clock (``time.time()``; Redis stamps its
+stream entry ids with the same clock):
 
-    (monotonic time the watcher received it) - (monotonic time the window closed)
+- **producer**: appends mentions to the input streams in real time through
+  ``Store.inputs.append``, the call ``POST /mentions`` (``api/ingest.py``) makes once it
+  has validated a batch, every ``--tick-ms`` (one MULTI/EXEC of XADDs, as one request
+  would). Each mention's ``ts`` is the wall clock at append (epoch seconds, one stamp per
+  batch taken just before the XADDs). Why not through HTTP: what ``POST /mentions`` does
+  before its append (HTTP, validation) happens before the mention is "appended to the
+  input stream" and cannot change the part measured here; it would only take CPU from
+  the flow on a 2-core machine. The mentions come from ``bench.synth`` (its brands with
+  Zipf volumes, texts and retweets; no broken, re-sent or out-of-order records, which
+  the API would refuse or a live collector would not produce): ``--rate`` mentions/s over
+  ``--brands`` brands, with ``--incidents`` injected incidents (a brand's volume x5-x10
+  for a sixth of the run, after the first third), so that incidents open and update.
+- **flow**: the production command, ``python -m crisiswatch.cli flow --from-stream
+  --recovery-dir DIR`` (snapshots every ``--snapshot-interval`` s, as in production;
+  ``--no-recovery`` leaves them out), configured through the environment
+  (``CRISISWATCH_*``): ``--window-seconds`` windows (3 by default), no lateness
+  allowance, the volume detector's warm-up cut to ``--warmup-windows`` so incidents can
+  open within the run, topics off.
+- **watcher**: receives incident events two ways: a blocking ``XREAD`` on the store's
+  event log (``p:events``, which the sink writes in the same Lua step as the incident),
+  and the real API's ``GET /stream`` (Server-Sent Events from the FastAPI app under
+  uvicorn, over HTTP).
+- this process: an embedded Redis, the set-up, the progress display and the figures.
 
-where the window closed when the watermark passed its end: with speed 1 and no
-lateness, that is the replay clock reaching the window's end, i.e.
-``t0 + (window_end - ts0)`` with ``(ts0, t0)`` the first line's event time and the wall
-time the source released it (the source's own pacing anchor).
+Latency, for every incident version that a closed window produced (``incident.opened``
+/ ``incident.updated``: its ``last_window`` is that window), is
 
-Included: the watermark's lag behind the replay clock (lines released a little after
-they are due), Bytewax waking the window operator, the fold result, the detectors and
-incident fusion for that window, the steps to the sink, the sink's pipelined Redis
-write, and the hand-over to the reader (``XREAD`` wake-up; for the API also the SSE
-handler's read, HTTP and the client). Not included: the wait for the window itself to
-end (up to one window after a mention) and the lateness allowance (production's default
-is 10 minutes: a window closes that long after its end), ingestion from a real live
-source, and a client's own polling interval. Windows that the end of the input closed
-(not the watermark) are left out.
+    (wall time the watcher received it) - (wall time the window closed)
+
+where a window closes when the brand's watermark passes its end. With ``ts`` = wall
+clock at append and no lateness allowance, the watermark is event time, so a window
+ending at event time E closes at wall time E (the flow's watermark also advances with
+the wall clock while a brand is quiet: ``flows/brand_windows.py``). The figure is split
+at the moment the incident was written to the store: the event log entry's id is Redis's
+wall clock (ms) when the sink's Lua step ran.
+
+Included: the input path of the last mentions before E (XADD, the source's
+``XREADGROUP`` poll, parse, enrich, the exchange to the brand's step: a watermark that
+lags the wall clock closes the window that much later), Bytewax waking the brand's step
+(a new mention past E, or its ``notify_at`` wake-up when the brand is quiet), the
+window's detectors and incident fusion, the way to the sink and its pipelined Redis
+write, epoch boundaries with their snapshots (with recovery), and the hand-over to the
+reader (``XREAD`` wake-up; for the API also the SSE handler's read, HTTP and the client).
+Excluded by definition: the window length (a mention waits up to a window for its window
+to end) and the lateness allowance (production's default is 10 minutes: a window closes
+that long after its end). Also excluded: what happens before a mention is appended (a
+collector, ``POST /mentions``), ``incident.resolved`` versions (a later window resolves
+an incident; its nominal window is not the one that produced it) and a client's own
+polling interval. Without a lateness allowance, a mention whose way into the flow took
+longer than that of the brand's previous one, across a window end, arrives behind the
+watermark: it is counted as late (printed with the flow's counts; about 1% at 1,000/s
+here), not folded into its window.
+
+A benchmark: it prints figures and asserts nothing; the machine is shared, so its load
+average is printed with them.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
 import orjson
-from bytewax.testing import run_main
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bench import synth
 from crisiswatch.embedded import EmbeddedRedis, free_port
-from crisiswatch.settings import Settings, load_settings
+from crisiswatch.settings import load_settings
 from crisiswatch.store import Store, connect
-from flows.dataflow import build_flow
 from flows.parse import parse_ts
-from flows.sources import ReplaySource
 
 PREFIX = "latency"
-Seen = tuple[float, str, str, float, int]  # (monotonic time, type, incident id, last_window, s)
+# (wall time received, event id, type, incident id, last_window, window_s)
+Seen = tuple[float, str, str, str, float, int]
 PRODUCED_BY_A_WINDOW = ("incident.opened", "incident.updated")
 
 
-def _seen(now: float, kind: str, data: dict[str, Any]) -> Seen:
-    return now, kind, data["id"], float(data["last_window"]), int(data["window_s"])
+# -- the producer -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Produced:
+    """What the producer did: mentions and batches appended, how far behind its schedule
+    it fell at worst (a late append only shifts a mention's ``ts``, never the figures),
+    and its first and last append (wall time)."""
+
+    mentions: int
+    batches: int
+    behind_s: float
+    first: float
+    last: float
+
+
+def produce(url: str, path: str, ts0: float, tick_s: float, go: Any, appended: Any,
+            conn: Connection) -> None:
+    """The producer process: append the synthetic stream's mentions at the pace of their
+    event times, each stamped with the wall clock at append, every ``tick_s`` at most."""
+    store = Store(connect(url), PREFIX)
+    store.inputs.partitions()  # pinned by the set-up, like the API's attach()
+    go.wait()
+    t0 = time.time()
+    n = batches = 0
+    behind = 0.0
+    first = last = t0
+    with open(path, "rb") as f:
+        lines = (orjson.loads(line) for line in f if line.strip())
+        rec: dict[str, Any] | None = next(lines, None)
+        due = t0 + parse_ts(rec["ts"]) - ts0 if rec else 0.0
+        while rec is not None:
+            now = time.time()
+            batch: list[dict[str, Any]] = []
+            while rec is not None and due <= now:
+                if not batch:
+                    behind = max(behind, now - due)
+                batch.append(rec)
+                rec = next(lines, None)
+                if rec is not None:
+                    due = t0 + parse_ts(rec["ts"]) - ts0
+            if batch:
+                stamp = time.time()
+                store.inputs.append([(m["brand"], orjson.dumps({**m, "ts": stamp}))
+                                     for m in batch])
+                last = time.time()
+                if not batches:
+                    first = stamp
+                n += len(batch)
+                batches += 1
+                appended.value = n
+            if rec is not None:
+                time.sleep(max(0.0, max(due, now + tick_s) - time.time()))
+    conn.send(Produced(n, batches, behind, first, last))
+
+
+# -- the watcher --------------------------------------------------------------------
+
+def _seen(now: float, event_id: str, kind: str, data: dict[str, Any]) -> Seen:
+    return (now, event_id, kind, data["id"], float(data["last_window"]),
+            int(data["window_s"]))
 
 
 def _read_store(store: Store, cursor: str, stop: Any, out: list[Seen]) -> None:
     while not stop.is_set():
         for e in store.events.after(cursor, 1000, 200):
-            out.append(_seen(time.monotonic(), e["type"], e["data"]))
+            out.append(_seen(time.time(), e["id"], e["type"], e["data"]))
             cursor = e["id"]
 
 
@@ -82,14 +172,16 @@ def _read_api(port: int, connected: threading.Event, out: list[Seen]) -> None:
     with httpx.Client(timeout=None) as client, \
             client.stream("GET", f"http://127.0.0.1:{port}/stream",
                           params={"types": "incident"}) as resp:
-        kind = ""
+        kind = event_id = ""
         for line in resp.iter_lines():
             if line.startswith("retry:"):
                 connected.set()
+            elif line.startswith("id: "):
+                event_id = line[4:]
             elif line.startswith("event: "):
                 kind = line[7:]
             elif line.startswith("data: "):
-                out.append(_seen(time.monotonic(), kind, orjson.loads(line[6:])))
+                out.append(_seen(time.time(), event_id, kind, orjson.loads(line[6:])))
 
 
 def watch(url: str, conn: Connection, ready: Any, stop: Any) -> None:
@@ -125,15 +217,55 @@ def watch(url: str, conn: Connection, ready: Any, stop: Any) -> None:
     conn.send((from_store, from_api))
 
 
-def live_settings(config: Path | None, window_seconds: float, warmup_windows: int) -> Settings:
-    settings = load_settings(config)
-    settings.window.minutes = window_seconds / 60
-    settings.window.lateness_minutes = 0
-    settings.volume.warmup_windows = warmup_windows
-    settings.store.prefix = PREFIX
-    settings.topics = settings.topics.model_copy(update={"enabled": False})
-    return settings
+# -- the flow -----------------------------------------------------------------------
 
+def flow_env(url: str, window_seconds: int, warmup_windows: int) -> dict[str, str]:
+    """The live settings, as an operator would set them for ``crisiswatch flow``."""
+    return {**os.environ, "REDIS_URL": url,
+            "CRISISWATCH_WINDOW__MINUTES": repr(window_seconds / 60),
+            "CRISISWATCH_WINDOW__LATENESS_MINUTES": "0",
+            "CRISISWATCH_VOLUME__WARMUP_WINDOWS": str(warmup_windows),
+            "CRISISWATCH_STORE__PREFIX": PREFIX,
+            "CRISISWATCH_TOPICS__ENABLED": "false"}
+
+
+def flow_command(config: Path | None, recovery_dir: Path | None, snapshot_s: int
+                 ) -> list[str]:
+    cmd = [sys.executable, "-m", "crisiswatch.cli", "flow", "--from-stream",
+           "--snapshot-interval", str(snapshot_s)]
+    if recovery_dir is not None:
+        cmd += ["--recovery-dir", str(recovery_dir)]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    return cmd
+
+
+def _wait_reading(store: Store, partitions: int, flow: subprocess.Popen[bytes],
+                  log: Path, timeout: float = 120) -> None:
+    """Until the flow's source has made its consumer group on every input stream."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if flow.poll() is not None:
+            raise SystemExit(f"the flow exited with status {flow.returncode}:\n"
+                             f"{log.read_text(errors='replace')[-3000:]}")
+        if all(store.inputs.partition(k).group_info() is not None for k in range(partitions)):
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"the flow did not start reading within {timeout:.0f} s")
+
+
+def _stop_flow(flow: subprocess.Popen[bytes]) -> None:
+    """Ctrl-C, as an operator stops it; SIGKILL if it does not stop."""
+    if flow.poll() is None:
+        flow.send_signal(signal.SIGINT)
+    try:
+        flow.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        flow.kill()
+        flow.wait()
+
+
+# -- figures ------------------------------------------------------------------------
 
 def _percentiles(values: list[float]) -> str:
     if not values:
@@ -141,26 +273,72 @@ def _percentiles(values: list[float]) -> str:
     q = statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 \
         else [values[0]] * 99
     return (f"p50 {q[49] * 1000:,.0f} ms, p90 {q[89] * 1000:,.0f} ms, "
-            f"p99 {q[98] * 1000:,.0f} ms, min {min(values) * 1000:,.0f} ms, "
-            f"max {max(values) * 1000:,.0f} ms")
+            f"p99 {q[98] * 1000:,.0f} ms, max {max(values) * 1000:,.0f} ms "
+            f"(n = {len(values):,})")
 
+
+def _published(event_id: str) -> float:
+    """Redis's wall clock (s) when the entry was appended: its id's milliseconds."""
+    return int(event_id.split("-")[0]) / 1000
+
+
+@dataclass
+class Latencies:
+    total: list[float]  # received - window end
+    to_store: list[float]  # published (event id) - window end
+    delivery: list[float]  # received - published
+    versions: set[tuple[str, float]]  # (incident id, window start)
+
+
+def latencies(seen: list[Seen]) -> Latencies:
+    """Only versions produced by a closed window (opened/updated), once each."""
+    out = Latencies([], [], [], set())
+    for received, event_id, kind, incident, start, window_s in seen:
+        if kind not in PRODUCED_BY_A_WINDOW or (incident, start) in out.versions:
+            continue
+        end = start + window_s
+        published = _published(event_id)
+        out.total.append(received - end)
+        out.to_store.append(published - end)
+        out.delivery.append(received - published)
+        out.versions.add((incident, start))
+    return out
+
+
+def _report(name: str, lat: Latencies) -> None:
+    print(f"  {name}: {_percentiles(lat.total)}")
+    print(f"      window end -> written to the store (event id stamp): "
+          f"{_percentiles(lat.to_store)}")
+    print(f"      written -> received:                                 "
+          f"{_percentiles(lat.delivery)}")
+
+
+# -- the run ------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=240, help="event time replayed in real time")
+    ap.add_argument("--seconds", type=float, default=240, help="how long the producer appends")
     ap.add_argument("--rate", type=float, default=1000, help="mentions per second")
     ap.add_argument("--brands", type=int, default=200)
     ap.add_argument("--incidents", type=int, default=20)
     ap.add_argument("--window-seconds", type=float, default=3)
     ap.add_argument("--warmup-windows", type=int, default=10)
+    ap.add_argument("--tick-ms", type=float, default=10,
+                    help="the producer appends what is due this often (one batch)")
+    ap.add_argument("--snapshot-interval", type=int, default=10,
+                    help="seconds between the flow's snapshots (its CLI's default)")
+    ap.add_argument("--no-recovery", action="store_true",
+                    help="run the flow without --recovery-dir (no snapshots)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--config", type=Path, help="settings file (default: configs/default.yaml)")
-    ap.add_argument("--quiet", action="store_true", help="no progress bar")
+    ap.add_argument("--quiet", action="store_true", help="no progress display")
     args = ap.parse_args(argv)
     if args.window_seconds < 1 or args.window_seconds != int(args.window_seconds):
         ap.error("--window-seconds must be a whole number of seconds, at least 1")
+    window_s = int(args.window_seconds)
     show = not args.quiet and sys.stderr.isatty()
-    settings = live_settings(args.config, args.window_seconds, args.warmup_windows)
+    partitions = load_settings(args.config).ingest.partitions
+    load_before = os.getloadavg()
 
     with tempfile.TemporaryDirectory(prefix="crisiswatch-bench-") as tmp, \
             EmbeddedRedis() as server:
@@ -169,71 +347,95 @@ def main(argv: list[str] | None = None) -> None:
             mentions=round(args.rate * args.seconds), brands=args.brands,
             distinct_hashtags=max(1000, round(args.rate * args.seconds / 20)),
             days=args.seconds / 86400, seed=args.seed, incidents=args.incidents,
-            incident_minutes=args.seconds / 6 / 60, out_of_order_share=0.0)
+            incident_minutes=args.seconds / 6 / 60, out_of_order_share=0.0,
+            duplicate_share=0.0, bad_share=0.0)
         summary = synth.generate(cfg, path)
         print(f"generated (seed {args.seed}): {summary.describe()}")
-        with path.open("rb") as f:
-            ts0 = parse_ts(orjson.loads(f.readline())["ts"])
+        store = Store(connect(server.url), PREFIX)
+        store.inputs.pin(partitions)
 
+        log = Path(tmp) / "flow.log"
+        recovery = None if args.no_recovery else Path(tmp) / "recovery"
+        command = flow_command(args.config, recovery, args.snapshot_interval)
         ctx = get_context("spawn")
-        ready, stop = ctx.Event(), ctx.Event()
-        receive, send = ctx.Pipe(duplex=False)
-        watcher = ctx.Process(target=watch, args=(server.url, send, ready, stop))
-        watcher.start()
-        if not ready.wait(60):
-            watcher.kill()
-            raise SystemExit("the watcher (API and event readers) did not start within 60 s")
+        ready, stop, go = ctx.Event(), ctx.Event(), ctx.Event()
+        appended = ctx.Value("q", 0)
+        watched, watch_end = ctx.Pipe(duplex=False)
+        produced, produce_end = ctx.Pipe(duplex=False)
+        watcher = ctx.Process(target=watch, args=(server.url, watch_end, ready, stop))
+        producer = ctx.Process(target=produce, args=(server.url, str(path), summary.first_ts,
+                                                      args.tick_ms / 1000, go, appended,
+                                                      produce_end))
+        with log.open("wb") as log_file:
+            flow = subprocess.Popen(command, env=flow_env(server.url, window_s,
+                                                          args.warmup_windows),
+                                    stdin=subprocess.DEVNULL, stdout=log_file,
+                                    stderr=subprocess.STDOUT)
+        try:
+            watcher.start()
+            producer.start()
+            _wait_reading(store, partitions, flow, log)
+            if not ready.wait(60):
+                raise SystemExit("the watcher (API and event readers) did not start "
+                                 "within 60 s")
+            go.set()
+            started = time.monotonic()
+            bar = Progress(TextColumn("{task.description}"), BarColumn(),
+                           TimeRemainingColumn(), console=Console(stderr=True),
+                           disable=not show, transient=True)
+            task = bar.add_task("live", total=args.seconds)
+            with bar:
+                while not produced.poll(0.5):
+                    if not producer.is_alive() and not produced.poll():
+                        raise SystemExit(f"the producer exited with status "
+                                         f"{producer.exitcode}")
+                    if flow.poll() is not None:
+                        raise SystemExit(f"the flow exited with status {flow.returncode}:\n"
+                                         f"{log.read_text(errors='replace')[-3000:]}")
+                    if show:
+                        bar.update(task, completed=min(time.monotonic() - started,
+                                                       args.seconds),
+                                   description=f"live: {appended.value:,} appended, "
+                                   f"{store.stats()['read']:,} read by the flow")
+                done: Produced = produced.recv()
+            # The last windows end within a window of the last append and close then.
+            time.sleep(window_s + 2)
+            stop.set()
+            from_store, from_api = watched.recv()
+            watcher.join(timeout=30)
+            load_after = os.getloadavg()
+        finally:
+            for p in (producer, watcher):
+                if p.is_alive():
+                    p.kill()
+            _stop_flow(flow)
+        stats = store.stats()
 
-        anchor: list[float] = []
-        bar = Progress(TextColumn("live replay"), BarColumn(), TimeRemainingColumn(),
-                       console=Console(stderr=True), disable=not show, transient=True)
-        task = bar.add_task("replay", total=path.stat().st_size)
-
-        def progress(_path: str, n: int) -> None:
-            if not anchor:  # the source anchored its pacing on the first line just now
-                anchor.append(time.monotonic())
-            bar.advance(task, n)
-
-        with bar:
-            run_main(build_flow(settings, ReplaySource([path], speed=1.0, progress=progress),
-                                server.url))
-        time.sleep(0.5)
-        stop.set()
-        from_store, from_api = receive.recv()
-        watcher.join(timeout=30)
-        stats = Store(connect(server.url), PREFIX).stats()
-
-    last_ts = summary.last_ts
-    t0 = anchor[0]
-
-    def latencies(seen: list[Seen]) -> tuple[list[float], int, set[tuple[str, float]]]:
-        out, flushed, windows = [], 0, set()
-        for now, kind, alert_id, start, window_s in seen:
-            if kind not in PRODUCED_BY_A_WINDOW:
-                continue
-            if start + window_s > last_ts:
-                flushed += 1  # closed by the end of the input, not by the watermark
-                continue
-            out.append(now - (t0 + start + window_s - ts0))
-            windows.add((alert_id, start))
-        return out, flushed, windows
-
-    store_lat, flushed, windows = latencies(from_store)
-    api_lat, _, _ = latencies(from_api)
-    kinds = [k for _, k, _, _, _ in from_store]
-    print(f"\nlive replay: {summary.lines:,} lines over {args.seconds:g} s at "
-          f"{args.rate:,.0f} mentions/s, {args.window_seconds:g}-s windows, no lateness; "
-          f"{stats['processed']:,} processed, {stats['late']:,} late, "
+    on_store, on_api = latencies(from_store), latencies(from_api)
+    kinds = [s[2] for s in from_store]
+    windows = {start for _, start in on_store.versions}
+    incidents = {incident for incident, _ in on_store.versions}
+    print(f"\nproducer: {done.mentions:,} mentions appended over {done.last - done.first:.0f} s "
+          f"({done.mentions / max(done.last - done.first, 1e-9):,.0f}/s; asked "
+          f"{args.rate:,.0f}/s over {args.brands} brands, {args.incidents} injected "
+          f"incidents) to {partitions} input streams with Store.inputs.append, "
+          f"{done.batches:,} batches (every {args.tick_ms:g} ms at most), at worst "
+          f"{done.behind_s * 1000:,.0f} ms behind schedule; ts = wall clock at append")
+    print(f"flow: {' '.join(['crisiswatch', *command[3:]]).replace(tmp, '$TMP')}; "
+          f"{window_s}-s windows, no lateness, volume warm-up {args.warmup_windows} windows; "
+          f"{stats['read']:,} read, {stats['processed']:,} processed, {stats['late']:,} late, "
           f"{stats['duplicate']:,} duplicate, {stats['dead_lettered']:,} dead-lettered")
     print(f"incident events: {kinds.count('incident.opened')} opened, "
           f"{kinds.count('incident.updated')} updated, {kinds.count('incident.resolved')} "
-          f"resolved; {len(windows):,} brand-windows produced an incident version "
-          f"({flushed} more were closed by the end of the input and are left out)")
-    print("latency after the window closed (watermark past the window's end) until visible:")
-    print(f"  in the store (XREAD on the event log, another process): {_percentiles(store_lat)}"
-          f" over {len(store_lat):,}")
-    print(f"  through the API (GET /stream, SSE over HTTP):           {_percentiles(api_lat)}"
-          f" over {len(api_lat):,}")
+          f"resolved; measured: {len(on_store.versions):,} incident versions produced by a "
+          f"closed window, of {len(incidents)} incidents, from {len(windows)} distinct "
+          f"window ends; through the API: {len(on_api.versions):,} "
+          f"({len(on_store.versions - on_api.versions)} seen only in the store)")
+    print("latency after the window closed (wall time = its end) until received:")
+    _report("in the store (XREAD on the event log, another process)", on_store)
+    _report("through the API (GET /stream, SSE over HTTP)         ", on_api)
+    print(f"load average (1, 5, 15 min): before {', '.join(f'{x:.2f}' for x in load_before)};"
+          f" after {', '.join(f'{x:.2f}' for x in load_after)} ({os.cpu_count()} CPUs)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ at most the count of the counter it replaced (stored as ``error``).
 
 The counter replaced is the smallest, and among equal ones the one added first. Finding
 it by scanning every counter cost a quarter of the flow's time in dense windows (a new
-term in a full window is common), so once the counters are full a min-heap of
+term in a full window is common), so from the first replacement on a min-heap of
 ``(count, insertion number, item)`` finds it. Increments leave the heap alone: an entry
 may hold a count below the item's true one, and such an entry is put back with the true
 count when it reaches the top (counts only grow), so the victim is exactly the one the
@@ -21,15 +21,16 @@ from heapq import heapify, heapreplace
 
 
 class TopK:
-    __slots__ = ("_heap", "_order", "_serial", "capacity", "counts", "errors")
+    __slots__ = ("_heap", "_serial", "capacity", "counts", "errors")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.counts: dict[str, int] = {}
         self.errors: dict[str, int] = {}
-        self._order: dict[str, int] = {}  # item -> insertion number (the tie-break)
-        self._serial = 0
-        self._heap: list[tuple[int, int, str]] = []  # built once the counters are full
+        self._serial = 0  # insertions so far: the tie-break between equal counts
+        # one entry per counter, built at the first replacement (most windows' counters
+        # never fill): a counter only leaves through the top, so no entry outlives it
+        self._heap: list[tuple[int, int, str]] | None = None
 
     def add(self, item: str, n: int = 1) -> None:
         counts = self.counts
@@ -37,27 +38,23 @@ class TopK:
         if count is not None:
             counts[item] = count + n
             return
-        order = self._order
         if len(counts) < self.capacity:
             counts[item] = n
-            order[item] = self._serial
             self._serial += 1
-            if len(counts) == self.capacity:
-                self._heap = [(c, order[i], i) for i, c in counts.items()]
-                heapify(self._heap)
             return
         heap = self._heap
-        while True:  # the smallest entry that holds its item's true count
+        if heap is None:
+            heap = self._heap = _entries(counts, self._serial)
+        while True:  # the smallest entry that holds its counter's true count
             floor, serial, victim = heap[0]
             true = counts[victim]
             if true == floor:
                 break
             heapreplace(heap, (true, serial, victim))
-        del counts[victim], order[victim]
+        del counts[victim]
         self.errors.pop(victim, None)
         counts[item] = floor + n
         self.errors[item] = floor
-        order[item] = self._serial
         heapreplace(heap, (floor + n, self._serial, item))
         self._serial += 1
 
@@ -84,16 +81,20 @@ class TopK:
         return len(self.counts)
 
     def __getstate__(self) -> tuple[int, dict[str, int], dict[str, int]]:
-        """Snapshots keep the counters in order; the tie-break numbers and the heap are
-        rebuilt from that order (``__setstate__``), which makes them a third smaller."""
+        """Snapshots keep the counters in order; the heap is rebuilt from that order
+        when next needed, which makes them a third of the size."""
         return self.capacity, self.counts, self.errors
 
     def __setstate__(self, state: tuple[int, dict[str, int], dict[str, int]]) -> None:
         self.capacity, self.counts, self.errors = state
-        self._order = {item: i for i, item in enumerate(self.counts)}
         self._serial = len(self.counts)
-        self._heap = []
-        if len(self.counts) >= self.capacity:
-            self._heap = [(c, self._order[i], i) for i, c in self.counts.items()]
-            heapify(self._heap)
+        self._heap = None
 
+
+def _entries(counts: dict[str, int], serial: int) -> list[tuple[int, int, str]]:
+    """The heap of full counters: their insertion numbers follow the dict's order (an
+    insertion appends, a replacement removes), ending just below ``serial``."""
+    first = serial - len(counts)
+    heap = [(count, first + i, item) for i, (item, count) in enumerate(counts.items())]
+    heapify(heap)
+    return heap

@@ -2,11 +2,13 @@
 
 Normalised text, sentiment (polarity and tone) and watch terms depend on the text
 alone, and a stream repeats texts: every retweet of an original carries the same
-"RT @author: ..." text, and campaigns paste one text many times (a sixth of the
-synthetic firehose's texts are repeats). The enrichment of each distinct text is
-therefore cached, in insertion order and bounded: past ``max_texts`` the oldest tenth
-is forgotten. Everything cached is a function of the text as long as the sentiment model
-does not change, so the cache is emptied whenever the model learns from new labels.
+"RT @author: ..." text, and campaigns paste one text many times. The enrichment of each
+distinct text is therefore worked out once per input batch and cached, in insertion
+order and bounded: past ``max_texts`` the oldest tenth is forgotten. On the synthetic
+firehose (``bench.synth``) that saves 6 % of the texts within batches and 9 % more
+across them with 20,000 texts cached (about 6 MB; 10 % with 50,000). Everything
+cached is a function of the text as long as the sentiment model does not change, so the
+cache is emptied whenever the model learns from new labels.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ Enrichment = tuple[str, float, int, tuple[str, ...]]  # norm_text, sentiment, to
 
 class Enricher:
     def __init__(self, sentiment: FlowSentiment, watchlist: Watchlist,
-                 max_texts: int = 50_000) -> None:
+                 max_texts: int = 20_000) -> None:
         self.sentiment = sentiment
         self.watchlist = watchlist
         self.max_texts = max_texts

@@ -122,3 +122,22 @@ def test_firehose_prints_every_stage(capsys: pytest.CaptureFixture[str], tmp_pat
     assert out.count(" MiB") >= 4  # peak RSS of each stage
     first = orjson.loads(small.open("rb").readline())
     assert {"id", "ts", "brand", "text", "author"} <= first.keys()
+
+
+def test_latency_bench_runs_the_live_path_and_prints_its_figures(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A few seconds of the live path (producer -> input streams -> ``crisiswatch flow
+    --from-stream`` -> event log and ``GET /stream``): about 20 s, mostly start-up."""
+    from bench import latency
+
+    latency.main(["--seconds", "8", "--rate", "300", "--brands", "30", "--incidents", "1",
+                  "--window-seconds", "1", "--warmup-windows", "2", "--quiet"])
+    out = capsys.readouterr().out
+    assert "producer: 2,400 mentions appended" in out  # every mention reached the streams
+    for expected in ("flow: crisiswatch flow --from-stream", "incident events: ",
+                     "latency after the window closed (wall time = its end) until received:",
+                     "in the store (XREAD on the event log", "through the API (GET /stream",
+                     "window end -> written to the store", "written -> received:",
+                     "load average"):
+        assert expected in out, f"{expected!r} missing from:\n{out}"
+    assert out.count("p50 ") + out.count("no samples") == 6  # three lines a path
