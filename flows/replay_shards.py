@@ -22,7 +22,7 @@ import orjson
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from crisiswatch.store import shard_of
-from flows.sources import Batch, Position, ProgressFn, ReplaySource
+from flows.sources import BATCH_LINES, Batch, Position, ProgressFn, ReplaySource
 
 
 def line_brand(raw: bytes) -> str:
@@ -63,7 +63,7 @@ class ShardedReplaySource(FixedPartitionedSource[Batch, Position]):
 
     paths: list[Path]
     shards: int
-    batch_size: int = 1000
+    batch_size: int = BATCH_LINES
     speed: float | None = None
     progress: ProgressFn | None = None
 

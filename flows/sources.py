@@ -4,6 +4,13 @@ Each file is one partition that resumes from its byte offset after a crash (the 
 is the partition's snapshot). Records travel in batches of raw lines with their line
 numbers, so that parsing happens downstream and a dead letter can say where it came
 from.
+
+Batches are large (``BATCH_LINES``) because the flow pays some costs once per batch and
+brand rather than per line: the window step's call for each brand, its notification,
+the exchange, the sentiment model's array work. On the synthetic firehose 8,000 lines a
+batch ran the flow about 1.4x faster than 1,000, for about 10 MB of batch in memory.
+A paced replay (``speed``) still releases each line when it is due, so batches there
+stay as small as the pace makes them.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 Batch = list[tuple[int, bytes]]
 MAX_PACED_JUMP_S = 3600.0  # event time a paced replay will wait through at once
 ProgressFn = Callable[[str, int], None]
+
+
+BATCH_LINES = 8000
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,7 @@ class _FilePartition(StatefulSourcePartition[Batch, Position]):
 @dataclass
 class ReplaySource(FixedPartitionedSource[Batch, Position]):
     paths: list[Path]
-    batch_size: int = 1000
+    batch_size: int = BATCH_LINES
     speed: float | None = None  # event seconds per wall second; None = as fast as possible
     progress: ProgressFn | None = None
 
