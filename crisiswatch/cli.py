@@ -127,7 +127,7 @@ def _replay(settings: Settings, paths: list[Path], url: str, speed: float | None
                         TransferSpeedColumn(), TimeRemainingColumn(), console=err,
                         disable=quiet or (not err.is_terminal and not sys.stderr.isatty()))
     task = progress.add_task("replay", total=total)
-    source = ReplaySource(paths, speed=speed,
+    source = ReplaySource(paths, settings.ingest.batch_records, speed=speed,
                           progress=lambda _path, n: progress.advance(task, n))
     store.set_status(state="running", source=",".join(str(p) for p in paths),
                      started=datetime.now(UTC).isoformat(timespec="seconds"))

@@ -66,11 +66,13 @@ class FlowSpec:
             store = Store(connect(redis_url), settings.store.prefix)
             partitions = store.inputs.pin(settings.ingest.partitions)
             return RedisStreamSource(redis_url, settings.store.prefix, partitions,
-                                     drain=self.drain)
+                                     settings.ingest.batch_records, drain=self.drain)
         paths = [Path(f) for f in self.files]
+        batch = settings.ingest.batch_records
         if self.shards == 1:
-            return ReplaySource(paths, speed=self.speed, progress=progress)
-        return ShardedReplaySource(paths, self.shards, speed=self.speed, progress=progress)
+            return ReplaySource(paths, batch, speed=self.speed, progress=progress)
+        return ShardedReplaySource(paths, self.shards, batch, speed=self.speed,
+                                   progress=progress)
 
 
 def flow() -> Dataflow:

@@ -1,11 +1,12 @@
-"""The ``ingest`` section: how mentions come in through ``POST /mentions`` and wait for
-the flow in the Redis input streams."""
+"""The ``ingest`` section: how mentions come in through ``POST /mentions``, wait for the
+flow in the Redis input streams, and how many the flow reads at a time."""
 
 from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
 from crisiswatch.store import DEFAULT_PARTITIONS
+from flows.sources import BATCH_LINES
 
 
 class IngestSettings(BaseModel):
@@ -17,3 +18,6 @@ class IngestSettings(BaseModel):
     max_body_bytes: int = Field(
         1_048_576, ge=1, description="bytes in one POST /mentions (security.body_limit_bytes "
         "applies to every request as well)")
+    batch_records: int = Field(
+        BATCH_LINES, ge=1, description="records the flow reads at a time from a file or an "
+        "input stream: per-batch costs are paid once a batch (flows/sources.py)")

@@ -21,11 +21,13 @@ CLI = [sys.executable, "-m", "crisiswatch.cli"]
 
 def cli_env(redis_url: str, prefix: str, **extra: str) -> dict[str, str]:
     """The environment of a flow process: this test's Redis and prefix, topics off (the
-    in-process reference runs cluster nothing either), nothing from the caller's
-    CRISISWATCH_* settings."""
+    in-process reference runs cluster nothing either), input read 1,000 records at a
+    time (a flow killed part-way through a test's input must not have read all of it),
+    nothing from the caller's CRISISWATCH_* settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRISISWATCH_")}
     env.update(REDIS_URL=redis_url, CRISISWATCH_STORE__PREFIX=prefix,
-               CRISISWATCH_TOPICS__ENABLED="false", PYTHONPATH=str(ROOT))
+               CRISISWATCH_TOPICS__ENABLED="false", CRISISWATCH_INGEST__BATCH_RECORDS="1000",
+               PYTHONPATH=str(ROOT))
     env.update(extra)
     return env
 
