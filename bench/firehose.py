@@ -9,7 +9,7 @@ its own (so that peak memory is per stage):
 
 (a) the ceiling: read and parse every line (``Parser.parse``), no flow;
 (b) the engine's ceiling: a Bytewax flow that reads the file with ``ReplaySource`` and
-    discards every line (items travel in the source's batches of 1,000 lines);
+    discards every line (items travel in the source's batches of 8,000 lines);
 (c) the crisiswatch flow (``build_flow``) without topics, into a fresh embedded Redis;
 (d) the same with topics on the ``static`` embedding backend (the table that
     ``crisiswatch models build`` makes; without it, (d) says why and is skipped).

@@ -16,12 +16,12 @@ carry no tags, and with no late records every tag went through the window step.
 What is bounded in the flow and what is not, so the ceiling means something: windows
 keep top-k counters (64 a counter), brands keep at most ``terms.capacity`` tracked terms
 and the last ``max(volume.horizons)`` windows; the duplicate filter (``flows/dedup.py``)
-remembers the ids of each open window as strings (about 90 bytes an id) and, once the
+remembers the ids of each open window as strings (about 100 bytes an id) and, once the
 window closes, as 64-bit digests (8 bytes an id) for ``dedup.horizon_hours`` of event
 time, at most ``dedup.max_ids`` per brand. In a short, dense run every window is still
 open at the end (the stream covers less than the window length and lateness allowance),
 so every id is held as a string: that is what the RSS column shows climbing, at about
-90 bytes a mention, and it is the open-window term of the bound, reached.
+100 bytes a mention, and it is the open-window term of the bound, reached.
 """
 
 from __future__ import annotations

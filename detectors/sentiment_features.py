@@ -160,10 +160,10 @@ class Featurizer:
         n = len(texts)
         ids = self._ids
         flat: list[int] = []
-        lengths = np.empty(n, dtype=np.int64)
-        exclaims = np.empty(n, dtype=np.float64)
-        questions = np.empty(n, dtype=np.float64)
-        for k, text in enumerate(texts):
+        counts: list[int] = []  # per text (plain lists: numpy item writes cost more)
+        exclaims: list[int] = []
+        questions: list[int] = []
+        for text in texts:
             tokens = normalise(text)
             try:
                 vids = list(map(ids.__getitem__, tokens))
@@ -171,13 +171,15 @@ class Featurizer:
                 self._add(tokens)
                 vids = list(map(ids.__getitem__, tokens))
             flat.extend(vids)
-            lengths[k] = len(vids)
-            exclaims[k] = text.count("!")
-            questions[k] = text.count("?")
+            counts.append(len(vids))
+            exclaims.append(text.count("!"))
+            questions.append(text.count("?"))
+        lengths = np.array(counts, dtype=np.int64).reshape(n)
         return _Tokens(vid=np.asarray(flat, dtype=np.int64),
                        rows=np.repeat(np.arange(n), lengths),
-                       starts=np.cumsum(lengths) - lengths, exclaims=exclaims,
-                       questions=questions)
+                       starts=np.cumsum(lengths) - lengths,
+                       exclaims=np.array(exclaims, dtype=np.float64).reshape(n),
+                       questions=np.array(questions, dtype=np.float64).reshape(n))
 
     def batch(self, texts: Sequence[str]) -> Features:
         n = len(texts)

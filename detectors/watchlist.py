@@ -56,10 +56,9 @@ class Watchlist:
         """The watch terms (as configured, e.g. "cancel*") that ``text`` contains."""
         if self._pattern is None:
             return ()
-        if self._needles is not None:
-            lower = text.lower()
-            if not any(n in lower for n in self._needles):
-                return ()
+        if self._needles is not None and not any(map(text.lower().__contains__,
+                                                      self._needles)):
+            return ()
         found = {self._by_key[m.lastgroup].term for m in self._pattern.finditer(text)
                  if m.lastgroup}
         return tuple(sorted(found))

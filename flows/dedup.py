@@ -6,7 +6,7 @@ Two memories, because they answer two different questions:
 - **Open windows** (exact): the ids counted in each window still open, as strings. A
   repeat of one of them would change a number not yet published, so every mention is
   checked against them. They live as long as their window: the window length plus the
-  lateness allowance of input (15 minutes by default), about 90 bytes an id.
+  lateness allowance of input (15 minutes by default), about 100 bytes an id.
 - **Closed windows** (compact): when a window closes, its ids become a sorted array of
   64-bit digests, kept for ``horizon_windows`` windows and at most ``max_ids`` ids per
   brand, 8 bytes an id. A record whose window has closed cannot change a published
@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from hashlib import blake2b
+from itertools import chain
 
 import numpy as np
 
@@ -34,21 +35,36 @@ LATE_FOLDED_AT = 4096  # late ids held as strings before they join the compact m
 class SeenIds:
     horizon_windows: int  # closed windows remembered
     max_ids: int  # ids remembered at most in closed windows
-    open: dict[int, set[str]] = field(default_factory=dict)  # window -> ids counted in it
+    # every id counted in an open window (one lookup whatever window a copy names), and
+    # each open window's own, to move them out when it closes
+    open_ids: set[str] = field(default_factory=set)
+    by_window: dict[int, list[str]] = field(default_factory=dict)
     late: set[str] = field(default_factory=set)  # late ids, until the next window closes
     closed: deque[tuple[int, np.ndarray]] = field(default_factory=deque)  # sorted digests
     closed_ids: int = 0
 
+    def __getstate__(self) -> dict[str, object]:
+        """Snapshots leave out ``open_ids``: it is the union of ``by_window``, rebuilt on
+        restore, and pickling every open id twice doubled the snapshots' cost."""
+        return {name: getattr(self, name) for name in self.__slots__ if name != "open_ids"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        for name, value in state.items():
+            setattr(self, name, value)
+        self.open_ids = set(chain.from_iterable(self.by_window.values()))
+
     def in_open_window(self, mention_id: str) -> bool:
         """True if the id was counted in a window that is still open."""
-        return any(mention_id in ids for ids in self.open.values())
+        return mention_id in self.open_ids
 
     def count(self, mention_id: str, window: int) -> None:
         """Remember an id counted in an open window."""
-        ids = self.open.get(window)
+        self.open_ids.add(mention_id)
+        ids = self.by_window.get(window)
         if ids is None:
-            ids = self.open[window] = set()
-        ids.add(mention_id)
+            self.by_window[window] = [mention_id]
+        else:
+            ids.append(mention_id)
 
     def seen_late(self, mention_id: str, now: int) -> bool:
         """For a record whose window has closed, ``now`` the window the watermark is in:
@@ -64,13 +80,15 @@ class SeenIds:
                 return True
         self.late.add(mention_id)
         if len(self.late) >= LATE_FOLDED_AT:  # a replay of old data closes no window
-            self._keep(self.closed[-1][0] if self.closed else 0, set())
+            self._keep(now, set())
         return False
 
     def close(self, window: int) -> None:
         """Move the ids of a window that closed into the compact memory, and forget what
         fell out of the horizon or over the bound."""
-        self._keep(window, self.open.pop(window, set()))
+        ids = self.by_window.pop(window, [])
+        self.open_ids.difference_update(ids)
+        self._keep(window, set(ids))
 
     def _keep(self, window: int, ids: set[str]) -> None:
         ids |= self.late

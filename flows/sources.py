@@ -80,7 +80,7 @@ class _FilePartition(StatefulSourcePartition[Batch, Position]):
             offset += len(line)
             line_no += 1
             stripped = line.rstrip(b"\r\n")
-            if stripped.strip():  # blank lines are layout, not records
+            if stripped and not stripped.isspace():  # blank lines are layout, not records
                 batch.append((line_no, stripped))
         if self.progress is not None:
             self.progress(str(self.path), offset - self.pos.offset)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.store import Store
-from flows.dedup import SeenIds, _digest
+from flows.dedup import LATE_FOLDED_AT, SeenIds, _digest
 from tests.conftest import replay, settings_for, write_jsonl
 
 T0 = 1_700_000_000 - 1_700_000_000 % 300  # a window boundary
@@ -66,3 +66,13 @@ def test_a_batch_sent_again_after_its_windows_closed_is_counted_as_duplicates(
     # re-sent within the 6 h horizon: duplicates; re-sent after it: late, never counted
     assert (s["processed"], s["duplicate"], s["late"]) == (66, 30, 30)
     assert s["read"] == s["processed"] + s["duplicate"] + s["late"] + s["dead_lettered"]
+
+
+def test_a_replay_of_old_data_keeps_late_ids_compact() -> None:
+    """Only late records and no window closing (yesterday's file into a running flow):
+    the late ids still join the compact memory, and their re-sends are duplicates."""
+    seen = SeenIds(horizon_windows=72, max_ids=1_000_000)
+    ids = [f"old{i}" for i in range(10_000)]
+    assert not any(seen.seen_late(i, 500) for i in ids)
+    assert len(seen.late) < LATE_FOLDED_AT <= seen.closed_ids
+    assert all(seen.seen_late(i, 500) for i in ids)
