@@ -5,7 +5,8 @@
 
 Generates a synthetic stream (``bench.synth``) into a temporary file, or reads
 ``--input``, and measures in one run, each stage ``--runs`` times in a fresh process of
-its own (so that peak memory is per stage):
+its own (so that peak memory is per stage; the flow stages each run in a fresh process,
+see ``stages.fresh_runs``):
 
 (a) the ceiling: read and parse every line (``Parser.parse``), no flow;
 (b) the engine's ceiling: a Bytewax flow that reads the file with ``ReplaySource`` and
@@ -63,9 +64,11 @@ def measure(path: Path, runs: int, config: Path | None, show: bool, profile: boo
           f"{os.cpu_count()} CPUs at the start")
     a = stages.isolated(stages.ceiling, path, runs, config)
     b = stages.isolated(stages.passthrough, path, runs, show)
-    c = stages.isolated(stages.full_flow, path, runs, config, False, show, profile)
+    c = stages.fresh_runs(stages.full_flow, path, runs, config, False, show)
+    if profile:  # one more run of (c), profiled and not timed (0 timed runs)
+        c.profile = stages.isolated(stages.full_flow, path, 0, config, False, show, True).profile
     why_not = stages.topics_unavailable(config)
-    d = None if why_not else stages.isolated(stages.full_flow, path, runs, config, True, show)
+    d = None if why_not else stages.fresh_runs(stages.full_flow, path, runs, config, True, show)
     shares = stages.isolated(stages.components, path, runs, config)
 
     print(f"\n{'stage':<40} {'mentions/s':>11} {'min':>11} {'max':>11} {'per CPU-s':>11} "

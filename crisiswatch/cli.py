@@ -118,6 +118,7 @@ def _replay(settings: Settings, paths: list[Path], url: str, speed: float | None
             quiet: bool = False) -> float:
     """Run the flow over the files to the end, with a progress bar; returns seconds."""
     from flows.dataflow import build_flow
+    from flows.gc_tuning import tune_gc
     from flows.sources import ReplaySource
 
     store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
@@ -132,6 +133,7 @@ def _replay(settings: Settings, paths: list[Path], url: str, speed: float | None
     store.set_status(state="running", source=",".join(str(p) for p in paths),
                      started=datetime.now(UTC).isoformat(timespec="seconds"))
     started = time.perf_counter()
+    tune_gc()
     with progress:
         run_main(build_flow(settings, source, url, embedder=embedder))
     elapsed = time.perf_counter() - started

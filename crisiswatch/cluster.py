@@ -27,6 +27,7 @@ from crisiswatch.settings import Settings, load_settings
 from crisiswatch.store import Store, connect
 from crisiswatch.topics_cli import topics_embedder
 from flows.dataflow import build_flow
+from flows.gc_tuning import tune_gc
 from flows.redis_source import RedisStreamSource
 from flows.replay_shards import ShardedReplaySource
 from flows.sources import ProgressFn, ReplaySource
@@ -83,5 +84,6 @@ def flow() -> Dataflow:
         raise SystemExit("REDIS_URL is not set: every process of the flow writes to (and, "
                          "with the stream source, reads from) one Redis server")
     embedder = topics_embedder(settings.topics, Console(stderr=True))
+    tune_gc()  # this process runs nothing but the flow
     return build_flow(settings, spec.build_source(settings, settings.redis_url),
                       settings.redis_url, embedder=embedder)

@@ -43,6 +43,7 @@ from crisiswatch.settings import Settings
 from crisiswatch.store import Store, connect
 from crisiswatch.topics_cli import topics_embedder
 from flows.dataflow import build_flow
+from flows.gc_tuning import tune_gc
 from flows.retry import until_done
 
 
@@ -81,6 +82,7 @@ def run_flow(settings: Settings, url: str, spec: FlowSpec, processes: int,
     if processes == 1:
         with _progress(console, spec, store) as advance:
             source = spec.build_source(settings, url, progress=lambda _p, n: advance(n))
+            tune_gc()
             run_main(build_flow(settings, source, url, embedder=embedder),
                      epoch_interval=timedelta(seconds=snapshot_s), recovery_config=recovery)
     else:

@@ -53,7 +53,7 @@ def normalise_text(text: str) -> str:
     Drops the retweet prefix, URLs and handles, folds case and whitespace: retweets and
     copy-paste campaigns then collapse to one key, which caches and clustering rely on.
     """
-    at = "@" in text  # the retweet prefix and handles both need one: skip them without
+    at = "@" in text  # the retweet prefix and handles both hold one: without, skip both
     if at:
         text = _RT_PREFIX.sub("", text)
     text = _url_free(text)
