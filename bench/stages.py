@@ -274,6 +274,7 @@ def components(path: Path, runs: int, config: Path | None) -> StageResult:
 
 def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float], int]:
     settings = settings_for(config, topics=False)
+    tune_gc()  # as in the flow's process
     parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
     # As the flow: the configured model, learning from labels off (no store to read).
     cfg = settings.detector_config()
