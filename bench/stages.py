@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import cProfile
 import io
-import math
 import os
 import pstats
 import resource
@@ -300,7 +299,7 @@ def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float],
     t[f"enrich (Enricher: normalise, sentiment ({settings.sentiment.model} model), "
       "watchlist)"] = time.perf_counter() - started
 
-    horizon_windows = math.ceil(settings.dedup.horizon_hours * 3600 / window_s)
+    horizon_windows = settings.dedup_horizon_windows
     seen: dict[str, SeenIds] = {}
     started = time.perf_counter()
     unique = []

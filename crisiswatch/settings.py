@@ -7,6 +7,7 @@ incident must be fixable without reading the source.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -231,6 +232,11 @@ class Settings(BaseSettings):
     @property
     def window_s(self) -> int:
         return round(self.window.minutes * 60)
+
+    @property
+    def dedup_horizon_windows(self) -> int:
+        """Closed windows whose ids the duplicate filter keeps (``dedup.horizon_hours``)."""
+        return math.ceil(self.dedup.horizon_hours * 3600 / self.window_s)
 
     def detector_config(self, topics: bool = False) -> DetectorConfig:
         """The detectors' settings; ``topics`` when an embedder is there to cluster with."""

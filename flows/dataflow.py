@@ -19,7 +19,6 @@ and the extra copies are counted as ``fanout``, so that
 
 from __future__ import annotations
 
-import math
 import pickle
 import time
 from typing import Any
@@ -55,8 +54,7 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
         Store(connect(redis_url), settings.store.prefix) if sentiment.learn_from_labels
         else None, sentiment.refresh_seconds), detector_cfg.watchlist)
     lateness_s = settings.window.lateness_minutes * 60
-    horizon_windows = math.ceil(settings.dedup.horizon_hours * 3600 / settings.window_s)
-    max_ids = settings.dedup.max_ids
+    horizon_windows, max_ids = settings.dedup_horizon_windows, settings.dedup.max_ids
 
     def prepare(batch: list[tuple[int, bytes]]) -> list[Any]:
         """Parse, enrich and fan out one input batch: ``(brand, (brand, mentions))``

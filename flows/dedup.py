@@ -80,7 +80,7 @@ class SeenIds:
                 return True
         self.late.add(mention_id)
         if len(self.late) >= LATE_FOLDED_AT:  # a replay of old data closes no window
-            self._keep(now, set())
+            self._keep(now, [])
         return False
 
     def close(self, window: int) -> None:
@@ -88,16 +88,18 @@ class SeenIds:
         fell out of the horizon or over the bound."""
         ids = self.by_window.pop(window, [])
         self.open_ids.difference_update(ids)
-        self._keep(window, set(ids))
+        self._keep(window, ids)
 
-    def _keep(self, window: int, ids: set[str]) -> None:
-        ids |= self.late
-        self.late = set()
-        if ids:
-            digests = np.fromiter(map(_digest, ids), dtype=np.uint64, count=len(ids))
+    def _keep(self, window: int, ids: list[str]) -> None:
+        """Digest ``ids`` and the late ids held as strings into one sorted array."""
+        n = len(ids) + len(self.late)
+        if n:
+            digests = np.fromiter(map(_digest, chain(ids, self.late)), dtype=np.uint64,
+                                  count=n)
             digests.sort()
             self.closed.append((window, digests))
-            self.closed_ids += len(digests)
+            self.closed_ids += n
+            self.late = set()
         self._forget(window)
 
     def _forget(self, now: int) -> None:

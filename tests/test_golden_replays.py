@@ -1,5 +1,5 @@
 """Detection is unchanged by the performance work: each replay publishes exactly what
-the code before it published (``tests/airline_golden.py`` says what is compared)."""
+the code before it published (``tests/replay_fingerprints.py`` says what is compared)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 
 from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.store import Store
-from tests.airline_golden import GOLDEN, STREAMS, fingerprint
 from tests.conftest import replay, settings_for
+from tests.replay_fingerprints import GOLDEN, STREAMS, fingerprint
 
 EXPECTED = orjson.loads(GOLDEN.read_bytes())
 

@@ -12,7 +12,7 @@ explanations quote tweets, and the airline sample may not be copied into the pro
 
 Regenerate (only when a change to detection is intended, and say so in the commit):
 
-    python -m tests.airline_golden --write
+    python -m tests.replay_fingerprints --write
 """
 
 from __future__ import annotations
