@@ -67,6 +67,26 @@ def _url_free(text: str) -> str:
     return _URL.sub(" ", text) if "http" in text or "www." in text else text
 
 
+def has_own_words(text: str) -> bool:
+    """Whether a text says anything beyond whom it addresses and where it points.
+
+    A retweet stub, a list of @handles, a row of hashtags or a bare link carries no words
+    of its own, so no tone can be read off it: a sentiment model asked anyway answers with
+    its bias (a bare handle list scored about +0.66), and a storm of such posts then looks
+    like a positive burst. Callers treat these texts as of *unknown* tone.
+    """
+    if "@" in text:
+        text = _HANDLE.sub(" ", _RT_PREFIX.sub("", text))
+    text = _HASHTAG.sub(" ", _url_free(text))
+    letters = 0
+    for c in text:  # letters, not a word pattern: marks split words of many scripts
+        if c.isalpha():
+            letters += 1
+            if letters == 2:
+                return True
+    return False
+
+
 def terms(normalised: str) -> list[str]:
     """Content words of a normalised text, for "top terms" in explanations."""
     return [t for t in _TOKEN.findall(normalised) if t not in STOPWORDS]
