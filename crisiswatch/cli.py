@@ -438,7 +438,7 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 def eval_(
     nab: Annotated[Path | None, typer.Option(
         help="a directory in NAB's layout (data/, labels/combined_windows.json, "
-        "profiles.json): NAB scores of the volume detector")] = None,
+        "config/profiles.json or profiles.json): NAB scores of the volume detector")] = None,
     results: Annotated[Path | None, typer.Option(
         help="with --nab: also write NAB's result files here")] = None,
     sentiment: Annotated[bool, typer.Option(

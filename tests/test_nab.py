@@ -21,7 +21,7 @@ import pytest
 from rich.console import Console
 
 from crisiswatch.evaluation import nab
-from crisiswatch.evaluation.nab_data import NabLayoutError
+from crisiswatch.evaluation.nab_data import NabLayoutError, load
 from crisiswatch.evaluation.nab_scoring import (
     CostMatrix,
     Score,
@@ -269,6 +269,20 @@ def test_eval_nab_rejects_a_directory_not_in_nab_layout(tmp_path: Path) -> None:
     said = " ".join(r.stderr.split())  # rich wraps long lines
     assert "not in NAB's layout" in said and "combined_windows.json is missing" in said
     assert "Traceback" not in said
+
+
+def test_eval_nab_reads_nabs_own_layout_with_config_profiles(tmp_path: Path) -> None:
+    """A checkout of NAB keeps its profiles at config/profiles.json, not beside data/."""
+    write_benchmark(tmp_path / "nab")
+    (tmp_path / "nab" / "config").mkdir()
+    (tmp_path / "nab" / "profiles.json").rename(tmp_path / "nab" / "config" / "profiles.json")
+    bench = load(tmp_path / "nab")
+    assert bench.profiles["reward_low_FN_rate"] == CostMatrix(tp=1.0, fp=0.11, fn=2.0)
+    assert [s.key for s in bench.series] == ["noAnomaly/cpu.csv", "realCounts/mentions.csv"]
+    (tmp_path / "nab" / "config" / "profiles.json").unlink()
+    with pytest.raises(NabLayoutError, match=r"no scoring profiles \(expected "
+                       r"config/profiles\.json or profiles\.json\)"):
+        load(tmp_path / "nab")
 
 
 def test_values_become_counts() -> None:

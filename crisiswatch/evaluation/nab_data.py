@@ -1,8 +1,10 @@
 """Reading a directory in the Numenta Anomaly Benchmark's layout.
 
 The layout is NAB's own (``data/<corpus>/<series>.csv`` with ``timestamp,value``,
-``labels/combined_windows.json``, ``profiles.json``), so any copy or extension of NAB can
-be pointed at, not only the one in ``../shared/data/nab``. Errors name the file and line,
+``labels/combined_windows.json``, and the profiles at ``config/profiles.json`` as NAB's
+repository keeps them, or at ``profiles.json`` beside ``data/`` as some copies do), so a
+checkout of NAB, a copy or an extension of it can be pointed at, not only the one in
+``../shared/data/nab``. Errors name the file and line,
 because a benchmark directory is usually assembled by hand.
 """
 
@@ -57,13 +59,13 @@ class NabBenchmark:
 def load(data_dir: Path) -> NabBenchmark:
     """Every labelled series under ``data_dir``, with its windows, and the profiles."""
     data, labels_path = data_dir / "data", data_dir / "labels" / "combined_windows.json"
-    profiles_path = data_dir / "profiles.json"
-    for p in (data, labels_path, profiles_path):
+    for p in (data, labels_path):
         if not p.exists():
             raise NabLayoutError(
                 f"{data_dir} is not in NAB's layout: {p.relative_to(data_dir)} is missing "
-                "(expected data/<corpus>/<series>.csv, labels/combined_windows.json, "
-                "profiles.json)")
+                f"(expected data/<corpus>/<series>.csv, labels/combined_windows.json, "
+                f"{' or '.join(PROFILE_PATHS)})")
+    profiles_path = profiles_file(data_dir)
     labels = _json(labels_path)
     profiles = {name: _profile(profiles_path, name, p) for name, p in _json(profiles_path).items()}
     series, unlabelled = [], []
@@ -77,6 +79,19 @@ def load(data_dir: Path) -> NabBenchmark:
         raise NabLayoutError(f"no labelled series under {data}: the keys of {labels_path} "
                              "must name files as <corpus>/<series>.csv")
     return NabBenchmark(series, profiles, unlabelled)
+
+
+PROFILE_PATHS = ("config/profiles.json", "profiles.json")  # NAB's own place first
+
+
+def profiles_file(data_dir: Path) -> Path:
+    """Where the directory keeps its scoring profiles: NAB's ``config/profiles.json``, or
+    a ``profiles.json`` beside ``data/``."""
+    for relative in PROFILE_PATHS:
+        if (data_dir / relative).is_file():
+            return data_dir / relative
+    raise NabLayoutError(f"{data_dir} is not in NAB's layout: no scoring profiles (expected "
+                         f"{' or '.join(PROFILE_PATHS)})")
 
 
 def _json(path: Path) -> dict:
