@@ -21,6 +21,8 @@ from crisiswatch.topic_settings import TopicSettings
 from detectors.brand import DetectorConfig, ReachConfig
 from detectors.brands import BrandQuery
 from detectors.incidents import IncidentConfig
+from detectors.sensitivity import Sensitivity
+from detectors.sensitivity import apply as apply_sensitivity
 from detectors.sentiment_shift import SentimentConfig
 from detectors.staffing import StaffingConfig
 from detectors.terms import TermConfig
@@ -187,6 +189,9 @@ class BrandQuerySettings(BaseModel):
     handles: list[str] = []
     keywords: list[str] = []
     hashtags: list[str] = []
+    sensitivity: Sensitivity | None = Field(
+        None, description="fewer | balanced | more alerts for this brand (default: the "
+        "global `sensitivity`)")
 
 
 class Settings(BaseSettings):
@@ -216,6 +221,9 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     observability: ObservabilitySettings = ObservabilitySettings()
     ingest: IngestSettings = IngestSettings()
+    sensitivity: Sensitivity = Field(
+        "balanced", description="fewer | balanced | more alerts, for every brand without "
+        "its own `brands.<name>.sensitivity`; balanced = the thresholds as written")
     brands: dict[str, BrandQuerySettings] = {}
 
     @classmethod
@@ -238,8 +246,25 @@ class Settings(BaseSettings):
         """Closed windows whose ids the duplicate filter keeps (``dedup.horizon_hours``)."""
         return math.ceil(self.dedup.horizon_hours * 3600 / self.window_s)
 
-    def detector_config(self, topics: bool = False) -> DetectorConfig:
-        """The detectors' settings; ``topics`` when an embedder is there to cluster with."""
+    def detector_config(self, topics: bool = False, brand: str | None = None
+                        ) -> DetectorConfig:
+        """The detectors' settings for ``brand`` (its own sensitivity, else the global
+        one; no brand: the global one); ``topics`` when an embedder is there to cluster
+        with."""
+        return apply_sensitivity(self._thresholds(topics), self.sensitivity_of(brand))
+
+    def brand_detector_configs(self, topics: bool = False) -> dict[str, DetectorConfig]:
+        """The brands whose sensitivity is not the global one, with their settings: the
+        flow gives every other brand ``detector_config(topics)``."""
+        return {name: self.detector_config(topics, name) for name, q in self.brands.items()
+                if q.sensitivity not in (None, self.sensitivity)}
+
+    def sensitivity_of(self, brand: str | None) -> Sensitivity:
+        query = self.brands.get(brand) if brand is not None else None
+        return query.sensitivity if query and query.sensitivity else self.sensitivity
+
+    def _thresholds(self, topics: bool) -> DetectorConfig:
+        """The detectors' settings as the file writes them (sensitivity ``balanced``)."""
         i = self.incidents
         return DetectorConfig(
             window_s=self.window_s,

@@ -49,6 +49,7 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
     parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
     sentiment = settings.sentiment
     detector_cfg = settings.detector_config(topics=embedder is not None)
+    brand_cfgs = settings.brand_detector_configs(topics=embedder is not None)
     enricher = Enricher(FlowSentiment(
         sentiment.model, sentiment.weights,
         Store(connect(redis_url), settings.store.prefix) if sentiment.learn_from_labels
@@ -89,7 +90,7 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
         state = (pickle.loads(resume) if resume
                  else BrandWindowsState(SeenIds(horizon_windows, max_ids)))
         return BrandWindows(detector_cfg, lateness_s, state, time.time, embedder,
-                            settings.topics.max_texts_per_window)
+                            settings.topics.max_texts_per_window, brand_cfgs)
 
     flow = Dataflow(flow_id)
     lines = op.input("read", flow, source)  # (line number, raw bytes)
