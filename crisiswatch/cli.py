@@ -29,13 +29,13 @@ from bytewax.testing import run_main
 from fastapi import FastAPI
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
-from rich.table import Table
 
 from api.stream import close_streams
 from crisiswatch import ingest
 from crisiswatch.activation import Worker, attach, load
 from crisiswatch.api_keys import keys_app
 from crisiswatch.embedded import EmbeddedRedis
+from crisiswatch.incident_table import incident_table
 from crisiswatch.logs import json_handler, uvicorn_log_config
 from crisiswatch.sentiment_cli import train_sentiment
 from crisiswatch.settings import ConfigError, Settings, load_settings
@@ -152,12 +152,7 @@ def _summary(store: Store, elapsed: float) -> None:
     if not alerts:
         err.print("no incidents")
         return
-    table = Table(title=f"{len(alerts)} incident(s)", show_lines=False)
-    for col in ("severity", "brand", "state", "summary"):
-        table.add_column(col)
-    for a in alerts:
-        table.add_row(a["severity"], a["brand"], a["state"], a["explanation"]["summary"])
-    err.print(table)
+    err.print(incident_table(alerts, f"{len(alerts)} incident(s)"))
 
 
 def _activation(settings: Settings, store: Store) -> tuple[PlaybookSet, Worker]:
@@ -489,7 +484,7 @@ def eval_(
             if not path.is_file():
                 err.print(f"[red]no such file:[/] {path}")
                 raise typer.Exit(2)
-        events_eval.run(source, labels, err, _settings(config))
+        events_eval.run(source, labels, err, _settings(config), config)
 
 
 app.command("train-sentiment")(train_sentiment)

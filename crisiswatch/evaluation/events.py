@@ -20,18 +20,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-from bytewax.testing import run_main
 from rich.console import Console
 from rich.table import Table
 
-from crisiswatch.embedded import EmbeddedRedis
-from crisiswatch.evaluation.nab_scoring import CostMatrix, Score, score_detections, total
+from crisiswatch.evaluation import replays
+from crisiswatch.evaluation.nab_scoring import (
+    CostMatrix,
+    Score,
+    probation_rows,
+    score_detections,
+    total,
+)
+from crisiswatch.incident_table import when
 from crisiswatch.settings import Settings, load_settings
-from crisiswatch.store import Store, connect
-from flows.dataflow import build_flow
-from flows.importers import airline_rows, sorted_by_time
-from flows.sources import ReplaySource
 
 # NAB's application profiles (Lavin & Ahmad 2015, table 1).
 PROFILES = {
@@ -77,21 +78,12 @@ def _time(text: str) -> float:
         return datetime.fromisoformat(text.strip()).timestamp()
 
 
-def replay(stream: Path, settings: Settings) -> tuple[list[dict], dict[str, list[dict]]]:
-    """All incidents, and each brand's window series, of one replay of ``stream``."""
-    with EmbeddedRedis() as server:
-        run_main(build_flow(settings, ReplaySource([stream]), server.url))
-        store = Store(connect(server.url), settings.store.prefix)
-        alerts = store.alerts(limit=100_000)
-        series = {b: store.series(b, limit=1_000_000) for b in store.brands()}
-    return alerts, series
-
-
 def evaluate(labels: list[Label], alerts: list[dict], series: dict[str, list[dict]],
              window_s: int, quiet_hours: float = 6.0) -> dict[str, Any]:
     """Per-label verdicts, false alerts per brand-day and NAB-style scores."""
+    nab = _nab(labels, alerts, series, window_s)
     events = []
-    for lab in labels:
+    for i, lab in enumerate(labels):
         hits = sorted((a for a in alerts if a["brand"] == lab.brand
                        and lab.overlaps(a, quiet_hours)), key=lambda a: a["first_window"])
         serious = [a for a in hits if a["severity"] != "info"]
@@ -105,6 +97,7 @@ def evaluate(labels: list[Label], alerts: list[dict], series: dict[str, list[dic
         events.append({
             "brand": lab.brand, "kind": lab.kind, "expect": lab.expect,
             "start": lab.start, "ok": ok, "incidents": len(hits),
+            "nab": nab["verdicts"].get(i),
             "severity": max((a["severity"] for a in hits), default=None,
                             key=lambda s: ("info", "warning", "critical").index(s)),
             "delay_minutes": round(max(first["first_window"] + window_s - lab.start, 0) / 60)
@@ -128,70 +121,142 @@ def evaluate(labels: list[Label], alerts: list[dict], series: dict[str, list[dic
             "false_alerts_per_brand_day": false_rate,
             "false_alerts_per_brand_day_mean":
                 round(sum(false_by_brand.values()) / max(sum(days.values()), 1e-9), 3),
-            "nab": _nab(labels, alerts, series, window_s)}
+            "nab": nab["profiles"],
+            "differences": _differences(labels, alerts, nab["roles"], quiet_hours)}
+
+
+def _differences(labels: list[Label], alerts: list[dict], roles: dict[str, str],
+                 quiet_hours: float) -> list[dict[str, Any]]:
+    """The warning or critical incidents that the false-alert count and the NAB-style
+    score see differently, each with the reason: the two tables then add up."""
+    out = []
+    for a in sorted(alerts, key=lambda a: a["first_window"]):
+        role = roles.get(a["id"])
+        if role is None:
+            continue  # info: neither table counts it
+        near = [lab for lab in labels if lab.brand == a["brand"]
+                and lab.overlaps(a, quiet_hours)]
+        if not near and role != "false positive":
+            why = role
+        elif near and role == "false positive":
+            lab = near[0]
+            why = (f"overlaps the {lab.kind} window but opened before it; NAB counts only "
+                   "an opening inside a window" if lab.expect == "alert" else
+                   f"overlaps the {lab.kind} row ({lab.expect}); NAB scores only `alert` rows")
+        else:
+            continue
+        out.append({"id": a["id"], "brand": a["brand"], "first_window": a["first_window"],
+                    "false_alert": not near, "nab": role.split(":")[0], "why": why})
+    return out
 
 
 def _nab(labels: list[Label], alerts: list[dict], series: dict[str, list[dict]],
          window_s: int) -> dict[str, Any]:
-    """Each brand's stream as one NAB series of windows from its first to its last."""
+    """Each brand's stream as one NAB series of windows from its first to its last.
+
+    NAB's rules leave some of what the events table judges out of the score, and a
+    reader comparing the two tables must be told which and why: the first 15 % of a
+    series is NAB's probation period (a labelled window inside it is neither caught nor
+    missed, an alert inside it is no false positive), only an incident's *opening*
+    window is a detection (one opened before a labelled window and still running in it
+    catches it for the events table, not for NAB), and a label outside the brand's
+    stream has no rows to score. ``verdicts`` says, for every ``alert`` label (by its
+    index in ``labels``), how NAB scored it; ``roles`` what each warning or critical
+    incident was to it (``detection``, ``false positive`` or ``ignored: ...``)."""
     per_profile: dict[str, list[Score]] = {p: [] for p in PROFILES}
+    verdicts: dict[int, str] = {}
+    roles: dict[str, str] = {}
+    for i, lab in enumerate(labels):
+        if lab.expect == "alert" and not series.get(lab.brand):
+            verdicts[i] = "unscored: no mentions of the brand"
     for brand, pts in series.items():
         if not pts:
             continue
         t0, t1 = pts[0]["window_start"], pts[-1]["window_start"]
         n = int((t1 - t0) // window_s) + 1
+        skip = probation_rows(n)
+
+        def row(t: float, t0: float = t0, n: int = n) -> int:
+            return min(max(int((t - t0) // window_s), 0), n - 1)
+
+        probation = f"the first 15 % of the brand's stream, before {when(t0 + skip * window_s)}"
         detections = [False] * n
-        for a in alerts:
-            if a["brand"] == brand and a["severity"] != "info":
-                detections[min(max(int((a["first_window"] - t0) // window_s), 0), n - 1)] = True
-        windows = [(max(int((lab.start - t0) // window_s), 0),
-                    min(int((lab.end - t0) // window_s), n - 1))
-                   for lab in labels if lab.brand == brand and lab.expect == "alert"
-                   and lab.end is not None and lab.end > t0 and lab.start < t1]
+        opened = {a["id"]: row(a["first_window"]) for a in alerts
+                  if a["brand"] == brand and a["severity"] != "info"}
+        for r in opened.values():
+            detections[r] = True
+        windows = []
+        for i, lab in enumerate(labels):
+            if lab.brand != brand or lab.expect != "alert":
+                continue
+            if lab.end is None or lab.end <= t0 or lab.start >= t1:
+                verdicts[i] = "unscored: outside the brand's stream"
+                continue
+            first, last = row(lab.start), row(lab.end)
+            windows.append((first, last))
+            verdicts[i] = _verdict(detections, first, last, skip, probation)
+        for alert_id, r in opened.items():
+            roles[alert_id] = (f"ignored: opened in NAB's probation period ({probation})"
+                               if r < skip else "detection"
+                               if any(first <= r <= last for first, last in windows)
+                               else "false positive")
         for name, cost in PROFILES.items():
             per_profile[name].append(score_detections(detections, windows, cost))
-    out = {}
+    out: dict[str, Any] = {}
     for name, scores in per_profile.items():
         s = total(scores)
         out[name] = {"score": None if s.normalised is None else round(s.normalised, 1),
                      "detected": s.detected, "missed": s.missed,
                      "false_positives": s.false_positives}
-    return out
+    return {"profiles": out, "verdicts": verdicts, "roles": roles}
 
 
-def airline_stream(csv_path: Path, into: Path) -> Path:
-    """The airline sample as mention JSON lines, in event-time order."""
-    with into.open("wb") as f:
-        for rec in sorted_by_time(airline_rows(csv_path)):
-            f.write(orjson.dumps(rec) + b"\n")
-    return into
+def _verdict(detections: list[bool], first: int, last: int, skip: int, probation: str) -> str:
+    """How NAB scores one labelled window of rows ``first..last``."""
+    if last < skip:
+        return f"unscored: inside NAB's probation period ({probation})"
+    if any(detections[max(first, skip):last + 1]):
+        return "detected"
+    if any(detections[first:skip]):
+        return f"missed: its only detection is in NAB's probation period ({probation})"
+    return "missed: no incident opened inside the window"
 
 
 def run(stream: Path, labels_path: Path, console: Console,
-        settings: Settings | None = None) -> dict[str, Any]:
-    """Replay ``stream`` (JSON lines, or the airline ``Tweets.csv``) and judge it against
+        settings: Settings | None = None, config: Path | None = None) -> dict[str, Any]:
+    """Replay ``stream`` (JSON lines, or the airline ``Tweets.csv``) with the configuration
+    ``run`` would use (``settings``, read from ``config``) and judge it against
     ``labels_path``; print the tables and return the figures."""
-    settings = settings or load_settings()
+    settings = settings or load_settings(config)
     labels = read_labels(labels_path)
+    embedder = replays.embedder_for(settings, console)
+    evaluated = replays.describe(settings, config, topics=embedder is not None)
+    console.print(f"evaluating the configuration `crisiswatch run` runs: {evaluated}")
     with tempfile.TemporaryDirectory(prefix="crisiswatch-eval-") as tmp:
-        if stream.suffix == ".csv":
-            stream = airline_stream(stream, Path(tmp) / "stream.jsonl")
-        alerts, series = replay(stream, settings)
-    figures = evaluate(labels, alerts, series, settings.window_s)
+        ran = replays.replay(replays.as_stream(stream, Path(tmp)), settings, console, embedder)
+    figures = evaluate(labels, ran.alerts, ran.series, settings.window_s)
+    figures["configuration"] = evaluated
+    figures["incidents"] = {sev: sum(a["severity"] == sev for a in ran.alerts)
+                            for sev in ("critical", "warning", "info")}
     _print(figures, console)
     return figures
 
 
 def _print(figures: dict[str, Any], console: Console) -> None:
+    if "incidents" in figures:
+        n = figures["incidents"]
+        console.print(f"{sum(n.values())} incident(s) in the replay: " +
+                      ", ".join(f"{k} {v}" for k, v in n.items()))
     table = Table(title="Labelled events")
-    for col in ("brand", "kind", "expect", "verdict", "incidents", "severity", "caught after"):
+    for col in ("brand", "kind", "expect", "verdict", "incidents", "severity", "caught after",
+                "NAB-style"):
         table.add_column(col)
     for e in figures["events"]:
         verdict = {True: "[green]ok[/]", False: "[red]FAIL[/]", None: "-"}[e["ok"]]
         delay = (f"{e['delay_minutes']} min ({e['delay_windows']} windows)"
                  if e["delay_minutes"] is not None and e["expect"] in ("alert", "maybe") else "")
         table.add_row(e["brand"], e["kind"], e["expect"], verdict, str(e["incidents"]),
-                      e["severity"] or "", delay)
+                      e["severity"] or "", delay, (e["nab"] or "").split(":")[0])
     console.print(table)
     rates = ", ".join(f"{b} {r}" for b, r in figures["false_alerts_per_brand_day"].items())
     console.print(f"false alerts (warning or critical, outside every labelled window) per "
@@ -203,3 +268,12 @@ def _print(figures: dict[str, Any], console: Console) -> None:
         nab.add_row(name, str(s["score"]), str(s["detected"]), str(s["missed"]),
                     str(s["false_positives"]))
     console.print(nab)
+    for e in figures["events"]:
+        if e["nab"] and e["nab"] != "detected" and e["ok"]:
+            console.print(f"NAB-style score and events table differ on {e['brand']} "
+                          f"{e['kind']}: {e['nab']}")
+    for d in figures["differences"]:
+        counted = "a false alert above" if d["false_alert"] else "not a false alert above"
+        console.print(f"NAB-style score and false alerts differ on {d['brand']} incident "
+                      f"{d['id']} ({when(d['first_window'])}): {counted}, to NAB "
+                      f"{d['nab']}: {d['why']}")
