@@ -487,6 +487,32 @@ def eval_(
         events_eval.run(source, labels, err, _settings(config), config)
 
 
+@app.command()
+def backtest(
+    history: Annotated[Path, typer.Argument(
+        help="the history to replay: JSON-lines mentions, or an airline Tweets.csv")],
+    against: Annotated[Path, typer.Option(
+        help="the configuration in use now (YAML), to compare -c against")],
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="the new configuration (default: configs/default.yaml)")]
+    = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="print the comparison as JSON on stdout instead of the table")]
+    = False,
+) -> None:
+    """Replay one history under two configurations and list the incidents that appear,
+    vanish or change severity with the new one: tune before switching a change on."""
+    from crisiswatch.evaluation import backtest as backtest_eval
+
+    _check_inputs([history])
+    new, old = _settings(config), _settings(against)
+    report = backtest_eval.run(history, new, old, config, against, err)
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        backtest_eval.print_report(report, err)
+
+
 app.command("train-sentiment")(train_sentiment)
 app.add_typer(models_app, name="models")
 app.add_typer(keys_app, name="keys")
