@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -88,11 +89,16 @@ def test_the_demo_stream_raises_the_outage_incident(tmp_path: Path) -> None:
     with EmbeddedRedis(port=free_port()) as server:
         r = cli("demo", "-o", "demo.jsonl", cwd=tmp_path)
         assert r.returncode == 0, r.stderr
-        r = cli("flow", "demo.jsonl", cwd=tmp_path, env={"REDIS_URL": server.url})
+        r = cli("flow", "demo.jsonl", cwd=tmp_path,
+                env={"REDIS_URL": server.url, "COLUMNS": "200", "TZ": "UTC"})
         assert r.returncode == 0, r.stderr
         alerts = Store(connect(server.url)).alerts()
     assert [a["brand"] for a in alerts] == ["Northwind Telecom"]
     assert "northwinddown" in dict(alerts[0]["explanation"]["top_hashtags"])
+    # the incident table says when (date, time, zone) and which (the id for GET /alerts/{id})
+    first = datetime.fromtimestamp(alerts[0]["first_window"], UTC).strftime("%Y-%m-%d %H:%M")
+    row = next(line for line in r.stderr.splitlines() if alerts[0]["id"] in line)
+    assert f"{first} UTC" in row and "critical" in row and "Northwind Telecom" in row
 
 
 def test_eval_prints_the_airline_backtest(tmp_path: Path) -> None:
@@ -101,6 +107,7 @@ def test_eval_prints_the_airline_backtest(tmp_path: Path) -> None:
     r = cli("eval", cwd=tmp_path, env={"COLUMNS": "160"})
     assert r.returncode == 0, r.stderr
     for text in ("Labelled events", "pr_gaffe", "no_alert", "false alerts", "NAB-style score",
-                 "standard", "reward_low_FN_rate"):
+                 "standard", "reward_low_FN_rate", "evaluating the configuration `crisiswatch "
+                 "run` runs: ", "default.yaml: sensitivity balanced; topics off"):
         assert text in r.stderr, text
     assert "FAIL" not in r.stderr
