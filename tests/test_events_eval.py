@@ -68,6 +68,13 @@ def test_incidents_counted_differently_are_listed_with_the_reason() -> None:
     listed = figures["differences"]
     assert nab_fp == false_alerts - sum(d["false_alert"] for d in listed) + \
         sum(d["nab"] == "false positive" for d in listed)
+    out = io.StringIO()
+    events._print(figures, Console(file=out, width=300))
+    said = out.getvalue()
+    assert "A early: ok above, NAB-style unscored: inside NAB's probation period" in said
+    assert "A ongoing: ok above, NAB-style missed: no incident opened inside the window" in said
+    assert "A incident i100 (" in said and "a false alert above, but the NAB-style score " \
+        "ignores it: opened in NAB's probation period" in said
 
 
 def test_eval_names_the_configuration_it_ran_and_honours_it(tmp_path: Path) -> None:

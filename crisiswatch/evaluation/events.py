@@ -268,12 +268,15 @@ def _print(figures: dict[str, Any], console: Console) -> None:
         nab.add_row(name, str(s["score"]), str(s["detected"]), str(s["missed"]),
                     str(s["false_positives"]))
     console.print(nab)
-    for e in figures["events"]:
-        if e["nab"] and e["nab"] != "detected" and e["ok"]:
-            console.print(f"NAB-style score and events table differ on {e['brand']} "
-                          f"{e['kind']}: {e['nab']}")
+    for e in figures["events"]:  # labels the two tables judge differently, and why
+        verdict = e["nab"]
+        if verdict and ((e["ok"] and verdict != "detected")
+                        or (not e["ok"] and verdict.startswith("unscored"))):
+            console.print(f"{e['brand']} {e['kind']}: {'ok' if e['ok'] else 'FAIL'} above, "
+                          f"NAB-style {verdict}")
     for d in figures["differences"]:
-        counted = "a false alert above" if d["false_alert"] else "not a false alert above"
-        console.print(f"NAB-style score and false alerts differ on {d['brand']} incident "
-                      f"{d['id']} ({when(d['first_window'])}): {counted}, to NAB "
-                      f"{d['nab']}: {d['why']}")
+        what = f"{d['brand']} incident {d['id']} ({when(d['first_window'])})"
+        console.print(f"{what} is a false alert above, but the NAB-style score ignores it: "
+                      f"{d['why']}" if d["false_alert"] else
+                      f"{what} is no false alert above, but a NAB-style false positive: "
+                      f"it {d['why']}")
