@@ -137,7 +137,7 @@ def _differences(labels: list[Label], alerts: list[dict], roles: dict[str, str],
         near = [lab for lab in labels if lab.brand == a["brand"]
                 and lab.overlaps(a, quiet_hours)]
         if not near and role != "false positive":
-            why = role
+            why = role.split(": ", 1)[1]  # "ignored: <why>"
         elif near and role == "false positive":
             lab = near[0]
             why = (f"overlaps the {lab.kind} window but opened before it; NAB counts only "
