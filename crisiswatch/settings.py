@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import AliasChoices, BaseModel, Field, ValidationError, model_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from crisiswatch.api_settings import ObservabilitySettings, SecuritySettings
@@ -186,6 +193,10 @@ class ActivationSettings(BaseModel):
 
 
 class BrandQuerySettings(BaseModel):
+    # A misspelt key (``sensitivty: more``) must stop the start, not leave the brand at
+    # the global sensitivity without a word.
+    model_config = ConfigDict(extra="forbid")
+
     handles: list[str] = []
     keywords: list[str] = []
     hashtags: list[str] = []

@@ -111,6 +111,10 @@ def test_a_brand_sensitivity_in_the_yaml_is_read_and_checked(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match=r"brands\.Keen\.sensitivity: Input should be "
                        "'fewer', 'balanced' or 'more'"):
         load_settings(path)
+    path.write_text("brands:\n  Keen: {sensitivty: more}\n")
+    with pytest.raises(ConfigError, match=r"brands\.Keen\.sensitivty: Extra inputs are not "
+                       "permitted"):
+        load_settings(path)
 
 
 def stream(brand: str, series: list[int]) -> list[dict]:
