@@ -156,8 +156,9 @@ def _nab(labels: list[Label], alerts: list[dict], series: dict[str, list[dict]],
 
     NAB's rules leave some of what the events table judges out of the score, and a
     reader comparing the two tables must be told which and why: the first 15 % of a
-    series is NAB's probation period (a labelled window inside it is neither caught nor
-    missed, an alert inside it is no false positive), only an incident's *opening*
+    series (at most 750 rows) is NAB's probation period (a labelled window inside it is
+    neither caught nor missed, an alert inside it is no false positive), only an
+    incident's *opening*
     window is a detection (one opened before a labelled window and still running in it
     catches it for the events table, not for NAB), and a label outside the brand's
     stream has no rows to score. ``verdicts`` says, for every ``alert`` label (by its
@@ -179,7 +180,7 @@ def _nab(labels: list[Label], alerts: list[dict], series: dict[str, list[dict]],
         def row(t: float, t0: float = t0, n: int = n) -> int:
             return min(max(int((t - t0) // window_s), 0), n - 1)
 
-        probation = f"the first 15 % of the brand's stream, before {when(t0 + skip * window_s)}"
+        probation = f"the brand's first {skip} windows, before {when(t0 + skip * window_s)}"
         detections = [False] * n
         opened = {a["id"]: row(a["first_window"]) for a in alerts
                   if a["brand"] == brand and a["severity"] != "info"}
