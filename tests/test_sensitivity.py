@@ -12,6 +12,8 @@ from crisiswatch.settings import ConfigError, load_settings
 from crisiswatch.store import Store, connect
 from detectors import terms, volume
 from detectors.sensitivity import LEVELS, apply
+from flows.brand_windows import BrandWindows, BrandWindowsState
+from flows.dedup import SeenIds
 from tests.conftest import replay, write_jsonl
 
 T0 = 1_700_006_400  # a window boundary
@@ -147,3 +149,18 @@ def test_the_flow_gives_each_brand_its_own_sensitivity(tmp_path: Path,
     assert [w // 100 for w in opened["Keen"]] == [4, 5], opened
     assert [w // 100 for w in opened["Base"]] == [5], opened
     assert opened["Calm"] == [], opened
+
+
+def test_a_resumed_brand_keeps_its_own_sensitivity() -> None:
+    """After a crash the flow rebuilds each brand's logic from its snapshot, which knows
+    the brand: its own settings apply from the first window, before any new batch."""
+    settings = load_settings(brands={"Keen": {"sensitivity": "more"}})
+    own = settings.brand_detector_configs()
+    resumed = BrandWindowsState(SeenIds(72, 1000), brand="Keen")
+    logic = BrandWindows(settings.detector_config(), 600, resumed, lambda: 0.0,
+                         brand_cfgs=own)
+    assert logic.cfg is own["Keen"] and logic.cfg.volume.min_lift == 1.5
+    fresh = BrandWindows(settings.detector_config(), 600, BrandWindowsState(SeenIds(72, 1000)),
+                         lambda: 0.0, brand_cfgs=own)
+    fresh.on_batch([("Keen", [])])
+    assert fresh.cfg is own["Keen"]
