@@ -216,6 +216,9 @@ class Settings(BaseSettings):
     window: WindowSettings = WindowSettings()
     parser: ParserSettings = ParserSettings()
     dedup: DedupSettings = DedupSettings()
+    sensitivity: Sensitivity = Field(
+        "balanced", description="fewer | balanced | more alerts, for every brand without "
+        "its own `brands.<name>.sensitivity`; balanced = the thresholds as written")
     volume: VolumeSettings = VolumeSettings()
     terms: TermSettings = TermSettings()
     sentiment: SentimentSettings = SentimentSettings()
@@ -232,9 +235,6 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     observability: ObservabilitySettings = ObservabilitySettings()
     ingest: IngestSettings = IngestSettings()
-    sensitivity: Sensitivity = Field(
-        "balanced", description="fewer | balanced | more alerts, for every brand without "
-        "its own `brands.<name>.sensitivity`; balanced = the thresholds as written")
     brands: dict[str, BrandQuerySettings] = {}
 
     @classmethod

@@ -48,15 +48,16 @@ class BrandWindowsState:
 class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
     """One brand's windows and detectors. ``cfg`` is for every brand not in
     ``brand_cfgs`` (those with a sensitivity of their own); Bytewax builds the logic
-    before it hands over the key, so the brand's own settings are picked when its first
-    batch names it (or at once, from a resumed state that knows its brand)."""
+    before it hands over the key, so the brand's own settings apply once the state
+    knows its brand: from the first batch, or at once for a state resumed from a
+    snapshot."""
 
     def __init__(self, cfg: DetectorConfig, lateness_s: float, state: BrandWindowsState,
                  clock: Callable[[], float], embedder: Embedder | None = None,
                  texts_per_window: int = 5000,
                  brand_cfgs: Mapping[str, DetectorConfig] | None = None) -> None:
+        self.default_cfg = cfg
         self.brand_cfgs = brand_cfgs or {}
-        self.cfg = self.brand_cfgs.get(state.brand, cfg)
         self.embedder = embedder if cfg.topics is not None else None
         self.texts_per_window = texts_per_window
         self.lateness_s = lateness_s
@@ -68,11 +69,8 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         """Fold the batch (the brand's mentions of each input batch) in arrival order,
         as if windows closed the moment the watermark passed them, so that results do
         not depend on how input is batched."""
-        s = self.s
-        if not s.brand:
-            s.brand = values[0][0]
-            self.cfg = self.brand_cfgs.get(s.brand, self.cfg)
-        window_s, lateness = self.cfg.window_s, self.lateness_s
+        s, window_s, lateness = self.s, self.cfg.window_s, self.lateness_s
+        s.brand = values[0][0]
         seen, open_windows = s.seen, s.open
         out: list[Out] = []
         duplicates = late = 0
@@ -114,6 +112,11 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
             out.append(("late", late))
         out.extend(self._close(self._watermark()))
         return out, False
+
+    @property
+    def cfg(self) -> DetectorConfig:
+        """The brand's detector settings (the default until the brand is known)."""
+        return self.brand_cfgs.get(self.s.brand, self.default_cfg)
 
     def on_notify(self) -> tuple[Iterable[Out], bool]:
         return self._close(self._watermark()), False
