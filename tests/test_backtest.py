@@ -60,6 +60,8 @@ def test_backtest_lists_what_a_new_sensitivity_raises_and_silences(tmp_path: Pat
     report = orjson.loads(r.stdout)
     assert report["counts"] == {"appeared": 2, "vanished": 0, "severity changed": 0,
                                 "unchanged": 1}, report
+    assert report["settings_changed"] == [{"setting": "sensitivity", "old": "fewer",
+                                           "new": "more"}]
     assert "sensitivity fewer" in report["old"]["configuration"]
     assert "sensitivity more" in report["new"]["configuration"]
     appeared = [c for c in report["changes"] if c["change"] == "appeared"]
@@ -70,6 +72,7 @@ def test_backtest_lists_what_a_new_sensitivity_raises_and_silences(tmp_path: Pat
             env={"COLUMNS": "200"})
     assert r.returncode == 0, r.stderr
     assert "vanished 2" in r.stderr and "unchanged 1" in r.stderr
+    assert "settings that differ (old → new): sensitivity: more → fewer" in r.stderr
     assert "new configuration against old" in r.stderr and "2023-11-" in r.stderr
 
     r = cli("backtest", "nope.jsonl", "--against", str(fewer), cwd=tmp_path)

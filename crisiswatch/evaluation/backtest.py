@@ -100,6 +100,7 @@ def run(stream: Path, new: Settings, old: Settings, new_path: Path | None,
     counts = {c: sum(p.change == c for p in pairs) for c in CHANGES}
     return {
         "file": str(stream),
+        "settings_changed": setting_changes(old, new),
         "old": {"configuration": runs["old"]["configuration"],
                 "incidents": len(runs["old"]["alerts"])},
         "new": {"configuration": runs["new"]["configuration"],
@@ -109,6 +110,23 @@ def run(stream: Path, new: Settings, old: Settings, new_path: Path | None,
                      "old": _brief(p.old), "new": _brief(p.new)}
                     for p in sorted(pairs, key=lambda p: CHANGES.index(p.change))],
     }
+
+
+def setting_changes(old: Settings, new: Settings) -> list[dict[str, Any]]:
+    """The settings the two configurations set differently, by dotted name: what the
+    incident changes are the consequence of (a file copied and edited by hand often
+    changes more than its author meant)."""
+    out: list[dict[str, Any]] = []
+
+    def walk(a: Any, b: Any, name: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in sorted(set(a) | set(b), key=str):
+                walk(a.get(key), b.get(key), f"{name}.{key}" if name else str(key))
+        elif a != b:
+            out.append({"setting": name, "old": a, "new": b})
+
+    walk(old.model_dump(mode="json"), new.model_dump(mode="json"), "")
+    return out
 
 
 def _brief(a: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -122,6 +140,9 @@ def _brief(a: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def print_report(report: dict[str, Any], console: Console) -> None:
     """The counts, then one row an incident: appeared, vanished, severity changed first."""
+    changed = report["settings_changed"]
+    console.print("settings that differ (old → new): " + ("; ".join(
+        f"{c['setting']}: {c['old']} → {c['new']}" for c in changed) if changed else "none"))
     c = report["counts"]
     console.print(f"old: {report['old']['incidents']} incident(s), new: "
                   f"{report['new']['incidents']}; " + ", ".join(f"{k} {v}" for k, v in c.items()))
