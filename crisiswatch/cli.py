@@ -35,6 +35,7 @@ from api.stream import close_streams
 from crisiswatch import ingest
 from crisiswatch.activation import Worker, attach, load
 from crisiswatch.api_keys import keys_app
+from crisiswatch.connect_cli import CONNECTORS, check_source, connect_command, run_live
 from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.logs import json_handler, uvicorn_log_config
 from crisiswatch.sentiment_cli import train_sentiment
@@ -233,21 +234,30 @@ def run(
     = None,
     serve: Annotated[bool, typer.Option(help="keep serving the API after the replay")] = True,
     log_format: LogFormatOpt = None,
+    source: Annotated[str | None, typer.Option(
+        help="read a live platform instead of files, until Ctrl-C: "
+        f"{', '.join(CONNECTORS)} (configured under sources: in the settings)")] = None,
 ) -> None:
-    """Replay a stream, detect, and serve the API and dashboard: all in one process."""
+    """Replay a stream (or read a live one), detect, and serve the API and dashboard:
+    all in one process."""
     settings = _settings(config)
+    if source is not None:
+        check_source(source, err)
+        if inputs:
+            err.print("[red]give input files or --source[/] (one of the two)")
+            raise typer.Exit(2)
     log_to = log_format or settings.observability.log_format
     host = host or settings.api.host
     port = settings.api.port if port is None else port
     with tempfile.TemporaryDirectory(prefix="crisiswatch-") as tmp:
-        if not inputs:
+        if not inputs and source is None:
             from flows import demo
 
             inputs = [Path(tmp) / "demo.jsonl"]
             n = demo.write(inputs[0])
             err.print(f"no input given: replaying the built-in demo stream ({n:,} records, "
                       "3 brands, 4 days, one outage)")
-        _check_inputs(inputs)
+        _check_inputs(inputs or [])
         with _redis(settings, embedded_ok=True) as url:
             store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
             playbooks, worker = _activation(settings, store)
@@ -268,6 +278,9 @@ def run(
                       "[/]  open it in a browser: it updates live (paste the API key into an "
                       "incident's 'API key' field to act from the page)\n")
             try:
+                if source is not None:
+                    _summary(store, run_live(settings, url, source, err))
+                    return
                 _summary(store, _replay(settings, inputs, url, speed))
                 if serve:
                     err.print("replay done; serving until Ctrl-C")
@@ -495,6 +508,7 @@ def eval_(
 app.command("train-sentiment")(train_sentiment)
 app.add_typer(models_app, name="models")
 app.add_typer(keys_app, name="keys")
+app.command("connect")(connect_command)
 
 if __name__ == "__main__":
     app()

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from crisiswatch.api_settings import ObservabilitySettings, SecuritySettings
 from crisiswatch.ingest_settings import IngestSettings
+from crisiswatch.source_settings import SourcesSettings
 from crisiswatch.topic_settings import TopicSettings
 from detectors.brand import DetectorConfig, ReachConfig
 from detectors.brands import BrandQuery
@@ -216,6 +217,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     observability: ObservabilitySettings = ObservabilitySettings()
     ingest: IngestSettings = IngestSettings()
+    sources: SourcesSettings = SourcesSettings()
     brands: dict[str, BrandQuerySettings] = {}
 
     @classmethod

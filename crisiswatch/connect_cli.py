@@ -1,0 +1,123 @@
+"""Live sources: which connector ``--source NAME`` means, wired from the settings, and
+``crisiswatch connect NAME``, a connector alone (production: beside ``crisiswatch flow
+--from-stream``, which reads what it queues).
+
+A connector writes into the Redis input streams, the same path as ``POST /mentions``
+(see ``flows/live.py`` for why): ``crisiswatch run --source NAME`` runs it as a thread
+beside the flow, which reads those streams until stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from crisiswatch.settings import Settings
+from crisiswatch.store import Store, connect
+from detectors.brands import BrandMatcher
+from flows.live import Connector, LiveRunner
+from flows.parse import Parser
+
+
+def _bluesky(settings: Settings, matcher: BrandMatcher) -> Connector:
+    from flows.bluesky import Jetstream
+
+    return Jetstream(settings.sources.bluesky.model(), matcher)
+
+
+CONNECTORS: dict[str, Callable[[Settings, BrandMatcher], Connector]] = {
+    "bluesky": _bluesky,
+}
+
+
+def runner(settings: Settings, url: str, name: str) -> LiveRunner:
+    """The connector ``name`` writing into the store at ``url`` (not started). Records
+    are checked by the flow's parser with the configured brand queries, as ``POST
+    /mentions`` checks them."""
+    matcher = BrandMatcher(settings.brand_queries())
+    store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
+    store.inputs.pin(settings.ingest.partitions)
+    parser = Parser(matcher, settings.parser.max_text_chars, source=name)
+    retry = settings.sources.retry
+    return LiveRunner(CONNECTORS[name](settings, matcher), store, parser,
+                      retry.backoff_base_seconds, retry.backoff_max_seconds)
+
+
+def check_source(name: str, console: Console) -> None:
+    if name not in CONNECTORS:
+        console.print(f"[red]unknown source {name!r};[/] known: {', '.join(CONNECTORS)}")
+        raise typer.Exit(2)
+
+
+def print_counts(store: Store, name: str, console: Console) -> None:
+    """One line of what the connector read and what became of it."""
+    c = store.connectors.counts(name)
+    ignored = ", ".join(f"{k.split('.', 1)[1]} {v:,}" for k, v in sorted(c.items())
+                        if k.startswith("ignored."))
+    console.print(f"{name}: {c.get('frames', 0):,} frames: {c.get('queued', 0):,} queued, "
+                  f"{c.get('unmatched', 0):,} unmatched, {c.get('ignored', 0):,} ignored"
+                  f"{f' ({ignored})' if ignored else ''}, {c.get('refused', 0):,} refused; "
+                  f"{c.get('reconnects', 0):,} reconnect(s), {c.get('rate_limited', 0):,} "
+                  f"rate-limited; cursor {store.connectors.cursor(name)}")
+
+
+def run_live(settings: Settings, url: str, name: str, console: Console) -> float:
+    """The connector as a thread and the flow over the input streams in this thread,
+    until Ctrl-C (or SIGTERM); returns the seconds it ran."""
+    from bytewax.testing import run_main
+
+    from crisiswatch.topics_cli import topics_embedder
+    from flows.dataflow import build_flow
+    from flows.gc_tuning import tune_gc
+    from flows.redis_source import RedisStreamSource
+
+    live = runner(settings, url, name)
+    embedder = topics_embedder(settings.topics, console)
+    source = RedisStreamSource(url, settings.store.prefix, live.store.inputs.partitions(),
+                               settings.ingest.batch_records)
+    live.store.set_status(state="running", source=name,
+                          started=datetime.now(UTC).isoformat(timespec="seconds"))
+    console.print(f"{name}: live, reading until Ctrl-C")
+    started = time.perf_counter()
+    live.start()
+    tune_gc()
+    try:
+        run_main(build_flow(settings, source, url, embedder=embedder))
+    except KeyboardInterrupt:
+        console.print("stopping")
+    finally:
+        live.stop()
+        print_counts(live.store, name, console)
+    return time.perf_counter() - started
+
+
+def connect_command(
+    source: Annotated[str, typer.Argument(help="the platform: " + ", ".join(CONNECTORS))],
+    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML settings "
+                                                "file")] = None,
+) -> None:
+    """Run a live connector against the Redis at REDIS_URL until stopped: it appends
+    what it reads to the input streams that `crisiswatch flow --from-stream` reads."""
+    from crisiswatch.cli import _redis, _settings, err  # the composition root's helpers
+
+    settings = _settings(config)
+    check_source(source, err)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    with _redis(settings, embedded_ok=False) as url:
+        live = runner(settings, url, source).start()
+        err.print(f"{source}: reading into {live.store.inputs.key(0)}…; Ctrl-C stops")
+        try:
+            while live.thread is not None and live.thread.is_alive():
+                time.sleep(1)
+        except KeyboardInterrupt:
+            err.print("stopping")
+        finally:
+            live.stop()
+            print_counts(live.store, source, err)
