@@ -623,6 +623,17 @@ class Outbox:
             self._logged(pipe, outcome, "delivered")
             pipe.execute()
 
+    def waiting(self, msg_id: str) -> bool:
+        """Still in the outbox (neither delivered nor dead)."""
+        return bool(self.s.r.hexists(self.msgs, msg_id))
+
+    def defer(self, msg_id: str, due: float) -> None:
+        """Not now, and not an attempt: the claim that counted one is taken back."""
+        with self.s.r.pipeline(transaction=True) as pipe:
+            pipe.hincrby(self.attempts, msg_id, -1)
+            pipe.zadd(self.due, {msg_id: due}, xx=True)
+            pipe.execute()
+
     def retry(self, msg_id: str, due: float, error: str) -> None:
         with self.s.r.pipeline(transaction=True) as pipe:
             pipe.hset(self.errors, msg_id, error)
