@@ -242,7 +242,7 @@ def run(
     all in one process."""
     settings = _settings(config)
     if source is not None:
-        check_source(source, err)
+        check_source(source, settings, err)
         if inputs:
             err.print("[red]give input files or --source[/] (one of the two)")
             raise typer.Exit(2)

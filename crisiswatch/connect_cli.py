@@ -10,6 +10,7 @@ beside the flow, which reads those streams until stopped.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -26,34 +27,62 @@ from flows.live import Connector, LiveRunner
 from flows.parse import Parser
 
 
-def _bluesky(settings: Settings, matcher: BrandMatcher) -> Connector:
+def _bluesky(settings: Settings, matcher: BrandMatcher) -> list[Connector]:
     from flows.bluesky import Jetstream
 
-    return Jetstream(settings.sources.bluesky.model(), matcher)
+    return [Jetstream(settings.sources.bluesky.model(), matcher)]
 
 
-CONNECTORS: dict[str, Callable[[Settings, BrandMatcher], Connector]] = {
+def _mastodon(settings: Settings, matcher: BrandMatcher) -> list[Connector]:
+    """One connector per instance and stream: each hashtag (the brand queries' unless
+    listed), and the federated timeline when asked for."""
+    from flows.mastodon import Mastodon, MastodonStream
+
+    cfg = settings.sources.mastodon
+    tags = cfg.hashtags or sorted({t for q in settings.brands.values() for t in q.hashtags})
+    streams: list[str | None] = [t.lstrip("#").lower() for t in tags]
+    if cfg.public:
+        streams.append(None)
+    return [Mastodon(MastodonStream(i.url.rstrip("/"), tag, os.environ.get(i.token_env)),
+                     cfg.model())
+            for i in cfg.instances for tag in dict.fromkeys(streams)]
+
+
+CONNECTORS: dict[str, Callable[[Settings, BrandMatcher], list[Connector]]] = {
     "bluesky": _bluesky,
+    "mastodon": _mastodon,
 }
 
 
-def runner(settings: Settings, url: str, name: str) -> LiveRunner:
-    """The connector ``name`` writing into the store at ``url`` (not started). Records
-    are checked by the flow's parser with the configured brand queries, as ``POST
-    /mentions`` checks them."""
+def runners(settings: Settings, url: str, name: str) -> list[LiveRunner]:
+    """The connectors of source ``name`` writing into the store at ``url`` (not
+    started). Records are checked by the flow's parser with the configured brand
+    queries, as ``POST /mentions`` checks them."""
     matcher = BrandMatcher(settings.brand_queries())
     store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
     store.inputs.pin(settings.ingest.partitions)
     parser = Parser(matcher, settings.parser.max_text_chars, source=name)
     retry = settings.sources.retry
-    return LiveRunner(CONNECTORS[name](settings, matcher), store, parser,
-                      retry.backoff_base_seconds, retry.backoff_max_seconds)
+    return [LiveRunner(c, store, parser, retry.backoff_base_seconds,
+                       retry.backoff_max_seconds)
+            for c in CONNECTORS[name](settings, matcher)]
 
 
-def check_source(name: str, console: Console) -> None:
+def check_source(name: str, settings: Settings, console: Console) -> None:
+    """Refuse (exit 2) an unknown source or one configured to read nothing; warn of a
+    missing credential."""
     if name not in CONNECTORS:
         console.print(f"[red]unknown source {name!r};[/] known: {', '.join(CONNECTORS)}")
         raise typer.Exit(2)
+    if not CONNECTORS[name](settings, BrandMatcher(settings.brand_queries())):
+        console.print(f"[red]sources.{name} reads nothing:[/] see its section in the README "
+                      "(mastodon: instances, and hashtags in the brand queries or public: true)")
+        raise typer.Exit(2)
+    if name == "mastodon":
+        for i in settings.sources.mastodon.instances:
+            if not os.environ.get(i.token_env):
+                console.print(f"[yellow]{i.token_env} is not set:[/] {i.url} streams need a "
+                              "user token (read:statuses) since Mastodon 4.2")
 
 
 def print_counts(store: Store, name: str, console: Console) -> None:
@@ -78,24 +107,33 @@ def run_live(settings: Settings, url: str, name: str, console: Console) -> float
     from flows.gc_tuning import tune_gc
     from flows.redis_source import RedisStreamSource
 
-    live = runner(settings, url, name)
+    live = runners(settings, url, name)
+    store = live[0].store
     embedder = topics_embedder(settings.topics, console)
-    source = RedisStreamSource(url, settings.store.prefix, live.store.inputs.partitions(),
+    source = RedisStreamSource(url, settings.store.prefix, store.inputs.partitions(),
                                settings.ingest.batch_records)
-    live.store.set_status(state="running", source=name,
-                          started=datetime.now(UTC).isoformat(timespec="seconds"))
-    console.print(f"{name}: live, reading until Ctrl-C")
+    store.set_status(state="running", source=name,
+                     started=datetime.now(UTC).isoformat(timespec="seconds"))
+    console.print(f"{name}: live ({', '.join(r.name for r in live)}), reading until Ctrl-C")
     started = time.perf_counter()
-    live.start()
+    for r in live:
+        r.start()
     tune_gc()
     try:
         run_main(build_flow(settings, source, url, embedder=embedder))
     except KeyboardInterrupt:
         console.print("stopping")
     finally:
-        live.stop()
-        print_counts(live.store, name, console)
+        _stop(live, console)
     return time.perf_counter() - started
+
+
+def _stop(live: list[LiveRunner], console: Console) -> None:
+    for r in live:
+        r.stop_event.set()
+    for r in live:
+        r.stop()
+        print_counts(r.store, r.name, console)
 
 
 def connect_command(
@@ -108,16 +146,16 @@ def connect_command(
     from crisiswatch.cli import _redis, _settings, err  # the composition root's helpers
 
     settings = _settings(config)
-    check_source(source, err)
+    check_source(source, settings, err)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     with _redis(settings, embedded_ok=False) as url:
-        live = runner(settings, url, source).start()
-        err.print(f"{source}: reading into {live.store.inputs.key(0)}…; Ctrl-C stops")
+        live = [r.start() for r in runners(settings, url, source)]
+        err.print(f"{', '.join(r.name for r in live)}: reading into "
+                  f"{live[0].store.inputs.key(0)}…; Ctrl-C stops")
         try:
-            while live.thread is not None and live.thread.is_alive():
+            while any(r.thread is not None and r.thread.is_alive() for r in live):
                 time.sleep(1)
         except KeyboardInterrupt:
             err.print("stopping")
         finally:
-            live.stop()
-            print_counts(live.store, source, err)
+            _stop(live, err)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from flows.bluesky import JetstreamConfig
+from flows.mastodon import MastodonConfig
 
 
 class BlueskySettings(BaseModel):
@@ -23,6 +24,31 @@ class BlueskySettings(BaseModel):
         return JetstreamConfig(**self.model_dump())
 
 
+class MastodonInstance(BaseModel):
+    url: str = Field(description="the instance, e.g. https://mastodon.social")
+    token_env: str = Field("CRISISWATCH_MASTODON_TOKEN", description="environment variable "
+                           "holding a user access token with read:statuses (streaming needs "
+                           "one since Mastodon 4.2)")
+
+
+class MastodonSettings(BaseModel):
+    instances: list[MastodonInstance] = []
+    hashtags: list[str] = Field([], description="hashtag streams; empty: every hashtag of "
+                                "the brand queries")
+    public: bool = Field(False, description="also the federated timeline, matched here by "
+                         "the brand queries' handles and keywords (heavy: every public post)")
+    rewind_seconds: float = Field(60.0, ge=0, description="the REST backfill after a "
+                                  "reconnect starts this long before the cursor")
+    batch_statuses: int = Field(200, ge=1)
+    flush_seconds: float = Field(0.2, gt=0)
+    read_timeout_seconds: float = Field(40.0, gt=0, description="a stream silent this long "
+                                        "(no heartbeat) is reconnected")
+
+    def model(self) -> MastodonConfig:
+        return MastodonConfig(self.rewind_seconds, self.batch_statuses, self.flush_seconds,
+                              self.read_timeout_seconds)
+
+
 class ConnectorRetrySettings(BaseModel):
     backoff_base_seconds: float = Field(1.0, gt=0, description="first reconnect delay; "
                                         "doubles on every failure in a row (with jitter)")
@@ -33,3 +59,4 @@ class ConnectorRetrySettings(BaseModel):
 class SourcesSettings(BaseModel):
     retry: ConnectorRetrySettings = ConnectorRetrySettings()
     bluesky: BlueskySettings = BlueskySettings()
+    mastodon: MastodonSettings = MastodonSettings()

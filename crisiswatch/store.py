@@ -1028,6 +1028,8 @@ def _entries(rows: list[tuple[bytes, dict[bytes, bytes]]]) -> list[Entry]:
 
 
 REFUSED_KEPT = 1_000  # refused frames kept per connector for a person to inspect
+CONNECTOR_COUNTS = ("frames", "queued", "unmatched", "ignored", "refused", "reconnects",
+                    "rate_limited")
 
 
 class Connectors:
@@ -1065,8 +1067,10 @@ class Connectors:
             pipe.execute()
 
     def counts(self, name: str) -> dict[str, int]:
+        """The outcome totals (zero when none yet) and ``ignored.WHY`` by reason."""
         raw = self.s.r.hgetall(self.key(name))
-        return {k.decode(): int(v) for k, v in raw.items() if k != b"cursor"}
+        found = {k.decode(): int(v) for k, v in raw.items() if k != b"cursor"}
+        return {**dict.fromkeys(CONNECTOR_COUNTS, 0), **found}
 
     def refused(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
         return [orjson.loads(x) for x in self.s.r.lrange(f"{self.key(name)}:refused", 0,
