@@ -410,25 +410,47 @@ def worker_(config: ConfigOpt = None, log_format: LogFormatOpt = None) -> None:
 
 @app.command("import")
 def import_(
-    kind: Annotated[str, typer.Argument(help="export format: airline (Tweets.csv)")],
+    kind: Annotated[str, typer.Argument(
+        help="export format: airline (Tweets.csv), x-v2 (X API v2 JSON: data + "
+        "includes.users), csv or ndjson (with --map)")],
     path: Annotated[Path, typer.Argument(help="the export file")],
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="write here instead of stdout")] = None,
+    map_: Annotated[str | None, typer.Option(
+        "--map", help="csv/ndjson: mention field=column, comma-separated, e.g. "
+        "'text=Content,ts=Date,author.handle=Author,author.followers=Followers' (ndjson: "
+        "a column may be a dotted path)")] = None,
+    tz: Annotated[str | None, typer.Option(
+        help="the zone of times written without one, e.g. Europe/Paris")] = None,
+    ts_format: Annotated[str | None, typer.Option(
+        help="strptime format of times that are not ISO-8601, e.g. '%d/%m/%Y %H:%M'")] = None,
+    platform: Annotated[str | None, typer.Option(help="platform of every record")] = None,
 ) -> None:
     """Convert an export to mention JSON lines, in event-time order."""
-    from flows.importers import IMPORTERS, sorted_by_time
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    if kind not in IMPORTERS:
-        err.print(f"[red]unknown import format {kind!r};[/] known: {', '.join(IMPORTERS)}")
+    from flows.importers import KINDS, import_rows, sorted_by_time
+    from flows.table_import import Mapping, parse_map
+
+    if kind not in KINDS:
+        err.print(f"[red]unknown import format {kind!r};[/] known: {', '.join(KINDS)}")
         raise typer.Exit(2)
     if not path.is_file():
         err.print(f"[red]no such file:[/] {path}")
         raise typer.Exit(2)
-    records = sorted_by_time(IMPORTERS[kind](path))
+    try:
+        zone = ZoneInfo(tz) if tz else None
+        mapping = (Mapping(parse_map(map_ or ""), zone, ts_format,
+                           {"platform": platform} if platform else {})
+                   if map_ or kind in ("csv", "ndjson") else None)
+        records = sorted_by_time(import_rows(kind, path, mapping))
+    except (ValueError, ZoneInfoNotFoundError) as e:
+        err.print(f"[red]cannot import {path}:[/] {e}")
+        raise typer.Exit(2) from None
     out = output.open("wb") if output else sys.stdout.buffer
     try:
         for rec in records:
-            out.write(orjson.dumps(rec) + b"\n")
+            out.write((rec if isinstance(rec, bytes) else orjson.dumps(rec)) + b"\n")
     finally:
         if output:
             out.close()
