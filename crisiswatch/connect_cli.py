@@ -48,9 +48,18 @@ def _mastodon(settings: Settings, matcher: BrandMatcher) -> list[Connector]:
             for i in cfg.instances for tag in dict.fromkeys(streams)]
 
 
+def _x(settings: Settings, matcher: BrandMatcher) -> list[Connector]:
+    from flows.x import XStream
+
+    cfg = settings.sources.x
+    stream = XStream(cfg.model(os.environ.get(cfg.token_env)), settings.brand_queries())
+    return [stream] if stream.rules else []
+
+
 CONNECTORS: dict[str, Callable[[Settings, BrandMatcher], list[Connector]]] = {
     "bluesky": _bluesky,
     "mastodon": _mastodon,
+    "x": _x,
 }
 
 
@@ -76,13 +85,17 @@ def check_source(name: str, settings: Settings, console: Console) -> None:
         raise typer.Exit(2)
     if not CONNECTORS[name](settings, BrandMatcher(settings.brand_queries())):
         console.print(f"[red]sources.{name} reads nothing:[/] see its section in the README "
-                      "(mastodon: instances, and hashtags in the brand queries or public: true)")
+                      "(mastodon: instances, and hashtags in the brand queries or public: "
+                      "true; x: brand queries to build rules from)")
         raise typer.Exit(2)
     if name == "mastodon":
         for i in settings.sources.mastodon.instances:
             if not os.environ.get(i.token_env):
                 console.print(f"[yellow]{i.token_env} is not set:[/] {i.url} streams need a "
                               "user token (read:statuses) since Mastodon 4.2")
+    if name == "x" and not os.environ.get(settings.sources.x.token_env):
+        console.print(f"[yellow]{settings.sources.x.token_env} is not set:[/] the X API "
+                      "answers 401 without the app's bearer token")
 
 
 def print_counts(store: Store, name: str, console: Console) -> None:

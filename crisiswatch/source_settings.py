@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from flows.bluesky import JetstreamConfig
 from flows.mastodon import MastodonConfig
+from flows.x import XConfig
 
 
 class BlueskySettings(BaseModel):
@@ -49,6 +50,29 @@ class MastodonSettings(BaseModel):
                               self.read_timeout_seconds)
 
 
+class XSettings(BaseModel):
+    api: str = Field("https://api.x.com", description="the API's base URL")
+    token_env: str = Field("CRISISWATCH_X_BEARER_TOKEN", description="environment variable "
+                           "holding the app's bearer token (filtered stream and recent search)")
+    rule_suffix: str = Field("", description="appended to every brand rule, e.g. "
+                             "'-is:retweet lang:en'")
+    max_rule_chars: int = Field(512, ge=16, description="longest rule the plan allows "
+                                "(512 basic; longer brands are split over several rules)")
+    rewind_seconds: float = Field(30.0, ge=0, description="recent search after a reconnect "
+                                  "starts this long before the cursor")
+    backfill_hours: float = Field(0.0, ge=0, le=168, description="on a first start, read "
+                                  "this much recent search first (at most 7 days)")
+    search_page: int = Field(100, ge=10, le=100)
+    batch_tweets: int = Field(200, ge=1)
+    flush_seconds: float = Field(0.2, gt=0)
+    read_timeout_seconds: float = Field(30.0, gt=0, description="a stream silent this long "
+                                        "(keep-alives come every 20 s) is reconnected")
+
+    def model(self, token: str | None) -> XConfig:
+        fields = self.model_dump(exclude={"token_env"})
+        return XConfig(token=token, **fields)
+
+
 class ConnectorRetrySettings(BaseModel):
     backoff_base_seconds: float = Field(1.0, gt=0, description="first reconnect delay; "
                                         "doubles on every failure in a row (with jitter)")
@@ -60,3 +84,4 @@ class SourcesSettings(BaseModel):
     retry: ConnectorRetrySettings = ConnectorRetrySettings()
     bluesky: BlueskySettings = BlueskySettings()
     mastodon: MastodonSettings = MastodonSettings()
+    x: XSettings = XSettings()
