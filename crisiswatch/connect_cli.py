@@ -56,10 +56,21 @@ def _x(settings: Settings, matcher: BrandMatcher) -> list[Connector]:
     return [stream] if stream.rules else []
 
 
+def _reddit(settings: Settings, matcher: BrandMatcher) -> list[Connector]:
+    from flows.reddit import Reddit
+
+    cfg = settings.sources.reddit
+    if not cfg.subreddits:
+        return []
+    model = cfg.model(os.environ.get(cfg.client_id_env), os.environ.get(cfg.client_secret_env))
+    return [Reddit(model, listing) for listing in dict.fromkeys(cfg.listings)]
+
+
 CONNECTORS: dict[str, Callable[[Settings, BrandMatcher], list[Connector]]] = {
     "bluesky": _bluesky,
     "mastodon": _mastodon,
     "x": _x,
+    "reddit": _reddit,
 }
 
 
@@ -86,13 +97,18 @@ def check_source(name: str, settings: Settings, console: Console) -> None:
     if not CONNECTORS[name](settings, BrandMatcher(settings.brand_queries())):
         console.print(f"[red]sources.{name} reads nothing:[/] see its section in the README "
                       "(mastodon: instances, and hashtags in the brand queries or public: "
-                      "true; x: brand queries to build rules from)")
+                      "true; x: brand queries to build rules from; reddit: subreddits)")
         raise typer.Exit(2)
     if name == "mastodon":
         for i in settings.sources.mastodon.instances:
             if not os.environ.get(i.token_env):
                 console.print(f"[yellow]{i.token_env} is not set:[/] {i.url} streams need a "
                               "user token (read:statuses) since Mastodon 4.2")
+    reddit = settings.sources.reddit
+    if name == "reddit" and not (os.environ.get(reddit.client_id_env)
+                                 and os.environ.get(reddit.client_secret_env)):
+        console.print(f"[yellow]{reddit.client_id_env} / {reddit.client_secret_env} are not "
+                      "set:[/] Reddit's OAuth API needs an app's client id and secret")
     if name == "x" and not os.environ.get(settings.sources.x.token_env):
         console.print(f"[yellow]{settings.sources.x.token_env} is not set:[/] the X API "
                       "answers 401 without the app's bearer token")

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from flows.bluesky import JetstreamConfig
 from flows.mastodon import MastodonConfig
+from flows.reddit import RedditConfig
 from flows.x import XConfig
 
 
@@ -73,6 +74,31 @@ class XSettings(BaseModel):
         return XConfig(token=token, **fields)
 
 
+class RedditSettings(BaseModel):
+    subreddits: list[str] = Field([], description="subreddits to read, without r/")
+    listings: list[str] = Field(["comments", "submissions"], description="comments, "
+                                "submissions, or both (one connector and cursor each)")
+    client_id_env: str = Field("CRISISWATCH_REDDIT_CLIENT_ID", description="environment "
+                               "variable holding the app's client id")
+    client_secret_env: str = Field("CRISISWATCH_REDDIT_CLIENT_SECRET", description="and "
+                                   "its secret")
+    user_agent: str = Field("crisiswatch/0.1 (brand crisis monitoring)", description="Reddit "
+                            "asks for <platform>:<app id>:<version> (by /u/<username>)")
+    api: str = "https://oauth.reddit.com"
+    auth: str = "https://www.reddit.com"
+    poll_seconds: float = Field(5.0, gt=0, description="per listing; the free tier allows "
+                                "100 requests a minute")
+    max_pages: int = Field(10, ge=1, le=10, description="pages of 100 read back to the cursor")
+    rewind_ids: int = Field(0, ge=0, description="ids re-read behind the cursor after a "
+                            "reconnect (late approvals), counted as duplicates")
+
+    def model(self, client_id: str | None, client_secret: str | None) -> RedditConfig:
+        return RedditConfig(tuple(s.removeprefix("r/") for s in self.subreddits), client_id,
+                            client_secret, self.user_agent, self.api.rstrip("/"),
+                            self.auth.rstrip("/"), self.poll_seconds, self.max_pages,
+                            self.rewind_ids)
+
+
 class ConnectorRetrySettings(BaseModel):
     backoff_base_seconds: float = Field(1.0, gt=0, description="first reconnect delay; "
                                         "doubles on every failure in a row (with jitter)")
@@ -85,3 +111,4 @@ class SourcesSettings(BaseModel):
     bluesky: BlueskySettings = BlueskySettings()
     mastodon: MastodonSettings = MastodonSettings()
     x: XSettings = XSettings()
+    reddit: RedditSettings = RedditSettings()
