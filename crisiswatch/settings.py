@@ -138,7 +138,7 @@ class StoreSettings(BaseModel):
 
 class WebhookSettings(BaseModel):
     allowed_hosts: list[str] = Field(
-        ["127.0.0.1", "localhost", "hooks.slack.com"],
+        ["127.0.0.1", "localhost", "hooks.slack.com", "events.pagerduty.com"],
         description="hosts webhooks may be sent to; '*.example.com' allows subdomains")
     timeout_seconds: float = Field(5, gt=0, description="per phase of one request")
     max_attempts: int = Field(8, ge=1, description="then the message is dead-lettered")

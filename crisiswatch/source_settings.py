@@ -4,6 +4,8 @@ needs one names the environment variable it reads it from."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from flows.bluesky import JetstreamConfig
@@ -76,7 +78,8 @@ class XSettings(BaseModel):
 
 class RedditSettings(BaseModel):
     subreddits: list[str] = Field([], description="subreddits to read, without r/")
-    listings: list[str] = Field(["comments", "submissions"], description="comments, "
+    listings: list[Literal["comments", "submissions"]] = Field(
+        ["comments", "submissions"], description="comments, "
                                 "submissions, or both (one connector and cursor each)")
     client_id_env: str = Field("CRISISWATCH_REDDIT_CLIENT_ID", description="environment "
                                "variable holding the app's client id")
