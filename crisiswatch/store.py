@@ -28,7 +28,8 @@ Keys, with prefix ``p`` (``cw`` by default):
 - ``p:input:{k}``                stream: mentions waiting for the flow, partition ``k``;
   ``p:input:partitions``: how many there are (``InputStreams``)
 - ``p:connector:{name}``         hash: a live connector's cursor and record counts;
-  ``p:connector:{name}:refused``: its refused frames, newest first (``Connectors``)
+  ``p:connector:{name}:refused``: its refused frames, newest first; ``p:connectors``:
+  the names of the connectors that ever committed (``Connectors``)
 """
 
 from __future__ import annotations
@@ -1055,6 +1056,7 @@ class Connectors:
                counts: dict[str, int], refused: list[dict[str, Any]]) -> None:
         key = self.key(name)
         with self.s.r.pipeline(transaction=True) as pipe:
+            pipe.sadd(self.s._k("connectors"), name)
             self.s.inputs.queue(pipe, records)
             if cursor is not None:
                 pipe.hset(key, "cursor", cursor)
@@ -1065,6 +1067,9 @@ class Connectors:
                 pipe.lpush(f"{key}:refused", *(orjson.dumps(r) for r in refused))
                 pipe.ltrim(f"{key}:refused", 0, REFUSED_KEPT - 1)
             pipe.execute()
+
+    def names(self) -> list[str]:
+        return sorted(x.decode() for x in self.s.r.smembers(self.s._k("connectors")))
 
     def counts(self, name: str) -> dict[str, int]:
         """The outcome totals (zero when none yet) and ``ignored.WHY`` by reason."""

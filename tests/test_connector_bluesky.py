@@ -11,6 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import yaml
 
@@ -136,9 +137,10 @@ def test_run_source_bluesky_end_to_end(redis_server: EmbeddedRedis, store: Store
         cfg = config(tmp_path, js.url)
         env = cli_env(redis_server.url, store.p)
         log = tmp_path / "run.log"
+        port = free_port()
         with log.open("wb") as out:
             proc = subprocess.Popen([*CLI, "run", "--source", "bluesky", "-c", str(cfg),
-                                     "--port", str(free_port())], env=env, stdout=out,
+                                     "--port", str(port)], env=env, stdout=out,
                                     stderr=subprocess.STDOUT)
         try:
             sent = lambda: [f for c in js.connections for f in c.sent]  # noqa: E731
@@ -149,6 +151,7 @@ def test_run_source_bluesky_end_to_end(redis_server: EmbeddedRedis, store: Store
             total = sum(expected().values())
             wait_for(lambda: store.stats()["read"] == total and store.alerts(), 30,
                      "the flow to read every mention and open an incident", proc, log)
+            (api,) = httpx.get(f"http://127.0.0.1:{port}/connectors", timeout=10).json()
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
@@ -199,6 +202,9 @@ def test_run_source_bluesky_end_to_end(redis_server: EmbeddedRedis, store: Store
     assert doc["reply_to"].endswith("/3l3aaaaaaaa2s") and doc["hashtags"] == ["skywaysdown"]
     assert doc["lang"] == "en" and doc["url"].startswith("https://bsky.app/profile/")
     assert "bluesky:" in output and "1 rate-limited" in output
+    # the same ledger through the API (GET /connectors)
+    assert api["name"] == "bluesky" and api["frames"] == sent_n
+    assert api["ignored_by"]["identity"] == 1 and len(api["recent_refused"]) == 2
     print(f"{sent_n} frames over 2 connections ({js.rejected} refused with 429): "
           f"{counts['queued']} queued ({dups} again after the cut, counted duplicate), "
           f"{counts['unmatched']} unmatched, {counts['ignored']} ignored, "
