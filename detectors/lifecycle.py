@@ -215,6 +215,15 @@ def activate(snap: Snapshot, ctx: Context, playbook: Playbook, actor: str, note:
     }
     if respond_by is not None:
         change.timers[playbook.name] = respond_by
+    if snap.state == "acknowledged":  # a pager that opens on it must hear that too
+        ack = follow_up(Snapshot(snap.incident_id, snap.state, snap.assignee,
+                                 snap.acknowledged_at,
+                                 {playbook.name: change.activations[playbook.name]}),
+                        ctx.playbooks, "acknowledge", now)
+        if ack is not None:
+            change.messages += ack.messages
+            change.audit += ack.audit
+            change.activations.update(ack.activations)
     change.events.append(("playbook.activated", _event(
         snap, "activated", actor, note, now, playbook=playbook.name, how=how,
         respond_by=respond_by, assignee=change.assignee or snap.assignee)))

@@ -226,3 +226,42 @@ def test_email_refused_with_a_5xx_is_dead_at_once(store: Store, tmp_path: Path) 
         server.stop()
     assert dead[0]["attempts"] == 1 and dead[0]["error"].startswith("SMTP 550")
     assert inbox.mails == []
+
+
+def test_pagerduty_playbook_activated_after_the_acknowledgement_acknowledges_too(
+        store: Store, tmp_path: Path) -> None:
+    with Receiver(default=202) as rx:
+        playbooks = playbook_file(tmp_path, f"""
+destinations:
+  oncall: {{url: "{rx.url('/v2/enqueue')}", format: pagerduty, routing_key: "{ROUTING_KEY}"}}
+playbooks:
+  - name: page-by-hand
+    auto: false
+    when: {{}}
+    actions: [{{webhook: oncall}}]
+""")
+        settings = fast_settings(store.p)
+        with Worker(store, settings, playbooks, SECRET), \
+                live_api(store, playbooks, settings) as api:
+            write(store, incident("inc-late"))
+            assert api.post("/alerts/inc-late/ack", json={"actor": "ana"}).status_code == 200
+            r = api.post("/alerts/inc-late/activate", json={"actor": "ana",
+                                                            "playbook": "page-by-hand"})
+            assert r.status_code == 200, r.text
+            wait_for(lambda: actions(rx) == ["trigger", "acknowledge"])
+
+
+def test_destination_formats_are_checked_when_the_file_is_read(tmp_path: Path) -> None:
+    import pytest
+
+    from crisiswatch.settings import ConfigError
+
+    for dest, problem in [
+        ('{url: "http://127.0.0.1/x", format: pagerduty}', "needs routing_key"),
+        ('{url: "http://127.0.0.1/x", format: email, from: "a@b", to: ["c@d"]}',
+         "smtp:// or smtps://"),
+        ('{url: "smtp://127.0.0.1:25", format: email}', "needs from"),
+        ('{url: "smtp://127.0.0.1:25", format: teams}', "every other format an http"),
+    ]:
+        with pytest.raises(ConfigError, match=problem):
+            playbook_file(tmp_path, f"destinations:\n  d: {dest}\nplaybooks: []\n")
