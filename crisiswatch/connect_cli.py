@@ -126,11 +126,18 @@ def print_counts(store: Store, name: str, console: Console) -> None:
                   f"rate-limited; cursor {store.connectors.cursor(name)}")
 
 
+SNAPSHOT_SECONDS = 10  # as `crisiswatch flow`: input acknowledged (and trimmed) this often
+
+
 def run_live(settings: Settings, url: str, name: str, console: Console) -> float:
     """The connector as a thread and the flow over the input streams in this thread,
     until Ctrl-C (or SIGTERM); returns the seconds it ran."""
+    import tempfile
+    from datetime import timedelta
+
     from bytewax.testing import run_main
 
+    from crisiswatch.flow_cli import prepare_recovery
     from crisiswatch.topics_cli import topics_embedder
     from flows.dataflow import build_flow
     from flows.gc_tuning import tune_gc
@@ -149,7 +156,13 @@ def run_live(settings: Settings, url: str, name: str, console: Console) -> float
         r.start()
     tune_gc()
     try:
-        run_main(build_flow(settings, source, url, embedder=embedder))
+        # Snapshots (into a directory that lives as long as the command) are what lets
+        # the flow acknowledge and trim the input streams: without them a live run would
+        # keep every mention it ever read in Redis.
+        with tempfile.TemporaryDirectory(prefix="crisiswatch-live-") as recovery:
+            run_main(build_flow(settings, source, url, embedder=embedder),
+                     epoch_interval=timedelta(seconds=SNAPSHOT_SECONDS),
+                     recovery_config=prepare_recovery(Path(recovery), 1, console))
     except KeyboardInterrupt:
         console.print("stopping")
     finally:

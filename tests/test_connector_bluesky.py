@@ -17,7 +17,8 @@ import yaml
 
 from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.settings import DEFAULT_CONFIG
-from crisiswatch.store import INPUT_FIELD, Store
+from crisiswatch.store import Store
+from tests.connector_runs import InputWatch
 from tests.flow_runs import CLI, cli_env, wait_for
 from tests.jetstream_server import Frame, JetstreamServer, frame
 
@@ -142,6 +143,7 @@ def test_run_source_bluesky_end_to_end(redis_server: EmbeddedRedis, store: Store
             proc = subprocess.Popen([*CLI, "run", "--source", "bluesky", "-c", str(cfg),
                                      "--port", str(port)], env=env, stdout=out,
                                     stderr=subprocess.STDOUT)
+        watch = InputWatch(store)
         try:
             sent = lambda: [f for c in js.connections for f in c.sent]  # noqa: E731
             expected = lambda: mentions_of(sent())  # noqa: E731
@@ -149,7 +151,8 @@ def test_run_source_bluesky_end_to_end(redis_server: EmbeddedRedis, store: Store
                      == len(js.selected(js.connections[1])), 30,
                      "the stream replayed after the cut", proc, log)
             total = sum(expected().values())
-            wait_for(lambda: store.stats()["read"] == total and store.alerts(), 30,
+            wait_for(lambda: sum(watch.poll().ids().values()) == total
+                     and store.stats()["read"] == total and store.alerts(), 30,
                      "the flow to read every mention and open an incident", proc, log)
             (api,) = httpx.get(f"http://127.0.0.1:{port}/connectors", timeout=10).json()
         finally:
@@ -165,11 +168,7 @@ def test_run_source_bluesky_end_to_end(redis_server: EmbeddedRedis, store: Store
     assert again, "the rewind re-sent what came just before the cut"
     # nothing lost: every brand mention sent is in the input streams, repeats included
     seen = expected()
-    queued = Counter()
-    for k in range(store.inputs.partitions()):
-        for _, fields in store.r.xrange(store.inputs.key(k)):
-            queued[orjson.loads(fields[INPUT_FIELD])["id"]] += 1
-    assert queued == seen
+    assert watch.ids() == seen
     dups = sum(n - 1 for n in seen.values())
     assert dups > 0
     stats = store.stats()
@@ -193,10 +192,7 @@ def test_run_source_bluesky_end_to_end(redis_server: EmbeddedRedis, store: Store
     assert incident["brand"] == "Skyways" and "hashtag" in incident["kinds"]
     assert incident["explanation"]["retweets"] >= 10
     # the documented post: handle from the identity event, reply link, tag facet
-    doc = next(orjson.loads(fields[INPUT_FIELD]) for k in range(store.inputs.partitions())
-               for _, fields in store.r.xrange(store.inputs.key(k))
-               if b"3l3f6o1bbbb2s" in fields[INPUT_FIELD]
-               and b"repost" not in fields[INPUT_FIELD])
+    doc = next(r for r in watch.records() if r["id"].endswith("feed.post/3l3f6o1bbbb2s"))
     assert doc["author"] == {"id": "did:plc:ufbl4k27gp6kzas5glhz7fim",
                              "handle": "yohenrique.bsky.social"}
     assert doc["reply_to"].endswith("/3l3aaaaaaaa2s") and doc["hashtags"] == ["skywaysdown"]

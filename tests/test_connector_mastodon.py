@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +17,9 @@ import yaml
 
 from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.settings import DEFAULT_CONFIG
-from crisiswatch.store import INPUT_FIELD, Store
+from crisiswatch.store import Store
 from flows.mastodon import html_text
+from tests.connector_runs import InputWatch
 from tests.flow_runs import CLI, cli_env, wait_for
 from tests.mastodon_server import MastodonServer
 
@@ -79,15 +79,6 @@ def config(tmp_path: Path, url: str) -> Path:
     return path
 
 
-def queued_ids(store: Store) -> Counter[str]:
-    """Mention ids in the input streams, with how often each was queued."""
-    queued: Counter[str] = Counter()
-    for k in range(store.inputs.partitions()):
-        for _, fields in store.r.xrange(store.inputs.key(k)):
-            queued[orjson.loads(fields[INPUT_FIELD])["id"]] += 1
-    return queued
-
-
 def test_html_content_becomes_text() -> None:
     assert html_text(orjson.loads(FIXTURE.read_bytes())["content"]) == \
         "@skyways boarding soon & all good #skyways"
@@ -101,14 +92,15 @@ def test_run_source_mastodon_end_to_end(redis_server: EmbeddedRedis, store: Stor
     with MastodonServer("skyways", statuses, TOKEN, first=50, gap=50) as server:
         env = cli_env(redis_server.url, store.p, CW_TEST_TOKEN=TOKEN)
         log = tmp_path / "run.log"
+        watch = InputWatch(store)
         with log.open("wb") as out:
             proc = subprocess.Popen([*CLI, "run", "--source", "mastodon", "-c",
                                      str(config(tmp_path, server.url)), "--port",
                                      str(free_port())], env=env, stdout=out,
                                     stderr=subprocess.STDOUT)
         try:
-            wait_for(lambda: server.posted == len(statuses) and set(queued_ids(store)) == uris
-                     and store.stats()["read"] == sum(queued_ids(store).values())
+            wait_for(lambda: server.posted == len(statuses) and set(watch.poll().ids()) == uris
+                     and store.stats()["read"] == sum(watch.ids().values())
                      and store.alerts(), 40,
                      "every status posted to reach the flow and an incident", proc, log)
         finally:
@@ -124,7 +116,7 @@ def test_run_source_mastodon_end_to_end(redis_server: EmbeddedRedis, store: Stor
         REWIND_S * 1000 << 16)
     assert len(backfills) >= 2  # the gap took more than one page of 40
     # nothing lost: every status posted is in the input streams (some twice)
-    queued = queued_ids(store)
+    queued = watch.ids()
     assert set(queued) == uris
     dups = sum(n - 1 for n in queued.values())
     assert dups > 0
@@ -139,8 +131,7 @@ def test_run_source_mastodon_end_to_end(redis_server: EmbeddedRedis, store: Stor
     assert counts["refused"] == 1 and counts["rate_limited"] == 2
     assert "not JSON" in store.connectors.refused(name)[0]["reason"]
     # mapping: boosts are retweets of the original, authors carry followers
-    entries = [orjson.loads(f[INPUT_FIELD]) for k in range(store.inputs.partitions())
-               for _, f in store.r.xrange(store.inputs.key(k))]
+    entries = watch.records()
     boosts = [e for e in entries if e.get("is_retweet")]
     assert len({b["id"] for b in boosts}) == 8
     assert all(b["retweet_of"].startswith("https://mstdn.example/users/") for b in boosts)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,8 @@ import yaml
 
 from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.settings import DEFAULT_CONFIG
-from crisiswatch.store import INPUT_FIELD, Store
+from crisiswatch.store import Store
+from tests.connector_runs import InputWatch
 from tests.flow_runs import CLI, cli_env, wait_for
 from tests.reddit_server import RedditServer
 
@@ -90,23 +90,17 @@ def test_run_source_reddit_end_to_end(redis_server: EmbeddedRedis, store: Store,
                                     stderr=subprocess.STDOUT)
         wanted = {c["data"]["name"] for c in posted if c["data"].get("name")
                   and "skyways" in c["data"]["body"].lower()}
-
-        def queued() -> Counter[str]:
-            found: Counter[str] = Counter()
-            for k in range(store.inputs.partitions()):
-                for _, fields in store.r.xrange(store.inputs.key(k)):
-                    found[orjson.loads(fields[INPUT_FIELD])["id"]] += 1
-            return found
+        watch = InputWatch(store)
 
         try:
-            wait_for(lambda: server.posted == len(posted) and set(queued()) == wanted
-                     and store.stats()["read"] == sum(queued().values())
+            wait_for(lambda: server.posted == len(posted) and set(watch.poll().ids()) == wanted
+                     and store.stats()["read"] == sum(watch.ids().values())
                      and store.alerts(), 60, "every comment to reach the flow", proc, log)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)
     counts = store.connectors.counts("reddit:comments")
-    found = queued()
+    found = watch.ids()
     dups = sum(n - 1 for n in found.values())
     stats = store.stats()
     assert dups > 0 and stats["duplicate"] == dups and stats["read"] == sum(found.values())
@@ -119,8 +113,7 @@ def test_run_source_reddit_end_to_end(redis_server: EmbeddedRedis, store: Store,
     assert len(server.tokens) >= 3  # a token, then a new one after the revoked answer
     assert any("after" in q for q in server.listings)  # the burst was read to its start
     assert all("crisiswatch" in a for a in server.agents)
-    entries = [orjson.loads(f[INPUT_FIELD]) for k in range(store.inputs.partitions())
-               for _, f in store.r.xrange(store.inputs.key(k))]
+    entries = watch.records()
     doc = next(e for e in entries if e["id"] == "t1_k1a2b3c")
     assert doc == {"id": "t1_k1a2b3c", "ts": 1725516665.0,
                    "text": "Same here, the @Skyways app logs me out every time",

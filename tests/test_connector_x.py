@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,10 @@ import yaml
 
 from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.settings import DEFAULT_CONFIG
-from crisiswatch.store import INPUT_FIELD, Store
+from crisiswatch.store import Store
 from detectors.brands import BrandQuery
 from flows.x import brand_rules
+from tests.connector_runs import InputWatch
 from tests.flow_runs import CLI, cli_env, wait_for
 from tests.x_server import XServer
 
@@ -102,17 +102,11 @@ def test_run_source_x_end_to_end(redis_server: EmbeddedRedis, store: Store,
                                      str(free_port())], env=env, stdout=out,
                                     stderr=subprocess.STDOUT)
         ids = {t["id"] for t in posts}
-
-        def queued() -> Counter[str]:
-            found: Counter[str] = Counter()
-            for k in range(store.inputs.partitions()):
-                for _, fields in store.r.xrange(store.inputs.key(k)):
-                    found[orjson.loads(fields[INPUT_FIELD])["id"]] += 1
-            return found
+        watch = InputWatch(store)
 
         try:
-            wait_for(lambda: server.posted == len(posts) and set(queued()) == ids
-                     and store.stats()["read"] == sum(queued().values())
+            wait_for(lambda: server.posted == len(posts) and set(watch.poll().ids()) == ids
+                     and store.stats()["read"] == sum(watch.ids().values())
                      and store.alerts(), 40, "every tweet to reach the flow", proc, log)
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -129,7 +123,7 @@ def test_run_source_x_end_to_end(redis_server: EmbeddedRedis, store: Store,
     assert int(searched[0]["since_id"]) == int(server.sent[0][-1]) - (REWIND_S * 1000 << 22)
     assert any("next_token" in q for q in searched)
     # nothing lost, repeats counted once
-    found = queued()
+    found = watch.ids()
     dups = sum(n - 1 for n in found.values())
     stats = store.stats()
     assert dups > 0 and stats["duplicate"] == dups and stats["read"] == sum(found.values())
@@ -139,8 +133,7 @@ def test_run_source_x_end_to_end(redis_server: EmbeddedRedis, store: Store,
         + counts["refused"]
     assert counts["refused"] == 1 and counts["ignored.error message"] == 1
     assert counts["rate_limited"] == 2 and counts["unmatched"] == 0
-    entries = [orjson.loads(f[INPUT_FIELD]) for k in range(store.inputs.partitions())
-               for _, f in store.r.xrange(store.inputs.key(k))]
+    entries = watch.records()
     assert all(e["brand"] == "Skyways" for e in entries)  # the rule's tag said so
     rt = next(e for e in entries if e.get("retweet_of"))
     assert rt["author"]["followers"] in {583420, 120034, 1234}
