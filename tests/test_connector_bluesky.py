@@ -206,3 +206,18 @@ def test_run_source_bluesky_end_to_end(redis_server: EmbeddedRedis, store: Store
           f"{counts['unmatched']} unmatched, {counts['ignored']} ignored, "
           f"{counts['refused']} refused; incident {incident['severity']} "
           f"{incident['kinds']}")
+
+
+def test_run_source_refuses_what_cannot_run(tmp_path: Path) -> None:
+    """An unknown source, a source configured to read nothing: each stops at once with
+    what to do, before anything starts."""
+    env = {k: v for k, v in cli_env("redis://127.0.0.1:1/0", "unused").items()
+           if k != "REDIS_URL"}
+    cases = [(["run", "--source", "myspace"], "unknown source 'myspace'"),
+             (["run", "--source", "mastodon"], "sources.mastodon reads nothing"),
+             (["connect", "reddit"], "sources.reddit reads nothing")]
+    for args, message in cases:
+        r = subprocess.run([*CLI, *args], env=env, capture_output=True, text=True,
+                           timeout=60, cwd=tmp_path)
+        assert r.returncode == 2, (args, r.stderr)
+        assert message in " ".join(r.stderr.split()), (args, r.stderr)
