@@ -129,3 +129,28 @@ def test_run_source_reddit_end_to_end(redis_server: EmbeddedRedis, store: Store,
           f"duplicate), {counts['unmatched']} unmatched, {counts['ignored']} ignored, "
           f"{counts['refused']} refused, {counts['reconnects']} reconnects; incident "
           f"{incident['severity']} {incident['kinds']}")
+
+
+def test_a_submission_is_its_title_and_text() -> None:
+    from flows.live import Batch
+    from flows.reddit import Reddit, RedditConfig
+
+    reddit = Reddit(RedditConfig(("travel",), "id", "secret"), "submissions")
+    assert reddit.path == "/r/travel/new"
+    batch = Batch()
+    for child in [
+        {"kind": "t3", "data": {"id": "17xyzab", "name": "t3_17xyzab", "title": "Skyways app down?",
+                                "selftext": "Since this morning @Skyways logs me out.",
+                                "author": "someone_else", "author_fullname": "t2_abc",
+                                "created_utc": 1725516000.0,
+                                "permalink": "/r/travel/comments/17xyzab/skyways_app_down/"}},
+        {"kind": "t3", "data": {"id": "17xyzac", "title": "[removed]", "selftext": ""}},
+        {"kind": "t3", "data": {"id": "17xyzad", "title": "", "selftext": ""}},
+    ]:
+        reddit._item(child, batch)
+    assert batch.records == [{
+        "id": "t3_17xyzab", "ts": 1725516000.0, "platform": "reddit",
+        "text": "Skyways app down?\n\nSince this morning @Skyways logs me out.",
+        "author": {"id": "t2_abc", "handle": "u/someone_else"},
+        "url": "https://www.reddit.com/r/travel/comments/17xyzab/skyways_app_down/"}]
+    assert batch.ignored == {"deleted": 1, "without text": 1} and batch.cursor == "17xyzad"
