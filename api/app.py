@@ -19,7 +19,17 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import ingest, labels, lifecycle, operations, reports, stream, topics, webhooks
+from api import (
+    connectors,
+    ingest,
+    labels,
+    lifecycle,
+    operations,
+    reports,
+    stream,
+    topics,
+    webhooks,
+)
 from api.body_limit import BodyLimitMiddleware
 from api.models import (
     AlertOut,
@@ -102,6 +112,7 @@ def create_app(store: Store, security: SecurityConfig | None = None,
     app.include_router(topics.router)
     app.include_router(reports.router)
     app.include_router(ingest.router)
+    app.include_router(connectors.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the dashboard's files
 
     @app.exception_handler(StarletteHTTPException)

@@ -33,7 +33,16 @@ from crisiswatch.playbook_file import load_playbooks
 from crisiswatch.settings import Settings
 from crisiswatch.store import Store
 from crisiswatch.webhooks import DeliveryWorker
-from detectors.lifecycle import SYSTEM, Change, Context, LifecycleError, Snapshot, activate
+from detectors.lifecycle import (
+    FOLLOW_UPS,
+    SYSTEM,
+    Change,
+    Context,
+    LifecycleError,
+    Snapshot,
+    activate,
+    follow_up,
+)
 from detectors.lifecycle import clock_ran_out as clock_change
 from detectors.playbooks import Playbook, PlaybookSet, matches
 from detectors.staffing import StaffingConfig
@@ -79,13 +88,17 @@ class ActivationEngine:
         if self.recovering and not batch:
             self.recovering = False
         for entry_id, event in batch:
-            if event is not None and event["type"].startswith("incident."):
-                try:
+            if event is None:
+                continue
+            try:
+                if event["type"].startswith("incident."):
                     self.evaluate(event["data"])
-                except redis.RedisError:
-                    raise  # not acknowledged: read again once Redis is back
-                except Exception:  # a malformed incident must not block the stream
-                    log.exception("event %s: incident could not be evaluated", entry_id)
+                if event["type"] in FOLLOW_UPS:
+                    self.follow_up(event["data"]["id"], FOLLOW_UPS[event["type"]])
+            except redis.RedisError:
+                raise  # not acknowledged: read again once Redis is back
+            except Exception:  # a malformed incident must not block the stream
+                log.exception("event %s: incident could not be evaluated", entry_id)
         self.store.events.ack(GROUP, [i for i, _ in batch])
         return len(batch)
 
@@ -114,6 +127,15 @@ class ActivationEngine:
                 log.info("incident %s (%s): playbook %s activated", incident["id"],
                          incident.get("brand"), playbook.name)
         return activated
+
+    def follow_up(self, incident_id: str, action: str) -> bool:
+        """Tell the PagerDuty destinations the incident was acknowledged or resolved."""
+        change = self.store.lifecycle.transact(
+            incident_id, lambda snap: follow_up(snap, self.playbooks, action, time.time()))
+        if change is not None:
+            log.info("incident %s: PagerDuty %s queued for %s", incident_id, action,
+                     ", ".join(m.destination for m in change.messages))
+        return change is not None
 
     def _activation(self, incident: dict[str, Any], playbook: Playbook,
                     reasons: list[str]) -> Callable[[Snapshot], Change | None]:

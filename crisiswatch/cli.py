@@ -34,6 +34,7 @@ from api.stream import close_streams
 from crisiswatch import ingest
 from crisiswatch.activation import Worker, attach, load
 from crisiswatch.api_keys import keys_app
+from crisiswatch.connect_cli import CONNECTORS, check_source, connect_command, run_live
 from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.incident_table import incident_table
 from crisiswatch.logs import json_handler, uvicorn_log_config
@@ -228,21 +229,30 @@ def run(
     = None,
     serve: Annotated[bool, typer.Option(help="keep serving the API after the replay")] = True,
     log_format: LogFormatOpt = None,
+    source: Annotated[str | None, typer.Option(
+        help="read a live platform instead of files, until Ctrl-C: "
+        f"{', '.join(CONNECTORS)} (configured under sources: in the settings)")] = None,
 ) -> None:
-    """Replay a stream, detect, and serve the API and dashboard: all in one process."""
+    """Replay a stream (or read a live one), detect, and serve the API and dashboard:
+    all in one process."""
     settings = _settings(config)
+    if source is not None:
+        check_source(source, settings, err)
+        if inputs:
+            err.print("[red]give input files or --source[/] (one of the two)")
+            raise typer.Exit(2)
     log_to = log_format or settings.observability.log_format
     host = host or settings.api.host
     port = settings.api.port if port is None else port
     with tempfile.TemporaryDirectory(prefix="crisiswatch-") as tmp:
-        if not inputs:
+        if not inputs and source is None:
             from flows import demo
 
             inputs = [Path(tmp) / "demo.jsonl"]
             n = demo.write(inputs[0])
             err.print(f"no input given: replaying the built-in demo stream ({n:,} records, "
                       "3 brands, 4 days, one outage)")
-        _check_inputs(inputs)
+        _check_inputs(inputs or [])
         with _redis(settings, embedded_ok=True) as url:
             store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
             playbooks, worker = _activation(settings, store)
@@ -263,6 +273,9 @@ def run(
                       "[/]  open it in a browser: it updates live (paste the API key into an "
                       "incident's 'API key' field to act from the page)\n")
             try:
+                if source is not None:
+                    _summary(store, run_live(settings, url, source, err))
+                    return
                 _summary(store, _replay(settings, inputs, url, speed))
                 if serve:
                     err.print("replay done; serving until Ctrl-C")
@@ -392,25 +405,47 @@ def worker_(config: ConfigOpt = None, log_format: LogFormatOpt = None) -> None:
 
 @app.command("import")
 def import_(
-    kind: Annotated[str, typer.Argument(help="export format: airline (Tweets.csv)")],
+    kind: Annotated[str, typer.Argument(
+        help="export format: airline (Tweets.csv), x-v2 (X API v2 JSON: data + "
+        "includes.users), csv or ndjson (with --map)")],
     path: Annotated[Path, typer.Argument(help="the export file")],
     output: Annotated[Path | None, typer.Option("--output", "-o",
                                                 help="write here instead of stdout")] = None,
+    map_: Annotated[str | None, typer.Option(
+        "--map", help="csv/ndjson: mention field=column, comma-separated, e.g. "
+        "'text=Content,ts=Date,author.handle=Author,author.followers=Followers' (ndjson: "
+        "a column may be a dotted path)")] = None,
+    tz: Annotated[str | None, typer.Option(
+        help="the zone of times written without one, e.g. Europe/Paris")] = None,
+    ts_format: Annotated[str | None, typer.Option(
+        help="strptime format of times that are not ISO-8601, e.g. '%d/%m/%Y %H:%M'")] = None,
+    platform: Annotated[str | None, typer.Option(help="platform of every record")] = None,
 ) -> None:
     """Convert an export to mention JSON lines, in event-time order."""
-    from flows.importers import IMPORTERS, sorted_by_time
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    if kind not in IMPORTERS:
-        err.print(f"[red]unknown import format {kind!r};[/] known: {', '.join(IMPORTERS)}")
+    from flows.importers import KINDS, import_rows, sorted_by_time
+    from flows.table_import import Mapping, parse_map
+
+    if kind not in KINDS:
+        err.print(f"[red]unknown import format {kind!r};[/] known: {', '.join(KINDS)}")
         raise typer.Exit(2)
     if not path.is_file():
         err.print(f"[red]no such file:[/] {path}")
         raise typer.Exit(2)
-    records = sorted_by_time(IMPORTERS[kind](path))
+    try:
+        zone = ZoneInfo(tz) if tz else None
+        mapping = (Mapping(parse_map(map_ or ""), zone, ts_format,
+                           {"platform": platform} if platform else {})
+                   if map_ or kind in ("csv", "ndjson") else None)
+        records = sorted_by_time(import_rows(kind, path, mapping))
+    except (ValueError, ZoneInfoNotFoundError) as e:
+        err.print(f"[red]cannot import {path}:[/] {e}")
+        raise typer.Exit(2) from None
     out = output.open("wb") if output else sys.stdout.buffer
     try:
         for rec in records:
-            out.write(orjson.dumps(rec) + b"\n")
+            out.write((rec if isinstance(rec, bytes) else orjson.dumps(rec)) + b"\n")
     finally:
         if output:
             out.close()
@@ -516,6 +551,7 @@ def backtest(
 app.command("train-sentiment")(train_sentiment)
 app.add_typer(models_app, name="models")
 app.add_typer(keys_app, name="keys")
+app.command("connect")(connect_command)
 
 if __name__ == "__main__":
     app()

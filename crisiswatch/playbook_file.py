@@ -43,7 +43,22 @@ class _Strict(BaseModel):
 
 class _Destination(_Strict):
     url: str = Field(min_length=1)
-    format: Literal["json", "slack"] = "json"
+    format: Literal["json", "slack", "teams", "pagerduty", "email"] = "json"
+    routing_key: str = Field("", description="pagerduty: the Events API v2 integration key")
+    sender: str = Field("", alias="from", description="email: the From address")
+    to: list[str] = Field([], description="email: the recipients")
+    incident_url: str = Field("", description="a link to the incident for people; {id} "
+                              "is replaced by its id")
+
+    @model_validator(mode="after")
+    def _needs(self) -> _Destination:
+        if self.format == "pagerduty" and not self.routing_key:
+            raise ValueError("format pagerduty needs routing_key (the integration key of "
+                             "an Events API v2 integration; ${VAR} reads it from the "
+                             "environment)")
+        if self.format == "email" and not (self.sender and self.to):
+            raise ValueError("format email needs from (an address) and to (a list)")
+        return self
 
 
 class _Author(_Strict):
@@ -203,11 +218,15 @@ def expand_env(url: str) -> str:
     return ENV_REF.sub(sub, url)
 
 
+SCHEMES = ("http", "https", "smtp", "smtps")  # smtp(s): e-mail destinations
+
+
 def host_allowed(url: str, allowed_hosts: list[str]) -> bool:
-    """http(s) to a host on the list (exact, or a '*.example.com' glob); nothing else."""
+    """http(s) or smtp(s) to a host on the list (exact, or a '*.example.com' glob);
+    nothing else."""
     parts = urlsplit(url)
     host = (parts.hostname or "").lower()
-    if parts.scheme not in ("http", "https") or not host:
+    if parts.scheme not in SCHEMES or not host:
         return False
     return any(fnmatch.fnmatchcase(host, pattern.lower()) for pattern in allowed_hosts)
 
@@ -225,8 +244,18 @@ def _cross_check(f: _File, allowed_hosts: list[str]) -> list[tuple[Path_, str]]:
         if not host_allowed(url, allowed_hosts):
             host = urlsplit(url).hostname or url
             problems.append((("destinations", name, "url"),
-                             f"{host!r} is not an http(s) host on webhooks.allowed_hosts "
-                             f"({', '.join(allowed_hosts) or 'empty'})"))
+                             f"{host!r} is not an "
+                             f"{'smtp(s)' if dest.format == 'email' else 'http(s)'} host on "
+                             f"webhooks.allowed_hosts ({', '.join(allowed_hosts) or 'empty'})"))
+        elif (urlsplit(url).scheme in ("smtp", "smtps")) != (dest.format == "email"):
+            problems.append((("destinations", name, "url"),
+                             "format email takes an smtp:// or smtps:// url, every other "
+                             "format an http(s) one"))
+        try:
+            dest.routing_key = expand_env(dest.routing_key)
+        except KeyError as e:
+            problems.append((("destinations", name, "routing_key"),
+                             f"environment variable {e.args[0]} is not set"))
         dest.url = url
     seen: dict[str, int] = {}
     for i, pb in enumerate(f.playbooks):
@@ -247,7 +276,8 @@ def _cross_check(f: _File, allowed_hosts: list[str]) -> list[tuple[Path_, str]]:
 
 
 def _build(f: _File, source: str) -> PlaybookSet:
-    destinations = {name: Destination(name, d.url, d.format)
+    destinations = {name: Destination(name, d.url, d.format, d.routing_key, d.sender,
+                                      tuple(d.to), d.incident_url)
                     for name, d in f.destinations.items()}
     playbooks = []
     for pb in f.playbooks:

@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from crisiswatch.api_settings import ObservabilitySettings, SecuritySettings
 from crisiswatch.ingest_settings import IngestSettings
+from crisiswatch.source_settings import SourcesSettings
 from crisiswatch.topic_settings import TopicSettings
 from detectors.brand import DetectorConfig, ReachConfig
 from detectors.brands import BrandQuery
@@ -146,7 +147,7 @@ class StoreSettings(BaseModel):
 
 class WebhookSettings(BaseModel):
     allowed_hosts: list[str] = Field(
-        ["127.0.0.1", "localhost", "hooks.slack.com"],
+        ["127.0.0.1", "localhost", "hooks.slack.com", "events.pagerduty.com"],
         description="hosts webhooks may be sent to; '*.example.com' allows subdomains")
     timeout_seconds: float = Field(5, gt=0, description="per phase of one request")
     max_attempts: int = Field(8, ge=1, description="then the message is dead-lettered")
@@ -235,6 +236,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = SecuritySettings()
     observability: ObservabilitySettings = ObservabilitySettings()
     ingest: IngestSettings = IngestSettings()
+    sources: SourcesSettings = SourcesSettings()
     brands: dict[str, BrandQuerySettings] = {}
 
     @classmethod

@@ -27,6 +27,9 @@ Keys, with prefix ``p`` (``cw`` by default):
 - ``p:rate:{bucket}``            hash: a request rate limit's token bucket (``take_token``)
 - ``p:input:{k}``                stream: mentions waiting for the flow, partition ``k``;
   ``p:input:partitions``: how many there are (``InputStreams``)
+- ``p:connector:{name}``         hash: a live connector's cursor and record counts;
+  ``p:connector:{name}:refused``: its refused frames, newest first; ``p:connectors``:
+  the names of the connectors that ever committed (``Connectors``)
 """
 
 from __future__ import annotations
@@ -81,6 +84,10 @@ class Store:
     @functools.cached_property
     def events(self) -> EventLog:
         return EventLog(self)
+
+    @functools.cached_property
+    def connectors(self) -> Connectors:
+        return Connectors(self)
 
     @functools.cached_property
     def lifecycle(self) -> Lifecycle:
@@ -617,6 +624,17 @@ class Outbox:
             self._logged(pipe, outcome, "delivered")
             pipe.execute()
 
+    def waiting(self, msg_id: str) -> bool:
+        """Still in the outbox (neither delivered nor dead)."""
+        return bool(self.s.r.hexists(self.msgs, msg_id))
+
+    def defer(self, msg_id: str, due: float) -> None:
+        """Not now, and not an attempt: the claim that counted one is taken back."""
+        with self.s.r.pipeline(transaction=True) as pipe:
+            pipe.hincrby(self.attempts, msg_id, -1)
+            pipe.zadd(self.due, {msg_id: due}, xx=True)
+            pipe.execute()
+
     def retry(self, msg_id: str, due: float, error: str) -> None:
         with self.s.r.pipeline(transaction=True) as pipe:
             pipe.hset(self.errors, msg_id, error)
@@ -917,11 +935,16 @@ class InputStreams:
     def append(self, records: list[tuple[str, bytes]]) -> list[str]:
         """Append ``(brand, raw mention)`` records to their brands' streams, all or none
         (one MULTI/EXEC); returns the entry ids."""
-        n = self.partitions()
         with self.r.pipeline(transaction=True) as pipe:
-            for brand, raw in records:
-                pipe.xadd(self.key(shard_of(brand, n)), {INPUT_FIELD: raw})
+            self.queue(pipe, records)
             return [i.decode() for i in pipe.execute()]
+
+    def queue(self, pipe: Any, records: list[tuple[str, bytes]]) -> None:
+        """Append inside the caller's transaction (a connector commits its cursor with
+        the entries it read up to it)."""
+        n = self.partitions()
+        for brand, raw in records:
+            pipe.xadd(self.key(shard_of(brand, n)), {INPUT_FIELD: raw})
 
     def partition(self, k: int, consumer: str | None = None) -> InputPartition:
         return InputPartition(self.r, self.key(k), consumer or f"part-{k}")
@@ -1003,3 +1026,57 @@ def _id(raw: bytes | str) -> str:
 
 def _entries(rows: list[tuple[bytes, dict[bytes, bytes]]]) -> list[Entry]:
     return [(_id(i), fields.get(INPUT_FIELD, b"")) for i, fields in rows]
+
+
+REFUSED_KEPT = 1_000  # refused frames kept per connector for a person to inspect
+CONNECTOR_COUNTS = ("frames", "queued", "unmatched", "ignored", "refused", "reconnects",
+                    "rate_limited")
+
+
+class Connectors:
+    """What a live connector (``flows/live.py``) has read, and where to resume.
+
+    ``commit`` writes the mentions of a batch to the input streams, the platform cursor
+    after that batch and the batch's counts in one MULTI/EXEC: the cursor can never be
+    ahead of the mentions it covers (nothing lost) nor behind them by more than the
+    batch being written when the connector died (read again, counted as duplicates).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    def key(self, name: str) -> str:
+        return self.s._k("connector", name)
+
+    def cursor(self, name: str) -> str | None:
+        raw = self.s.r.hget(self.key(name), "cursor")
+        return raw.decode() if raw is not None else None
+
+    def commit(self, name: str, records: list[tuple[str, bytes]], cursor: str | None,
+               counts: dict[str, int], refused: list[dict[str, Any]]) -> None:
+        key = self.key(name)
+        with self.s.r.pipeline(transaction=True) as pipe:
+            pipe.sadd(self.s._k("connectors"), name)
+            self.s.inputs.queue(pipe, records)
+            if cursor is not None:
+                pipe.hset(key, "cursor", cursor)
+            for field, n in counts.items():
+                if n:
+                    pipe.hincrby(key, field, n)
+            if refused:
+                pipe.lpush(f"{key}:refused", *(orjson.dumps(r) for r in refused))
+                pipe.ltrim(f"{key}:refused", 0, REFUSED_KEPT - 1)
+            pipe.execute()
+
+    def names(self) -> list[str]:
+        return sorted(x.decode() for x in self.s.r.smembers(self.s._k("connectors")))
+
+    def counts(self, name: str) -> dict[str, int]:
+        """The outcome totals (zero when none yet) and ``ignored.WHY`` by reason."""
+        raw = self.s.r.hgetall(self.key(name))
+        found = {k.decode(): int(v) for k, v in raw.items() if k != b"cursor"}
+        return {**dict.fromkeys(CONNECTOR_COUNTS, 0), **found}
+
+    def refused(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
+        return [orjson.loads(x) for x in self.s.r.lrange(f"{self.key(name)}:refused", 0,
+                                                          limit - 1)]

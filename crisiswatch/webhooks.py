@@ -17,6 +17,9 @@ Guarantees and how they are kept:
   signing the timestamp lets a receiver refuse old captured requests.
 - **Only where configured.** The host must be on ``webhooks.allowed_hosts``, checked
   again before every request; redirects are not followed (they could leave the list).
+- **In order where it matters.** A message with ``after`` (PagerDuty's acknowledge and
+  resolve) waits while that message is still in the outbox, without spending an
+  attempt. E-mail destinations go over SMTP (``crisiswatch/smtp_delivery.py``).
 
 Failed attempts are retried with exponential backoff and jitter (``Retry-After`` is
 honoured); 4xx answers other than 408/425/429 are not retried: the receiver refused
@@ -110,6 +113,10 @@ class Sender:
         if not host_allowed(url, self.settings.allowed_hosts):
             return Outcome(False, None, f"host of {url!r} is not on webhooks.allowed_hosts",
                            False, None, 0.0)
+        if message["format"] == "email":
+            from crisiswatch.smtp_delivery import send_email  # it imports this module
+
+            return send_email(message, self.secret, self.settings.timeout_seconds)
         body = message["body"].encode()
         stamp = str(int(time.time()))
         headers = {
@@ -183,6 +190,10 @@ class DeliveryWorker:
                           message["id"])
 
     def _deliver(self, message: dict[str, Any], attempts: int) -> None:
+        after = message.get("after")
+        if after and self.store.outbox.waiting(after):  # PagerDuty: trigger, then the rest
+            self.store.outbox.defer(message["id"], time.time() + self.poll_s)
+            return
         outcome = self.sender.send(message)
         now = time.time()
         summary = {"id": message["id"], "destination": message["destination"],

@@ -17,6 +17,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from detectors.notify import follow_up as follow_up_body
 from detectors.notify import render
 from detectors.playbooks import Action, Playbook, PlaybookSet
 from detectors.staffing import StaffingConfig, recommend
@@ -52,6 +53,7 @@ class Message:
     playbook: str
     step: int
     created: float
+    after: str | None = None  # a message that must be delivered (or dead) before this one
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -87,6 +89,55 @@ def message_id(incident_id: str, playbook: str, step: int, destination: str) -> 
     """Deterministic, so the same step never queues a second, different message."""
     raw = f"{incident_id}|{playbook}|{step}|{destination}".encode()
     return hashlib.sha256(raw).hexdigest()[:24]
+
+
+def follow_up_id(incident_id: str, action: str, destination: str) -> str:
+    """One acknowledge and one resolve per incident and receiver, whatever playbooks
+    routed the incident there."""
+    return hashlib.sha256(f"{incident_id}|{action}|{destination}".encode()).hexdigest()[:24]
+
+
+# Events that PagerDuty destinations follow: a person acknowledged, a person resolved,
+# the detector resolved.
+FOLLOW_UPS = {"lifecycle.acknowledged": "acknowledge", "lifecycle.resolved": "resolve",
+              "incident.resolved": "resolve"}
+
+
+def follow_up(snap: Snapshot, playbooks: PlaybookSet, action: str, now: float
+              ) -> Change | None:
+    """PagerDuty's ``acknowledge`` or ``resolve`` to every PagerDuty destination the
+    incident's playbooks have triggered so far, once each, each after its trigger (an
+    acknowledge that overtook a trigger still being retried would be dropped by
+    PagerDuty, and the alert would stay triggered). None when there is nothing to send."""
+    change = Change()
+    sent: set[str] = set()
+    for name, rec in snap.activations.items():
+        playbook = playbooks.get(name)
+        if playbook is None or action in (rec.get("follow_ups") or []):
+            continue
+        queued = False
+        for step in range(int(rec.get("step", 0)) + 1):
+            for dest_name in playbook.destinations_through(step):
+                dest = playbooks.destinations.get(dest_name)
+                if dest is None or dest.format != "pagerduty":
+                    continue
+                queued = True
+                if dest_name in sent:  # another playbook's trigger went there too
+                    continue
+                sent.add(dest_name)
+                key = follow_up_id(snap.incident_id, action, dest_name)
+                trigger = message_id(snap.incident_id, name, step, dest_name)
+                change.messages.append(Message(
+                    key, dest_name, dest.url, dest.format,
+                    follow_up_body(dest, snap.incident_id, action), f"pagerduty.{action}",
+                    snap.incident_id, name, step, now, after=trigger))
+                change.audit.append(entry(now, SYSTEM, "webhook.queued", playbook=name,
+                                          destination=dest_name, message=key, step=step,
+                                          follow_up=action))
+        if queued:
+            change.activations[name] = {**rec, "follow_ups": [
+                *(rec.get("follow_ups") or []), action]}
+    return change if change.messages else None
 
 
 def _open(snap: Snapshot, what: str) -> None:
@@ -164,6 +215,15 @@ def activate(snap: Snapshot, ctx: Context, playbook: Playbook, actor: str, note:
     }
     if respond_by is not None:
         change.timers[playbook.name] = respond_by
+    if snap.state == "acknowledged":  # a pager that opens on it must hear that too
+        ack = follow_up(Snapshot(snap.incident_id, snap.state, snap.assignee,
+                                 snap.acknowledged_at,
+                                 {playbook.name: change.activations[playbook.name]}),
+                        ctx.playbooks, "acknowledge", now)
+        if ack is not None:
+            change.messages += ack.messages
+            change.audit += ack.audit
+            change.activations.update(ack.activations)
     change.events.append(("playbook.activated", _event(
         snap, "activated", actor, note, now, playbook=playbook.name, how=how,
         respond_by=respond_by, assignee=change.assignee or snap.assignee)))
@@ -261,7 +321,7 @@ def _run(change: Change, snap: Snapshot, ctx: Context, playbook: Playbook,
             continue
         dest = ctx.playbooks.destinations[a.target]
         key = message_id(snap.incident_id, playbook.name, step, dest.name)
-        body = render(dest.format, event=event, key=key, incident=incident,
+        body = render(dest, event=event, key=key, incident=incident,
                       playbook=playbook.name, description=playbook.description, step=step,
                       actor=actor, note=note, reasons=reasons, respond_by=respond_by,
                       staffing=staffing, assignee=assignee)

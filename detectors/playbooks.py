@@ -25,11 +25,23 @@ NEGATIVE_BELOW = -0.05  # VADER's convention for a negative compound score
 
 @dataclass(frozen=True)
 class Destination:
-    """A webhook receiver: the URL is operator configuration, never user input."""
+    """A webhook receiver: the URL is operator configuration, never user input.
+
+    ``format`` is ``json``, ``slack``, ``teams`` (an Adaptive Card), ``pagerduty``
+    (Events API v2, with its ``routing_key``) or ``email`` (``url`` is ``smtp://`` or
+    ``smtps://``, with ``sender`` and ``to``); ``incident_url`` is a link to the incident
+    for people (``{id}`` is replaced), shown where the format has links."""
 
     name: str
     url: str
-    format: str = "json"  # "json" or "slack"
+    format: str = "json"
+    routing_key: str = ""
+    sender: str = ""
+    to: tuple[str, ...] = ()
+    incident_url: str = ""
+
+    def link(self, incident_id: str) -> str | None:
+        return self.incident_url.replace("{id}", incident_id) if self.incident_url else None
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,12 @@ class Playbook:
     def destinations(self) -> set[str]:
         steps = (self.actions, *self.escalation)
         return {a.target for step in steps for a in step if a.kind == "webhook" and a.target}
+
+    def destinations_through(self, step: int) -> list[str]:
+        """Destinations of the steps run so far (0: the first actions), in order, once."""
+        steps = (self.actions, *self.escalation[:step])
+        seen = [a.target for s in steps for a in s if a.kind == "webhook" and a.target]
+        return list(dict.fromkeys(seen))
 
 
 @dataclass(frozen=True)

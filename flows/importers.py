@@ -8,10 +8,14 @@ reason instead of the import dropping it silently.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from flows.parse import Invalid, parse_ts
+from flows.table_import import Mapping, table_rows
+from flows.x_api import x_v2_rows
 
 AIRLINE_TS_FORMAT = "%Y-%m-%d %H:%M:%S %z"  # "2015-02-24 11:35:52 -0800"
 
@@ -56,19 +60,35 @@ def _int(value: str | None) -> int:
         return 0
 
 
-def sorted_by_time(records: Iterator[dict[str, Any]]) -> list[dict[str, Any]]:
+def sorted_by_time(records: Iterator[dict[str, Any] | bytes]) -> list[dict[str, Any] | bytes]:
     """Exports come in any order (Tweets.csv is grouped by airline, newest first); a
     replay in event-time order keeps every record within the lateness allowance.
-    Records whose time cannot be read keep their place at the end."""
+    Records whose time cannot be read (and raw lines that are not JSON) keep their order
+    at the end."""
     keyed = []
     for i, rec in enumerate(records):
         try:
-            key = (0, datetime.fromisoformat(rec["ts"]).timestamp(), i)
-        except (TypeError, ValueError):
+            key = (0, parse_ts(rec["ts"]), i)  # ISO-8601 or epoch seconds, as the flow reads
+        except (TypeError, KeyError, Invalid):
             key = (1, 0.0, i)
         keyed.append((key, rec))
     keyed.sort(key=lambda kr: kr[0])
     return [rec for _, rec in keyed]
 
 
-IMPORTERS = {"airline": airline_rows}
+def import_rows(kind: str, path: Path, mapping: Mapping | None = None
+                ) -> Iterator[dict[str, Any] | bytes]:
+    """The records of an export: ``airline`` (Tweets.csv), ``x-v2`` (X API v2 JSON),
+    or ``csv`` / ``ndjson`` with a column mapping. ValueError says what is wrong."""
+    if kind in ("csv", "ndjson"):
+        if mapping is None or "text" not in mapping.columns:
+            raise ValueError(f"{kind} needs --map with at least text=COLUMN (and ts=COLUMN)")
+        return table_rows(path, mapping, kind)
+    if mapping is not None and mapping.columns:
+        raise ValueError(f"--map is for csv and ndjson; {kind} knows its columns")
+    return IMPORTERS[kind](path)
+
+
+IMPORTERS: dict[str, Callable[[Path], Iterator[Any]]] = {
+    "airline": airline_rows, "x-v2": x_v2_rows}
+KINDS = (*IMPORTERS, "csv", "ndjson")
