@@ -18,9 +18,9 @@ def test_a_new_hashtag_from_nowhere_with_enough_support_emerges() -> None:
     state = terms.TermState()
     rng = np.random.default_rng(1)
     for w in range(300):  # a day of ordinary tags
-        counts = {f"tag{int(rng.integers(30))}": (1, 0, 0) for _ in range(3)}
-        assert terms.update(state, w, counts, {}, TCFG, live=True) == []
-    found = terms.update(state, 300, {"unisuperfail": (40, 35, 1)}, {}, TCFG, live=True)
+        counts = {f"tag{int(rng.integers(30))}": (1, 0, 0, 0) for _ in range(3)}
+        assert terms.update(state, w, counts, {}, TCFG) == []
+    found = terms.update(state, 300, {"unisuperfail": (40, 35, 1, 0)}, {}, TCFG)
     assert [e.term for e in found] == ["#unisuperfail"]
     assert found[0].observed == 40 and found[0].negatives == 35
     assert found[0].p_value < TCFG.p_threshold
@@ -29,17 +29,16 @@ def test_a_new_hashtag_from_nowhere_with_enough_support_emerges() -> None:
 def test_a_tag_needs_support_and_lift_not_just_novelty() -> None:
     state = terms.TermState()
     for w in range(300):
-        terms.update(state, w, {"usual": (20, 0, 0)}, {}, TCFG, live=True)
-    assert terms.update(state, 300, {"rare": (3, 0, 0)}, {}, TCFG, live=True) == []
-    assert terms.update(state, 301, {"usual": (25, 0, 0)}, {}, TCFG, live=True) == []
-    assert terms.update(state, 302, {"x": (40, 0, 0)}, {}, TCFG, live=False) == []
+        terms.update(state, w, {"usual": (20, 0, 0, 0)}, {}, TCFG)
+    assert terms.update(state, 300, {"rare": (3, 0, 0, 0)}, {}, TCFG) == []
+    assert terms.update(state, 301, {"usual": (25, 0, 0, 0)}, {}, TCFG) == []
 
 
 def test_term_state_stays_bounded_under_a_million_distinct_hashtags() -> None:
     state = terms.TermState()
     for w in range(1000):
-        counts = {f"t{w * 1000 + i}": (1, 0, 0) for i in range(1000)}  # 1,000,000 tags
-        terms.update(state, w, counts, {}, TCFG, live=False)
+        counts = {f"t{w * 1000 + i}": (1, 0, 0, 0) for i in range(1000)}  # 1,000,000 tags
+        terms.update(state, w, counts, {}, TCFG)
         assert len(state.terms) <= TCFG.capacity
     assert len(state.terms) == TCFG.capacity
     assert all(len(st.recent) <= max(TCFG.horizons) for st in state.terms.values())
@@ -48,10 +47,10 @@ def test_term_state_stays_bounded_under_a_million_distinct_hashtags() -> None:
 def test_watch_terms_fire_on_a_few_mentions_when_rare_and_on_a_rise_when_common() -> None:
     state = terms.TermState()
     for w in range(300):  # "cancel*" is part of an airline's every day
-        terms.update(state, w, {}, {"cancel*": (2, 5)}, TCFG, live=True)
-    assert terms.update(state, 300, {}, {"cancel*": (3, 5), "adverse reaction*": (1, 1)},
-                        TCFG, live=True)[0].term == "adverse reaction*"
-    rise = [terms.update(state, 301 + w, {}, {"cancel*": (9, 5)}, TCFG, live=True)
+        terms.update(state, w, {}, {"cancel*": terms.WatchCount(2, 5)}, TCFG)
+    watch = {"cancel*": terms.WatchCount(3, 5), "adverse reaction*": terms.WatchCount(1, 1)}
+    assert terms.update(state, 300, {}, watch, TCFG)[0].term == "adverse reaction*"
+    rise = [terms.update(state, 301 + w, {}, {"cancel*": terms.WatchCount(9, 5)}, TCFG)
             for w in range(6)]
     assert any(e.term == "cancel*" for found in rise for e in found)
 
