@@ -18,6 +18,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from scipy.special import gammainc
+
 
 @dataclass(frozen=True)
 class BackgroundConfig:
@@ -25,7 +27,8 @@ class BackgroundConfig:
     capacity: int = 256
     smoothing: float = 0.5  # pseudo-count of a term the background has not seen
     min_lift: float = 2.0  # a term this much more frequent than usual is distinctive
-    min_count: int = 2  # ... and said at least this often in the burst
+    min_count: int = 2  # ... and said at least this often in the burst ...
+    max_p: float = 1e-3  # ... more often than chance would put in a burst this size
 
     @property
     def keep(self) -> float:
@@ -64,15 +67,19 @@ class Background:
               ) -> list[tuple[str, int, float]]:
         """The distinctive terms among ``counts`` (a burst's term counts): (term, count,
         lift), ranked by count * log(lift), the term's share of the burst's divergence
-        from the background: frequent and unusual beats either alone."""
+        from the background: frequent and unusual beats either alone. A small burst's
+        chance repeats (four of eight mentions asking when the shop opens) are not
+        distinctive: the count must also be improbable (Poisson tail) at the usual share."""
         counts = list(counts)
         n_total = sum(n for _, n in counts)
         if n_total == 0:
             return []
         out = []
         for term, n in counts:
-            lift = (n / n_total) / self.share(term, cfg)
-            if n >= cfg.min_count and lift >= cfg.min_lift:
+            expected = self.share(term, cfg) * n_total
+            lift = n / expected
+            if n >= cfg.min_count and lift >= cfg.min_lift and \
+                    float(gammainc(n, expected)) <= cfg.max_p:
                 out.append((term, n, round(lift, 1)))
         out.sort(key=lambda x: (-x[1] * math.log(x[2]), x[0]))
         return out

@@ -286,7 +286,8 @@ def explain(brand: str, state: IncidentState, window_s: int, tone: str,
                        for t, n, lift in lifted_terms[:cfg.top]],
         "watchlist_hits": watch_hits,
         "topics": list(topics.values()),
-        "examples": [_example(e) for e in _representative(s, lifted_terms, tags, cfg)],
+        "examples": [_example(e) for e in _representative(
+            s, lifted_terms, tags, [h["term"] for h in watch_hits], cfg)],
         "loudest_complaints": [_example(e) for e in sorted(s.loudest, key=lambda e: -e.followers)],
         "signals": [x.to_dict() for x in state.signals],
         "signal_counts": dict(sorted(state.signal_counts.items())),
@@ -323,7 +324,8 @@ def _storm_tags(state: IncidentState, tags: list[dict[str, Any]],
 
 
 def _representative(s: WindowStats, lifted: list[tuple[str, int, float]],
-                    tags: list[dict[str, Any]], cfg: IncidentConfig) -> list[Example]:
+                    tags: list[dict[str, Any]], watch_terms: list[str],
+                    cfg: IncidentConfig) -> list[Example]:
     """Posts that show what the burst is about: candidates (the widest-reaching originals,
     the first post of each frequent hashtag, a uniform sample of the mentions) scored by
     the log-lift of the distinctive terms and hashtags they contain; topped up with the
@@ -332,17 +334,22 @@ def _representative(s: WindowStats, lifted: list[tuple[str, int, float]],
     for t in tags:
         if t["count"] >= 2 and (t["lift"] is None or t["lift"] >= 2):
             weight["#" + t["tag"]] = math.log(t["lift"] or 10.0)
+    # a watch term's hits are what a keyword incident is about, first: "data breach*"
+    # matches a text holding "data breach..." (its words in order, the last as a prefix)
+    watched = [t.rstrip("*").lower() for t in watch_terms]
     candidates: dict[str, Example] = {}
     for e in [*s.examples, *s.tag_examples.values(), *(e for _, _, e in s.sample)]:
         candidates.setdefault(normalise_text(e.text), e)
 
-    def score(e: Example) -> float:
-        words = set(terms(normalise_text(e.text))) | {"#" + t for t in extract_hashtags(e.text)}
-        return sum(weight.get(w, 0.0) for w in words)
+    def score(e: Example) -> tuple[int, float]:
+        norm = f" {normalise_text(e.text)}"
+        words = set(terms(norm)) | {"#" + t for t in extract_hashtags(e.text)}
+        return (sum(f" {w}" in norm for w in watched),
+                sum(weight.get(w, 0.0) for w in words))
 
     scored = sorted(((score(e), e) for e in candidates.values()),
-                    key=lambda x: (-x[0], -x[1].followers, x[1].id))
-    picked = [e for sc, e in scored if sc > 0][:cfg.examples]
+                    key=lambda x: (-x[0][0], -x[0][1], -x[1].followers, x[1].id))
+    picked = [e for (hits, lift), e in scored if hits or lift > 0][:cfg.examples]
     for e in sorted(s.examples, key=lambda e: (-e.followers, e.id)):
         if len(picked) >= cfg.min_examples:
             break

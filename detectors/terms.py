@@ -94,20 +94,38 @@ class TermState:
     terms: dict[str, TermStat] = field(default_factory=dict)
     since: int = 0  # the window the brand's current stretch of live data began
     last_window: int | None = None
+    weight: float = 0.0  # the windows learnt, weighted as the terms' sums weigh them
 
     def expected(self, term: str, window: int, cfg: TermConfig) -> float:
         """The term's expected count per window (0 if it is not tracked).
 
-        The weighted sum starts at zero when a term is first seen; dividing by the
-        weight accumulated since then (as Adam does) keeps a young term's rate unbiased.
+        A term's weighted sum counts every live window of the brand, the ones before
+        the term was first seen as zeros; dividing it by the weight of those windows (as
+        Adam does) keeps the rates of a young brand unbiased. Counting from the term's
+        own first sighting instead would make a new tag's second window expect what its
+        first one held: a storm would explain itself away from its second window on.
         """
         st = self.terms.get(term)
         if st is None:
             return 0.0
-        keep = 1.0 - cfg.alpha
-        decayed = st.rate * keep ** max(window - st.last_window, 0)
-        weight = 1.0 - keep ** max(window - st.first_window, 1)
+        weight = self._weight(window, cfg)
+        if weight <= 0.0:
+            return 0.0
+        decayed = st.rate * (1.0 - cfg.alpha) ** max(window - st.last_window, 0)
         return decayed / weight
+
+    def _weight(self, window: int, cfg: TermConfig) -> float:
+        """The weight of the windows learnt before ``window``, decayed to it: the silent
+        windows since the last one count (as zeros) unless the silence is long enough to
+        mean the stream was not live; then the rates are kept as they were."""
+        if self.last_window is None:
+            return 0.0
+        keep = 1.0 - cfg.alpha
+        elapsed = max(window - self.last_window, 0)
+        weight = self.weight * keep ** elapsed
+        if 1 < elapsed <= cfg.gap_reset_windows + 1:
+            weight += keep - keep ** elapsed  # alpha * sum of keep**d, d = 1 .. elapsed-1
+        return weight
 
     def young(self, window: int, cfg: TermConfig) -> bool:
         """Whether the brand's term baseline is too young to know its everyday terms."""
@@ -156,8 +174,6 @@ def update(state: TermState, window: int, counts: dict[str, tuple[int, int, int,
     """
     if state.last_window is None or window - state.last_window > cfg.gap_reset_windows:
         state.since = window
-    state.last_window = window if state.last_window is None else max(window,
-                                                                       state.last_window)
     young = state.young(window, cfg)
     found: list[Emergence] = []
     span = max(cfg.horizons)
@@ -185,6 +201,9 @@ def update(state: TermState, window: int, counts: dict[str, tuple[int, int, int,
         st = state.terms[term]
         st.support = [r for r in st.support if r[0] > window - span] + [
             (window, w.authors, w.reach)]
+    if state.last_window is None or window > state.last_window:
+        state.weight = state._weight(window, cfg) + cfg.alpha
+        state.last_window = window
     for e in found:
         _episode(state.terms[e.term], window, e, span, cfg)
     _evict(state, window, span, cfg)
