@@ -21,9 +21,10 @@ Three things keep it honest:
   as long as the storm lasts (a lasting new level is still learnt, a few percent a
   window) instead of explaining itself away within the hour.
 - *Recurring patterns are learnt.* Each burst (episode) of a term is remembered, a few
-  per term. A burst at the time of day of one a day or more before, and not more than
-  ``recurring_factor`` times its size, is *recurring*: the brand's daily reply hashtag
-  is reported once as news and from then on as recurring, not paged every morning.
+  per term. A burst at the time of day of one a day or more before, and at most
+  ``recurring_factor`` times as intense (its busiest window), is *recurring*: the
+  brand's daily reply hashtag is reported once as news and from then on as recurring,
+  not paged every morning.
 
 Memory is bounded by ``capacity`` terms per brand: when full, the term with the lowest
 decayed rate that is not active right now is forgotten (space-saving in spirit).
@@ -85,7 +86,7 @@ class TermStat:
     recent: list[Counts] = field(default_factory=list)  # over the longest horizon
     # watch terms: (window, distinct authors, followers reached) over the longest horizon
     support: list[tuple[int, frozenset[str], int]] = field(default_factory=list)
-    # bursts of this term: (first window, last window, largest count observed)
+    # bursts of this term: (first window, last window, its busiest window's count)
     episodes: list[tuple[int, int, int]] = field(default_factory=list)
 
 
@@ -270,20 +271,23 @@ def _episode(st: TermStat, window: int, e: Emergence, span: int, cfg: TermConfig
     start = st.episodes[-1][0] if continuing else window
     earlier = st.episodes[:-1] if continuing else st.episodes
     day, tol = cfg.day_windows, cfg.recurring_tolerance_windows
+    # intensity: the busiest window of the horizon (sums over horizons that reach back
+    # before a burst began would make a growing burst look like a small one)
+    rate = max(r[1] for r in st.recent if r[0] > window - e.horizon)
     matches = []
     for first, _, peak in earlier:
         gap = start - first
         phase = gap % day
         if (day - tol <= gap <= cfg.recurring_days * day + tol
                 and min(phase, day - phase) <= tol
-                and e.observed <= cfg.recurring_factor * peak):
+                and rate <= cfg.recurring_factor * peak):
             matches.append(first)
     e.recurring = tuple(matches)
     if continuing:
         first, _, peak = st.episodes[-1]
-        st.episodes[-1] = (first, window, max(peak, e.observed))
+        st.episodes[-1] = (first, window, max(peak, rate))
     else:
-        st.episodes.append((window, window, e.observed))
+        st.episodes.append((window, window, rate))
     horizon = window - (cfg.recurring_days + 1) * day
     st.episodes = [ep for ep in st.episodes if ep[1] > horizon][-cfg.episodes_kept:]
 
