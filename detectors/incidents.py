@@ -344,8 +344,8 @@ def _representative(s: WindowStats, lifted: list[tuple[str, int, float]],
     def score(e: Example) -> tuple[int, float]:
         norm = f" {normalise_text(e.text)}"
         words = set(terms(norm)) | {"#" + t for t in extract_hashtags(e.text)}
-        return (sum(f" {w}" in norm for w in watched),
-                sum(weight.get(w, 0.0) for w in words))
+        return (sum(f" {w}" in norm for w in watched),  # sorted: the same sum in every
+                sum(weight.get(w, 0.0) for w in sorted(words)))  # process (set order varies)
 
     scored = sorted(((score(e), e) for e in candidates.values()),
                     key=lambda x: (-x[0][0], -x[0][1], -x[1].followers, x[1].id))
