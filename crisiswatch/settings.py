@@ -127,9 +127,10 @@ class WatchTermSettings(BaseModel):
     severity: Literal["info", "warning", "critical"] = "warning"
     min_count: int = Field(3, ge=1)
     brands: list[str] = []
-    support_mentions: int = Field(3, ge=1, description="mentions ...")
-    support_authors: int = Field(2, ge=1, description="... from this many authors (or "
-                                 "support_reach followers) for the term's severity")
+    support_mentions: int = Field(3, ge=1, description="the term's severity needs this "
+                                  "many mentions from support_authors distinct authors, "
+                                  "or support_reach followers reached")
+    support_authors: int = Field(2, ge=1)
     support_reach: int = Field(100_000, ge=1)
     unsupported: Literal["info", "warning", "critical"] | None = Field(
         None, description="severity short of support (default: one level lower)")
