@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -241,7 +242,8 @@ def explain(brand: str, state: IncidentState, window_s: int, tone: str,
     lifted_terms = b.background.lifts(counted, b.background_cfg)
     summary = f"{brand}: {_lead(tone, demoted, s)}" + "; ".join(
         x.summary for x in sorted(state.strongest.values(), key=_rank, reverse=True)[:3])
-    named = [t for t in _storm_tags(state, tags, cfg) if t not in summary]
+    named = [t for t in _storm_tags(state, tags, cfg)
+             if not re.search(rf"{re.escape(t)}(?!\w)", summary)]
     if named:
         summary += "; hashtags " + ", ".join(named)
     watch_hits = []
@@ -316,11 +318,11 @@ def _storm_tags(state: IncidentState, tags: list[dict[str, Any]],
                 cfg: IncidentConfig) -> list[str]:
     """The hashtags the burst is about: those that emerged, then frequent ones far above
     their own rate (or never seen before), most mentioned first."""
-    emerged = {x.details["term"] for x in state.signals if x.kind == "hashtag"}
-    named = [f"#{t['tag']}" for t in tags
-             if f"#{t['tag']}" in emerged or (
-                 t["count"] >= cfg.storm_tag_min and (t["lift"] is None or t["lift"] >= 4))]
-    return named[:cfg.storm_tags]
+    emerged = list(dict.fromkeys(x.details["term"] for x in state.signals
+                                 if x.kind == "hashtag"))
+    frequent = [f"#{t['tag']}" for t in tags if t["count"] >= cfg.storm_tag_min
+                and (t["lift"] is None or t["lift"] >= 4)]
+    return list(dict.fromkeys(emerged + frequent))[:cfg.storm_tags]
 
 
 def _representative(s: WindowStats, lifted: list[tuple[str, int, float]],
@@ -344,8 +346,9 @@ def _representative(s: WindowStats, lifted: list[tuple[str, int, float]],
     def score(e: Example) -> tuple[int, float]:
         norm = f" {normalise_text(e.text)}"
         words = set(terms(norm)) | {"#" + t for t in extract_hashtags(e.text)}
-        return (sum(f" {w}" in norm for w in watched),  # sorted: the same sum in every
-                sum(weight.get(w, 0.0) for w in sorted(words)))  # process (set order varies)
+        # summed in sorted order: the same float in every process (a set's order varies)
+        return (sum(f" {w}" in norm for w in watched),
+                sum(weight.get(w, 0.0) for w in sorted(words)))
 
     scored = sorted(((score(e), e) for e in candidates.values()),
                     key=lambda x: (-x[0][0], -x[0][1], -x[1].followers, x[1].id))
