@@ -340,7 +340,7 @@ def _representative(s: WindowStats, lifted: list[tuple[str, int, float]],
     # matches a text holding "data breach..." (its words in order, the last as a prefix)
     watched = [t.rstrip("*").lower() for t in watch_terms]
     candidates: dict[str, Example] = {}
-    for e in [*s.examples, *s.tag_examples.values(), *(e for _, _, e in s.sample)]:
+    for e in [*s.examples, *s.tag_examples.values(), *(e for _, e in s.sample.values())]:
         candidates.setdefault(normalise_text(e.text), e)
 
     def score(e: Example) -> tuple[int, float]:

@@ -6,9 +6,9 @@ counters, a handful of examples) so that a storm cannot grow a window without li
 
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass, field
 from typing import Any
+from zlib import crc32
 
 from detectors.text import terms
 from detectors.topics import WindowTexts
@@ -18,8 +18,8 @@ from detectors.types import Example, Mention
 TOP_CAPACITY = 64
 EXAMPLES_KEPT = 5
 LOUDEST_KEPT = 3
-SAMPLE_KEPT = 16
-TAG_EXAMPLES_KEPT = 16
+SAMPLE_KEPT = 8
+TAG_EXAMPLES_KEPT = 8
 AUTHORS_KEPT = 16  # distinct authors remembered per watch term (support needs a few)
 
 
@@ -48,7 +48,9 @@ class WindowStats:
     # hash of the id, so a text repeated a thousand times has a thousand chances): the
     # candidates for representative posts, which incidents pick by what the burst is
     # about rather than by who has most followers. Mergeable: the k smallest of a union.
-    sample: list[tuple[int, str, Example]] = field(default_factory=list)  # hash, norm
+    # A mention kept by several of these lists is one shared Example (snapshots pickle
+    # it once).
+    sample: dict[str, tuple[int, Example]] = field(default_factory=dict)  # norm: hash, post
     # the first mention of each hashtag, for the most frequent tags: a small burst's tag
     # may hold too few mentions for the sample to catch one
     tag_examples: dict[str, Example] = field(default_factory=dict)
@@ -82,15 +84,18 @@ class WindowStats:
         self.reach += followers
         if followers > self.max_followers:
             self.max_followers = followers
+        example = None  # made once, shared by the lists that keep this mention
         if tags:
             self.hashtags.update(tags)
             if len(self.tag_examples) < TAG_EXAMPLES_KEPT:
-                self._keep_tag_example(m)
+                example = self._keep_tag_example(m)
         if m.watch:
             self._count_watch(m)
-        rank = zlib.crc32(m.id.encode())
+        rank = crc32(m.id.encode())
         if rank < self.sample_floor:
-            self._offer_sample(rank, m)
+            example = example or _example(m)
+            self._put_sample(rank, m.norm_text, example)
+        kept = m if example is None else example
         if self.texts is not None:
             self.texts.add(m)
         if m.is_retweet:
@@ -101,10 +106,10 @@ class WindowStats:
         else:
             self.terms.update(terms(m.norm_text))
             if followers > self.examples_floor:
-                self._keep_example(m)
+                self._keep_example(kept)
             if tone is not None and tone < 0 and followers > 0 \
                     and followers > self.loudest_floor:
-                self.loudest_floor = _keep_top(self.loudest, m, LOUDEST_KEPT)
+                self.loudest_floor = _keep_top(self.loudest, kept, LOUDEST_KEPT)
         return self
 
     def _count_watch(self, m: Mention) -> None:
@@ -117,32 +122,29 @@ class WindowStats:
             if len(authors) < AUTHORS_KEPT:
                 authors.add(author)
 
-    def _keep_tag_example(self, m: Mention) -> None:
+    def _keep_tag_example(self, m: Mention) -> Example | None:
         example = None
+        kept = self.tag_examples
         for tag in m.hashtags:
-            if tag not in self.tag_examples and len(self.tag_examples) < TAG_EXAMPLES_KEPT:
-                example = example or Example(m.id, m.ts, m.text, m.handle, m.followers,
-                                             m.sentiment)
-                self.tag_examples[tag] = example
-
-    def _offer_sample(self, rank: int, m: Mention) -> None:
-        self._put_sample(rank, m.norm_text, Example(m.id, m.ts, m.text, m.handle,
-                                                    m.followers, m.sentiment))
+            if tag not in kept and len(kept) < TAG_EXAMPLES_KEPT:
+                example = kept[tag] = example or _example(m)
+        return example
 
     def _put_sample(self, rank: int, norm: str, example: Example) -> None:
         sample = self.sample
-        for i, (r, text, _) in enumerate(sample):
-            if text == norm:  # one entry a distinct text: the smaller hash stays
-                if rank < r:
-                    sample[i] = (rank, norm, example)
-                    self.sample_floor = _sample_floor(sample)
-                return
+        held = sample.get(norm)
+        if held is not None:  # one entry a distinct text: the smaller hash stays
+            if rank < held[0]:
+                sample[norm] = (rank, example)
+                self.sample_floor = _sample_floor(sample)
+            return
+        sample[norm] = (rank, example)
+        if len(sample) > SAMPLE_KEPT:
+            del sample[max(sample, key=lambda k: sample[k][0])]
         if len(sample) >= SAMPLE_KEPT:
-            sample.remove(max(sample, key=_first))
-        sample.append((rank, norm, example))
-        self.sample_floor = _sample_floor(sample)
+            self.sample_floor = _sample_floor(sample)
 
-    def _keep_example(self, m: Mention) -> None:
+    def _keep_example(self, m: Mention | Example) -> None:
         """Keep the originals that reached most people, one per distinct text."""
         slot = _slot(self.examples, EXAMPLES_KEPT, m.followers)
         if slot is not None and all(e.text != m.text for e in self.examples):
@@ -179,7 +181,7 @@ class WindowStats:
             counts = self.hashtags.counts
             kept = sorted(union, key=lambda t: (-counts.get(t, 0), t))[:TAG_EXAMPLES_KEPT]
             self.tag_examples = {t: union[t] for t in kept}
-        for rank, norm, example in other.sample:
+        for norm, (rank, example) in other.sample.items():
             if rank < self.sample_floor:
                 self._put_sample(rank, norm, example)
         if self.texts is not None and other.texts is not None:
@@ -228,13 +230,13 @@ class WindowStats:
         }
 
 
-def _first(entry: tuple[int, str, Example]) -> int:
-    return entry[0]
+def _example(m: Mention) -> Example:
+    return Example(m.id, m.ts, m.text, m.handle, m.followers, m.sentiment)
 
 
-def _sample_floor(sample: list[tuple[int, str, Example]]) -> int:
+def _sample_floor(sample: dict[str, tuple[int, Example]]) -> int:
     """The hash a mention must be under to join the sample: any while it is not full."""
-    return max(r for r, _, _ in sample) if len(sample) >= SAMPLE_KEPT else 1 << 32
+    return max(r for r, _ in sample.values()) if len(sample) >= SAMPLE_KEPT else 1 << 32
 
 
 def _keep_top(kept: list[Example], m: Mention | Example, n: int) -> int:

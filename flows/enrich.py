@@ -48,7 +48,7 @@ class Enricher:
             match, cached = self.watchlist.match, cache.__setitem__
             for text, p, t in zip(new, polarity, tone, strict=True):
                 norm = normalise_text(text)
-                if not has_own_words(text):
+                if not has_own_words(norm):  # the normalised text: same answer, faster
                     p, t = 0.0, None
                 cached(text, (norm, p, t, match(norm)))
         for m in mentions:
