@@ -75,6 +75,8 @@ class TermSettings(BaseModel):
     hashtag_floor: float = Field(0.05, gt=0)
     watch_floor: float = Field(1e-5, gt=0)
     watch_p_threshold: float = Field(1e-4, gt=0, lt=1)
+    min_history_windows: int = Field(3, ge=0, description="windows of a brand learnt "
+                                     "before its terms are tested")
     young_windows: int = Field(288, ge=0, description="a brand's term baseline is young "
                                "this long (stricter thresholds)")
     gap_reset_windows: int = Field(72, gt=0, description="silence that makes it young again")

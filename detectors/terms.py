@@ -12,7 +12,8 @@ mentions of it are news.
 Three things keep it honest:
 
 - *Young baselines.* The detector does not wait for the volume baseline's day of warm-up
-  (a storm in a brand's first hour is still a storm), but while the brand's term
+  (a storm in a brand's first hour is still a storm; only its first
+  ``min_history_windows`` are learnt untested), but while the brand's term
   baseline is younger than ``young_windows`` it does not know the brand's everyday tags
   yet, so it asks for more: a higher floor rate for a tag it has not seen, a smaller
   p-value and more support; watch terms get a floor of a few a day instead of none.
@@ -52,7 +53,10 @@ class TermConfig:
     watch_floor: float = 1e-5
     watch_p_threshold: float = 1e-4
     window_s: int = 300
-    # while the brand's term baseline is young (its first day, or after a long silence)
+    # while the brand's term baseline is young (its first day, or after a long silence);
+    # nothing is tested before it has a few windows: a stream's first window has no
+    # "before" to rise from, so its everyday tags would all look like storms
+    min_history_windows: int = 3
     young_windows: int = 288
     gap_reset_windows: int = 72
     young_p_threshold: float = 1e-9
@@ -170,27 +174,29 @@ def update(state: TermState, window: int, counts: dict[str, tuple[int, int, int,
 
     ``counts`` maps a hashtag (without '#') to its count, negatives, positives and
     mentions of unknown tone in the window; ``watch`` maps a watch term to its
-    ``WatchCount``. Terms are tested from the brand's first window, with stricter
-    thresholds while its baseline is young. Returns the emerging terms, strongest first.
+    ``WatchCount``. Terms are tested once the brand has ``min_history_windows`` of
+    data, with stricter thresholds while its baseline is young. Returns the emerging
+    terms, strongest first.
     """
     if state.last_window is None or window - state.last_window > cfg.gap_reset_windows:
         state.since = window
     young = state.young(window, cfg)
     found: list[Emergence] = []
     span = max(cfg.horizons)
-    p_tag = cfg.young_p_threshold if young else cfg.p_threshold
-    support = cfg.young_min_support if young else cfg.min_support
-    tag_floor = cfg.young_hashtag_floor if young else cfg.hashtag_floor
-    for term, current in counts.items():
-        e = _test(state, "#" + term, window, current, tag_floor, cfg)
-        if e.p_value <= p_tag and e.lift >= cfg.min_lift and e.observed >= support:
-            found.append(e)
-    watch_floor = cfg.young_watch_floor if young else cfg.watch_floor
-    for term, w in watch.items():
-        e = _test(state, term, window, (w.count, 0, 0, 0), watch_floor, cfg)
-        if e.p_value <= cfg.watch_p_threshold and e.observed >= w.min_count:
-            _support(state, term, window, w, e)
-            found.append(e)
+    if window - state.since >= cfg.min_history_windows:
+        p_tag = cfg.young_p_threshold if young else cfg.p_threshold
+        support = cfg.young_min_support if young else cfg.min_support
+        tag_floor = cfg.young_hashtag_floor if young else cfg.hashtag_floor
+        for term, current in counts.items():
+            e = _test(state, "#" + term, window, current, tag_floor, cfg)
+            if e.p_value <= p_tag and e.lift >= cfg.min_lift and e.observed >= support:
+                found.append(e)
+        watch_floor = cfg.young_watch_floor if young else cfg.watch_floor
+        for term, w in watch.items():
+            e = _test(state, term, window, (w.count, 0, 0, 0), watch_floor, cfg)
+            if e.p_value <= cfg.watch_p_threshold and e.observed >= w.min_count:
+                _support(state, term, window, w, e)
+                found.append(e)
     for e in found:
         e.young = young
     emerging = {e.term: e for e in found}
