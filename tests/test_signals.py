@@ -287,3 +287,20 @@ def test_a_storm_a_little_more_positive_than_usual_is_not_called_a_campaign() ->
     assert last.explanation["tone"] == "positive"
     assert last.severity != "info"
     assert "not enough to explain this volume" in last.explanation["summary"]
+
+
+def test_reach_and_sentiment_do_not_wait_for_the_volume_warm_up() -> None:
+    cfg = brand.DetectorConfig(window_s=300)
+    first_hour = ordinary_day(12)
+    loud = window_of(10, 0.4, start=10**6)
+    loud.add(mention(10**7, -0.6, followers=2_500_000, text="worst airline ever"))
+    sour = [window_of(20, -0.7, start=2 * 10**6 + i * 100) for i in range(3)]
+    state = brand.BrandState()
+    versions = []
+    for i, w in enumerate([*first_hour, loud, *ordinary_day(12), *sour]):
+        out = brand.observe(state, "B", 1000 + i, w, cfg)
+        assert out.record["warming_up"]  # the volume baseline is a few hours old at most
+        versions += out.alerts
+    kinds = {k for v in versions for k in v.kinds}
+    assert {"reach", "sentiment"} <= kinds
+    assert any(v.severity == "critical" and v.kinds == ["reach"] for v in versions)
