@@ -85,9 +85,24 @@ class TermSettings(BaseModel):
     hashtag_floor: float = Field(0.05, gt=0)
     watch_floor: float = Field(1e-5, gt=0)
     watch_p_threshold: float = Field(1e-4, gt=0, lt=1)
+    min_history_windows: int = Field(3, ge=0, description="windows of a brand learnt "
+                                     "before its terms are tested")
+    young_windows: int = Field(288, ge=0, description="a brand's term baseline is young "
+                               "this long (stricter thresholds)")
+    gap_reset_windows: int = Field(72, gt=0, description="silence that makes it young again")
+    young_p_threshold: float = Field(1e-9, gt=0, lt=1)
+    young_min_support: int = Field(20, ge=1)
+    young_hashtag_floor: float = Field(0.2, gt=0)
+    young_watch_floor: float = Field(0.02, gt=0)
+    recurring_factor: float = Field(2.0, ge=1, description="a burst at most this much "
+                                    "larger than one at the same time of day is recurring")
+    recurring_tolerance_windows: int = Field(24, ge=0)
+    recurring_days: int = Field(7, ge=1)
+    episodes_kept: int = Field(8, ge=1)
 
-    def model(self) -> TermConfig:
-        return TermConfig(**{**self.model_dump(), "horizons": tuple(sorted(self.horizons))})
+    def model(self, window_s: int) -> TermConfig:
+        return TermConfig(window_s=window_s, **{**self.model_dump(),
+                                                 "horizons": tuple(sorted(self.horizons))})
 
 
 class SentimentSettings(BaseModel):
@@ -124,6 +139,13 @@ class WatchTermSettings(BaseModel):
     severity: Literal["info", "warning", "critical"] = "warning"
     min_count: int = Field(3, ge=1)
     brands: list[str] = []
+    support_mentions: int = Field(3, ge=1, description="the term's severity needs this "
+                                  "many mentions from support_authors distinct authors, "
+                                  "or support_reach followers reached")
+    support_authors: int = Field(2, ge=1)
+    support_reach: int = Field(100_000, ge=1)
+    unsupported: Literal["info", "warning", "critical"] | None = Field(
+        None, description="severity short of support (default: one level lower)")
 
 
 class IncidentSettings(BaseModel):
@@ -282,7 +304,7 @@ class Settings(BaseSettings):
         return DetectorConfig(
             window_s=self.window_s,
             volume=self.volume.model(self.window_s),
-            terms=self.terms.model(),
+            terms=self.terms.model(self.window_s),
             sentiment=self.sentiment_shift.model(),
             reach=ReachConfig(**self.reach.model_dump()),
             incidents=IncidentConfig(cooldown_windows=i.cooldown_windows,
@@ -295,7 +317,9 @@ class Settings(BaseSettings):
 
     def watchlist_model(self) -> Watchlist:
         return Watchlist(tuple(
-            WatchTerm(w.term, w.severity, w.min_count, tuple(w.brands)) for w in self.watchlist
+            WatchTerm(w.term, w.severity, w.min_count, tuple(w.brands), w.support_mentions,
+                      w.support_authors, w.support_reach, w.unsupported)
+            for w in self.watchlist
         ))
 
     def brand_queries(self) -> dict[str, BrandQuery]:

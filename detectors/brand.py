@@ -5,6 +5,11 @@ calls ``observe`` for each closed window in event-time order. Each detector answ
 its own terms (a tail probability, an emerging term, a share shift); this module turns
 those answers into ``Signal``s with a severity and a one-line summary, and hands them
 to incident fusion.
+
+Only the volume detector waits for its day of warm-up: hashtags and watch terms are
+tested from the first window (with stricter thresholds while their baseline is young),
+the sentiment shift once it has read enough mentions, and a loud complaint is news at
+any age. A storm in a brand's first hour is still a storm.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors import incidents, sentiment_shift, terms, topics, volume
+from detectors import background, incidents, sentiment_shift, terms, topics, volume
 from detectors.embeddings import Embedder
 from detectors.types import Alert, Signal, VolumeScore
 from detectors.watchlist import Watchlist
@@ -37,6 +42,8 @@ class DetectorConfig:
     incidents: incidents.IncidentConfig = field(default_factory=incidents.IncidentConfig)
     watchlist: Watchlist = field(default_factory=Watchlist)
     topics: topics.TopicConfig | None = None  # None: no topic clustering
+    background: background.BackgroundConfig = field(
+        default_factory=background.BackgroundConfig)
     critical_surprise: float = 12.0
     critical_lift: float = 4.0
 
@@ -49,6 +56,7 @@ class BrandState:
         default_factory=sentiment_shift.SentimentState)
     incident: incidents.IncidentState = field(default_factory=incidents.IncidentState)
     topics: topics.BrandTopics = field(default_factory=topics.BrandTopics)
+    background: background.Background = field(default_factory=background.Background)
     recent: deque[tuple[int, WindowStats]] = field(default_factory=deque)
 
 
@@ -68,30 +76,34 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
     its texts)."""
     start = window * cfg.window_s
     score = volume.update(state.volume, window, stats.count, cfg.volume)
-    live = not score.warming_up
-    watch = {t: (n, w.min_count) for t, n in stats.watch.items()
+    watch = {t: terms.WatchCount(n, w.min_count, frozenset(stats.watch_authors.get(t, ())),
+                                 stats.watch_reach.get(t, 0))
+             for t, n in stats.watch.items()
              if (w := cfg.watchlist.get(t)) is not None and w.applies_to(brand)}
     hashtag_counts = {t: (n, stats.hashtag_negatives.counts.get(t, 0),
-                          stats.hashtag_positives.counts.get(t, 0))
+                          stats.hashtag_positives.counts.get(t, 0),
+                          stats.hashtag_unknown.counts.get(t, 0))
                       for t, n in stats.hashtags.counts.items()}
     baselines = incidents.Baselines(
         negative_share=state.sentiment.negative_share,
         positive_share=state.sentiment.positive_share,
         hashtag_rate={t: state.terms.expected("#" + t, window, cfg.terms)
                       for t in hashtag_counts},
+        background=state.background,
+        background_cfg=cfg.background,
     )
-    emerging = terms.update(state.terms, window, hashtag_counts, watch, cfg.terms, live)
+    emerging = terms.update(state.terms, window, hashtag_counts, watch, cfg.terms)
+    # tone shares are over the mentions whose tone could be read
     shift = sentiment_shift.update(state.sentiment, window, stats.negatives, stats.positives,
-                                   stats.count, cfg.sentiment)
+                                   stats.readable, cfg.sentiment)
 
     signals = []
     if score.anomalous:
         signals.append(_volume_signal(start, score, cfg))
     signals += [_term_signal(start, e, stats, cfg) for e in emerging]
-    if shift is not None and live:
+    if shift is not None:
         signals.append(_sentiment_signal(start, shift))
-    if live:
-        signals += _reach_signals(start, stats, cfg.reach)
+    signals += _reach_signals(start, stats, cfg.reach)
     topic_records: list[dict[str, Any]] = []
     if cfg.topics is not None and embedder is not None and stats.texts is not None:
         items = stats.texts.items()
@@ -105,6 +117,8 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
     lead_in = [s for w, s in state.recent if w > window - longest]
     alerts = incidents.step(state.incident, brand, start, cfg.window_s, stats, score, signals,
                             baselines, cfg.incidents, lead_in)
+    if not signals:  # a burst must not become its own background
+        state.background.learn(window, stats.terms.counts, cfg.background)
     state.recent.append((window, stats))
     if len(state.recent) >= longest:
         state.recent.popleft()
@@ -145,7 +159,9 @@ def _term_signal(start: float, e: terms.Emergence, stats: WindowStats,
     minutes = e.horizon * cfg.window_s // 60
     figures = {"term": e.term, "observed": e.observed, "expected": e.expected,
                "horizon": e.horizon, "lift": round(e.lift, 1), "p_value": e.p_value,
-               "negatives": e.negatives, "positives": e.positives}
+               "negatives": e.negatives, "positives": e.positives, "unknown": e.unknown,
+               "young_baseline": e.young, "recurring": list(e.recurring)}
+    recurring = _recurring(e, start, cfg) if e.recurring else ""
     if e.term.startswith("#"):
         tag = e.term[1:]
         retweets = stats.hashtag_retweets.counts.get(tag, 0)
@@ -154,19 +170,34 @@ def _term_signal(start: float, e: terms.Emergence, stats: WindowStats,
         amplified = (f"; {share:.0%} of it retweets of {len(stats.retweeted)} originals"
                      if retweets else "")
         return Signal(
-            kind="hashtag", window_start=start, severity="warning",
-            summary=(f"{e.term} {e.observed} times in {minutes} min against "
+            kind="hashtag", window_start=start,
+            severity="info" if e.recurring else "warning",
+            summary=(f"{recurring}{e.term} {e.observed} times in {minutes} min against "
                      f"{e.expected:.1f} expected{amplified}"),
             score=e.surprise, details={**figures, "retweet_share": round(share, 3)},
         )
     watch = cfg.watchlist.get(e.term)
+    severity = watch.severity_for(e.observed, e.authors, e.reach) if watch else "warning"
+    supported = watch is None or watch.supported(e.observed, e.authors, e.reach)
+    who = f"{e.authors}{'+' if e.authors >= terms.AUTHORS_KEPT else ''} author" + \
+        ("s" if e.authors != 1 else "")
     return Signal(
         kind="keyword", window_start=start,
-        severity=watch.severity if watch else "warning",
-        summary=f"watchlist '{e.term}' {e.observed} times in {minutes} min "
-                f"({e.expected:.1f} expected)",
-        score=e.surprise, details=figures,
+        severity="info" if e.recurring else severity,
+        summary=(f"{recurring}watchlist '{e.term}' {e.observed} times in {minutes} min "
+                 f"({e.expected:.1f} expected; {who}"
+                 f"{'' if supported else ', not yet corroborated'})"),
+        score=e.surprise,
+        details={**figures, "authors": e.authors, "reach": e.reach, "supported": supported},
     )
+
+
+def _recurring(e: terms.Emergence, start: float, cfg: DetectorConfig) -> str:
+    """The lead-in of a recurring term's summary: people should know it is routine."""
+    n = len(e.recurring)
+    days = round((start / cfg.window_s - min(e.recurring)) / cfg.terms.day_windows)
+    return (f"recurring, like {n} earlier burst{'s' if n > 1 else ''} at this time of day "
+            f"(the first {days} day{'s' if days != 1 else ''} ago): ")
 
 
 def _sentiment_signal(start: float, shift: sentiment_shift.Shift) -> Signal:

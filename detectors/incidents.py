@@ -9,20 +9,34 @@ instead of creating another.
 
 Severity is derived from the combined evidence: the strongest signal's severity, one
 level up when three or more kinds of evidence agree, and capped at ``info`` for a
-positive burst (a campaign such as #DestinationDragons: more mentions, no more
-complaints) and for a modest burst that is no more negative than usual: both are
-reported, neither pages a crisis team.
+positive burst (a campaign such as #DestinationDragons: more mentions, more praise, no
+more complaints) and for a modest burst that is no more negative than usual: both are
+reported, neither pages a crisis team. Tone only ever lowers severity on evidence of its
+own: a burst whose posts mostly have no words to read (handle lists, hashtag rows,
+retweet stubs) is of *unknown* tone and keeps the severity its volume and hashtags earn,
+and a storm (overwhelming volume and emerging hashtags) is called a campaign only when
+its praise is itself significant, not merely a few points above usual.
+
+The explanation says what the burst is about by what is unusual in it: its terms and
+hashtags ranked by lift against the brand's own background, and its representative
+posts picked from a sample of its mentions by those terms, not by follower count alone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from detectors.types import Alert, Signal, VolumeScore
+from scipy.special import betainc
+
+from detectors.background import Background, BackgroundConfig
+from detectors.text import extract_hashtags, normalise_text, terms
+from detectors.types import Alert, Example, Signal, VolumeScore
 from detectors.window import WindowStats
 
 SEVERITY_ORDER = ("info", "warning", "critical")
@@ -36,8 +50,16 @@ class IncidentConfig:
     positive_rise: float = 0.05  # positive share this far above baseline ...
     positive_negative_margin: float = 0.02  # ... and negative share not above it
     calm_surprise: float = 8.0  # a burst no more negative than usual pages only above this
+    # ... and a positive one above it is a campaign only if its praise is significant
+    positive_p: float = 1e-3
+    # a burst's tone is read off its readable mentions: at least this many, and share
+    min_readable: int = 10
+    min_readable_share: float = 0.4
     examples: int = 5
+    min_examples: int = 3
     top: int = 8
+    storm_tags: int = 3  # hashtags named in the summary line
+    storm_tag_min: int = 5  # mentions a tag needs in the incident to be named
 
 
 @dataclass(slots=True)
@@ -47,6 +69,8 @@ class Baselines:
     negative_share: float = 0.0
     positive_share: float = 0.0
     hashtag_rate: dict[str, float] = field(default_factory=dict)  # tag -> per window
+    background: Background = field(default_factory=Background)  # the brand's usual terms
+    background_cfg: BackgroundConfig = field(default_factory=BackgroundConfig)
 
 
 @dataclass(slots=True)
@@ -58,7 +82,7 @@ class IncidentState:
     signals: list[Signal] = field(default_factory=list)  # the latest SIGNALS_KEPT
     strongest: dict[str, Signal] = field(default_factory=dict)  # per kind, for the summary
     signal_counts: dict[str, int] = field(default_factory=dict)
-    windows: int = 0
+    windows: int = 0  # windows merged into ``stats`` (lead-in included)
     baselines: Baselines = field(default_factory=Baselines)
 
 
@@ -100,10 +124,14 @@ def step(
                       updated_window=window_start)
         state.open, state.stats, state.peak, state.windows = alert, WindowStats(), None, 0
         state.signals, state.strongest, state.signal_counts = [], {}, {}
-        state.baselines = baselines
+        state.baselines = replace(baselines, hashtag_rate=dict(baselines.hashtag_rate))
         span = max((s.details.get("horizon", 1) for s in signals), default=1)
         for earlier in list(lead_in)[len(lead_in) - (span - 1):] if span > 1 else ():
             state.stats.merge(earlier)
+            state.windows += 1
+    else:  # a tag that joins later is compared with its rate before it joined
+        for tag, rate in baselines.hashtag_rate.items():
+            state.baselines.hashtag_rate.setdefault(tag, rate)
     state.stats.merge(stats)
     state.windows += 1
     if state.peak is None or score.surprise >= state.peak.surprise:
@@ -116,11 +144,17 @@ def step(
     state.signals = (state.signals + list(signals))[-SIGNALS_KEPT:]
     alert.kinds = sorted(state.signal_counts)
     alert.last_window = alert.updated_window = window_start
-    tone = _tone(state, cfg)
+    tone, praise_p = _tone(state, cfg)
     alert.severity = _max_severity(alert.severity, _severity(state, cfg))
-    if tone == "positive" or (tone == "calm" and state.peak.surprise < cfg.calm_surprise):
+    modest = state.peak.surprise < cfg.calm_surprise
+    # strong volume and hashtags together are a storm: praise must be significant to
+    # call it a campaign (a few points above usual could be anything)
+    storm = not modest and "hashtag" in state.signal_counts
+    demoted = (tone == "positive" and (not storm or praise_p <= cfg.positive_p)) or \
+        (tone == "calm" and modest)
+    if demoted:
         alert.severity = "info"
-    alert.explanation = explain(brand, state, window_s, tone, cfg)
+    alert.explanation = explain(brand, state, window_s, tone, cfg, demoted)
     out.append(_version(alert))
     return out
 
@@ -148,44 +182,53 @@ def _max_severity(a: str, b: str) -> str:
     return a if SEVERITY_ORDER.index(a) >= SEVERITY_ORDER.index(b) else b
 
 
-def _tone(state: IncidentState, cfg: IncidentConfig) -> str:
-    """How an attention burst feels: ``positive``, ``calm`` or ``negative``.
+def _tone(state: IncidentState, cfg: IncidentConfig) -> tuple[str, float]:
+    """How an attention burst feels: ``positive``, ``calm``, ``negative`` or ``unknown``,
+    and how significant its praise is (the binomial p-value of its positive mentions
+    against the brand's usual positive share; 1 when there is none to speak of).
 
     Only bursts (volume, hashtags) have a tone; any other evidence (a sentiment shift, a
     watch term, a loud complaint) is ``negative`` by nature. A positive burst is a
-    campaign (#DestinationDragons: more mentions, more praise, no more complaints): it
-    is reported at ``info``. A calm one (no more negative than usual, no more praise)
-    pages only when the volume evidence is overwhelming: a PR gaffe going viral is calm
-    at first, a snow day's "landed safely, thanks" is calm and harmless. When hashtags
-    drive the incident, their own mentions are judged (a campaign tag is positive even
-    while the brand's usual complaints go on beside it).
+    campaign (#DestinationDragons: more mentions, more praise, no more complaints). A
+    calm one (no more negative than usual, no more praise) pages only when the volume
+    evidence is overwhelming: a PR gaffe going viral is calm at first, a snow day's
+    "landed safely, thanks" is calm and harmless. When hashtags drive the incident,
+    their own mentions are judged (a campaign tag is positive even while the brand's
+    usual complaints go on beside it). Shares are over the mentions whose tone could be
+    read; when too few could (a storm of retweeted handle lists), the tone is
+    ``unknown``, which neither pages nor reassures anyone by itself.
     """
     if not set(state.signal_counts) <= {"volume", "hashtag"}:
-        return "negative"
+        return "negative", 1.0
     s, b = state.stats, state.baselines
     latest = {x.details["term"]: x.details for x in state.signals if x.kind == "hashtag"}
     if latest:  # the tags' own mentions over each signal's horizon
         count = sum(d["observed"] for d in latest.values())
+        unknown = sum(d.get("unknown", 0) for d in latest.values())
         negatives = sum(d["negatives"] for d in latest.values())
         positives = sum(d["positives"] for d in latest.values())
     else:
-        count, negatives, positives = s.count, s.negatives, s.positives
-    if count == 0 or negatives / count > b.negative_share + cfg.positive_negative_margin:
-        return "negative"
-    return "positive" if positives / count >= b.positive_share + cfg.positive_rise else "calm"
+        count, unknown, negatives, positives = s.count, s.unknown, s.negatives, s.positives
+    readable = count - unknown
+    if readable < cfg.min_readable or readable < cfg.min_readable_share * count:
+        return "unknown", 1.0
+    if negatives / readable > b.negative_share + cfg.positive_negative_margin:
+        return "negative", 1.0
+    if positives / readable < b.positive_share + cfg.positive_rise:
+        return "calm", 1.0
+    base = min(max(b.positive_share, 0.02), 0.98)
+    return "positive", float(betainc(positives, readable - positives + 1, base))
 
 
 def explain(brand: str, state: IncidentState, window_s: int, tone: str,
-            cfg: IncidentConfig) -> dict[str, Any]:
-    """What a person reads in ten seconds: how much, how surprising, about what, by whom."""
+            cfg: IncidentConfig, demoted: bool = False) -> dict[str, Any]:
+    """What a person reads in ten seconds: how much, how surprising, about what, by whom.
+
+    ``demoted``: the tone lowered the severity to ``info`` (the summary says why)."""
     s, peak, b = state.stats, state.peak, state.baselines
     assert peak is not None
     minutes = peak.horizon * window_s // 60
     at = datetime.fromtimestamp(state.peak_window, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [x.summary for x in sorted(state.strongest.values(), key=_rank, reverse=True)]
-    lead = {"positive": "positive burst, not a crisis: ",
-            "calm": "attention burst, no more negative than usual: "}.get(tone, "")
-    summary = f"{brand}: {lead}" + "; ".join(lines[:3])
     windows_in = max(state.windows, 1)
     tags = []
     for tag, n in s.hashtags.top(cfg.top):
@@ -193,6 +236,16 @@ def explain(brand: str, state: IncidentState, window_s: int, tone: str,
         tags.append({"tag": tag, "count": n, "expected": round(rate, 2),
                      "lift": round(n / rate, 1) if rate > 0 else None,
                      "retweets": s.hashtag_retweets.counts.get(tag, 0)})
+    # counts less their space-saving error: a term that took over a counter late must
+    # not look frequent (and so distinctive) on the counter's inherited count
+    counted = [(t, n - s.terms.errors.get(t, 0)) for t, n in s.terms.counts.items()]
+    lifted_terms = b.background.lifts(counted, b.background_cfg)
+    summary = f"{brand}: {_lead(tone, demoted, s)}" + "; ".join(
+        x.summary for x in sorted(state.strongest.values(), key=_rank, reverse=True)[:3])
+    named = [t for t in _storm_tags(state, tags, cfg)
+             if not re.search(rf"{re.escape(t)}(?!\w)", summary)]
+    if named:
+        summary += "; hashtags " + ", ".join(named)
     watch_hits = []
     for x in state.signals:
         if x.kind == "keyword" and all(h["term"] != x.details["term"] for h in watch_hits):
@@ -230,11 +283,13 @@ def explain(brand: str, state: IncidentState, window_s: int, tone: str,
         "max_followers": s.max_followers,
         "top_hashtags": s.hashtags.top(cfg.top),
         "hashtags": tags,
-        "top_terms": s.terms.top(cfg.top),
+        "top_terms": [(t, n) for t, n, _ in lifted_terms[:cfg.top]],
+        "term_lifts": [{"term": t, "count": n, "lift": lift}
+                       for t, n, lift in lifted_terms[:cfg.top]],
         "watchlist_hits": watch_hits,
         "topics": list(topics.values()),
-        "examples": [_example(e) for e in sorted(s.examples, key=lambda e: -e.followers)
-                     [: cfg.examples]],
+        "examples": [_example(e) for e in _representative(
+            s, lifted_terms, tags, [h["term"] for h in watch_hits], cfg)],
         "loudest_complaints": [_example(e) for e in sorted(s.loudest, key=lambda e: -e.followers)],
         "signals": [x.to_dict() for x in state.signals],
         "signal_counts": dict(sorted(state.signal_counts.items())),
@@ -244,3 +299,63 @@ def explain(brand: str, state: IncidentState, window_s: int, tone: str,
 def _example(e: Any) -> dict[str, Any]:
     return {"id": e.id, "ts": e.ts, "text": e.text, "handle": e.handle,
             "followers": e.followers, "sentiment": round(e.sentiment, 3)}
+
+
+def _lead(tone: str, demoted: bool, s: WindowStats) -> str:
+    """What the tone says about the burst, before the evidence."""
+    if tone == "positive":
+        return ("positive burst, not a crisis: " if demoted else
+                "more praise than usual, but not enough to explain this volume: ")
+    if tone == "calm":
+        return "attention burst, no more negative than usual: "
+    if tone == "unknown":
+        return (f"tone unknown ({s.unknown_share:.0%} of its posts have no words of their "
+                f"own: handles, hashtags, links): ")
+    return ""
+
+
+def _storm_tags(state: IncidentState, tags: list[dict[str, Any]],
+                cfg: IncidentConfig) -> list[str]:
+    """The hashtags the burst is about: those that emerged, then frequent ones far above
+    their own rate (or never seen before), most mentioned first."""
+    emerged = list(dict.fromkeys(x.details["term"] for x in state.signals
+                                 if x.kind == "hashtag"))
+    frequent = [f"#{t['tag']}" for t in tags if t["count"] >= cfg.storm_tag_min
+                and (t["lift"] is None or t["lift"] >= 4)]
+    return list(dict.fromkeys(emerged + frequent))[:cfg.storm_tags]
+
+
+def _representative(s: WindowStats, lifted: list[tuple[str, int, float]],
+                    tags: list[dict[str, Any]], watch_terms: list[str],
+                    cfg: IncidentConfig) -> list[Example]:
+    """Posts that show what the burst is about: candidates (the widest-reaching originals,
+    the first post of each frequent hashtag, a uniform sample of the mentions) scored by
+    the log-lift of the distinctive terms and hashtags they contain; topped up with the
+    widest-reaching ones when too few say anything distinctive (an ordinary burst)."""
+    weight = {t: math.log(lift) for t, _, lift in lifted}
+    for t in tags:
+        if t["count"] >= 2 and (t["lift"] is None or t["lift"] >= 2):
+            weight["#" + t["tag"]] = math.log(t["lift"] or 10.0)
+    # a watch term's hits are what a keyword incident is about, first: "data breach*"
+    # matches a text holding "data breach..." (its words in order, the last as a prefix)
+    watched = [t.rstrip("*").lower() for t in watch_terms]
+    candidates: dict[str, Example] = {}
+    for e in [*s.examples, *s.tag_examples.values(), *(e for _, e in s.sample.values())]:
+        candidates.setdefault(normalise_text(e.text), e)
+
+    def score(e: Example) -> tuple[int, float]:
+        norm = f" {normalise_text(e.text)}"
+        words = set(terms(norm)) | {"#" + t for t in extract_hashtags(e.text)}
+        # summed in sorted order: the same float in every process (a set's order varies)
+        return (sum(f" {w}" in norm for w in watched),
+                sum(weight.get(w, 0.0) for w in sorted(words)))
+
+    scored = sorted(((score(e), e) for e in candidates.values()),
+                    key=lambda x: (-x[0][0], -x[0][1], -x[1].followers, x[1].id))
+    picked = [e for (hits, lift), e in scored if hits or lift > 0][:cfg.examples]
+    for e in sorted(s.examples, key=lambda e: (-e.followers, e.id)):
+        if len(picked) >= cfg.min_examples:
+            break
+        if e not in picked:
+            picked.append(e)
+    return picked

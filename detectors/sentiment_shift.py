@@ -66,7 +66,10 @@ class Shift:
 
 def update(state: SentimentState, window: int, negatives: int, positives: int, count: int,
            cfg: SentimentConfig) -> Shift | None:
-    """Test this window (with the ones before it) against the baseline, then learn it."""
+    """Test this window (with the ones before it) against the baseline, then learn it.
+
+    ``count`` is the mentions whose tone could be read: a post of handles and hashtags
+    says nothing about how people feel, and counting it would dilute a real shift."""
     span = max(cfg.horizons)
     while state.recent and state.recent[0][0] <= window - span:
         state.recent.popleft()

@@ -30,7 +30,9 @@ class Mention:
     norm_text: str = ""  # set by enrichment (detectors.text.normalise_text)
     watch: tuple[str, ...] = ()  # watch terms found in the text, set by enrichment
     sentiment: float = 0.0  # polarity in [-1, 1], set by enrichment
-    tone: int = 0  # -1 negative, 0 neutral, 1 positive: the scorer's class
+    # -1 negative, 0 neutral, 1 positive: the scorer's class; None: unknown, for a text
+    # with no words of its own (detectors.text.has_own_words), whose score is noise
+    tone: int | None = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,6 +11,13 @@ case-insensitive equivalents are their own upper and lower case (every letter bu
 and k, which ``re.IGNORECASE`` also matches to 'ı', 'ſ' and the Kelvin sign). A text
 whose lower case contains no needle cannot match, and skips the expression: the same
 answer at a fraction of the cost.
+
+A hit's severity needs support. One post saying "I think you may have had a data
+breach" is a lead, not a crisis: a term's configured ``severity`` applies once its hits
+are supported (``support_mentions`` mentions from ``support_authors`` distinct authors,
+or mentions that reached ``support_reach`` followers together); short of that the hit is
+one level lower, unless the term says otherwise (``unsupported``: e.g. ``critical`` for
+a pharmacovigilance team that must treat every single report as one).
 """
 
 from __future__ import annotations
@@ -18,16 +25,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+SEVERITIES = ("info", "warning", "critical")
+
 
 @dataclass(frozen=True)
 class WatchTerm:
     term: str
-    severity: str = "warning"
-    min_count: int = 3
+    severity: str = "warning"  # once supported
+    min_count: int = 3  # mentions (over a horizon) that make a hit at all
     brands: tuple[str, ...] = ()  # empty: every brand
+    support_mentions: int = 3
+    support_authors: int = 2
+    support_reach: int = 100_000
+    unsupported: str | None = None  # severity short of support; None: one level lower
 
     def applies_to(self, brand: str) -> bool:
         return not self.brands or brand in self.brands
+
+    def supported(self, mentions: int, authors: int, reach: int) -> bool:
+        return (mentions >= self.support_mentions and authors >= self.support_authors) \
+            or reach >= self.support_reach
+
+    def severity_for(self, mentions: int, authors: int, reach: int) -> str:
+        """The severity of a hit with this much support."""
+        if self.supported(mentions, authors, reach):
+            return self.severity
+        if self.unsupported is not None:
+            return self.unsupported
+        return SEVERITIES[max(SEVERITIES.index(self.severity) - 1, 0)]
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from zlib import crc32
 
 from detectors.text import terms
 from detectors.topics import WindowTexts
@@ -17,6 +18,9 @@ from detectors.types import Example, Mention
 TOP_CAPACITY = 64
 EXAMPLES_KEPT = 5
 LOUDEST_KEPT = 3
+SAMPLE_KEPT = 8
+TAG_EXAMPLES_KEPT = 8
+AUTHORS_KEPT = 16  # distinct authors remembered per watch term (support needs a few)
 
 
 @dataclass(slots=True)
@@ -25,6 +29,7 @@ class WindowStats:
     retweets: int = 0
     negatives: int = 0
     positives: int = 0
+    unknown: int = 0  # mentions of unknown tone: no words of their own to read
     sentiment_sum: float = 0.0
     reach: int = 0  # sum of author followers: how many timelines the window reached
     max_followers: int = 0
@@ -32,37 +37,65 @@ class WindowStats:
     hashtag_retweets: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
     hashtag_negatives: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
     hashtag_positives: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
+    hashtag_unknown: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
     retweeted: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))  # originals' texts
     terms: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
     watch: dict[str, int] = field(default_factory=dict)  # bounded by the watchlist
+    watch_authors: dict[str, set[str]] = field(default_factory=dict)  # AUTHORS_KEPT each
+    watch_reach: dict[str, int] = field(default_factory=dict)
     examples: list[Example] = field(default_factory=list)
+    # A uniform sample of the window's mentions, one per distinct text (bottom-k by a
+    # hash of the id, so a text repeated a thousand times has a thousand chances): the
+    # candidates for representative posts, which incidents pick by what the burst is
+    # about rather than by who has most followers. Mergeable: the k smallest of a union.
+    # A mention kept by several of these lists is one shared Example (snapshots pickle
+    # it once).
+    sample: dict[str, tuple[int, Example]] = field(default_factory=dict)  # norm: hash, post
+    # the first mention of each hashtag, for the most frequent tags: a small burst's tag
+    # may hold too few mentions for the sample to catch one
+    tag_examples: dict[str, Example] = field(default_factory=dict)
     loudest: list[Example] = field(default_factory=list)  # most-followed complaints
     texts: WindowTexts | None = None  # distinct texts for topic clustering, when enabled
     # the followers a mention must exceed to join the full lists above (-1 while not
     # full): most mentions of a busy window are turned away by this one comparison
     examples_floor: int = field(default=-1, init=False, repr=False)
     loudest_floor: int = field(default=-1, init=False, repr=False)
+    sample_floor: int = field(default=1 << 32, init=False, repr=False)
 
     def add(self, m: Mention) -> WindowStats:
         self.count += 1
-        self.sentiment_sum += m.sentiment
         tags = m.hashtags  # most mentions have none: skip the counters' calls then
-        if m.tone < 0:
-            self.negatives += 1
+        tone = m.tone
+        if tone is None:
+            self.unknown += 1
             if tags:
-                self.hashtag_negatives.update(tags)
-        elif m.tone > 0:
-            self.positives += 1
-            if tags:
-                self.hashtag_positives.update(tags)
+                self.hashtag_unknown.update(tags)
+        else:
+            self.sentiment_sum += m.sentiment
+            if tone < 0:
+                self.negatives += 1
+                if tags:
+                    self.hashtag_negatives.update(tags)
+            elif tone > 0:
+                self.positives += 1
+                if tags:
+                    self.hashtag_positives.update(tags)
         followers = m.followers
         self.reach += followers
         if followers > self.max_followers:
             self.max_followers = followers
+        example = None  # made once, shared by the lists that keep this mention
         if tags:
             self.hashtags.update(tags)
-        for term in m.watch:
-            self.watch[term] = self.watch.get(term, 0) + 1
+            if len(self.tag_examples) < TAG_EXAMPLES_KEPT:
+                example = self._keep_tag_example(m)
+        if m.watch:
+            self._count_watch(m)
+        rank = crc32(m.id.encode())
+        if rank < self.sample_floor:
+            example = example or _example(m)
+            self._put_sample(rank, m.norm_text, example)
+        kept = m if example is None else example
         if self.texts is not None:
             self.texts.add(m)
         if m.is_retweet:
@@ -73,12 +106,45 @@ class WindowStats:
         else:
             self.terms.update(terms(m.norm_text))
             if followers > self.examples_floor:
-                self._keep_example(m)
-            if m.tone < 0 and followers > 0 and followers > self.loudest_floor:
-                self.loudest_floor = _keep_top(self.loudest, m, LOUDEST_KEPT)
+                self._keep_example(kept)
+            if tone is not None and tone < 0 and followers > 0 \
+                    and followers > self.loudest_floor:
+                self.loudest_floor = _keep_top(self.loudest, kept, LOUDEST_KEPT)
         return self
 
-    def _keep_example(self, m: Mention) -> None:
+    def _count_watch(self, m: Mention) -> None:
+        """Count the mention's watch terms, with who said them and to how many people."""
+        author = m.author_id or m.handle or m.id  # an anonymous post stands for itself
+        for term in m.watch:
+            self.watch[term] = self.watch.get(term, 0) + 1
+            self.watch_reach[term] = self.watch_reach.get(term, 0) + m.followers
+            authors = self.watch_authors.setdefault(term, set())
+            if len(authors) < AUTHORS_KEPT:
+                authors.add(author)
+
+    def _keep_tag_example(self, m: Mention) -> Example | None:
+        example = None
+        kept = self.tag_examples
+        for tag in m.hashtags:
+            if tag not in kept and len(kept) < TAG_EXAMPLES_KEPT:
+                example = kept[tag] = example or _example(m)
+        return example
+
+    def _put_sample(self, rank: int, norm: str, example: Example) -> None:
+        sample = self.sample
+        held = sample.get(norm)
+        if held is not None:  # one entry a distinct text: the smaller hash stays
+            if rank < held[0]:
+                sample[norm] = (rank, example)
+                self.sample_floor = _sample_floor(sample)
+            return
+        sample[norm] = (rank, example)
+        if len(sample) > SAMPLE_KEPT:
+            del sample[max(sample, key=lambda k: sample[k][0])]
+        if len(sample) >= SAMPLE_KEPT:
+            self.sample_floor = _sample_floor(sample)
+
+    def _keep_example(self, m: Mention | Example) -> None:
         """Keep the originals that reached most people, one per distinct text."""
         slot = _slot(self.examples, EXAMPLES_KEPT, m.followers)
         if slot is not None and all(e.text != m.text for e in self.examples):
@@ -90,6 +156,7 @@ class WindowStats:
         self.retweets += other.retweets
         self.negatives += other.negatives
         self.positives += other.positives
+        self.unknown += other.unknown
         self.sentiment_sum += other.sentiment_sum
         self.reach += other.reach
         self.max_followers = max(self.max_followers, other.max_followers)
@@ -97,10 +164,26 @@ class WindowStats:
         self.hashtag_retweets.merge(other.hashtag_retweets)
         self.hashtag_negatives.merge(other.hashtag_negatives)
         self.hashtag_positives.merge(other.hashtag_positives)
+        self.hashtag_unknown.merge(other.hashtag_unknown)
         self.retweeted.merge(other.retweeted)
         self.terms.merge(other.terms)
         for term, n in other.watch.items():
             self.watch[term] = self.watch.get(term, 0) + n
+            self.watch_reach[term] = (self.watch_reach.get(term, 0)
+                                      + other.watch_reach.get(term, 0))
+            authors = self.watch_authors.setdefault(term, set())
+            for who in other.watch_authors.get(term, ()):
+                if len(authors) >= AUTHORS_KEPT:
+                    break
+                authors.add(who)
+        if other.tag_examples:
+            union = {**other.tag_examples, **self.tag_examples}
+            counts = self.hashtags.counts
+            kept = sorted(union, key=lambda t: (-counts.get(t, 0), t))[:TAG_EXAMPLES_KEPT]
+            self.tag_examples = {t: union[t] for t in kept}
+        for norm, (rank, example) in other.sample.items():
+            if rank < self.sample_floor:
+                self._put_sample(rank, norm, example)
         if self.texts is not None and other.texts is not None:
             self.texts.merge(other.texts)
         for e in other.examples:
@@ -112,12 +195,25 @@ class WindowStats:
         return self
 
     @property
+    def readable(self) -> int:
+        """Mentions whose tone could be read: the shares of tone are over these."""
+        return self.count - self.unknown
+
+    @property
     def negative_share(self) -> float:
-        return self.negatives / self.count if self.count else 0.0
+        return self.negatives / self.readable if self.readable else 0.0
+
+    @property
+    def positive_share(self) -> float:
+        return self.positives / self.readable if self.readable else 0.0
+
+    @property
+    def unknown_share(self) -> float:
+        return self.unknown / self.count if self.count else 0.0
 
     @property
     def mean_sentiment(self) -> float:
-        return self.sentiment_sum / self.count if self.count else 0.0
+        return self.sentiment_sum / self.readable if self.readable else 0.0
 
     def summary(self, top: int = 10) -> dict[str, Any]:
         """The JSON-ready view that the store keeps for the series."""
@@ -125,12 +221,22 @@ class WindowStats:
             "count": self.count,
             "retweets": self.retweets,
             "negative_share": round(self.negative_share, 4),
-            "positive_share": round(self.positives / self.count, 4) if self.count else 0.0,
+            "positive_share": round(self.positive_share, 4),
+            "unknown_share": round(self.unknown_share, 4),
             "mean_sentiment": round(self.mean_sentiment, 4),
             "reach": self.reach,
             "max_followers": self.max_followers,
             "hashtags": self.hashtags.top(top),
         }
+
+
+def _example(m: Mention) -> Example:
+    return Example(m.id, m.ts, m.text, m.handle, m.followers, m.sentiment)
+
+
+def _sample_floor(sample: dict[str, tuple[int, Example]]) -> int:
+    """The hash a mention must be under to join the sample: any while it is not full."""
+    return max(r for r, _ in sample.values()) if len(sample) >= SAMPLE_KEPT else 1 << 32
 
 
 def _keep_top(kept: list[Example], m: Mention | Example, n: int) -> int:

@@ -4,11 +4,14 @@ incident: pure detectors fed numbers and records with answers known in advance."
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from detectors import brand, incidents, sentiment_shift, terms
+from detectors import background, brand, incidents, sentiment_shift, terms
 from detectors.types import Mention, Signal
 from detectors.watchlist import Watchlist, WatchTerm
 from detectors.window import WindowStats
+from flows.enrich import Enricher
+from flows.sentiment import FlowSentiment
 
 TCFG = terms.TermConfig()
 SCFG = sentiment_shift.SentimentConfig()
@@ -18,9 +21,9 @@ def test_a_new_hashtag_from_nowhere_with_enough_support_emerges() -> None:
     state = terms.TermState()
     rng = np.random.default_rng(1)
     for w in range(300):  # a day of ordinary tags
-        counts = {f"tag{int(rng.integers(30))}": (1, 0, 0) for _ in range(3)}
-        assert terms.update(state, w, counts, {}, TCFG, live=True) == []
-    found = terms.update(state, 300, {"unisuperfail": (40, 35, 1)}, {}, TCFG, live=True)
+        counts = {f"tag{int(rng.integers(30))}": (1, 0, 0, 0) for _ in range(3)}
+        assert terms.update(state, w, counts, {}, TCFG) == []
+    found = terms.update(state, 300, {"unisuperfail": (40, 35, 1, 0)}, {}, TCFG)
     assert [e.term for e in found] == ["#unisuperfail"]
     assert found[0].observed == 40 and found[0].negatives == 35
     assert found[0].p_value < TCFG.p_threshold
@@ -29,17 +32,16 @@ def test_a_new_hashtag_from_nowhere_with_enough_support_emerges() -> None:
 def test_a_tag_needs_support_and_lift_not_just_novelty() -> None:
     state = terms.TermState()
     for w in range(300):
-        terms.update(state, w, {"usual": (20, 0, 0)}, {}, TCFG, live=True)
-    assert terms.update(state, 300, {"rare": (3, 0, 0)}, {}, TCFG, live=True) == []
-    assert terms.update(state, 301, {"usual": (25, 0, 0)}, {}, TCFG, live=True) == []
-    assert terms.update(state, 302, {"x": (40, 0, 0)}, {}, TCFG, live=False) == []
+        terms.update(state, w, {"usual": (20, 0, 0, 0)}, {}, TCFG)
+    assert terms.update(state, 300, {"rare": (3, 0, 0, 0)}, {}, TCFG) == []
+    assert terms.update(state, 301, {"usual": (25, 0, 0, 0)}, {}, TCFG) == []
 
 
 def test_term_state_stays_bounded_under_a_million_distinct_hashtags() -> None:
     state = terms.TermState()
     for w in range(1000):
-        counts = {f"t{w * 1000 + i}": (1, 0, 0) for i in range(1000)}  # 1,000,000 tags
-        terms.update(state, w, counts, {}, TCFG, live=False)
+        counts = {f"t{w * 1000 + i}": (1, 0, 0, 0) for i in range(1000)}  # 1,000,000 tags
+        terms.update(state, w, counts, {}, TCFG)
         assert len(state.terms) <= TCFG.capacity
     assert len(state.terms) == TCFG.capacity
     assert all(len(st.recent) <= max(TCFG.horizons) for st in state.terms.values())
@@ -48,10 +50,10 @@ def test_term_state_stays_bounded_under_a_million_distinct_hashtags() -> None:
 def test_watch_terms_fire_on_a_few_mentions_when_rare_and_on_a_rise_when_common() -> None:
     state = terms.TermState()
     for w in range(300):  # "cancel*" is part of an airline's every day
-        terms.update(state, w, {}, {"cancel*": (2, 5)}, TCFG, live=True)
-    assert terms.update(state, 300, {}, {"cancel*": (3, 5), "adverse reaction*": (1, 1)},
-                        TCFG, live=True)[0].term == "adverse reaction*"
-    rise = [terms.update(state, 301 + w, {}, {"cancel*": (9, 5)}, TCFG, live=True)
+        terms.update(state, w, {}, {"cancel*": terms.WatchCount(2, 5)}, TCFG)
+    watch = {"cancel*": terms.WatchCount(3, 5), "adverse reaction*": terms.WatchCount(1, 1)}
+    assert terms.update(state, 300, {}, watch, TCFG)[0].term == "adverse reaction*"
+    rise = [terms.update(state, 301 + w, {}, {"cancel*": terms.WatchCount(9, 5)}, TCFG)
             for w in range(6)]
     assert any(e.term == "cancel*" for found in rise for e in found)
 
@@ -159,3 +161,146 @@ def test_severity_never_drops_while_an_incident_is_open() -> None:
                              incidents.Baselines(), cfg)
         severities.append(out[-1].severity)
     assert severities == ["warning", "critical", "critical"]
+
+
+def test_a_text_without_words_of_its_own_gets_an_unknown_tone() -> None:
+    enricher = Enricher(FlowSentiment("complaint"), Watchlist((WatchTerm("boycott*"),)))
+    texts = ["RT @fedup: @NorthwindTel @ofcom @bbcnews #boycottnorthwind",
+             "@NorthwindTel my bill doubled and nobody answers, terrible"]
+    mentions = [Mention(id=str(i), ts=0.0, brands=("B",), text=t, hashtags=())
+                for i, t in enumerate(texts)]
+    enricher.enrich(mentions)
+    stub, complaint = mentions
+    assert stub.tone is None and stub.sentiment == 0.0
+    assert stub.watch == ("boycott*",)  # its watch terms and hashtags still count
+    assert complaint.tone == -1 and complaint.sentiment < 0
+
+
+def test_windows_count_unknown_tone_apart_and_shares_are_over_readable_mentions() -> None:
+    w = WindowStats()
+    for i in range(6):
+        m = mention(i, 0.0, ("dumpit",), text=f"RT @x: @a @b #dumpit {i}")
+        m.tone = None
+        w.add(m)
+    for i in range(3):
+        w.add(mention(10 + i, -0.6))
+    w.add(mention(20, 0.6))
+    assert (w.count, w.unknown, w.readable) == (10, 6, 4)
+    assert w.negative_share == 0.75 and w.positive_share == 0.25
+    assert w.unknown_share == 0.6 and w.mean_sentiment == pytest.approx(-0.3)
+    assert w.hashtag_unknown.counts == {"dumpit": 6}
+    merged = WindowStats().merge(w).merge(w)
+    assert (merged.unknown, merged.negative_share) == (12, 0.75)
+
+
+def test_a_young_term_baseline_asks_for_more_support_than_a_mature_one() -> None:
+    young, mature = terms.TermState(), terms.TermState()
+    for w in range(300):
+        terms.update(mature, w, {}, {}, TCFG)
+    terms.update(young, 290, {}, {}, TCFG)  # a brand whose stream began an hour ago ...
+    for w in range(291, 300):
+        terms.update(young, w, {}, {}, TCFG)
+    assert young.young(300, TCFG) and not mature.young(300, TCFG)
+    burst = {"newtag": (15, 0, 0, 0)}
+    assert terms.update(young, 300, burst, {}, TCFG) == []  # ... needs 20 mentions,
+    found = terms.update(mature, 300, burst, {}, TCFG)
+    assert [e.term for e in found] == ["#newtag"] and not found[0].young
+    storm = terms.update(young, 301, {"stormtag": (60, 0, 0, 0)}, {}, TCFG)
+    assert [e.term for e in storm] == ["#stormtag"] and storm[0].young  # but not a day
+
+
+def test_an_emerging_tag_keeps_its_lift_for_as_long_as_its_storm_lasts() -> None:
+    state = terms.TermState()
+    for w in range(300):
+        terms.update(state, w, {}, {}, TCFG)
+    lifts = []
+    for w in range(300, 336):  # three hours at 40 a window
+        found = terms.update(state, w, {"stormtag": (40, 30, 0, 0)}, {}, TCFG)
+        assert [e.term for e in found] == ["#stormtag"], w
+        lifts.append(40 / state.expected("#stormtag", w + 1, TCFG))
+    assert min(lifts) > 4  # the storm did not become its own baseline
+
+
+def test_a_burst_twice_the_size_of_yesterdays_at_this_time_is_not_recurring() -> None:
+    state = terms.TermState()
+    day = TCFG.day_windows
+    seen: dict[int, list[bool]] = {}  # day -> whether each emergence was recurring
+    for w in range(4 * day):
+        n = 0
+        if w % day < 12 and w >= day:  # every morning from the second day: 3 a window,
+            n = 3 if w < 3 * day else 8  # on the fourth 8
+        for e in terms.update(state, w, {"askus": (n, 0, 0, 0)} if n else {}, {}, TCFG):
+            seen.setdefault(w // day, []).append(bool(e.recurring))
+    assert sorted(seen) == [1, 2, 3]
+    assert not any(seen[1]) and all(seen[2])  # news, then the same as yesterday's
+    assert not any(seen[3])  # far more intense: news again
+
+
+def test_a_watch_terms_severity_needs_support_or_an_explicit_rule() -> None:
+    breach = WatchTerm("data breach*", "critical", 1)
+    assert breach.severity_for(1, 1, 150) == "warning"  # one speculative post
+    assert breach.severity_for(3, 1, 450) == "warning"  # one person, three times
+    assert breach.severity_for(3, 3, 450) == "critical"
+    assert breach.severity_for(1, 1, 2_000_000) == "critical"  # one post, a huge audience
+    assert WatchTerm("outage").severity_for(2, 1, 0) == "info"
+    pharmacovigilance = WatchTerm("adverse reaction*", "critical", 1, unsupported="critical")
+    assert pharmacovigilance.severity_for(1, 1, 0) == "critical"
+
+
+def test_top_terms_are_those_unusual_for_the_brand_not_the_most_frequent() -> None:
+    cfg = background.BackgroundConfig()
+    bg = background.Background()
+    for w in range(500):
+        bg.learn(w, {"flight": 6, "delayed": 2, "bag": 1}, cfg)
+    burst = [("flight", 60), ("fleek", 50), ("fleet's", 45), ("delayed", 20), ("bag", 3)]
+    ranked = [t for t, _, _ in bg.lifts(burst, cfg)]
+    assert ranked[:2] == ["fleek", "fleet's"]
+    assert "flight" not in ranked and "bag" not in ranked
+
+
+def unreadable_window(n: int, tags: tuple[str, ...], start: int) -> WindowStats:
+    w = WindowStats()
+    for i in range(n):
+        m = mention(start + i, 0.66, tags, text="RT @x: @a @b @c " + " ".join(
+            f"#{t}" for t in tags))
+        m.tone = None
+        w.add(m)
+    return w
+
+
+def test_a_storm_of_unknown_tone_keeps_the_severity_its_evidence_earns() -> None:
+    cfg = brand.DetectorConfig(window_s=300)
+    storm = [unreadable_window(60, ("dumpb",), 10**6 + i * 100) for i in range(3)]
+    last = run_brand(ordinary_day() + storm, cfg)[-1]
+    assert last.explanation["tone"] == "unknown" and last.severity in ("warning", "critical")
+    assert "#dumpb" in last.explanation["summary"]
+
+
+def test_a_storm_a_little_more_positive_than_usual_is_not_called_a_campaign() -> None:
+    cfg = brand.DetectorConfig(window_s=300)
+    storm = []
+    for i in range(3):  # 60 a window, 72 % positive against about 67 % usually
+        w = window_of(43, 0.4, ("stormtag",), start=10**6 + i * 100)
+        w.merge(window_of(17, -0.5, ("stormtag",), start=2 * 10**6 + i * 100))
+        storm.append(w)
+    last = run_brand(ordinary_day() + storm, cfg)[-1]
+    assert last.explanation["tone"] == "positive"
+    assert last.severity != "info"
+    assert "not enough to explain this volume" in last.explanation["summary"]
+
+
+def test_reach_and_sentiment_do_not_wait_for_the_volume_warm_up() -> None:
+    cfg = brand.DetectorConfig(window_s=300)
+    first_hour = ordinary_day(12)
+    loud = window_of(10, 0.4, start=10**6)
+    loud.add(mention(10**7, -0.6, followers=2_500_000, text="worst airline ever"))
+    sour = [window_of(20, -0.7, start=2 * 10**6 + i * 100) for i in range(3)]
+    state = brand.BrandState()
+    versions = []
+    for i, w in enumerate([*first_hour, loud, *ordinary_day(12), *sour]):
+        out = brand.observe(state, "B", 1000 + i, w, cfg)
+        assert out.record["warming_up"]  # the volume baseline is a few hours old at most
+        versions += out.alerts
+    kinds = {k for v in versions for k in v.kinds}
+    assert {"reach", "sentiment"} <= kinds
+    assert any(v.severity == "critical" and v.kinds == ["reach"] for v in versions)
