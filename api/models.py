@@ -31,8 +31,9 @@ class WindowPoint(BaseModel):
     window_end: float
     count: int
     retweets: int
-    negative_share: float
+    negative_share: float = Field(description="of the mentions with a readable tone")
     positive_share: float
+    unknown_share: float = Field(0.0, description="mentions with no words of their own")
     mean_sentiment: float
     reach: int
     max_followers: int
@@ -97,11 +98,18 @@ class TopicRef(BaseModel):
     reason: Literal["new", "accelerating"]
 
 
+class TermLift(BaseModel):
+    term: str
+    count: int
+    lift: float
+
+
 class Explanation(BaseModel):
     summary: str = Field(description="the one line to read first")
-    tone: Literal["positive", "calm", "negative"] = Field(
+    tone: Literal["positive", "calm", "negative", "unknown"] = Field(
         description="positive: a campaign-like burst (info); calm: no more negative than "
-        "usual; negative: complaints, or evidence other than volume")
+        "usual; negative: complaints, or evidence other than volume; unknown: too few of "
+        "its posts have words of their own (handle lists, links, retweet stubs) to read")
     positive: bool
     observed: int = Field(description="mentions over the peak's horizon")
     expected: float = Field(description="what the baseline expected over that horizon")
@@ -125,6 +133,8 @@ class Explanation(BaseModel):
     top_hashtags: list[tuple[str, int]]
     hashtags: list[HashtagLift]
     top_terms: list[tuple[str, int]]
+    term_lifts: list[TermLift] = Field(
+        [], description="the top terms with their lift against the brand's usual vocabulary")
     watchlist_hits: list[WatchHit]
     topics: list[TopicRef] = []
     examples: list[Example] = Field(description="representative originals, widest reach first")
