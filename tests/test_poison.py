@@ -1,0 +1,129 @@
+"""Poison records never stop the flow nor ruin a brand: far-future stamps, a brand whose
+detectors raise, and the records that once did either, fed through a real replay."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import orjson
+from bytewax.testing import run_main
+
+from crisiswatch.embedded import EmbeddedRedis
+from crisiswatch.store import Store, connect
+from flows import demo
+from flows.dataflow import build_flow
+from flows.sources import ReplaySource
+from tests.conftest import replay, settings_for, write_jsonl
+from tests.flow_runs import published
+
+T0 = 1_700_000_000 - 1_700_000_000 % 300  # a window boundary
+
+
+def mention(i: int, t: float, brand: str = "Acme", text: str = "hello") -> dict:
+    return {"id": f"{brand}-{i}", "ts": t, "brand": brand, "text": text}
+
+
+def accounted(store: Store) -> bool:
+    s = store.stats()
+    return s["read"] + s["fanout"] == s["processed"] + s["duplicate"] + s["late"] + \
+        s["dead_lettered"]
+
+
+def test_one_far_future_mention_in_the_demo_replay_makes_nothing_late(
+        tmp_path: Path, redis_server: EmbeddedRedis) -> None:
+    demo.write(tmp_path / "demo.jsonl")
+    records = (tmp_path / "demo.jsonl").read_bytes().splitlines()
+    ref = Store(connect(redis_server.url), "ref" + tmp_path.name[-8:])
+    replay(settings_for(ref.p), [tmp_path / "demo.jsonl"], redis_server.url)
+    middle = len(records) // 2
+    # 2099: refused by the clock at parse time; 200 days ahead of the 2026 demo, but not
+    # of the wall clock: held as a suspect, then dead-lettered when the stream goes on
+    poison = [mention(1, "2099-01-01T00:00:00Z", "Skyways"),
+              mention(2, "2026-09-20T00:00:00Z", "Skyways")]
+    poisoned = records[:middle] + [orjson.dumps(p) for p in poison] + records[middle:]
+    path = write_jsonl(tmp_path / "poisoned.jsonl", poisoned)
+    store = Store(connect(redis_server.url), "poi" + tmp_path.name[-8:])
+    replay(settings_for(store.p), [path], redis_server.url)
+
+    found, expected = published(store), published(ref)
+    assert found["series"] == expected["series"]  # Skyways keeps every window
+    assert found["alerts"] == expected["alerts"]
+    s, r = found["stats"], expected["stats"]
+    assert (s["late"], s["processed"]) == (r["late"], r["processed"])
+    assert (s["read"], s["dead_lettered"]) == (r["read"] + 2, r["dead_lettered"] + 2)
+    reasons = {d["raw"][:40]: d["reason"] for d in store.deadletters(limit=100)}
+    assert any("ahead of the clock, more than ingest.max_future_s" in x
+               for x in reasons.values()), reasons
+    assert any("ahead of the brand's newest event time" in x and "held, then "
+               "dead-lettered" in x for x in reasons.values()), reasons
+
+
+def test_a_stream_that_resumes_after_a_gap_is_confirmed_not_held_back(
+        tmp_path: Path, redis_server: EmbeddedRedis, store: Store) -> None:
+    before = [mention(i, T0 + i * 30) for i in range(100)]
+    after = [mention(100 + i, T0 + 2 * 86400 + i * 30) for i in range(10)]  # two days on
+    straggler = [mention(999, T0 + 99 * 30)]  # in order with the old stream: not late
+    path = write_jsonl(tmp_path / "in.jsonl", before + after[:1] + straggler + after[1:])
+    replay(settings_for(store.p), [path], redis_server.url)
+    s = store.stats()
+    assert (s["processed"], s["late"], s["dead_lettered"]) == (111, 0, 0)
+    assert accounted(store)
+    starts = [p["window_start"] for p in store.series("Acme", limit=1000)]
+    assert starts[-1] == T0 + 2 * 86400 + 9 * 30 - (T0 + 9 * 30) % 300
+
+
+def test_a_suspect_that_the_brand_catches_up_with_is_folded_not_dead_lettered(
+        tmp_path: Path, redis_server: EmbeddedRedis, store: Store) -> None:
+    settings = settings_for(store.p, ingest__max_jump_s=600)
+    early = [mention(i, T0 + i * 60) for i in range(10)]
+    ahead = [mention(50, T0 + 9 * 60 + 700)]  # 700 s ahead of a 600 s bound, and then
+    # within it by the third mention in order (T0 + 12 min): folded, not dead-lettered
+    catch_up = [mention(10 + i, T0 + (10 + i) * 60) for i in range(20)]
+    path = write_jsonl(tmp_path / "in.jsonl", early + ahead + catch_up)
+    replay(settings, [path], redis_server.url)
+    s = store.stats()
+    assert (s["processed"], s["late"], s["dead_lettered"]) == (31, 0, 0)
+
+
+class FailingEmbedder:
+    """A topic embedding backend with a bug that only one brand's texts reach."""
+
+    name, dim = "failing", 8
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if any("poison" in t for t in texts):
+            raise ValueError("year 10000 is out of range")
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        out[:, 0] = 1.0
+        return out
+
+
+def test_a_brand_whose_detectors_raise_is_quarantined_and_every_other_brand_goes_on(
+        tmp_path: Path, redis_server: EmbeddedRedis, store: Store) -> None:
+    records = []
+    for i in range(120):
+        t = T0 + i * 30
+        records += [mention(i, t, "Good"), mention(i, t, "Bad", "poison" if i == 20
+                                                   else "fine")]
+    path = write_jsonl(tmp_path / "in.jsonl", records)
+    settings = settings_for(store.p)
+    run_main(build_flow(settings, ReplaySource([path]), redis_server.url,
+                        embedder=FailingEmbedder()))
+    assert accounted(store)
+    good, bad = store.series("Good", limit=1000), store.series("Bad", limit=1000)
+    assert sum(p["count"] for p in good) == 120 and len(good) == 12
+    # the window with the poison is dead-lettered whole; the brand's later windows go on
+    assert len(bad) == 11 and sum(p["count"] for p in bad) == 110
+    [dead] = store.deadletters()
+    assert dead["brand"] == "Bad" and dead["reason"] == (
+        f"the detectors failed on the window at {_iso(T0 + 600)}: ValueError: year 10000 is "
+        "out of range")
+    assert store.stats()["dead_lettered"] == 10
+
+
+def _iso(ts: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
