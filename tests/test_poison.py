@@ -3,20 +3,23 @@ detectors raise, and the records that once did either, fed through a real replay
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import orjson
+import pytest
 from bytewax.testing import run_main
 
+from crisiswatch import ingest
 from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.store import Store, connect
 from flows import demo
 from flows.dataflow import build_flow
 from flows.sources import ReplaySource
-from tests.conftest import replay, settings_for, write_jsonl
-from tests.flow_runs import published
+from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
+from tests.flow_runs import cli_env, flow_process, published, run_flow, wait_for
 
 T0 = 1_700_000_000 - 1_700_000_000 % 300  # a window boundary
 
@@ -127,3 +130,73 @@ def _iso(ts: float) -> str:
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+
+
+# Every record found to stop the flow or ruin a brand, as a collector sent it.
+POISON: list[dict] = [
+    {"id": "p-year10000", "ts": "9999-12-31T10:30:00-14:00", "brand": "Acme", "text": "x"},
+    {"id": "p-year1", "ts": "0001-01-01T00:00:00+01:00", "brand": "Acme", "text": "x"},
+    {"id": "p-1969", "ts": "1969-12-31T23:00:00Z", "brand": "Acme", "text": "x"},
+    {"id": "p-2099", "ts": "2099-01-01T00:00:00Z", "brand": "Acme", "text": "x"},
+    {"id": "p-huge", "ts": 1e300, "brand": "Acme", "text": "x"},
+    {"id": "p-ctrl", "ts": T0, "brand": "Ac\u0000me", "text": "x"},
+    {},
+]
+# Accepted, and handled by the flow: a brand 30 days ahead of itself (held, then
+# dead-lettered), names that once were unreachable or dangerous in a spreadsheet.
+ODD: list[dict] = [
+    {"id": "p-ahead", "ts": T0 + 30 * 86400, "brand": "Acme", "text": "x"},
+    *({"id": f"slash-{i}", "ts": T0 + i * 30, "brand": "Ac/me", "text": "ok"}
+      for i in range(5)),
+    *({"id": f"formula-{i}", "ts": T0 + i * 30, "brand": '=HYPERLINK("http://x","y")',
+       "text": "ok"} for i in range(5)),
+]
+BRANDS = ["Acme", "Globex", "Initech", "Umbrella"]
+
+
+def good_records() -> list[dict]:
+    return [mention(i, T0 + i * 15, brand) for i in range(240) for brand in BRANDS]
+
+
+@pytest.mark.parametrize("source", ["stream", "files"])
+def test_poison_through_post_mentions_and_a_file_survives_kill_and_restart(
+        source: str, redis_server: EmbeddedRedis, tmp_path: Path) -> None:
+    prefix = f"pz{tmp_path.name[-8:]}"
+    store = Store(connect(redis_server.url), prefix)
+    good = good_records()
+    records = good[:400] + POISON + ODD + good[400:]
+    recovery = tmp_path / "recovery"
+    env, log = cli_env(redis_server.url, prefix), tmp_path / "flow.log"
+    if source == "stream":
+        api = LiveAPI(store)
+        ingest.attach(api.server.config.app, settings_for(prefix))
+        with api as client:
+            r = client.post("/mentions", json=records)
+        assert r.status_code == 202, r.text
+        answer = r.json()
+        assert answer["rejected"] == len(POISON)
+        assert answer["accepted"] == len(good) + len(ODD)
+        # a collector that writes to Redis itself (or an older API) gets them through
+        store.inputs.append([(p.get("brand") or "?", orjson.dumps(p)) for p in POISON])
+        first, again = ["--from-stream"], ["--from-stream", "--drain"]
+    else:
+        path = write_jsonl(tmp_path / "in.jsonl", records)
+        first, again = [str(path), "--speed", "600"], [str(path)]
+    total = len(records)
+    common = ["--recovery-dir", str(recovery), "--snapshot-interval", "1"]
+    with flow_process(first + common, env, log) as proc:
+        wait_for(lambda: store.stats()["read"] >= total // 3, 60, "a third read", proc, log)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    assert run_flow(again + common, env, log) == 0, log.read_text()
+
+    s = store.stats()
+    assert s["read"] == total and accounted(store), s
+    for brand in BRANDS:
+        assert sum(p["count"] for p in store.series(brand, limit=1000)) == 240, brand
+    assert s["processed"] == len(good) + 10
+    reasons = [d["reason"] for d in store.deadletters(limit=100)]
+    assert s["dead_lettered"] == len(POISON) + 1 == len(reasons), reasons
+    assert sum("ahead of the brand's newest event time" in x for x in reasons) == 1, reasons
+    assert sum(x.startswith("ts out of range") for x in reasons) == 2, reasons
+    assert "Traceback" not in log.read_text()
