@@ -30,7 +30,13 @@ from api.models import (
     Severity,
     StatsOut,
 )
-from api.security import GUARD_RESPONSES, SecurityConfig, require
+from api.security import (
+    GUARD_RESPONSES,
+    HostCheckMiddleware,
+    SecurityConfig,
+    StoreBreaker,
+    require,
+)
 from crisiswatch import __version__
 from crisiswatch.store import Store
 
@@ -85,6 +91,7 @@ def create_app(store: Store, security: SecurityConfig | None = None,
     # Feature routers (api/<feature>.py, each an APIRouter) read the store from here.
     app.state.store = store
     app.state.security = security
+    app.state.breaker = StoreBreaker()
     # Innermost first: the body limit, then latency (it sees 413s), then CORS (its
     # headers go on every answer, errors included, so a browser can read them).
     app.add_middleware(BodyLimitMiddleware, limit=security.body_limit_bytes)
@@ -94,6 +101,7 @@ def create_app(store: Store, security: SecurityConfig | None = None,
                            allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
                            expose_headers=["Retry-After"], max_age=600)
+    app.add_middleware(HostCheckMiddleware, allowed=security.allowed_hosts)  # outermost
     app.include_router(operations.router)
     app.include_router(lifecycle.router)
     app.include_router(webhooks.router)
@@ -116,8 +124,11 @@ def create_app(store: Store, security: SecurityConfig | None = None,
         return _error(422, msg)
 
     @app.exception_handler(redis.RedisError)
-    async def store_down(_: Request, exc: redis.RedisError) -> JSONResponse:
-        return _error(503, f"the store (Redis) is unavailable: {type(exc).__name__}; retry shortly")
+    async def store_down(request: Request, exc: redis.RedisError) -> JSONResponse:
+        if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            request.app.state.breaker.trip(exc)  # the next requests fail fast, not slowly
+        return _error(503, f"the store (Redis) is unavailable: {type(exc).__name__}; retry "
+                      "shortly", {"Retry-After": "1"})
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
