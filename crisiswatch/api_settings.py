@@ -72,7 +72,11 @@ class ObservabilitySettings(BaseModel):
     log_format: Literal["text", "json"] = Field(
         "text", description="json: one JSON object a line, for log collectors")
     stale_after_seconds: float = Field(
-        60, gt=0, description="a flow or worker heartbeat older than this is 'stalled'")
+        60, gt=0, description="a flow or worker heartbeat older than this is 'stalled' (or "
+        "'dead', when the flow's process is gone)")
+    heartbeat_seconds: float = Field(
+        5, gt=0, description="how often a flow with nothing to read says it is alive; keep "
+        "it well under stale_after_seconds")
 
 
 WILDCARDS = ("0.0.0.0", "::", "")

@@ -32,7 +32,7 @@ Acknowledgement: only what is durable
     afresh.
 
 Heartbeat
-    An idle partition writes the flow's heartbeat every ``HEARTBEAT_S`` (``Store.heartbeat``;
+    An idle partition writes the flow's heartbeat every ``heartbeat_s`` (``Store.heartbeat``;
     output writes it too), so ``GET /health`` tells a live flow with nothing to read from
     a stalled one. It is written from the source's own polling, not from a thread beside
     the flow, so that a flow stuck anywhere stops beating.
@@ -61,7 +61,6 @@ from flows.retry import TRANSIENT, Backoff
 
 Batch = list[tuple[int, bytes]]
 log = logging.getLogger("crisiswatch.flow")
-HEARTBEAT_S = 5.0  # an idle flow says it is alive this often (health: stale after 60 s)
 
 
 def entry_position(entry_id: str, partition: int) -> int:
@@ -80,9 +79,10 @@ def _order(entry_id: str) -> tuple[int, int]:
 class _StreamPartition(StatefulSourcePartition[Batch, str | None]):
     def __init__(self, part: InputPartition, index: int, resume: str | None,
                  batch_size: int, drain: bool, poll_s: float,
-                 beat: Callable[[], None] | None = None) -> None:
+                 beat: Callable[[], None] | None = None, heartbeat_s: float = 5.0) -> None:
         self.part = part
         self.beat = beat
+        self.heartbeat_s = heartbeat_s
         self.beaten = float("-inf")  # monotonic time of the last idle heartbeat
         self.index = index
         self.batch_size = batch_size
@@ -105,7 +105,7 @@ class _StreamPartition(StatefulSourcePartition[Batch, str | None]):
             self._acknowledge()
             entries = self._read()
             if not entries and self.beat is not None and (
-                    time.monotonic() - self.beaten >= HEARTBEAT_S):
+                    time.monotonic() - self.beaten >= self.heartbeat_s):
                 self.beat()
                 self.beaten = time.monotonic()
         except TRANSIENT as e:
@@ -188,6 +188,7 @@ class RedisStreamSource(FixedPartitionedSource[Batch, str | None]):
     batch_size: int = 1000
     drain: bool = False
     poll_s: float = 0.05
+    heartbeat_s: float = 5.0  # idle heartbeats this often (observability.heartbeat_seconds)
 
     def list_parts(self) -> list[str]:
         return [str(k) for k in range(self.partitions)]
@@ -197,4 +198,4 @@ class RedisStreamSource(FixedPartitionedSource[Batch, str | None]):
         store = Store(connect(self.redis_url, retries=0), self.prefix)
         k = int(for_part)
         return _StreamPartition(store.inputs.partition(k), k, resume_state, self.batch_size,
-                                self.drain, self.poll_s, store.heartbeat)
+                                self.drain, self.poll_s, store.heartbeat, self.heartbeat_s)

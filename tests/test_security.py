@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from api.app import create_app
 from api.security import SecurityConfig
 from crisiswatch.activation import attach
+from crisiswatch.api_settings import SecuritySettings
 from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.logs import uvicorn_log_config
 from crisiswatch.store import Store, connect
@@ -293,3 +294,48 @@ def test_every_router_answers_503_while_redis_is_down_and_recovers(prefix: str) 
             assert api.get("/webhooks/dead", headers=bearer(token)).json() == []
     finally:
         server.close()
+
+
+def serve_as_the_cli(store: Store, security: SecurityConfig,
+                     settings: SecuritySettings) -> LiveAPI:
+    """uvicorn with the forwarded-header options the CLI gives it (``proxy_options``)."""
+    live = serve(store, security)
+    for name, value in settings.proxy_options().items():
+        setattr(live.server.config, name, value)
+    return live
+
+
+def test_forwarded_for_is_believed_from_trusted_proxies_only(store: Store) -> None:
+    tight = SecurityConfig(rate_per_second=None, anonymous_rate_per_second=1,
+                           anonymous_burst=2)
+    spoofed = [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(4)]
+    # the default: no proxy is trusted, so a new address per request changes nothing
+    with serve_as_the_cli(store, tight, SecuritySettings()) as api:
+        assert [api.get("/stats", headers=h).status_code for h in spoofed] == \
+            [200, 200, 429, 429]
+    # behind a configured proxy (here, loopback) each client has its own allowance
+    proxied = SecuritySettings(trusted_proxies=["127.0.0.1"])
+    with serve_as_the_cli(store, tight, proxied) as api:
+        assert [api.get("/stats", headers=h).status_code for h in spoofed] == [200] * 4
+
+
+def test_a_host_header_not_served_here_is_refused(store: Store) -> None:
+    """DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1."""
+    with serve(store, UNLIMITED) as api:
+        for host in ("127.0.0.1", f"127.0.0.1:{api.base_url.port}", "localhost:1",
+                     "[::1]:8000"):
+            assert api.get("/stats", headers={"Host": host}).status_code == 200, host
+        r = api.get("/stats", headers={"Host": "evil.example"})
+        assert r.status_code == 400
+        assert r.json()["error"]["message"] == ("Host 'evil.example' is not served here "
+                                                "(security.allowed_hosts)")
+    named = SecurityConfig(rate_per_second=None, anonymous_rate_per_second=None,
+                           allowed_hosts=SecuritySettings(
+                               allowed_hosts=["*.example.com"]).hosts_for("0.0.0.0"))
+    with serve(store, named) as api:
+        assert api.get("/health", headers={"Host": "api.example.com"}).status_code == 200
+        assert api.get("/health", headers={"Host": "127.0.0.1"}).status_code == 400
+    assert SecuritySettings().hosts_for("10.0.0.5") == ("127.0.0.1", "localhost", "::1",
+                                                        "10.0.0.5")
+    assert "allowed_hosts names none" in SecuritySettings(
+        anonymous_read=False).exposure_error("0.0.0.0")
