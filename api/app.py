@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import ingest, labels, lifecycle, operations, reports, stream, topics, webhooks
+from api import docs, ingest, labels, lifecycle, operations, reports, stream, topics, webhooks
 from api.body_limit import BodyLimitMiddleware
 from api.models import (
     AlertOut,
@@ -87,6 +87,8 @@ def create_app(store: Store, security: SecurityConfig | None = None,
         description="Brand crisis detection on social media streams: explained alerts, "
         "per-brand series and pipeline health.",
         responses=GUARD_RESPONSES,
+        docs_url=None,  # api/docs.py serves Swagger UI from the package, not a CDN
+        redoc_url=None,
     )
     # Feature routers (api/<feature>.py, each an APIRouter) read the store from here.
     app.state.store = store
@@ -111,6 +113,7 @@ def create_app(store: Store, security: SecurityConfig | None = None,
     app.include_router(reports.router)
     app.include_router(ingest.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the dashboard's files
+    docs.mount(app)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -152,7 +155,8 @@ def create_app(store: Store, security: SecurityConfig | None = None,
                                 last_window_start=last[0]["window_start"] if last else None))
         return out
 
-    @app.get("/brands/{brand}/series", response_model=SeriesOut, responses=ERRORS,
+    # ``:path``: a brand may hold '/' ("AT&T/Mobile"); sent as %2F it arrives decoded
+    @app.get("/brands/{brand:path}/series", response_model=SeriesOut, responses=ERRORS,
              tags=["brands"], dependencies=READ)
     def series(brand: str, from_: Annotated[TimeParam, Query(alias="from")] = None,
                to: TimeParam = None,
