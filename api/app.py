@@ -35,6 +35,8 @@ from api.security import (
     HostCheckMiddleware,
     SecurityConfig,
     StoreBreaker,
+    document_anonymous_read,
+    reject_unknown_query,
     require,
 )
 from crisiswatch import __version__
@@ -87,6 +89,7 @@ def create_app(store: Store, security: SecurityConfig | None = None,
         description="Brand crisis detection on social media streams: explained alerts, "
         "per-brand series and pipeline health.",
         responses=GUARD_RESPONSES,
+        dependencies=[Depends(reject_unknown_query)],
         docs_url=None,  # api/docs.py serves Swagger UI from the package, not a CDN
         redoc_url=None,
     )
@@ -203,4 +206,13 @@ def create_app(store: Store, security: SecurityConfig | None = None,
         """Mentions that arrived after their window closed, newest first."""
         return store.late(limit)
 
+    if security.anonymous_read:
+        generate = app.openapi
+
+        def openapi() -> dict:
+            if app.openapi_schema is None:
+                document_anonymous_read(generate(), app.routes)
+            return app.openapi_schema  # type: ignore[return-value]
+
+        app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -34,13 +34,14 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, NoReturn
 
 import orjson
 import redis
 from fastapi import HTTPException, Request, Security
+from fastapi.routing import iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
@@ -52,6 +53,8 @@ Scope = Literal["read", "ingest", "operate", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "ingest", "operate", "admin")
 REALM = 'Bearer realm="crisiswatch"'
 GUARD_RESPONSES: dict[int | str, dict] = {
+    400: {"model": ErrorOut, "description": "a Host this API does not serve, a body that is "
+          "not JSON, or a query parameter the endpoint does not take"},
     401: {"model": ErrorOut, "description": "no API key, or an unknown or revoked one"},
     403: {"model": ErrorOut, "description": "the API key lacks the scope"},
     429: {"model": ErrorOut, "description": "rate limit: retry after Retry-After seconds"},
@@ -177,6 +180,58 @@ def require(scope: Scope, store_optional: bool = False) -> Callable[..., Princip
 
     check.scope = scope  # type: ignore[attr-defined]  # read by tests that audit routes
     return check
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A query parameter the endpoint does not take is refused (400), not ignored: a
+    misspelt ``?sevrity=critical`` would otherwise answer every alert, and look right."""
+    route = request.scope.get("route")
+    allowed = getattr(route, "query_names", None)
+    if allowed is None:
+        dependant = getattr(route, "dependant", None)
+        if dependant is None:
+            return
+        allowed = frozenset(_query_names(dependant))
+        route.query_names = allowed  # type: ignore[union-attr]  # once per route
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise HTTPException(400, f"unknown query parameter(s) {', '.join(map(repr, unknown))}; "
+                            f"this endpoint takes: {takes}")
+
+
+def _query_names(dependant: Any) -> Iterator[str]:
+    yield from (p.alias for p in dependant.query_params)
+    for sub in dependant.dependencies:
+        yield from _query_names(sub)
+
+
+def route_scopes(app_routes: list[Any]) -> Iterator[tuple[str, set[str], set[str]]]:
+    """(path, methods, scopes required) of every API route, routers' routes included."""
+    for context in iter_route_contexts(app_routes):
+        dependant = getattr(context.route, "dependant", None)
+        if dependant is not None:
+            yield context.path_format, set(context.methods or ()), set(_scopes(dependant))
+
+
+def _scopes(dependant: Any) -> Iterator[str]:
+    scope = getattr(dependant.call, "scope", None)
+    if scope:
+        yield scope
+    for sub in dependant.dependencies:
+        yield from _scopes(sub)
+
+
+def document_anonymous_read(schema: dict[str, Any], app_routes: list[Any]) -> None:
+    """Mark the key optional (``security: [{HTTPBearer}, {}]``) on the routes anonymous
+    callers may read, so that the schema says what the API does."""
+    for path, methods, scopes in route_scopes(app_routes):
+        if scopes != {"read"}:
+            continue
+        for method in methods:
+            op = schema["paths"].get(path, {}).get(method.lower())
+            if op is not None and {} not in op.setdefault("security", []):
+                op["security"].append({})
 
 
 def _refuse(request: Request, client: str, status: int, message: str, challenge: str,
