@@ -23,6 +23,7 @@ from detectors.types import DeadLetter, Mention
 RAW_KEPT = 2000  # characters of the raw record kept in a dead letter
 EPOCH_MS_ABOVE = 1e11  # seconds past this are in year 5138: the value was milliseconds
 BRAND_CHARS = 200  # a brand is a name in URLs, keys and reports, not a text
+MAX_FOLLOWERS = 10**10  # more than people on Earth; sums of larger ones overflowed the store
 
 
 class Invalid(Exception):
@@ -115,6 +116,9 @@ class Parser:
             author_id = _opt_string(author.get("id"), "author.id", allow_int=True)
             handle = _opt_string(author.get("handle"), "author.handle")
             followers = _count(author.get("followers"), "author.followers")
+            if followers > MAX_FOLLOWERS:
+                raise Invalid(f"field 'author.followers' is {followers:,}, more than the "
+                              f"{MAX_FOLLOWERS:,} any account can have")
 
         retweet_of = _opt_string(obj.get("retweet_of"), "retweet_of", allow_int=True)
         flag = obj.get("is_retweet")

@@ -78,6 +78,10 @@ def parse(raw: bytes | str) -> Mention | DeadLetter:
      "field 'author.followers' must be a non-negative integer, got '12k'"),
     (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x", "author": {"followers": -1}}',
      "field 'author.followers' must be a non-negative integer, got -1"),
+    # summed into a window's reach, it overflowed 64 bits and stopped the store sink
+    (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x", "author": {"followers": '
+     b'18446744073709551615}}', "field 'author.followers' is 18,446,744,073,709,551,615, more "
+     "than the 10,000,000,000 any account can have"),
     (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x", "is_retweet": "yes"}',
      "field 'is_retweet' must be true or false, got string"),
     (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "caf\xe9"}',
