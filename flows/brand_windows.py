@@ -17,7 +17,8 @@ A poison record must not stop the flow nor ruin a brand:
 - the watermark never jumps on one record. A mention more than ``max_jump_s`` ahead of
   the brand's newest event time is held as *suspect*. ``confirm`` suspects within
   ``max_jump_s`` of each other confirm the jump (a stream that resumes after a gap, a
-  backfill of a later day) and are folded in arrival order; ``confirm`` in-order
+  backfill of a later day) and are folded in arrival order, with every suspect stamped
+  before them; ``confirm`` in-order
   mentions after a suspect show that the stream went on without it, and it is
   dead-lettered. At the end of the input the suspects left are folded: nothing follows
   them that they could make late. Without the hold, one ``2099`` stamp in a 2015 replay
@@ -169,15 +170,18 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         return out
 
     def _hold(self, m: Mention) -> list[Mention]:
-        """Hold ``m`` as suspect; returns the suspects a confirmed jump releases."""
+        """Hold ``m`` as suspect; returns the suspects a confirmed jump releases: those
+        the confirming ones are near, and every earlier-stamped one (a stream resuming
+        in steps), in arrival order; suspects beyond them wait on."""
         s, jump = self.s, self.max_jump_s
         s.suspects.append((m, s.in_order))
         near = [x for x, _ in s.suspects if abs(x.ts - m.ts) <= jump]
         if len({x.id for x in near}) < self.confirm:  # a copy sent twice confirms nothing
             return []
-        ids = {id(x) for x in near}
-        s.suspects[:] = [(x, n) for x, n in s.suspects if id(x) not in ids]
-        return near
+        top = max(x.ts for x in near)
+        released = [x for x, _ in s.suspects if x.ts <= top]
+        s.suspects[:] = [(x, n) for x, n in s.suspects if x.ts > top]
+        return released
 
     def _reject(self, m: Mention, newest: float) -> list[Out]:
         """The stream went on without a suspect: dead-letter it."""

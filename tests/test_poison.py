@@ -218,3 +218,17 @@ def test_an_item_the_store_cannot_take_is_dead_lettered_and_the_flow_goes_on(
     [dead] = store.deadletters()
     assert dead["reason"] == ("could not store this window: TypeError: Integer exceeds "
                               "64-bit range")
+
+
+def test_a_stream_that_resumes_in_steps_keeps_every_step(
+        tmp_path: Path, redis_server: EmbeddedRedis, store: Store) -> None:
+    """One mention a day after the last, then the stream two days on (the airline
+    sample's American starts so): the step is released with the jump that confirms it,
+    not folded after it as late."""
+    before = [mention(i, T0 + i * 30) for i in range(20)]
+    step = [mention(50, T0 + 86400)]
+    after = [mention(100 + i, T0 + 2 * 86400 + i * 30) for i in range(10)]
+    replay(settings_for(store.p), [write_jsonl(tmp_path / "in.jsonl", before + step + after)],
+           redis_server.url)
+    s = store.stats()
+    assert (s["processed"], s["late"], s["dead_lettered"]) == (31, 0, 0)
