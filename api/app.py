@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import (
     connectors,
+    docs,
     ingest,
     labels,
     lifecycle,
@@ -40,7 +41,15 @@ from api.models import (
     Severity,
     StatsOut,
 )
-from api.security import GUARD_RESPONSES, SecurityConfig, require
+from api.security import (
+    GUARD_RESPONSES,
+    HostCheckMiddleware,
+    SecurityConfig,
+    StoreBreaker,
+    document_anonymous_read,
+    reject_unknown_query,
+    require,
+)
 from crisiswatch import __version__
 from crisiswatch.store import Store
 
@@ -91,10 +100,14 @@ def create_app(store: Store, security: SecurityConfig | None = None,
         description="Brand crisis detection on social media streams: explained alerts, "
         "per-brand series and pipeline health.",
         responses=GUARD_RESPONSES,
+        dependencies=[Depends(reject_unknown_query)],
+        docs_url=None,  # api/docs.py serves Swagger UI from the package, not a CDN
+        redoc_url=None,
     )
     # Feature routers (api/<feature>.py, each an APIRouter) read the store from here.
     app.state.store = store
     app.state.security = security
+    app.state.breaker = StoreBreaker()
     # Innermost first: the body limit, then latency (it sees 413s), then CORS (its
     # headers go on every answer, errors included, so a browser can read them).
     app.add_middleware(BodyLimitMiddleware, limit=security.body_limit_bytes)
@@ -104,6 +117,7 @@ def create_app(store: Store, security: SecurityConfig | None = None,
                            allow_methods=["GET", "POST"],
                            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
                            expose_headers=["Retry-After"], max_age=600)
+    app.add_middleware(HostCheckMiddleware, allowed=security.allowed_hosts)  # outermost
     app.include_router(operations.router)
     app.include_router(lifecycle.router)
     app.include_router(webhooks.router)
@@ -114,6 +128,7 @@ def create_app(store: Store, security: SecurityConfig | None = None,
     app.include_router(ingest.router)
     app.include_router(connectors.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")  # the dashboard's files
+    docs.mount(app)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -127,8 +142,11 @@ def create_app(store: Store, security: SecurityConfig | None = None,
         return _error(422, msg)
 
     @app.exception_handler(redis.RedisError)
-    async def store_down(_: Request, exc: redis.RedisError) -> JSONResponse:
-        return _error(503, f"the store (Redis) is unavailable: {type(exc).__name__}; retry shortly")
+    async def store_down(request: Request, exc: redis.RedisError) -> JSONResponse:
+        if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+            request.app.state.breaker.trip(exc)  # the next requests fail fast, not slowly
+        return _error(503, f"the store (Redis) is unavailable: {type(exc).__name__}; retry "
+                      "shortly", {"Retry-After": "1"})
 
     @app.get("/", include_in_schema=False)
     def dashboard() -> FileResponse:
@@ -152,7 +170,8 @@ def create_app(store: Store, security: SecurityConfig | None = None,
                                 last_window_start=last[0]["window_start"] if last else None))
         return out
 
-    @app.get("/brands/{brand}/series", response_model=SeriesOut, responses=ERRORS,
+    # ``:path``: a brand may hold '/' ("AT&T/Mobile"); sent as %2F it arrives decoded
+    @app.get("/brands/{brand:path}/series", response_model=SeriesOut, responses=ERRORS,
              tags=["brands"], dependencies=READ)
     def series(brand: str, from_: Annotated[TimeParam, Query(alias="from")] = None,
                to: TimeParam = None,
@@ -199,4 +218,13 @@ def create_app(store: Store, security: SecurityConfig | None = None,
         """Mentions that arrived after their window closed, newest first."""
         return store.late(limit)
 
+    if security.anonymous_read:
+        generate = app.openapi
+
+        def openapi() -> dict:
+            if app.openapi_schema is None:
+                document_anonymous_read(generate(), app.routes)
+            return app.openapi_schema  # type: ignore[return-value]
+
+        app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -68,7 +68,10 @@ class IngestOut(BaseModel):
 
 
 _BODY = {"required": True, "content": {
-    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+    # any item: each record is checked on its own and a bad one listed in ``errors``
+    "application/json": {"schema": {"anyOf": [
+        {"type": "array", "items": {}, "description": "mentions (JSON objects)"},
+        {"type": "object", "description": "one mention"}]}},
     "application/x-ndjson": {"schema": {"type": "string",
                                         "description": "one mention (JSON) a line"}},
 }}

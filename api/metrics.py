@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.security import StoreBreaker, StoreDown
 from crisiswatch.store import Store
 
 OUTCOMES = ("processed", "duplicate", "late", "dead_lettered")
@@ -74,16 +75,21 @@ class LatencyMiddleware:
 
 class StoreCollector:
     """The pipeline seen through the store, at scrape time. With Redis down it reports
-    ``crisiswatch_redis_up 0`` and nothing else from the store."""
+    ``crisiswatch_redis_up 0`` and nothing else from the store (this process's request
+    metrics still come): a scrape during an outage is when they matter most."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, breaker: StoreBreaker) -> None:
         self.store = store
+        self.breaker = breaker
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("crisiswatch_redis_up", "1 when the store answers")
         try:
+            if self.breaker.is_open():
+                raise StoreDown("the circuit breaker is open after a failed call")
             families = list(self._read())
-        except redis.RedisError:
+        except redis.RedisError as e:
+            self.breaker.trip(e)
             up.add_metric([], 0)
             yield up
             return
@@ -167,8 +173,8 @@ def _gauge(name: str, doc: str, value: float) -> Metric:
     return family
 
 
-def registry_for(store: Store) -> tuple[CollectorRegistry, HttpMetrics]:
+def registry_for(store: Store, breaker: StoreBreaker) -> tuple[CollectorRegistry, HttpMetrics]:
     registry = CollectorRegistry()
-    registry.register(StoreCollector(store))  # type: ignore[arg-type]
+    registry.register(StoreCollector(store, breaker))  # type: ignore[arg-type]
     return registry, HttpMetrics(registry)
 

@@ -3,12 +3,22 @@
 Liveness comes from heartbeats in the store: the flow writes ``status_heartbeat`` with
 its totals (``StoreWriter.stats``), the activation worker ``seen`` every few seconds. A
 heartbeat older than ``stale_after_s`` while the component says it runs is ``stalled``:
-the process died or hangs. ``/health`` needs no key (probes carry none) and says nothing
-but states; ``/metrics`` needs ``read``.
+the process hangs, or died where this API cannot look. The flow beats while idle too
+(``flows/redis_source.py``), so a quiet stream is not taken for a stalled flow.
+
+The flow is ``dead`` when it said so on its way out (``stopped``, ``failed``), or when
+its heartbeat is stale and the process its status names (``pid`` on ``host``) no longer
+exists on this machine: ``kill -9`` leaves no last word. ``/health`` then corrects the
+stored status (``Store.mark_flow_dead``), so that everything reading it agrees.
+
+``/health`` needs no key (probes carry none) and says nothing but states; ``/metrics``
+needs ``read``, and answers from this process while Redis is down.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from typing import Literal
 
@@ -19,11 +29,11 @@ from pydantic import BaseModel, Field
 
 from api.metrics import LatencyMiddleware, heartbeats, registry_for
 from api.models import ErrorOut
-from api.security import require
+from api.security import StoreDown, require
 from crisiswatch.store import Store
 
 router = APIRouter(tags=["operations"])
-State = Literal["running", "stalled", "finished", "unknown"]
+State = Literal["running", "stalled", "dead", "finished", "unknown"]
 
 
 class Health(BaseModel):
@@ -31,8 +41,9 @@ class Health(BaseModel):
         description="degraded: Redis is unreachable, or the flow or the worker stalled")
     redis: bool
     flow: dict[str, str] = Field(description="status fields the flow last wrote")
-    flow_state: State = Field(description="running (fresh heartbeat), stalled, finished (a "
-                              "replay that ended) or unknown (no heartbeat yet)")
+    flow_state: State = Field(description="running (fresh heartbeat), stalled (stale "
+                              "heartbeat), dead (the process is gone), finished (a replay "
+                              "that ended) or unknown (no heartbeat yet)")
     flow_heartbeat_age_s: float | None
     worker_state: State = Field(description="the activation worker (playbooks, webhooks)")
     worker_heartbeat_age_s: float | None
@@ -40,7 +51,7 @@ class Health(BaseModel):
 
 def instrument(app: FastAPI, store: Store, stale_after_s: float) -> None:
     """Give the app its metrics registry and the latency middleware."""
-    registry, http = registry_for(store)
+    registry, http = registry_for(store, app.state.breaker)
     app.state.metrics = registry
     app.state.stale_after_s = stale_after_s
     app.add_middleware(LatencyMiddleware, metrics=http)
@@ -62,20 +73,46 @@ def health(request: Request) -> Health:
     store: Store = request.app.state.store
     stale, now = request.app.state.stale_after_s, time.time()
     try:
+        if request.app.state.breaker.is_open():
+            raise StoreDown("the circuit breaker is open after a failed call")
         status, beats = store.stats()["status"], heartbeats(store)
-    except redis.RedisError:
+        flow, flow_age = _state(beats["flow"], now, stale, status.get("state") == "finished")
+        if status.get("state") in ("dead", "stopped", "failed"):
+            flow = "dead"
+        elif flow == "stalled" and _gone(status):
+            reason = (f"process {status['pid']} on {status['host']} is gone (found by "
+                      f"GET /health {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(now))})")
+            if store.mark_flow_dead(status["pid"], status["host"], reason):
+                status = {**status, "state": "dead", "error": reason}
+            flow = "dead"
+    except redis.RedisError as e:
+        request.app.state.breaker.trip(e)
         return Health(status="degraded", redis=False, flow={}, flow_state="unknown",
                       flow_heartbeat_age_s=None, worker_state="unknown",
                       worker_heartbeat_age_s=None)
-    flow, flow_age = _state(beats["flow"], now, stale, status.get("state") == "finished")
     worker, worker_age = _state(beats["worker"], now, stale)
-    ok = "stalled" not in (flow, worker)
+    ok = not {"stalled", "dead"} & {flow, worker}
     return Health(status="ok" if ok else "degraded", redis=True, flow=status, flow_state=flow,
                   flow_heartbeat_age_s=flow_age, worker_state=worker,
                   worker_heartbeat_age_s=worker_age)
 
 
-@router.get("/metrics", response_class=Response, dependencies=[Depends(require("read"))],
+def _gone(status: dict[str, str]) -> bool:
+    """The flow's process, when it ran on this machine, no longer exists."""
+    pid, host = status.get("pid", ""), status.get("host")
+    if not pid.isdigit() or host != socket.gethostname():
+        return False  # another machine's process: only its heartbeat can tell
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, run by another user
+    return False
+
+
+@router.get("/metrics", response_class=Response,
+            dependencies=[Depends(require("read", store_optional=True))],
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
                              "description": "Prometheus text format"},
                        503: {"model": ErrorOut}})

@@ -71,8 +71,23 @@ def _iso(t: float | None) -> str:
     return "" if t is None else datetime.fromtimestamp(t, UTC).isoformat()
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula (a brand ``=HYPERLINK(...)``,
+    a topic term ``@foo``) gets a leading apostrophe, the OWASP escape: the cell shows the
+    text instead of running it. Numbers are left as they are (a negative is no formula)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def to_csv(report: dict[str, Any]) -> str:
-    """One row per brand; times as ISO-8601 UTC, durations in seconds, empty = none."""
+    """One row per brand; times as ISO-8601 UTC, durations in seconds, empty = none;
+    text cells escaped against formula injection (``_cell``)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(CSV_COLUMNS)
@@ -88,7 +103,7 @@ def to_csv(report: dict[str, Any]) -> str:
                i["open"], i["unmeasured"], tta["n"], tta["median_s"], tta["p90_s"],
                ttr["n"], ttr["median_s"], ttr["p90_s"], dur["median_s"], dur["p90_s"],
                s["clocks"], s["met"], s["breached"], s["pending"], s["compliance"], topics]
-        w.writerow(["" if x is None else x for x in row])
+        w.writerow([_cell(x) for x in row])
     return buf.getvalue()
 
 

@@ -53,7 +53,7 @@ class TopicDetail(TopicOut):
                                             "with mentions, the most recent windows")
 
 
-@router.get("/brands/{brand}/topics", response_model=list[TopicOut], responses=ERRORS)
+@router.get("/brands/{brand:path}/topics", response_model=list[TopicOut], responses=ERRORS)
 def brand_topics(
     request: Request, brand: str,
     since: Annotated[str | None, Query(description="topics with mentions at or after this time: "

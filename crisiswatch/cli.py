@@ -170,8 +170,11 @@ def _activation(settings: Settings, store: Store) -> tuple[PlaybookSet, Worker]:
     return playbooks, Worker(store, settings, playbooks, secret)
 
 
-def _app(store: Store, settings: Settings, playbooks: PlaybookSet, host: str) -> FastAPI:
-    """The API as configured; refuses (exit 2) to expose anonymous read beyond loopback."""
+def _app(url: str, settings: Settings, playbooks: PlaybookSet, host: str) -> FastAPI:
+    """The API as configured; refuses (exit 2) to expose anonymous read beyond loopback,
+    or to listen everywhere without the host names it serves. Its store has a client
+    of its own that fails fast (``connect(fast=True)``): a request during an outage is
+    answered 503 at once, while the flow and the worker wait for Redis."""
     from api.app import create_app
     from api.security import SecurityConfig
 
@@ -180,11 +183,13 @@ def _app(store: Store, settings: Settings, playbooks: PlaybookSet, host: str) ->
     if problem:
         err.print(f"[red]refusing to start the API:[/] {problem}")
         raise typer.Exit(2)
+    store = Store(connect(url, fast=True), settings.store.prefix, settings.store.records_kept)
     app = create_app(store, SecurityConfig(
         anonymous_read=sec.anonymous_read, rate_per_second=sec.rate_limit.per_second,
         burst=sec.rate_limit.burst, anonymous_rate_per_second=sec.anonymous_rate_limit.per_second,
         anonymous_burst=sec.anonymous_rate_limit.burst, body_limit_bytes=sec.body_limit_bytes,
-        cors_origins=tuple(sec.cors_origins)), settings.observability.stale_after_seconds)
+        cors_origins=tuple(sec.cors_origins), allowed_hosts=sec.hosts_for(host)),
+        settings.observability.stale_after_seconds)
     attach(app, playbooks, settings.staffing.model())
     try:
         ingest.attach(app, settings)
@@ -201,10 +206,11 @@ def _browser_url(host: str, port: int) -> str:
     return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}/"
 
 
-def _serve_in_background(app: FastAPI, host: str, port: int, log_format: str) -> uvicorn.Server:
+def _serve_in_background(app: FastAPI, host: str, port: int, log_format: str,
+                         settings: Settings) -> uvicorn.Server:
     config = uvicorn.Config(app, host=host, port=port, log_level="warning",
                             log_config=uvicorn_log_config(log_format, "warning"),
-                            timeout_graceful_shutdown=3)
+                            timeout_graceful_shutdown=3, **settings.security.proxy_options())
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="api", daemon=True)
     thread.start()
@@ -256,8 +262,8 @@ def run(
         with _redis(settings, embedded_ok=True) as url:
             store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
             playbooks, worker = _activation(settings, store)
-            server = _serve_in_background(_app(store, settings, playbooks, host), host, port,
-                                          log_to)
+            server = _serve_in_background(_app(url, settings, playbooks, host), host, port,
+                                          log_to, settings)
             worker.start()  # a thread beside the API's: see crisiswatch/activation.py
             where = "embedded Redis" if not settings.redis_url else settings.redis_url
             err.print(f"API and dashboard on [bold]http://{host}:{port}/[/] "
@@ -356,13 +362,14 @@ def api(
     with _redis(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
         playbooks, activation = _activation(settings, store)
-        app_ = _app(store, settings, playbooks, host)
+        app_ = _app(url, settings, playbooks, host)
         if worker:
             activation.start()
         config = uvicorn.Config(app_, host=host, port=settings.api.port if port is None else port,
                                 log_config=uvicorn_log_config(
                                     log_format or settings.observability.log_format),
-                                timeout_graceful_shutdown=5)
+                                timeout_graceful_shutdown=5,
+                                **settings.security.proxy_options())
         try:
             _Server(config).run()
         finally:

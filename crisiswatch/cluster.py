@@ -67,7 +67,8 @@ class FlowSpec:
             store = Store(connect(redis_url), settings.store.prefix)
             partitions = store.inputs.pin(settings.ingest.partitions)
             return RedisStreamSource(redis_url, settings.store.prefix, partitions,
-                                     settings.ingest.batch_records, drain=self.drain)
+                                     settings.ingest.batch_records, drain=self.drain,
+                                     heartbeat_s=settings.observability.heartbeat_seconds)
         paths = [Path(f) for f in self.files]
         batch = settings.ingest.batch_records
         if self.shards == 1:

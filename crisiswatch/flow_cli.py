@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -76,17 +77,27 @@ def run_flow(settings: Settings, url: str, spec: FlowSpec, processes: int,
     # Built here first: the static embedding table may have to be distilled once, and the
     # processes of a cluster should not all do it at the same time.
     embedder = topics_embedder(settings.topics, console)
+    # pid and host let GET /health say ``dead`` once this process is gone (kill -9
+    # included); a clean end says why itself (finished, stopped, failed)
     store.set_status(state="running", started=datetime.now(UTC).isoformat(timespec="seconds"),
-                     source=",".join(spec.files) or "input streams", processes=processes)
+                     source=",".join(spec.files) or "input streams", processes=processes,
+                     pid=os.getpid(), host=socket.gethostname(), error="")
     started = time.perf_counter()
-    if processes == 1:
-        with _progress(console, spec, store) as advance:
-            source = spec.build_source(settings, url, progress=lambda _p, n: advance(n))
-            tune_gc()
-            run_main(build_flow(settings, source, url, embedder=embedder),
-                     epoch_interval=timedelta(seconds=snapshot_s), recovery_config=recovery)
-    else:
-        _run_cluster(url, spec, processes, recovery_dir, snapshot_s, console, store)
+    try:
+        if processes == 1:
+            with _progress(console, spec, store) as advance:
+                source = spec.build_source(settings, url, progress=lambda _p, n: advance(n))
+                tune_gc()
+                run_main(build_flow(settings, source, url, embedder=embedder),
+                         epoch_interval=timedelta(seconds=snapshot_s),
+                         recovery_config=recovery)
+        else:
+            _run_cluster(url, spec, processes, recovery_dir, snapshot_s, console, store)
+    except BaseException as e:
+        with contextlib.suppress(redis.RedisError):  # the store may be why it failed
+            store.set_status(state="stopped" if isinstance(e, KeyboardInterrupt) else "failed",
+                             error=f"{type(e).__name__}: {e}"[:500])
+        raise
     elapsed = time.perf_counter() - started
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     until_done("flow status", lambda: store.set_status(state="finished", finished=finished))

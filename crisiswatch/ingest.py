@@ -10,8 +10,6 @@ from fastapi import FastAPI
 from api.ingest import IngestConfig
 from crisiswatch.settings import Settings
 from crisiswatch.store import Store
-from detectors.brands import BrandMatcher
-from flows.parse import Parser
 
 
 def attach(app: FastAPI, settings: Settings) -> None:
@@ -19,6 +17,6 @@ def attach(app: FastAPI, settings: Settings) -> None:
     set up with another partition count than ``ingest.partitions``."""
     store: Store = app.state.store
     store.inputs.pin(settings.ingest.partitions)
-    parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
+    parser = settings.make_parser()
     app.state.ingest = IngestConfig(parser.parse, settings.ingest.max_records,
                                     settings.ingest.max_body_bytes)

@@ -3,9 +3,10 @@ flow in the Redis input streams, and how many the flow reads at a time."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from crisiswatch.store import DEFAULT_PARTITIONS
+from flows.parse import Invalid, parse_ts
 from flows.sources import BATCH_LINES
 
 
@@ -21,3 +22,24 @@ class IngestSettings(BaseModel):
     batch_records: int = Field(
         BATCH_LINES, ge=1, description="records the flow reads at a time from a file or an "
         "input stream: per-batch costs are paid once a batch (flows/sources.py)")
+    earliest_ts: float = Field(
+        0.0, description="records stamped before this (ISO-8601 with a zone, or epoch "
+        "seconds) are dead-lettered; 0 = 1970-01-01T00:00:00Z")
+    max_future_s: float | None = Field(
+        3600, ge=0, description="records stamped more than this ahead of the wall clock are "
+        "dead-lettered (a wrong clock or zone); null = no bound")
+    max_jump_s: float | None = Field(
+        21_600, gt=0, description="a mention more than this ahead of its brand's newest "
+        "event time is held as suspect until jump_confirm mentions confirm the jump; null = "
+        "no hold")
+    jump_confirm: int = Field(
+        3, ge=2, description="suspect mentions within max_jump_s of each other that confirm "
+        "a jump; the same number of in-order mentions after a suspect dead-letter it")
+
+    @field_validator("earliest_ts", mode="before")
+    @classmethod
+    def _timestamp(cls, value: object) -> float:
+        try:
+            return parse_ts(value)
+        except Invalid as e:
+            raise ValueError(str(e)) from None

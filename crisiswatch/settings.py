@@ -27,7 +27,7 @@ from crisiswatch.ingest_settings import IngestSettings
 from crisiswatch.source_settings import SourcesSettings
 from crisiswatch.topic_settings import TopicSettings
 from detectors.brand import DetectorConfig, ReachConfig
-from detectors.brands import BrandQuery
+from detectors.brands import BrandMatcher, BrandQuery
 from detectors.incidents import IncidentConfig
 from detectors.sensitivity import Sensitivity
 from detectors.sensitivity import apply as apply_sensitivity
@@ -36,6 +36,7 @@ from detectors.staffing import StaffingConfig
 from detectors.terms import TermConfig
 from detectors.volume import VolumeConfig
 from detectors.watchlist import Watchlist, WatchTerm
+from flows.parse import Parser
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
@@ -314,6 +315,13 @@ class Settings(BaseSettings):
             critical_surprise=i.critical_surprise,
             critical_lift=i.critical_lift,
         )
+
+    def make_parser(self) -> Parser:
+        """The parser of the flow and of ``POST /mentions`` (one, so that an accepted
+        record is one the flow takes)."""
+        return Parser(BrandMatcher(self.brand_queries()), self.parser.max_text_chars,
+                      earliest_ts=self.ingest.earliest_ts,
+                      max_future_s=self.ingest.max_future_s)
 
     def watchlist_model(self) -> Watchlist:
         return Watchlist(tuple(

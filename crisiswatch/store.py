@@ -50,18 +50,26 @@ from detectors.lifecycle import Change, Message, Snapshot
 STAT_FIELDS = ("read", "processed", "duplicate", "late", "dead_lettered", "fanout")
 
 
-def connect(url: str, retries: int = 5) -> redis.Redis:
+def connect(url: str, retries: int = 5, fast: bool = False) -> redis.Redis:
     """A client that retries briefly on connection errors instead of failing at once.
     ``retries=0`` is for callers that must see every failure (the input source: a read
-    whose reply was lost has still advanced its consumer group)."""
-    from redis.backoff import ExponentialBackoff
+    whose reply was lost has still advanced its consumer group). ``fast`` is the API's:
+    one immediate retry (a connection dropped by a Redis restart is replaced at once)
+    and short timeouts, so that a request during an outage is answered 503 within a
+    second instead of after seconds of backoff; the flow and the worker wait instead."""
+    from redis.backoff import ExponentialBackoff, NoBackoff
     from redis.retry import Retry
 
+    if fast:
+        retry, timeout, connect_timeout = Retry(NoBackoff(), retries=1), 5.0, 0.5
+    else:
+        retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries)
+        timeout, connect_timeout = 10.0, 5.0
     return redis.Redis.from_url(
         url,
-        socket_timeout=10,
-        socket_connect_timeout=5,
-        retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries),
+        socket_timeout=timeout,
+        socket_connect_timeout=connect_timeout,
+        retry=retry,
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
         health_check_interval=30,
     )
@@ -129,12 +137,26 @@ class Store:
     def _topic_script(self) -> Any:
         return self.r.register_script(_TOPIC_LUA)
 
+    @functools.cached_property
+    def _dead_script(self) -> Any:
+        return self.r.register_script(_DEAD_LUA)
+
     def publish(self, kind: str, data: dict[str, Any]) -> str:
         """Add an event to ``p:events`` (SSE clients and the activation worker read it)."""
         return self.events.publish(kind, data)
 
     def set_status(self, **fields: Any) -> None:
         self.r.hset(self._k("stats"), mapping={f"status_{k}": str(v) for k, v in fields.items()})
+
+    def heartbeat(self) -> None:
+        """The flow is alive with nothing to publish (an idle input stream): the same
+        ``status_heartbeat`` that ``StoreWriter.stats`` writes with output."""
+        self.r.hset(self._k("stats"), "status_heartbeat", f"{time.time():.3f}")
+
+    def mark_flow_dead(self, pid: str, host: str, reason: str) -> bool:
+        """Set the flow's status to ``dead`` if it still names that process (a flow
+        started since then has written its own pid); True when it was changed."""
+        return bool(self._dead_script(keys=[self._k("stats")], args=[pid, host, reason]))
 
     def take_token(self, bucket: str, rate_per_second: float, burst: float) -> float:
         """Spend one request from the token bucket ``bucket`` (refilled at
@@ -852,6 +874,15 @@ class ApiKeys:
             raw, _, _ = pipe.execute()
         return orjson.loads(raw) if raw else None
 
+
+# The flow's status says ``dead`` only if it is still the status of the process found
+# gone: compare-and-set, so a restarted flow's ``running`` is never overwritten.
+_DEAD_LUA = """
+local f = redis.call('HMGET', KEYS[1], 'status_pid', 'status_host', 'status_state')
+if f[1] ~= ARGV[1] or f[2] ~= ARGV[2] or f[3] ~= 'running' then return 0 end
+redis.call('HSET', KEYS[1], 'status_state', 'dead', 'status_error', ARGV[3])
+return 1
+"""
 
 # A token bucket per client, on the server's clock (API hosts' clocks may disagree).
 # Returns "0" when a token was taken, else the seconds until one is there (as a string:

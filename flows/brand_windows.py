@@ -11,10 +11,29 @@ lateness allowance, advanced by the wall time elapsed since that event, so a qui
 brand's windows still close in a live stream. A mention whose window has already closed
 is late: it is counted and kept, never folded into a closed window (which would change
 published numbers after the fact).
+
+A poison record must not stop the flow nor ruin a brand:
+
+- the watermark never jumps on one record. A mention more than ``max_jump_s`` ahead of
+  the brand's newest event time is held as *suspect*. ``confirm`` suspects within
+  ``max_jump_s`` of each other confirm the jump (a stream that resumes after a gap, a
+  backfill of a later day) and are folded in arrival order, with every suspect stamped
+  before them; ``confirm`` in-order
+  mentions after a suspect show that the stream went on without it, and it is
+  dead-lettered. At the end of the input the suspects left are folded: nothing follows
+  them that they could make late. Without the hold, one ``2099`` stamp in a 2015 replay
+  made every later mention of the brand late.
+- an exception in one brand's detectors (or in folding one mention) is logged with the
+  brand and the window, the window's mentions are dead-lettered with the error as the
+  reason, and the brand's detectors start afresh (state that raised once would raise on
+  every later window); the other brands never notice, and since nothing raises out of
+  the step, a restart does not replay into the same crash.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import pickle
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Any
 
+import orjson
 from bytewax.operators import StatefulBatchLogic
 
 from detectors.brand import BrandState, DetectorConfig, observe
@@ -32,6 +52,9 @@ from detectors.window import WindowStats
 from flows.dedup import SeenIds
 
 Out = tuple[Any, ...]  # tagged items for the store sink and the tally
+log = logging.getLogger("crisiswatch.flow")
+RAW_KEPT = 2000  # characters of a quarantined record kept in its dead letter
+SUSPECTS_KEPT = 1000  # suspects held per brand at most; the oldest is dead-lettered beyond
 
 
 @dataclass
@@ -43,6 +66,10 @@ class BrandWindowsState:
     closed_through: int | None = None  # the newest window already closed
     watermark_base: float = float("-inf")  # newest event time - lateness
     wall_at_base: float = 0.0  # wall time when watermark_base was set
+    # mentions held for being far ahead of the brand's newest event time, each with
+    # ``in_order`` as it was when it arrived (see the module's docstring)
+    suspects: list[tuple[Mention, int]] = field(default_factory=list)
+    in_order: int = 0  # mentions not held, counted while suspects wait
 
 
 class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
@@ -55,7 +82,8 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
     def __init__(self, cfg: DetectorConfig, lateness_s: float, state: BrandWindowsState,
                  clock: Callable[[], float], embedder: Embedder | None = None,
                  texts_per_window: int = 5000,
-                 brand_cfgs: Mapping[str, DetectorConfig] | None = None) -> None:
+                 brand_cfgs: Mapping[str, DetectorConfig] | None = None,
+                 max_jump_s: float | None = None, confirm: int = 3) -> None:
         self.default_cfg = cfg
         self.brand_cfgs = brand_cfgs or {}
         self.embedder = embedder if cfg.topics is not None else None
@@ -63,26 +91,59 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         self.lateness_s = lateness_s
         self.s = state
         self.clock = clock
+        self.max_jump_s = math.inf if max_jump_s is None else max_jump_s
+        self.confirm = confirm
 
     def on_batch(self, values: list[tuple[str, list[Mention]]]
                  ) -> tuple[Iterable[Out], bool]:
         """Fold the batch (the brand's mentions of each input batch) in arrival order,
         as if windows closed the moment the watermark passed them, so that results do
         not depend on how input is batched."""
+        self.s.brand = values[0][0]
+        out = self._fold(list(chain.from_iterable(mentions for _, mentions in values)))
+        out.extend(self._close(self._watermark()))
+        return out, False
+
+    def _fold(self, pending: list[Mention], screen: bool = True) -> list[Out]:
+        """Fold ``pending`` in order; with ``screen``, mentions far ahead of the brand's
+        newest event time are held as suspects first."""
         s, window_s, lateness = self.s, self.cfg.window_s, self.lateness_s
-        s.brand = values[0][0]
-        seen, open_windows = s.seen, s.open
+        seen, open_windows, suspects = s.seen, s.open, s.suspects
         out: list[Out] = []
         duplicates = late = 0
         watermark = self._watermark()
         newest = watermark + lateness
-        for m in chain.from_iterable(mentions for _, mentions in values):
+        limit = newest + self.max_jump_s if screen and newest > -math.inf else math.inf
+        unscreened = 0 if screen else len(pending)  # pending[:unscreened] skip the hold
+        i = 0
+        while i < len(pending):
+            m = pending[i]
+            i += 1
             if seen.in_open_window(m.id):
                 duplicates += 1
                 continue
             ts = m.ts
+            if ts > limit and i > unscreened:
+                released = self._hold(m)
+                if len(suspects) > SUSPECTS_KEPT:
+                    out.extend(self._reject(suspects.pop(0)[0], newest))
+                if released:  # a confirmed jump: fold them next, as they came
+                    pending[i:i] = released
+                    unscreened = i + len(released)
+                continue
+            if suspects and i > unscreened:
+                s.in_order += 1
+                if s.in_order - suspects[0][1] >= self.confirm:
+                    oldest, _ = suspects.pop(0)
+                    if oldest.ts <= limit:  # the brand caught up with it: fold it next
+                        pending.insert(i, oldest)
+                        unscreened = max(unscreened, i + 1)
+                    else:
+                        out.extend(self._reject(oldest, newest))
             if ts > newest:
                 newest = ts
+                if screen:
+                    limit = newest + self.max_jump_s
                 if newest - lateness > watermark:
                     watermark = newest - lateness
                     if open_windows and (min(open_windows) + 1) * window_s <= watermark:
@@ -101,7 +162,11 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
             stats = open_windows.get(window)
             if stats is None:
                 stats = open_windows[window] = self._new_window()
-            stats.add(m)
+            try:
+                stats.add(m)
+            except Exception as e:  # a bug must not stop the flow: keep it visible
+                out.extend(self._quarantine_mention(m, window, e))
+                continue
             seen.count(m.id, window)
         if newest - lateness > s.watermark_base:
             s.watermark_base = newest - lateness
@@ -110,8 +175,44 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
             out.append(("duplicate", duplicates))
         if late:
             out.append(("late", late))
-        out.extend(self._close(self._watermark()))
-        return out, False
+        return out
+
+    def _hold(self, m: Mention) -> list[Mention]:
+        """Hold ``m`` as suspect; returns the suspects a confirmed jump releases: those
+        the confirming ones are near, and every earlier-stamped one (a stream resuming
+        in steps), in arrival order; suspects beyond them wait on."""
+        s, jump = self.s, self.max_jump_s
+        s.suspects.append((m, s.in_order))
+        near = [x for x, _ in s.suspects if abs(x.ts - m.ts) <= jump]
+        if len({x.id for x in near}) < self.confirm:  # a copy sent twice confirms nothing
+            return []
+        top = max(x.ts for x in near)
+        released = [x for x, _ in s.suspects if x.ts <= top]
+        s.suspects[:] = [(x, n) for x, n in s.suspects if x.ts > top]
+        return released
+
+    def _reject(self, m: Mention, newest: float) -> list[Out]:
+        """The stream went on without a suspect: dead-letter it."""
+        reason = (f"ts {_iso(m.ts)} is {m.ts - newest:,.0f} s ahead of the brand's newest "
+                  f"event time {_iso(newest)}, more than ingest.max_jump_s "
+                  f"({self.max_jump_s:,.0f} s), and the brand's next {self.confirm} "
+                  "mentions were not: held, then dead-lettered")
+        return self._dead(f"{self.s.brand}:{m.id}:ahead", reason, m.to_dict(), 1)
+
+    def _quarantine_mention(self, m: Mention, window: int, e: Exception) -> list[Out]:
+        log.exception("brand %r: folding mention %r into the window at %s failed; the "
+                      "mention is dead-lettered", self.s.brand, m.id,
+                      _iso(window * self.cfg.window_s))
+        return self._dead(f"{self.s.brand}:{m.id}:fold",
+                          f"internal error folding the mention: {type(e).__name__}: {e}",
+                          m.to_dict(), 1)
+
+    def _dead(self, key: str, reason: str, record: dict[str, Any], count: int) -> list[Out]:
+        raw = orjson.dumps(record, default=str,
+                           option=orjson.OPT_PASSTHROUGH_DATACLASS).decode()[:RAW_KEPT]
+        return [("deadletter", key, {"reason": reason, "raw": raw, "source": "flow",
+                                     "position": 0, "brand": self.s.brand}),
+                ("dead_lettered", count)]
 
     @property
     def cfg(self) -> DetectorConfig:
@@ -122,7 +223,12 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         return self._close(self._watermark()), False
 
     def on_eof(self) -> tuple[Iterable[Out], bool]:
-        return self._close(float("inf")), False
+        """Suspects still held are folded: nothing came after them to make late."""
+        held = [m for m, _ in self.s.suspects]
+        self.s.suspects.clear()
+        out = self._fold(held, screen=False) if held else []
+        out.extend(self._close(float("inf")))
+        return out, False
 
     def notify_at(self) -> datetime | None:
         """When wall time alone will have moved the watermark past the next window end."""
@@ -153,10 +259,33 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         for window in sorted(w for w in s.open if (w + 1) * window_s <= watermark):
             stats = s.open.pop(window)
             s.seen.close(window)
-            seen = observe(s.detectors, s.brand, window, stats, self.cfg, self.embedder)
+            s.closed_through = window
+            try:
+                seen = observe(s.detectors, s.brand, window, stats, self.cfg, self.embedder)
+            except Exception as e:  # one brand's failure must not stop every brand
+                out.extend(self._quarantine_window(window, stats, e))
+                continue
             out.append(("window", s.brand, seen.record["window_start"], seen.record))
             out.append(("processed", stats.count))
             out.extend(("alert", a.to_dict()) for a in seen.alerts)
             out.extend(("topic", t) for t in seen.topics)
-            s.closed_through = window
         return out
+
+    def _quarantine_window(self, window: int, stats: WindowStats, e: Exception) -> list[Out]:
+        start = window * self.cfg.window_s
+        log.exception("brand %r: the detectors failed on the window at %s (%d mentions); "
+                      "its mentions are dead-lettered and the brand's detectors start "
+                      "afresh", self.s.brand, _iso(start), stats.count)
+        self.s.detectors = BrandState()
+        return self._dead(f"{self.s.brand}:window:{start}",
+                          f"the detectors failed on the window at {_iso(start)}: "
+                          f"{type(e).__name__}: {e}",
+                          {"brand": self.s.brand, "window_start": start,
+                           "mentions": stats.count}, stats.count)
+
+
+def _iso(ts: float) -> str:
+    try:
+        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+    except (OverflowError, ValueError, OSError):
+        return repr(ts)

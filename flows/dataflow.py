@@ -19,34 +19,36 @@ and the extra copies are counted as ``fanout``, so that
 
 from __future__ import annotations
 
+import logging
 import pickle
 import time
 from typing import Any
 
 import bytewax.operators as op
+import orjson
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 
 from crisiswatch.settings import Settings
 from crisiswatch.store import Store, connect
-from detectors.brands import BrandMatcher
 from detectors.embeddings import Embedder
 from detectors.types import DeadLetter, Mention
 from flows.brand_windows import BrandWindows, BrandWindowsState
 from flows.dedup import SeenIds
 from flows.enrich import Enricher
-from flows.parse import Parser
+from flows.parse import RAW_KEPT
 from flows.sentiment import FlowSentiment
 from flows.sinks import StoreSink
 
 Counts = dict[str, int]
+log = logging.getLogger("crisiswatch.flow")
 
 
 def build_flow(settings: Settings, source: Source, redis_url: str,
                flow_id: str = "crisiswatch", embedder: Embedder | None = None) -> Dataflow:
     """The flow over ``source`` into the store at ``redis_url``; with an ``embedder``
     (and ``topics.enabled``), each brand's window texts are clustered into topics."""
-    parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
+    parser = settings.make_parser()
     sentiment = settings.sentiment
     detector_cfg = settings.detector_config(topics=embedder is not None)
     brand_cfgs = settings.brand_detector_configs(topics=embedder is not None)
@@ -65,6 +67,7 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
         out: list[Any] = []
         counts: Counts = {"read": len(batch), "dead_lettered": 0, "fanout": 0}
         valid: list[Mention] = []
+        positions: list[int] = []
         for position, raw in batch:
             parsed = parser.parse(raw, position)
             if isinstance(parsed, DeadLetter):
@@ -72,7 +75,11 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
                 out.append(parsed)
             else:
                 valid.append(parsed)
-        enricher.enrich(valid)
+                positions.append(position)
+        try:
+            enricher.enrich(valid)
+        except Exception:  # one record's failure must not stop the flow: find it
+            valid = enrich_each(valid, positions, out, counts)
         by_brand: dict[str, list[Mention]] = {}  # in arrival order within each brand
         for m in valid:
             counts["fanout"] += len(m.brands) - 1
@@ -86,11 +93,30 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
         out.append(counts)
         return out
 
+    def enrich_each(valid: list[Mention], positions: list[int], out: list[Any],
+                    counts: Counts) -> list[Mention]:
+        """Enrich one mention at a time; the ones that raise are dead-lettered."""
+        kept = []
+        for m, position in zip(valid, positions, strict=True):
+            try:
+                enricher.enrich([m])
+            except Exception as e:
+                log.exception("enriching mention %r failed; it is dead-lettered", m.id)
+                counts["dead_lettered"] += 1
+                out.append(DeadLetter(f"internal error enriching the mention: "
+                                      f"{type(e).__name__}: {e}",
+                                      orjson.dumps(m.to_dict()).decode()[:RAW_KEPT],
+                                      parser.source, position))
+            else:
+                kept.append(m)
+        return kept
+
     def brand_windows(resume: bytes | None) -> BrandWindows:
         state = (pickle.loads(resume) if resume
                  else BrandWindowsState(SeenIds(horizon_windows, max_ids)))
         return BrandWindows(detector_cfg, lateness_s, state, time.time, embedder,
-                            settings.topics.max_texts_per_window, brand_cfgs)
+                            settings.topics.max_texts_per_window, brand_cfgs,
+                            settings.ingest.max_jump_s, settings.ingest.jump_confirm)
 
     flow = Dataflow(flow_id)
     lines = op.input("read", flow, source)  # (line number, raw bytes)

@@ -8,8 +8,10 @@ because "invalid record" helps nobody fix a collector.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from datetime import datetime
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -20,6 +22,8 @@ from detectors.types import DeadLetter, Mention
 
 RAW_KEPT = 2000  # characters of the raw record kept in a dead letter
 EPOCH_MS_ABOVE = 1e11  # seconds past this are in year 5138: the value was milliseconds
+BRAND_CHARS = 200  # a brand is a name in URLs, keys and reports, not a text
+MAX_FOLLOWERS = 10**10  # more than people on Earth; sums of larger ones overflowed the store
 
 
 class Invalid(Exception):
@@ -28,9 +32,19 @@ class Invalid(Exception):
 
 @dataclass
 class Parser:
+    """``earliest_ts`` and ``max_future_s`` bound event time: a record stamped before the
+    first or more than the second ahead of ``clock`` (the wall clock) is refused. The
+    lower bound is a stated epoch, not relative to now, so that history (the 2015 airline
+    sample) replays; the upper one is relative to now because no mention is written in
+    the future: a stamp hours ahead is a wrong clock or zone, and one at year 9999 would
+    push the brand's watermark past every later mention (and out of ``datetime``)."""
+
     matcher: BrandMatcher
     max_text_chars: int = 10_000
     source: str = "input"
+    earliest_ts: float = 0.0
+    max_future_s: float | None = 3600.0
+    clock: Callable[[], float] = field(default=time.time, repr=False)
 
     def parse(self, raw: bytes | str | dict, position: int = 0) -> Mention | DeadLetter:
         try:
@@ -70,6 +84,13 @@ class Parser:
         if ts is None:
             raise Invalid("missing field 'ts'")
         ts = parse_ts(ts)
+        if ts < self.earliest_ts:
+            raise Invalid(f"ts {_iso(ts)} is before the earliest accepted time "
+                          f"{_iso(self.earliest_ts)} (ingest.earliest_ts)")
+        if self.max_future_s is not None and ts > (now := self.clock()) + self.max_future_s:
+            raise Invalid(f"ts {_iso(ts)} is {ts - now:,.0f} s ahead of the clock, more than "
+                          f"ingest.max_future_s ({self.max_future_s:,.0f} s): a wrong clock "
+                          "or time zone?")
 
         hashtags = _hashtags(obj.get("hashtags"), text)
         brand = obj.get("brand")
@@ -77,7 +98,12 @@ class Parser:
             if isinstance(brand, str):
                 raise Invalid("field 'brand' is empty")
             raise Invalid(f"field 'brand' must be a string, got {_type(brand)}")
-        brands = (brand.strip(),) if brand else self.matcher.match(text, hashtags)
+        if brand is not None:
+            brand = brand.strip()
+            if len(brand) > BRAND_CHARS or not brand.isprintable():
+                raise Invalid(f"field 'brand' must be at most {BRAND_CHARS} printable "
+                              f"characters, got {_clip(repr(brand))}")
+        brands = (brand,) if brand else self.matcher.match(text, hashtags)
         if not brands:
             raise Invalid("no brand: field 'brand' is absent and no brand query matches")
 
@@ -90,6 +116,9 @@ class Parser:
             author_id = _opt_string(author.get("id"), "author.id", allow_int=True)
             handle = _opt_string(author.get("handle"), "author.handle")
             followers = _count(author.get("followers"), "author.followers")
+            if followers > MAX_FOLLOWERS:
+                raise Invalid(f"field 'author.followers' is {followers:,}, more than the "
+                              f"{MAX_FOLLOWERS:,} any account can have")
 
         retweet_of = _opt_string(obj.get("retweet_of"), "retweet_of", allow_int=True)
         flag = obj.get("is_retweet")
@@ -118,7 +147,9 @@ def parse_ts(value: Any) -> float:
     """Event time as epoch seconds from ISO-8601 with a zone, or from epoch seconds.
 
     A timestamp without a zone is refused rather than guessed: a guessed zone shifts
-    every window of a brand by hours and silently breaks daily baselines.
+    every window of a brand by hours and silently breaks daily baselines. An ISO string
+    whose instant lies outside ``datetime``'s range (``9999-12-31T10:30:00-14:00`` is in
+    UTC year 10000) is refused here, not found later by whatever formats it.
     """
     if isinstance(value, bool):
         raise Invalid(f"ts not a timestamp: {value!r}")
@@ -141,7 +172,19 @@ def parse_ts(value: Any) -> float:
         raise Invalid(
             f"ts has no time zone: {_clip(value)!r} (add 'Z' or an offset such as '+00:00')"
         )
-    return dt.timestamp()
+    try:
+        ts = dt.timestamp()
+        datetime.fromtimestamp(ts, UTC)
+    except (OverflowError, ValueError, OSError):
+        raise Invalid(f"ts out of range: {_clip(value)!r} (its UTC instant is outside "
+                      "years 1-9999)") from None
+    if ts < 0:
+        raise Invalid(f"ts not a timestamp: {_clip(value)!r} (before 1970)")
+    return ts
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _load(raw: bytes | str | dict) -> dict[str, Any]:

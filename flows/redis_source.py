@@ -31,6 +31,12 @@ Acknowledgement: only what is durable
     resume: a restarted flow reads the still-pending entries again and starts its state
     afresh.
 
+Heartbeat
+    An idle partition writes the flow's heartbeat every ``heartbeat_s`` (``Store.heartbeat``;
+    output writes it too), so ``GET /health`` tells a live flow with nothing to read from
+    a stalled one. It is written from the source's own polling, not from a thread beside
+    the flow, so that a flow stuck anywhere stops beating.
+
 Outages
     A read that fails (Redis restarting, unreachable) returns nothing and tries again
     after a backoff, never raising into the flow. The client does not retry by itself: a
@@ -42,6 +48,8 @@ Outages
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -70,8 +78,12 @@ def _order(entry_id: str) -> tuple[int, int]:
 
 class _StreamPartition(StatefulSourcePartition[Batch, str | None]):
     def __init__(self, part: InputPartition, index: int, resume: str | None,
-                 batch_size: int, drain: bool, poll_s: float) -> None:
+                 batch_size: int, drain: bool, poll_s: float,
+                 beat: Callable[[], None] | None = None, heartbeat_s: float = 5.0) -> None:
         self.part = part
+        self.beat = beat
+        self.heartbeat_s = heartbeat_s
+        self.beaten = float("-inf")  # monotonic time of the last idle heartbeat
         self.index = index
         self.batch_size = batch_size
         self.drain = drain
@@ -92,6 +104,10 @@ class _StreamPartition(StatefulSourcePartition[Batch, str | None]):
                 self._plan()
             self._acknowledge()
             entries = self._read()
+            if not entries and self.beat is not None and (
+                    time.monotonic() - self.beaten >= self.heartbeat_s):
+                self.beat()
+                self.beaten = time.monotonic()
         except TRANSIENT as e:
             self.planned = False  # a lost reply may have advanced the group: re-plan
             self.wake = datetime.now(UTC) + timedelta(seconds=self.backoff.failed(self.what, e))
@@ -172,6 +188,7 @@ class RedisStreamSource(FixedPartitionedSource[Batch, str | None]):
     batch_size: int = 1000
     drain: bool = False
     poll_s: float = 0.05
+    heartbeat_s: float = 5.0  # idle heartbeats this often (observability.heartbeat_seconds)
 
     def list_parts(self) -> list[str]:
         return [str(k) for k in range(self.partitions)]
@@ -181,4 +198,4 @@ class RedisStreamSource(FixedPartitionedSource[Batch, str | None]):
         store = Store(connect(self.redis_url, retries=0), self.prefix)
         k = int(for_part)
         return _StreamPartition(store.inputs.partition(k), k, resume_state, self.batch_size,
-                                self.drain, self.poll_s)
+                                self.drain, self.poll_s, store.heartbeat, self.heartbeat_s)

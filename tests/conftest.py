@@ -86,9 +86,10 @@ class LiveAPI:
         if key:
             token, _ = store.api_keys.create("tests", ["admin"])
             self.headers["Authorization"] = f"Bearer {token}"
+        # forwarded headers believed from no one, as the CLI serves it by default
         self.server = uvicorn.Server(uvicorn.Config(create_app(store, security),
                                                     host="127.0.0.1", port=self.port,
-                                                    log_level="warning"))
+                                                    log_level="warning", proxy_headers=False))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> httpx.Client:

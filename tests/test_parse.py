@@ -48,6 +48,20 @@ def parse(raw: bytes | str) -> Mention | DeadLetter:
     (b'{"id": "1", "ts": 1424714400000, "brand": "Delta", "text": "x"}',
      "ts 1424714400000 is too large for epoch seconds (epoch milliseconds? divide by 1000)"),
     (b'{"id": "1", "ts": -5, "brand": "Delta", "text": "x"}', "ts not a timestamp: -5"),
+    # instants outside datetime's range, and before the epoch: refused here, not found
+    # later by whatever formats them (the year 10000 one stopped the flow once)
+    (b'{"id": "1", "ts": "9999-12-31T10:30:00-14:00", "brand": "Delta", "text": "x"}',
+     "ts out of range: '9999-12-31T10:30:00-14:00' (its UTC instant is outside years"),
+    (b'{"id": "1", "ts": "0001-01-01T00:00:00+01:00", "brand": "Delta", "text": "x"}',
+     "ts out of range: '0001-01-01T00:00:00+01:00'"),
+    (b'{"id": "1", "ts": "0001-01-01T00:00:00Z", "brand": "Delta", "text": "x"}',
+     "ts not a timestamp: '0001-01-01T00:00:00Z' (before 1970)"),
+    (b'{"id": "1", "ts": "2099-01-01T00:00:00Z", "brand": "Delta", "text": "x"}',
+     "ts 2099-01-01T00:00:00Z is "),
+    (b'{"id": "1", "ts": 1424714400, "brand": "a\\nb", "text": "x"}',
+     "field 'brand' must be at most 200 printable characters, got 'a\\nb'"),
+    (b'{"id": "1", "ts": 1424714400, "brand": "' + b"b" * 201 + b'", "text": "x"}',
+     "field 'brand' must be at most 200 printable characters"),
     (b'{"id": "1", "ts": true, "brand": "Delta", "text": "x"}', "ts not a timestamp: True"),
     (b'{"id": "1", "ts": {"t": 1}, "brand": "Delta", "text": "x"}',
      "ts must be an ISO-8601 string or epoch seconds, got object"),
@@ -64,6 +78,10 @@ def parse(raw: bytes | str) -> Mention | DeadLetter:
      "field 'author.followers' must be a non-negative integer, got '12k'"),
     (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x", "author": {"followers": -1}}',
      "field 'author.followers' must be a non-negative integer, got -1"),
+    # summed into a window's reach, it overflowed 64 bits and stopped the store sink
+    (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x", "author": {"followers": '
+     b'18446744073709551615}}', "field 'author.followers' is 18,446,744,073,709,551,615, more "
+     "than the 10,000,000,000 any account can have"),
     (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x", "is_retweet": "yes"}',
      "field 'is_retweet' must be true or false, got string"),
     (b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "caf\xe9"}',
@@ -129,3 +147,21 @@ def test_the_parser_never_raises_on_arbitrary_bytes() -> None:
                 b'{"id":"1","ts":1e308,"brand":"D","text":"x"}'):
         assert isinstance(PARSER.parse(raw), DeadLetter | Mention)
     assert isinstance(PARSER.parse(GOOD), Mention)
+
+
+def test_event_time_is_bounded_by_a_stated_epoch_and_by_the_clock_not_by_history() -> None:
+    now = 1_800_000_000.0
+    bounded = Parser(MATCHER, earliest_ts=1_000_000_000, max_future_s=3600,
+                     clock=lambda: now)
+    history = bounded.parse(b'{"id": "1", "ts": 1424714400, "brand": "D", "text": "x"}')
+    assert isinstance(history, Mention)  # 2015: years behind the clock, and fine
+    assert isinstance(bounded.parse(
+        f'{{"id": "1", "ts": {now + 3600}, "brand": "D", "text": "x"}}'), Mention)
+    ahead = bounded.parse(f'{{"id": "1", "ts": {now + 3601}, "brand": "D", "text": "x"}}')
+    assert isinstance(ahead, DeadLetter)
+    assert ahead.reason == ("ts 2027-01-15T09:00:01Z is 3,601 s ahead of the clock, more "
+                            "than ingest.max_future_s (3,600 s): a wrong clock or time zone?")
+    early = bounded.parse(b'{"id": "1", "ts": 999999999, "brand": "D", "text": "x"}')
+    assert isinstance(early, DeadLetter)
+    assert early.reason == ("ts 2001-09-09T01:46:39Z is before the earliest accepted time "
+                            "2001-09-09T01:46:40Z (ingest.earliest_ts)")

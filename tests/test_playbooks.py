@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from crisiswatch.embedded import EmbeddedRedis
-from crisiswatch.playbook_file import load_playbooks
-from crisiswatch.settings import ConfigError, load_settings
+from crisiswatch.playbook_file import host_allowed, load_playbooks
+from crisiswatch.settings import CONFIG_DIR, ConfigError, load_settings
 from detectors.playbooks import AuthorCondition, Conditions, Playbook, matches
 from tests.activation_helpers import incident, playbook_file
 
@@ -179,3 +179,20 @@ def test_worker_refuses_to_start_on_a_bad_playbook_file(tmp_path: Path,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2, r.stderr
     assert "playbook error" in r.stderr and f"{bad}:7:" in r.stderr
+
+
+def test_webhook_hosts_are_allowed_on_their_ports_never_on_internal_ones() -> None:
+    demo = load_settings().webhooks.allowed_hosts
+    assert host_allowed("http://127.0.0.1:9000/hooks/noc", demo)
+    assert not host_allowed("http://127.0.0.1:6379/", demo)  # Redis reads lines as commands
+    assert not host_allowed("http://localhost:5432/", demo)
+    assert host_allowed("http://10.0.0.7:6379/", ["10.0.0.7:6379"])  # named: allowed
+    assert not host_allowed("http://10.0.0.7:6380/", ["10.0.0.7:6379"])
+    assert host_allowed("http://[::1]:9000/", ["::1"]) and host_allowed(
+        "http://[::1]:9000/", ["[::1]:9000"])
+    assert not host_allowed("http://127.0.0.1:99999/", demo)
+    production = load_settings(CONFIG_DIR / "production.yaml").webhooks.allowed_hosts
+    assert host_allowed("https://hooks.slack.com/services/T/B/X", production)
+    for url in ("http://127.0.0.1:9000/hooks/noc", "http://localhost/",
+                "https://hooks.slack.com:6379/"):
+        assert not host_allowed(url, production), url

@@ -13,11 +13,11 @@ import httpx
 import orjson
 import pytest
 import uvicorn
-from fastapi.routing import APIRoute
 
 from api.app import create_app
-from api.security import SecurityConfig
+from api.security import SecurityConfig, route_scopes
 from crisiswatch.activation import attach
+from crisiswatch.api_settings import SecuritySettings
 from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.logs import uvicorn_log_config
 from crisiswatch.store import Store, connect
@@ -60,18 +60,16 @@ def serve(store: Store, security: SecurityConfig) -> LiveAPI:
 
 def test_every_endpoint_states_its_scope_and_no_write_is_read_only() -> None:
     app = create_app(Store(connect("redis://127.0.0.1:1/0"), "unused"))
-    public = {"/", "/health"}
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue  # /openapi.json and /docs: the schema, no data
-        scopes = [getattr(d.dependency, "scope", None) for d in route.dependencies]
-        scopes = [s for s in scopes if s]
-        if route.path in public:
-            assert scopes == [], route.path
+    public = {"/", "/health", "/docs"}  # /docs: Swagger UI, no data
+    routes = list(route_scopes(app.routes))  # the routers' routes too
+    assert len(routes) > 25
+    for path, methods, scopes in routes:
+        if path in public:
+            assert scopes == set(), path
             continue
-        assert len(scopes) == 1, f"{route.methods} {route.path} states no scope"
-        if route.methods - {"GET", "HEAD"}:
-            assert scopes[0] in ("ingest", "operate", "admin"), f"{route.path} writes on read"
+        assert len(scopes) == 1, f"{methods} {path} states no scope"
+        if methods - {"GET", "HEAD"}:
+            assert scopes <= {"ingest", "operate", "admin"}, f"{path} writes on read"
 
 
 def test_each_scope_is_allowed_where_it_should_be_and_refused_elsewhere(
@@ -249,23 +247,43 @@ def test_no_token_reaches_the_logs(store: Store, keys: dict[str, str], fmt: str,
 def test_every_router_answers_503_while_redis_is_down_and_recovers(prefix: str) -> None:
     server = EmbeddedRedis(port=free_port()).start()
     try:
-        store = Store(connect(server.url), prefix)
+        # the API's client, as the CLI gives it one: fails fast instead of backing off
+        store = Store(connect(server.url, fast=True), prefix)
         token, _ = store.api_keys.create("ops", ["admin"])
         with serve(store, UNLIMITED) as api:
+            assert api.get("/metrics", headers=bearer(token)).status_code == 200
             with api.stream("GET", "/stream") as live:  # open before the outage
                 assert live.status_code == 200
                 server.stop()
                 # the stream that had begun ends cleanly (the client reconnects later)
                 assert "".join(live.iter_text()).startswith("retry: 2000")
-            # each request waits out the client's retries (~3 s): one of each kind
-            r = api.post("/alerts/a/ack", json={"actor": "a"}, headers=bearer(token))
-            assert r.status_code == 503  # the key cannot be checked
-            assert "the store (Redis) is unavailable" in r.json()["error"]["message"]
-            for path in ("/stream", "/brands/Acme/topics"):  # anonymous: the handlers
-                r = api.get(path)
-                assert r.status_code == 503, path
+            took = []
+            for _ in range(3):  # each kind of caller, answered within a second
+                started = time.perf_counter()
+                r = api.post("/alerts/a/ack", json={"actor": "a"}, headers=bearer(token))
+                took.append(time.perf_counter() - started)
+                assert r.status_code == 503  # the key cannot be checked
+                assert r.headers["retry-after"] == "1"
                 assert "the store (Redis) is unavailable" in r.json()["error"]["message"]
+                for path in ("/stream", "/brands/Acme/topics"):  # anonymous: the handlers
+                    started = time.perf_counter()
+                    r = api.get(path)
+                    took.append(time.perf_counter() - started)
+                    assert r.status_code == 503, path
+                    assert "the store (Redis) is unavailable" in r.json()["error"]["message"]
+            print(f"\n503 while Redis is down: max {max(took) * 1000:.0f} ms over "
+                  f"{len(took)} requests")
+            assert max(took) < 1.0, took
+            # /metrics answers from this process, for a key it verified before the outage
+            r = api.get("/metrics", headers=bearer(token))
+            assert r.status_code == 200 and "crisiswatch_redis_up 0.0" in r.text
+            assert "crisiswatch_http_request_duration_seconds" in r.text
+            assert api.get("/health").json()["redis"] is False
             server.start()  # empty again: this server persists nothing
+            deadline = time.monotonic() + 10  # a client honours Retry-After
+            while not (h := api.get("/health").json())["redis"]:
+                assert time.monotonic() < deadline, h
+                time.sleep(0.2)
             token, _ = store.api_keys.create("ops", ["admin"])
             r = api.post("/mentions/m/label", json={"label": "neutral", "text": "ok"},
                          headers=bearer(token))
@@ -273,3 +291,48 @@ def test_every_router_answers_503_while_redis_is_down_and_recovers(prefix: str) 
             assert api.get("/webhooks/dead", headers=bearer(token)).json() == []
     finally:
         server.close()
+
+
+def serve_as_the_cli(store: Store, security: SecurityConfig,
+                     settings: SecuritySettings) -> LiveAPI:
+    """uvicorn with the forwarded-header options the CLI gives it (``proxy_options``)."""
+    live = serve(store, security)
+    for name, value in settings.proxy_options().items():
+        setattr(live.server.config, name, value)
+    return live
+
+
+def test_forwarded_for_is_believed_from_trusted_proxies_only(store: Store) -> None:
+    tight = SecurityConfig(rate_per_second=None, anonymous_rate_per_second=1,
+                           anonymous_burst=2)
+    spoofed = [{"X-Forwarded-For": f"203.0.113.{i}"} for i in range(4)]
+    # the default: no proxy is trusted, so a new address per request changes nothing
+    with serve_as_the_cli(store, tight, SecuritySettings()) as api:
+        assert [api.get("/stats", headers=h).status_code for h in spoofed] == \
+            [200, 200, 429, 429]
+    # behind a configured proxy (here, loopback) each client has its own allowance
+    proxied = SecuritySettings(trusted_proxies=["127.0.0.1"])
+    with serve_as_the_cli(store, tight, proxied) as api:
+        assert [api.get("/stats", headers=h).status_code for h in spoofed] == [200] * 4
+
+
+def test_a_host_header_not_served_here_is_refused(store: Store) -> None:
+    """DNS rebinding: a page on evil.example whose name now resolves to 127.0.0.1."""
+    with serve(store, UNLIMITED) as api:
+        for host in ("127.0.0.1", f"127.0.0.1:{api.base_url.port}", "localhost:1",
+                     "[::1]:8000"):
+            assert api.get("/stats", headers={"Host": host}).status_code == 200, host
+        r = api.get("/stats", headers={"Host": "evil.example"})
+        assert r.status_code == 400
+        assert r.json()["error"]["message"] == ("Host 'evil.example' is not served here "
+                                                "(security.allowed_hosts)")
+    named = SecurityConfig(rate_per_second=None, anonymous_rate_per_second=None,
+                           allowed_hosts=SecuritySettings(
+                               allowed_hosts=["*.example.com"]).hosts_for("0.0.0.0"))
+    with serve(store, named) as api:
+        assert api.get("/health", headers={"Host": "api.example.com"}).status_code == 200
+        assert api.get("/health", headers={"Host": "127.0.0.1"}).status_code == 400
+    assert SecuritySettings().hosts_for("10.0.0.5") == ("127.0.0.1", "localhost", "::1",
+                                                        "10.0.0.5")
+    assert "allowed_hosts names none" in SecuritySettings(
+        anonymous_read=False).exposure_error("0.0.0.0")
