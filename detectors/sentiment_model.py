@@ -30,9 +30,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from detectors.sentiment_features import N_DENSE, Featurizer
+from detectors.text import has_own_words
 
 LABELS = ("negative", "neutral", "positive")
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
+NEUTRAL_CERTAIN = np.array([0.0, 1.0, 0.0], np.float32)
 # Bump when tokenising or features change: weights of another version are refused.
 FEATURES_VERSION = 1
 
@@ -53,7 +55,11 @@ class SentimentModel:
 
     # -- prediction ------------------------------------------------------------------
     def predict_proba_batch(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, 3) probabilities in the order of ``LABELS``."""
+        """(n, 3) probabilities in the order of ``LABELS``.
+
+        A text with no words of its own (a retweet stub, handles, hashtags, a bare link:
+        ``detectors.text.has_own_words``) is neutral for certain: asked anyway, the
+        weights answer with their bias (a handle list scored about +0.66)."""
         if not texts:
             return np.zeros((0, 3), dtype=np.float32)
         f = self.featurizer.batch(texts)
@@ -61,7 +67,11 @@ class SentimentModel:
         logits = f.dense @ self.wd
         for c in range(3):
             logits[:, c] += np.bincount(f.rows, weights=weights[:, c], minlength=len(texts))
-        return _softmax(logits)
+        proba = _softmax(logits)
+        wordless = [i for i, text in enumerate(texts) if not has_own_words(text)]
+        if wordless:
+            proba[wordless] = NEUTRAL_CERTAIN
+        return proba
 
     def score_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Polarity in [-1, 1]: P(positive) - P(negative), on the scale of VADER's

@@ -87,6 +87,16 @@ def has_own_words(text: str) -> bool:
     return False
 
 
+def own_words(text: str) -> str:
+    """The text without a retweet prefix, handles, hashtags and links: what its author
+    wrote in their own words, in their own script. Unlike ``normalise_text`` it keeps
+    every character of those words (its word pattern splits the vowel signs off
+    Devanagari letters), which is what language identification reads."""
+    if "@" in text:
+        text = _HANDLE.sub(" ", _RT_PREFIX.sub("", text))
+    return " ".join(_HASHTAG.sub(" ", _url_free(text)).split())
+
+
 def terms(normalised: str) -> list[str]:
     """Content words of a normalised text, for "top terms" in explanations."""
     return [t for t in _TOKEN.findall(normalised) if t not in STOPWORDS]

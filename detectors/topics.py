@@ -35,6 +35,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from detectors.language import reads_english
 from detectors.text import terms as content_terms
 from detectors.types import Example, Mention, Signal
 
@@ -161,7 +162,9 @@ class WindowTexts:
     Retweets and copy-paste campaigns collapse to one entry with a count, so each text
     is embedded once per window; at most ``limit`` distinct texts are kept (the rest
     still count in ``total``, the brand's volume). The original kept for a text is the
-    one that reached most people.
+    one that reached most people. Both embedding backends and the terms read English
+    only, so a mention in another language counts in ``total`` and joins no topic
+    (``detectors.language``): clustered, a Hindi post became an "emergency, calls" topic.
     """
 
     limit: int = 5000
@@ -170,7 +173,7 @@ class WindowTexts:
 
     def add(self, m: Mention) -> WindowTexts:
         self.total += 1
-        if not m.norm_text:
+        if not m.norm_text or not reads_english(m.lang):
             return self
         entry = self.entries.get(m.norm_text)
         if entry is None:
