@@ -12,7 +12,9 @@ _URL = re.compile(r"https?://\S+|www\.\S+")
 _HANDLE = re.compile(r"(?<!\w)@\w+")
 _RT_PREFIX = re.compile(r"^\s*RT\s+@\w+:?\s*", re.IGNORECASE)
 _NON_WORD = re.compile(r"[^\w#@']+")
-_TOKEN = re.compile(r"[a-z][a-z']{2,}")
+# Words of letters (any alphabet: "opinión" is one word, not "opinio"), apostrophes only
+# inside them ("christmas'" is "christmas"), three letters or more.
+_TOKEN = re.compile(r"[^\W\d_]{3,}(?:'[^\W\d_]+)*|[^\W\d_]{1,2}'[^\W\d_]+")
 
 # Short, closed list: terms exist to explain an alert, so function words only add noise.
 STOPWORDS = frozenset(
