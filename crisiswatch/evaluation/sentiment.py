@@ -27,10 +27,11 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from river import metrics
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from crisiswatch import sentiment_weights
-from detectors.sentiment_model import LABELS, SentimentModel
+from detectors.sentiment_model import SentimentModel
 
 AIRLINE_NAMES = {"Delta": "Delta (JetBlue)"}
 VADER_THRESHOLD = 0.05
@@ -64,18 +65,19 @@ def airline_tweets(path: Path) -> list[LabelledTweet]:
 
 
 def macro_f1(truth: Sequence[str], predicted: Sequence[str]) -> float:
-    """Mean over the three classes of F1 (a class never predicted nor present counts 0)."""
-    t, p = np.asarray(truth), np.asarray(predicted)
-    scores = []
-    for label in LABELS:
-        tp = np.sum((t == label) & (p == label))
-        denom = np.sum(t == label) + np.sum(p == label)
-        scores.append(2 * tp / denom if denom else 0.0)
-    return float(np.mean(scores))
+    """Mean over the classes of F1 (river's ``MacroF1``: the classes seen in either)."""
+    return _river(metrics.MacroF1(), truth, predicted)
 
 
 def accuracy(truth: Sequence[str], predicted: Sequence[str]) -> float:
-    return float(np.mean(np.asarray(truth) == np.asarray(predicted)))
+    return _river(metrics.Accuracy(), truth, predicted)
+
+
+def _river(metric: metrics.base.ClassificationMetric, truth: Sequence[str],
+           predicted: Sequence[str]) -> float:
+    for t, p in zip(truth, predicted, strict=True):
+        metric.update(t, p)
+    return float(metric.get())
 
 
 def vader_labels(compounds: Sequence[float]) -> list[str]:
