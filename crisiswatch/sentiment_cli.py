@@ -37,8 +37,9 @@ def train_sentiment(
     epochs: Annotated[int, typer.Option(min=1, help="passes over the examples (more than "
                                         "one: shuffled)")] = 1,
     rebuild_prior: Annotated[bool, typer.Option(
-        help="the shipped prior's recipe: FILES is VADER's rated tweets; adds the seed "
-        "examples and trains from scratch")] = False,
+        help="the shipped prior's recipe: FILES is VADER's rated tweets, with its three "
+        "other rated sets beside it; adds the seed examples and the word vectors of the "
+        "static table, and trains from scratch")] = False,
 ) -> None:
     """Train the sentiment model on labelled examples and write its weights."""
     if start is not None and (from_scratch or rebuild_prior):
@@ -50,6 +51,9 @@ def train_sentiment(
     try:
         examples = [ex for path in files for ex in sentiment_weights.read_labelled(path, fmt)]
         model = _starting_model(start, from_scratch or rebuild_prior)
+        if rebuild_prior:
+            examples = sentiment_weights.prior_examples(
+                sentiment_weights.prior_files(files[0]))
     except (sentiment_weights.LabelledFileError, FileNotFoundError, ValueError) as e:
         err.print(f"[red]cannot train:[/] {e}")
         raise typer.Exit(2) from None

@@ -13,6 +13,14 @@ one, the "but" re-weighting, "!"/"?" emphasis and VADER's normalisation. It drop
 needs each word's case (ALL-CAPS emphasis) and the rare idioms, so it is close to
 VADER's compound but not equal (``tests/test_sentiment.py`` measures how close); the
 exact compound is ``detectors.vader_fast.FastVader``.
+
+Word vectors make what the model learns travel: hashed n-grams know only the words they
+were trained on, so a brand whose complaints use other words ("gate agent", "app",
+"signal") reads as neutral. With a table of word vectors (``WordVectors``: the model
+ships one, distilled from all-MiniLM-L6-v2, see ``crisiswatch.sentiment_weights``), each
+text also gets the unit mean of its words' vectors, and a word never seen in training
+still lands near the words it means. Each vocabulary entry looks its vector up once; a
+batch's means are one cumulative sum over its tokens.
 """
 
 from __future__ import annotations
@@ -85,9 +93,22 @@ def pair_buckets(first: np.ndarray, second: np.ndarray, n_buckets: int) -> np.nd
 
 
 @dataclass(frozen=True)
+class WordVectors:
+    """Words and their vectors (one row each, float16 to keep the shipped file small)."""
+
+    words: tuple[str, ...]
+    vectors: np.ndarray
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+
+@dataclass(frozen=True)
 class Features:
     """A batch in coordinate form: ``buckets[j]`` occurs in text ``rows[j]`` (bias,
-    unigrams and bigrams, repeats kept), and ``dense`` has one row per text."""
+    unigrams and bigrams, repeats kept), and ``dense`` has one row per text (the
+    ``N_DENSE`` lexicon and cue features, then the mean word vector)."""
 
     rows: np.ndarray
     buckets: np.ndarray
@@ -108,8 +129,19 @@ class Featurizer:
     """Texts to ``Features``; keeps the vocabulary of the tokens it has seen."""
 
     def __init__(self, n_buckets: int, lexicon: Mapping[str, float] | None = None,
-                 emojis: Mapping[str, str] | None = None) -> None:
+                 emojis: Mapping[str, str] | None = None,
+                 word_vectors: WordVectors | None = None) -> None:
         self.n_buckets = n_buckets
+        self.word_vectors = word_vectors
+        dim = word_vectors.dim if word_vectors else 0
+        self.n_dense = N_DENSE + dim
+        # row 0 is the zero vector of words without one
+        self._vectors = np.zeros((1 + (len(word_vectors.words) if word_vectors else 0), dim),
+                                 np.float32)
+        self._word_row: dict[str, int] = {}
+        if word_vectors:
+            self._vectors[1:] = word_vectors.vectors
+            self._word_row = {w: i for i, w in enumerate(word_vectors.words, 1)}
         if lexicon is None or emojis is None:
             vader = SentimentIntensityAnalyzer()
             lexicon, emojis = vader.lexicon, vader.emojis
@@ -133,6 +165,7 @@ class Featurizer:
         self._booster = np.zeros(size, dtype=np.float64)
         self._cue = np.zeros(size, dtype=bool)
         self._but = np.zeros(size, dtype=bool)
+        self._vrow = np.zeros(size, dtype=np.int64)  # row in _vectors, 0: none
 
     def _add(self, tokens: list[str]) -> None:
         """Give ids to the new tokens and record their attributes."""
@@ -141,7 +174,8 @@ class Featurizer:
                 continue
             i = self._ids[tok] = len(self._ids)
             if i == len(self._bucket):
-                for name in ("_bucket", "_valence", "_negation", "_booster", "_cue", "_but"):
+                for name in ("_bucket", "_valence", "_negation", "_booster", "_cue", "_but",
+                             "_vrow"):
                     old = getattr(self, name)
                     setattr(self, name, np.concatenate([old, np.zeros_like(old)]))
             word = tok.lstrip("#") if len(tok) > 3 else tok  # VADER strips '#' off words
@@ -153,6 +187,7 @@ class Featurizer:
             self._booster[i] = 0.0 if in_lexicon else BOOSTER_DICT.get(tok, 0.0)
             self._cue[i] = tok in COMPLAINT_CUES
             self._but[i] = tok == "but"
+            self._vrow[i] = self._word_row.get(word, 0)
 
     def _tokenise(self, texts: Sequence[str]) -> _Tokens:
         if len(self._ids) > _MAX_VOCABULARY:  # between batches: ids stay valid within one
@@ -197,14 +232,28 @@ class Featurizer:
         # features than the same words elsewhere, and so is the lexicon score.
         praise = complaint[rows] & (self._valence[vid] > 0)
         uni = np.where(praise, pair_buckets(uni, _PRAISE_IN_COMPLAINT, self.n_buckets), uni)
-        dense = np.empty((n, N_DENSE), dtype=np.float32)
+        dense = np.empty((n, self.n_dense), dtype=np.float32)
         dense[:, 0] = np.where(complaint, 0.0, compound)
         dense[:, 1] = np.abs(compound)
         dense[:, 2] = np.minimum(cues, 3)
         dense[:, 3] = np.where(complaint, compound, 0.0)
+        if self.n_dense > N_DENSE:
+            dense[:, N_DENSE:] = self._mean_vectors(tokens)
         return Features(rows=np.concatenate([np.arange(n), rows, bi_rows]),
                         buckets=np.concatenate([np.zeros(n, dtype=np.int64), uni, bi]),
                         dense=dense)
+
+    def _mean_vectors(self, tokens: _Tokens) -> np.ndarray:
+        """Each text's unit mean word vector (zero without a known word): differences of
+        one running sum over the batch's tokens, which are in text order."""
+        vectors = self._vectors[self._vrow[tokens.vid]]
+        running = np.zeros((len(vectors) + 1, vectors.shape[1]), np.float64)
+        np.cumsum(vectors, axis=0, out=running[1:])
+        ends = np.append(tokens.starts[1:], len(vectors))
+        sums = (running[ends] - running[tokens.starts]).astype(np.float32)
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        np.divide(sums, norms, out=sums, where=norms > 0)
+        return sums
 
     def lexicon_compound(self, texts: Sequence[str]) -> np.ndarray:
         """The lexicon score alone (VADER's compound without case or idiom rules)."""

@@ -29,31 +29,39 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from detectors.sentiment_features import N_DENSE, Featurizer
+from detectors.sentiment_features import Featurizer, WordVectors
+from detectors.text import has_own_words
 
 LABELS = ("negative", "neutral", "positive")
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}
+NEUTRAL_CERTAIN = np.array([0.0, 1.0, 0.0], np.float32)
 # Bump when tokenising or features change: weights of another version are refused.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 
 class SentimentModel:
     """Three-class sentiment with ``score_batch`` in [-1, 1] and online ``learn``."""
 
     def __init__(self, n_buckets: int = 1 << 18, learning_rate: float = 0.2,
-                 featurizer: Featurizer | None = None) -> None:
+                 featurizer: Featurizer | None = None,
+                 word_vectors: WordVectors | None = None) -> None:
         self.n_buckets = n_buckets
         self.learning_rate = learning_rate
-        self.featurizer = featurizer or Featurizer(n_buckets)
+        self.featurizer = featurizer or Featurizer(n_buckets, word_vectors=word_vectors)
+        n_dense = self.featurizer.n_dense
         self.w = np.zeros((n_buckets, 3), dtype=np.float32)  # row 0: the bias
         self.g = np.full((n_buckets, 3), 1e-2, dtype=np.float32)  # AdaGrad sums of g^2
-        self.wd = np.zeros((N_DENSE, 3), dtype=np.float32)
-        self.gd = np.full((N_DENSE, 3), 1e-2, dtype=np.float32)
+        self.wd = np.zeros((n_dense, 3), dtype=np.float32)
+        self.gd = np.full((n_dense, 3), 1e-2, dtype=np.float32)
         self.n_learned = 0
 
     # -- prediction ------------------------------------------------------------------
     def predict_proba_batch(self, texts: Sequence[str]) -> np.ndarray:
-        """(n, 3) probabilities in the order of ``LABELS``."""
+        """(n, 3) probabilities in the order of ``LABELS``.
+
+        A text with no words of its own (a retweet stub, handles, hashtags, a bare link:
+        ``detectors.text.has_own_words``) is neutral for certain: asked anyway, the
+        weights answer with their bias (a handle list scored about +0.66)."""
         if not texts:
             return np.zeros((0, 3), dtype=np.float32)
         f = self.featurizer.batch(texts)
@@ -61,7 +69,11 @@ class SentimentModel:
         logits = f.dense @ self.wd
         for c in range(3):
             logits[:, c] += np.bincount(f.rows, weights=weights[:, c], minlength=len(texts))
-        return _softmax(logits)
+        proba = _softmax(logits)
+        wordless = [i for i, text in enumerate(texts) if not has_own_words(text)]
+        if wordless:
+            proba[wordless] = NEUTRAL_CERTAIN
+        return proba
 
     def score_batch(self, texts: Sequence[str]) -> np.ndarray:
         """Polarity in [-1, 1]: P(positive) - P(negative), on the scale of VADER's
@@ -124,7 +136,12 @@ class SentimentModel:
         """The learned state as named arrays (sparse: only buckets that were touched), for
         the composition root to save; ``from_arrays`` restores it."""
         rows = np.flatnonzero(np.any(self.w != 0, axis=1)).astype(np.int32)
-        return {
+        vectors = self.featurizer.word_vectors
+        # words as one UTF-8 text, a line each: a numpy string array spends 4 bytes a
+        # character on its longest word
+        words = {"words": np.frombuffer("\n".join(vectors.words).encode(), np.uint8),
+                 "word_vectors": vectors.vectors} if vectors else {}
+        return {**words,
             "version": np.array([FEATURES_VERSION, self.n_buckets, self.n_learned], np.int64),
             "learning_rate": np.array([self.learning_rate], np.float64),
             "rows": rows, "w_rows": self.w[rows], "g_rows": self.g[rows],
@@ -142,7 +159,10 @@ class SentimentModel:
             raise ValueError(f"sentiment weights of feature version {version}; this code "
                              f"reads version {FEATURES_VERSION}: retrain them "
                              "(crisiswatch train-sentiment)")
-        model = cls(n_buckets, float(arrays["learning_rate"][0]), featurizer)
+        vectors = (WordVectors(tuple(arrays["words"].tobytes().decode().split("\n")),
+                               arrays["word_vectors"].astype(np.float16))
+                   if "words" in arrays and featurizer is None else None)
+        model = cls(n_buckets, float(arrays["learning_rate"][0]), featurizer, vectors)
         rows = arrays["rows"]
         model.w[rows] = arrays["w_rows"]
         model.g[rows] = arrays["g_rows"]

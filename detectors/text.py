@@ -12,7 +12,9 @@ _URL = re.compile(r"https?://\S+|www\.\S+")
 _HANDLE = re.compile(r"(?<!\w)@\w+")
 _RT_PREFIX = re.compile(r"^\s*RT\s+@\w+:?\s*", re.IGNORECASE)
 _NON_WORD = re.compile(r"[^\w#@']+")
-_TOKEN = re.compile(r"[a-z][a-z']{2,}")
+# Words of letters (any alphabet: "opinión" is one word, not "opinio"), apostrophes only
+# inside them ("christmas'" is "christmas"), three letters or more.
+_TOKEN = re.compile(r"[^\W\d_]{3,}(?:'[^\W\d_]+)*|[^\W\d_]{1,2}'[^\W\d_]+")
 
 # Short, closed list: terms exist to explain an alert, so function words only add noise.
 STOPWORDS = frozenset(
@@ -85,6 +87,16 @@ def has_own_words(text: str) -> bool:
             if letters == 2:
                 return True
     return False
+
+
+def own_words(text: str) -> str:
+    """The text without a retweet prefix, handles, hashtags and links: what its author
+    wrote in their own words, in their own script. Unlike ``normalise_text`` it keeps
+    every character of those words (its word pattern splits the vowel signs off
+    Devanagari letters), which is what language identification reads."""
+    if "@" in text:
+        text = _HANDLE.sub(" ", _RT_PREFIX.sub("", text))
+    return " ".join(_HASHTAG.sub(" ", _url_free(text)).split())
 
 
 def terms(normalised: str) -> list[str]:

@@ -35,11 +35,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from detectors.language import reads_english
 from detectors.text import terms as content_terms
 from detectors.types import Example, Mention, Signal
 
 NEGATIVE_BELOW = -0.05  # VADER's convention, as in the windows
 FIRST_ROWS = 4  # rows a brand's matrices get with its first candidate; then they double
+EXAMPLE_POOL = 2  # candidate examples a topic keeps, per example it shows
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,11 @@ class _Topic:
     active: bool = False
     announced: bool = False
     terms: dict[str, int] = field(default_factory=dict)  # bounded by _prune
-    examples: list[tuple[int, float, str, Example]] = field(default_factory=list)
+    # candidate examples, at most EXAMPLE_POOL x cfg.examples: (copies, text, original,
+    # its centred unit vector as float16 bytes, which pickle without an array's overhead:
+    # 5 KiB a topic at 256 dimensions), ranked
+    # against the centroid whenever one joins and when the topic is published
+    examples: list[tuple[int, str, Example, bytes]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -145,6 +151,9 @@ class BrandTopics:
     sums: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     centroids: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     brand_terms: dict[str, int] = field(default_factory=dict)  # bounded by _prune
+    # text -> the topic it joined last: a text is an example of that topic only, so two
+    # topics never show one example (bounded by _forget_examples)
+    example_of: dict[str, str] = field(default_factory=dict)
     brand_rate: float = 0.0
     brand_expected: float = 0.0  # the brand's expected count for the last window
     background: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
@@ -161,7 +170,9 @@ class WindowTexts:
     Retweets and copy-paste campaigns collapse to one entry with a count, so each text
     is embedded once per window; at most ``limit`` distinct texts are kept (the rest
     still count in ``total``, the brand's volume). The original kept for a text is the
-    one that reached most people.
+    one that reached most people. Both embedding backends and the terms read English
+    only, so a mention in another language counts in ``total`` and joins no topic
+    (``detectors.language``): clustered, a Hindi post became an "emergency, calls" topic.
     """
 
     limit: int = 5000
@@ -170,7 +181,7 @@ class WindowTexts:
 
     def add(self, m: Mention) -> WindowTexts:
         self.total += 1
-        if not m.norm_text:
+        if not m.norm_text or not reads_english(m.lang):
             return self
         entry = self.entries.get(m.norm_text)
         if entry is None:
@@ -236,8 +247,8 @@ def update(state: BrandTopics, brand: str, window_start: float, items: list[Topi
             out.unembedded += int(not ok)
             out.assignments.append(None)
             continue
-        row, sim = _assign(state, brand, window_start, item.text, unit, cfg)
-        _absorb(state, row, item, unit, sim, cfg)
+        row = _assign(state, brand, window_start, item.text, unit, cfg)
+        _absorb(state, row, item, unit, cfg)
         tid = state.rows[row].id
         counts[tid] = counts.get(tid, 0) + item.count
         out.assignments.append(tid)
@@ -315,14 +326,14 @@ def _centred(state: BrandTopics, vectors: np.ndarray, cfg: TopicConfig
 
 
 def _assign(state: BrandTopics, brand: str, window_start: float, text: str,
-            unit: np.ndarray, cfg: TopicConfig) -> tuple[int, float]:
+            unit: np.ndarray, cfg: TopicConfig) -> int:
     """The row of the most similar topic above the threshold, or of a new candidate."""
     n = len(state.rows)
     if n:
         sims = state.centroids[:n] @ unit
         best = int(np.argmax(sims))
         if sims[best] >= cfg.join_similarity:
-            return best, float(sims[best])
+            return best
     candidates = [t for t in state.rows if not t.active]
     if len(candidates) >= cfg.max_candidates:
         _drop(state, min(candidates, key=_weakness))
@@ -330,7 +341,7 @@ def _assign(state: BrandTopics, brand: str, window_start: float, text: str,
     state.rows.append(_Topic(id=topic_id(brand, window_start, text), created=window_start,
                              series=deque(maxlen=cfg.series_windows)))
     state.sums[row] = 0.0
-    return row, 1.0
+    return row
 
 
 def _new_row(state: BrandTopics, cfg: TopicConfig) -> int:
@@ -378,7 +389,7 @@ def _drop(state: BrandTopics, topic: _Topic) -> None:
     state.rows.pop()
 
 
-def _absorb(state: BrandTopics, row: int, item: TopicInput, unit: np.ndarray, sim: float,
+def _absorb(state: BrandTopics, row: int, item: TopicInput, unit: np.ndarray,
             cfg: TopicConfig) -> None:
     t = state.rows[row]
     state.sums[row] += unit * item.count
@@ -394,7 +405,10 @@ def _absorb(state: BrandTopics, row: int, item: TopicInput, unit: np.ndarray, si
         state.brand_terms[w] = state.brand_terms.get(w, 0) + item.count
     _prune(t.terms, cfg.terms_kept)
     _prune(state.brand_terms, cfg.brand_terms_kept)
-    _keep_examples(t, [(item.count, round(sim, 4), item.text, item.example)], cfg.examples)
+    state.example_of[item.text] = t.id
+    new = (item.count, item.text, item.example, unit.astype(np.float16).tobytes())
+    _keep_examples(t, [new], state.centroids[row], cfg.examples)
+    _forget_examples(state, cfg)
 
 
 def _renormalise(state: BrandTopics, row: int) -> None:
@@ -413,14 +427,36 @@ def _prune(counts: dict[str, int], keep: int) -> None:
         counts.update(top)
 
 
-def _keep_examples(t: _Topic, new: list[tuple[int, float, str, Example]], keep: int) -> None:
-    """The originals most copied, then closest to the centroid when they joined: what
-    people in this topic are saying, one per distinct text."""
-    pool = {e[2]: e for e in t.examples}
+def _keep_examples(t: _Topic, new: list[tuple[int, str, Example, bytes]],
+                   centroid: np.ndarray, keep: int) -> None:
+    """Keep the candidate examples closest to the topic's centroid now, one per distinct
+    text (copies summed). Closeness, not copies, comes first: a much-retweeted text that
+    joined at the edge of a topic says less about it than one at its centre, and showing
+    it made examples look unrelated to the topic's terms."""
+    pool = {e[1]: e for e in t.examples}
     for e in new:
-        old = pool.get(e[2])
-        pool[e[2]] = e if old is None else (old[0] + e[0], max(old[1], e[1]), old[2], old[3])
-    t.examples = sorted(pool.values(), key=lambda e: (-e[0], -e[1], e[3].id))[:keep]
+        old = pool.get(e[1])
+        pool[e[1]] = e if old is None else (old[0] + e[0], old[1], old[2], old[3])
+    t.examples = _ranked(list(pool.values()), centroid)[:EXAMPLE_POOL * keep]
+
+
+def _ranked(pool: list[tuple[int, str, Example, bytes]], centroid: np.ndarray
+            ) -> list[tuple[int, str, Example, bytes]]:
+    if not pool:
+        return pool
+    sims = _units(pool) @ centroid
+    order = sorted(range(len(pool)), key=lambda i: (-round(float(sims[i]), 4), -pool[i][0],
+                                                   pool[i][2].id))
+    return [pool[i] for i in order]
+
+
+def _forget_examples(state: BrandTopics, cfg: TopicConfig) -> None:
+    """Bound ``example_of``: past four times what the pools can hold, keep the texts that
+    are still some topic's candidate examples."""
+    if len(state.example_of) > 4 * EXAMPLE_POOL * cfg.examples * (cfg.max_topics
+                                                                  + cfg.max_candidates):
+        live = {e[1] for t in state.rows for e in t.examples}
+        state.example_of = {k: v for k, v in state.example_of.items() if k in live}
 
 
 # -- end of window: series, merges, promotion, bounds, signals ---------------------------
@@ -490,7 +526,8 @@ def _merge(state: BrandTopics, brand: str, window_start: float, counts: dict[str
             out.topics.append({**record(state, gone, brand, window_start, cfg),
                                "state": "merged", "merged_into": keep.id})
         state.sums[i] += state.sums[j]
-        _combine(keep, gone, cfg)
+        merged = state.sums[i] / max(float(np.linalg.norm(state.sums[i])), 1e-12)
+        _combine(state, keep, gone, merged, cfg)
         _drop(state, gone)
         _renormalise(state, next(k for k, t in enumerate(state.rows) if t is keep))
         if gone.id in counts:
@@ -506,7 +543,8 @@ def _seniority(t: _Topic) -> tuple[bool, int, float, str]:
     return (not t.active, -t.size, t.created, t.id)
 
 
-def _combine(keep: _Topic, gone: _Topic, cfg: TopicConfig) -> None:
+def _combine(state: BrandTopics, keep: _Topic, gone: _Topic, centroid: np.ndarray,
+             cfg: TopicConfig) -> None:
     keep.weight += gone.weight
     keep.size += gone.size
     keep.texts += gone.texts
@@ -529,7 +567,10 @@ def _combine(keep: _Topic, gone: _Topic, cfg: TopicConfig) -> None:
         keep.last_expected, keep.last_growth = gone.last_expected, gone.last_growth
     keep.created = min(keep.created, gone.created)
     keep.announced = keep.announced or gone.announced
-    _keep_examples(keep, gone.examples, cfg.examples)
+    for e in gone.examples:
+        if state.example_of.get(e[1]) == gone.id:
+            state.example_of[e[1]] = keep.id
+    _keep_examples(keep, gone.examples, centroid, cfg.examples)
 
 
 def _promote_and_bound(state: BrandTopics, brand: str, window_start: float,
@@ -625,9 +666,23 @@ def record(state: BrandTopics, t: _Topic, brand: str, window_start: float,
         "last_window": t.last_window,
         "updated_window": window_start,
         "window_s": cfg.window_s,
-        "examples": [{"id": e.id, "ts": e.ts, "text": e.text, "handle": e.handle,
-                      "followers": e.followers, "sentiment": e.sentiment,
-                      "copies": copies, "similarity": sim}
-                     for copies, sim, _, e in t.examples],
+        "examples": _examples(state, t, cfg.examples),
         "series": [[w, n] for w, n in t.series],
     }
+
+
+def _examples(state: BrandTopics, t: _Topic, keep: int) -> list[dict[str, Any]]:
+    """The topic's examples: its candidate texts that did not join another topic later,
+    closest to its centroid first, with that cosine as ``similarity``."""
+    row = next(k for k, r in enumerate(state.rows) if r is t)
+    centroid = state.centroids[row]
+    own = [e for e in t.examples if state.example_of.get(e[1]) == t.id]
+    shown = _ranked(own, centroid)[:keep]
+    return [{"id": e.id, "ts": e.ts, "text": e.text, "handle": e.handle,
+             "followers": e.followers, "sentiment": e.sentiment, "copies": copies,
+             "similarity": round(float(sim), 4)}
+            for (copies, _, e, _), sim in zip(shown, _units(shown) @ centroid, strict=True)]
+
+
+def _units(pool: list[tuple[int, str, Example, bytes]]) -> np.ndarray:
+    return np.frombuffer(b"".join(e[3] for e in pool), np.float16).reshape(len(pool), -1)

@@ -13,18 +13,26 @@ cache is emptied whenever the model learns from new labels.
 A text with no words of its own (a retweet stub, a list of handles, a row of hashtags, a
 bare link) gets an *unknown* tone (``None``) and no polarity, whatever the model said:
 its score is the model's bias, and a storm of such posts must not read as praise.
+
+Each mention also gets its language (``detectors.language``): the collector's ``lang``
+when it sent one, else the one identified from the text. The sentiment model reads
+English only, so a mention in another language gets no score rather than a guess:
+polarity 0 and a neutral tone.
 """
 
 from __future__ import annotations
 
 from itertools import islice
 
+from detectors.language import ENGLISH, LanguageIdentifier, normalise_lang
 from detectors.text import has_own_words, normalise_text
 from detectors.types import Mention
 from detectors.watchlist import Watchlist
 from flows.sentiment import FlowSentiment
 
-Enrichment = tuple[str, float, int | None, tuple[str, ...]]  # norm_text, sentiment, tone, watch
+# norm_text, sentiment (None until scored: texts not in English are scored only when a
+# mention says they are), tone (None: unknown), watch terms, the language of the text
+Enrichment = tuple[str, float | None, int | None, tuple[str, ...], str | None]
 
 
 class Enricher:
@@ -32,27 +40,85 @@ class Enricher:
                  max_texts: int = 20_000) -> None:
         self.sentiment = sentiment
         self.watchlist = watchlist
+        self.language = LanguageIdentifier()
         self.max_texts = max_texts
         self.cache: dict[str, Enrichment] = {}
 
     def enrich(self, mentions: list[Mention]) -> None:
-        """Fill in each mention's ``norm_text``, ``sentiment``, ``tone`` and ``watch``
-        (in place: they are the parser's fresh objects, and a copy costs more than the
-        work), scoring the batch's new texts at once."""
+        """Fill in each mention's ``norm_text``, ``sentiment``, ``tone``, ``watch`` and
+        ``lang`` (in place: they are the parser's fresh objects, and a copy costs more
+        than the work), scoring the batch's new texts at once.
+
+        A text's language is identified only when a mention of it came without one
+        (most collectors send it: the firehose bench's all do), and only texts that
+        are, or may be, English are scored."""
         if self.sentiment.refresh():
             self.cache.clear()
         cache = self.cache
         new = list(dict.fromkeys(m.text for m in mentions if m.text not in cache))
         if new:
-            polarity, tone = self.sentiment.score(new)
+            unlabelled = {m.text for m in mentions if m.lang is None}
+            norms = [normalise_text(t) for t in new]
+            ask = [i for i, t in enumerate(new) if t in unlabelled]
+            langs: list[str | None] = [None] * len(new)
+            for i, lang in zip(ask, self.language.identify([new[i] for i in ask]),
+                               strict=True):
+                langs[i] = lang
+            scored = [i for i, lang in enumerate(langs) if lang in (None, ENGLISH)]
+            polarity, tone = self.sentiment.score([new[i] for i in scored])
+            scores: list[tuple[float | None, int]] = [(None, 0)] * len(new)
+            for i, p, t in zip(scored, polarity, tone, strict=True):
+                scores[i] = (p, t)
             match, cached = self.watchlist.match, cache.__setitem__
-            for text, p, t in zip(new, polarity, tone, strict=True):
-                norm = normalise_text(text)
+            for text, norm, (p, t), lang in zip(new, norms, scores, langs, strict=True):
                 if not has_own_words(norm):  # the normalised text: same answer, faster
                     p, t = 0.0, None
-                cached(text, (norm, p, t, match(norm)))
+                cached(text, (norm, p, t, match(norm), lang))
+        late: list[Mention] = []
         for m in mentions:
-            m.norm_text, m.sentiment, m.tone, m.watch = cache[m.text]
+            norm, p, t, watch, lang = cache[m.text]
+            m.norm_text, m.watch = norm, watch
+            given = m.lang
+            if given is None:
+                if lang is None:  # cached for a mention that said its language
+                    late.append(m)
+                    continue
+                given = m.lang = lang
+            elif given != ENGLISH:
+                given = m.lang = normalise_lang(given)
+            if given == ENGLISH:
+                if p is None:
+                    late.append(m)
+                else:
+                    m.sentiment, m.tone = p, t
+        if late:
+            self._complete(late)
         if len(cache) > self.max_texts:
             for text in list(islice(cache, len(cache) - self.max_texts * 9 // 10)):
                 del cache[text]
+
+    def _complete(self, mentions: list[Mention]) -> None:
+        """What the cache lacks for these mentions, worked out now: the language of a
+        text first cached for a mention that gave its own, or the score of a text
+        identified as another language that a collector says is English (the
+        collector's ``lang`` wins)."""
+        cache = self.cache
+        texts = list(dict.fromkeys(m.text for m in mentions))
+        missing = [t for t in texts if cache[t][4] is None]
+        for text, lang in zip(missing, self.language.identify(missing),
+                              strict=True):
+            norm, p, t, watch, _ = cache[text]
+            cache[text] = (norm, p, t, watch, lang)
+        for m in mentions:
+            if m.lang is None:
+                m.lang = cache[m.text][4]
+        english = list(dict.fromkeys(m.text for m in mentions if m.lang == ENGLISH))
+        unscored = [t for t in english if cache[t][1] is None]
+        polarity, tone = self.sentiment.score(unscored)
+        for text, p, t in zip(unscored, polarity, tone, strict=True):
+            norm, _, _, watch, lang = cache[text]
+            cache[text] = (norm, *((p, t) if has_own_words(norm) else (0.0, None)), watch,
+                           lang)
+        for m in mentions:
+            if m.lang == ENGLISH:
+                _, m.sentiment, m.tone, _, _ = cache[m.text]  # type: ignore[assignment]

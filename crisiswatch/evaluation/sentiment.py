@@ -27,10 +27,11 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
+from river import metrics
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from crisiswatch import sentiment_weights
-from detectors.sentiment_model import LABELS, SentimentModel
+from detectors.sentiment_model import SentimentModel
 
 AIRLINE_NAMES = {"Delta": "Delta (JetBlue)"}
 VADER_THRESHOLD = 0.05
@@ -64,18 +65,19 @@ def airline_tweets(path: Path) -> list[LabelledTweet]:
 
 
 def macro_f1(truth: Sequence[str], predicted: Sequence[str]) -> float:
-    """Mean over the three classes of F1 (a class never predicted nor present counts 0)."""
-    t, p = np.asarray(truth), np.asarray(predicted)
-    scores = []
-    for label in LABELS:
-        tp = np.sum((t == label) & (p == label))
-        denom = np.sum(t == label) + np.sum(p == label)
-        scores.append(2 * tp / denom if denom else 0.0)
-    return float(np.mean(scores))
+    """Mean over the classes of F1 (river's ``MacroF1``: the classes seen in either)."""
+    return _river(metrics.MacroF1(), truth, predicted)
 
 
 def accuracy(truth: Sequence[str], predicted: Sequence[str]) -> float:
-    return float(np.mean(np.asarray(truth) == np.asarray(predicted)))
+    return _river(metrics.Accuracy(), truth, predicted)
+
+
+def _river(metric: metrics.base.ClassificationMetric, truth: Sequence[str],
+           predicted: Sequence[str]) -> float:
+    for t, p in zip(truth, predicted, strict=True):
+        metric.update(t, p)
+    return float(metric.get())
 
 
 def vader_labels(compounds: Sequence[float]) -> list[str]:
@@ -120,12 +122,39 @@ def evaluate(tweets: list[LabelledTweet], prior: SentimentModel,
     return {"per_brand": per_brand, "mean": mean, "pooled": overall, "n": len(tweets)}
 
 
+def by_source(tweets: list[LabelledTweet], vader_file: Path,
+              progress: Progress | None = None) -> dict[str, dict[str, float]]:
+    """Each of the prior's training sets held out in turn: the prior's recipe without it,
+    scored on it (VADER and the prior alone), and after that prior learnt every airline
+    label online (is what it learns from one kind of brand mention good for others?)."""
+    analyzer = SentimentIntensityAnalyzer()
+    files = sentiment_weights.prior_files(vader_file)
+    task = progress.add_task("held out by source", total=len(files)) if progress else None
+    out: dict[str, dict[str, float]] = {}
+    for held in files:
+        examples = sentiment_weights.read_labelled(held, "vader")
+        texts, truth = [t for t, _ in examples], [label for _, label in examples]
+        prior = sentiment_weights.build_prior(
+            vader_file, sources=[f for f in files if f != held])
+        online = sentiment_weights.train(prior.copy(), ((t.text, t.label) for t in tweets))
+        vader = vader_labels([analyzer.polarity_scores(t)["compound"] for t in texts])
+        out[held.name] = {"n": len(texts)}
+        for name, predicted in (("vader", vader), ("prior", prior.classify_batch(texts)),
+                                ("online", online.classify_batch(texts))):
+            out[held.name][f"{name}_accuracy"] = accuracy(truth, predicted)
+            out[held.name][f"{name}_macro_f1"] = macro_f1(truth, predicted)
+        if progress and task is not None:
+            progress.advance(task)
+    return out
+
+
 def run(airline_csv: Path, vader_file: Path, console: Console) -> dict[str, Any]:
     """Print the brand-held-out table and return its figures.
 
-    ``vader_file`` (VADER's rated tweets) rebuilds the prior by the documented recipe and
-    checks it against the shipped one, so the evaluated weights are known to come from
-    MIT-licensed data only; skipped, saying so, when the file is absent.
+    ``vader_file`` (VADER's rated tweets, its other rated sets beside it) rebuilds the
+    prior by the documented recipe and checks it against the shipped one, so the
+    evaluated weights are known to come from MIT-licensed data only, and holds each of
+    those sets out in turn; both skipped, saying so, when the files are absent.
     """
     if not airline_csv.is_file():
         console.print(f"[red]airline labels not found at {airline_csv}[/] (give --airline)")
@@ -136,22 +165,25 @@ def run(airline_csv: Path, vader_file: Path, console: Console) -> dict[str, Any]
     with Progress(*columns, console=console, transient=True) as progress:
         result = evaluate(tweets, prior, progress)
         result["prior_reproduced"] = _check_prior(prior, vader_file, console, progress)
+        if result["prior_reproduced"] is not None:
+            result["by_source"] = by_source(tweets, vader_file, progress)
     _print(result, console)
     return result
 
 
 def _check_prior(prior: SentimentModel, vader_file: Path, console: Console,
                  progress: Progress) -> bool | None:
-    if not vader_file.is_file():
-        console.print(f"VADER's rated tweets not found at {vader_file}: the shipped prior "
-                      "was not rebuilt for comparison")
+    try:
+        sentiment_weights.prior_files(vader_file)
+    except sentiment_weights.LabelledFileError as e:
+        console.print(f"{e}: the shipped prior was not rebuilt for comparison")
         return None
     total = sentiment_weights.prior_size(vader_file)
     task = progress.add_task("rebuilding the prior", total=total)
     rebuilt = sentiment_weights.build_prior(vader_file, lambda n: progress.advance(task, n))
     same = bool(np.allclose(rebuilt.w, prior.w, atol=1e-4)
                 and np.allclose(rebuilt.wd, prior.wd, atol=1e-4))
-    console.print("shipped prior rebuilt from VADER's rated tweets and the seed examples: "
+    console.print("shipped prior rebuilt from VADER's rated sets and the seed examples: "
                   + ("[green]identical[/]" if same else "[red]DIFFERENT[/] (retrain it)"))
     return same
 
@@ -176,3 +208,15 @@ def _print(result: dict[str, Any], console: Console) -> None:
     console.print("mean: the mean over held-out airlines of each one's figures; pooled: one "
                   "figure over every tweet, each predicted by the model that never saw its "
                   "airline")
+    if "by_source" not in result:
+        return
+    table = Table(title="The prior's training sets, each held out (the recipe without it; "
+                  "accuracy / macro-F1)")
+    table.add_column("held-out set")
+    table.add_column("texts", justify="right")
+    for _, title in (*names[:2], ("online", "prior + online on all airline labels")):
+        table.add_column(title, justify="right")
+    for source, r in result["by_source"].items():
+        table.add_row(source, f"{int(r['n']):,}", *(
+            f"{r[f'{key}_accuracy']:.3f} / {r[f'{key}_macro_f1']:.3f}" for key, _ in names))
+    console.print(table)

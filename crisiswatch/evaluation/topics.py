@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from rich.console import Console
 from rich.table import Table
+from river import metrics
 
 from crisiswatch import models
 from crisiswatch.settings import load_settings
@@ -52,22 +53,13 @@ def load_complaints(airline_csv: Path) -> list[tuple[float, str, str, str]]:
 
 # -- metrics -----------------------------------------------------------------------------
 
-def _entropy(counts: np.ndarray) -> float:
-    p = counts[counts > 0] / counts.sum()
-    return float(-(p * np.log(p)).sum())
-
-
 def nmi(labels: list[Any], clusters: list[Any]) -> float:
-    """Normalised mutual information with the arithmetic mean of the entropies (the
-    usual definition, as scikit-learn's default)."""
-    pairs = Counter(zip(labels, clusters, strict=True))
-    lab = Counter(labels)
-    clu = Counter(clusters)
-    n = len(labels)
-    mi = sum(c / n * np.log(c * n / (lab[a] * clu[b])) for (a, b), c in pairs.items())
-    h = (_entropy(np.array(list(lab.values()), float))
-         + _entropy(np.array(list(clu.values()), float))) / 2
-    return float(mi / h) if h > 0 else 1.0
+    """Normalised mutual information, arithmetic mean of the entropies (scikit-learn's
+    default): river's streaming metric, fed the pairs in order."""
+    metric = metrics.NormalizedMutualInfo()
+    for label, cluster in zip(labels, clusters, strict=True):
+        metric.update(label, cluster)
+    return float(metric.get())
 
 
 def purity(labels: list[Any], clusters: list[Any]) -> float:
