@@ -115,9 +115,11 @@ def test_firehose_prints_every_stage(capsys: pytest.CaptureFixture[str], tmp_pat
     for expected in ("(a) ceiling: read + parse, no flow", "(b) Bytewax pass-through",
                      "(c) crisiswatch flow, no topics", "(d) crisiswatch flow + topics (static)",
                      "ratios: (c)/(b) = ", "time shares of (c)", "parse (Parser.parse)",
-                     "detectors (detectors.brand.observe)",
-                     "Bytewax and the rest (remainder)"):
+                     "detectors (detectors.brand.observe)"):
         assert expected in out, f"{expected!r} missing from:\n{out}"
+    # Bytewax's remainder is shown, or the bench says why it cannot be (timing noise)
+    assert ("Bytewax and the rest (remainder)" in out
+            or "the components' sum exceeds the flow's time" in out), out
     assert "1,500 read, " in out  # the full flow accounted for every line
     assert out.count(" MiB") >= 4  # peak RSS of each stage
     first = orjson.loads(small.open("rb").readline())
