@@ -78,6 +78,8 @@ class Enricher:
         for m in mentions:
             norm, p, t, watch, lang = cache[m.text]
             m.norm_text, m.watch = norm, watch
+            if t is None:  # no words of its own: unknown tone in any language
+                m.sentiment, m.tone = 0.0, None
             given = m.lang
             if given is None:
                 if lang is None:  # cached for a mention that said its language
