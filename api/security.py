@@ -193,7 +193,8 @@ def reject_unknown_query(request: Request) -> None:
             return
         allowed = frozenset(_query_names(dependant))
         route.query_names = allowed  # type: ignore[union-attr]  # once per route
-    unknown = sorted(set(request.query_params) - allowed)
+    # a token sent in the URL is ignored (never a credential) and answered as if absent
+    unknown = sorted(set(request.query_params) - allowed - {"access_token"})
     if unknown:
         takes = ", ".join(sorted(allowed)) or "none"
         raise HTTPException(400, f"unknown query parameter(s) {', '.join(map(repr, unknown))}; "
