@@ -37,6 +37,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, NoReturn
+from urllib.parse import parse_qsl
 
 import orjson
 import redis
@@ -194,7 +195,9 @@ def reject_unknown_query(request: Request) -> None:
         allowed = frozenset(_query_names(dependant))
         route.query_names = allowed  # type: ignore[union-attr]  # once per route
     # a token sent in the URL is ignored (never a credential) and answered as if absent
-    unknown = sorted(set(request.query_params) - allowed - {"access_token"})
+    # names as written, a blank one ('?=1') included, which the parsed params drop
+    names = {k for k, _ in parse_qsl(request.url.query, keep_blank_values=True)}
+    unknown = sorted((names | set(request.query_params)) - allowed - {"access_token"})
     if unknown:
         takes = ", ".join(sorted(allowed)) or "none"
         raise HTTPException(400, f"unknown query parameter(s) {', '.join(map(repr, unknown))}; "

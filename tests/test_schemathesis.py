@@ -71,7 +71,7 @@ def conforms(operation: schemathesis.APIOperation, mode: GenerationMode, live: L
     every answer as documented."""
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
+    @settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
     def check(case: schemathesis.Case) -> None:
         response = case.call(headers=live.headers, timeout=10)

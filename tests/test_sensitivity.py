@@ -92,8 +92,9 @@ def test_a_new_hashtag_needs_the_support_its_level_asks(mentions: int,
     cfg = load_settings().detector_config()
     raised = set()
     for level in LEVELS:
-        found = terms.update(terms.TermState(), 1000, {"newtag": (mentions, 0, 0)}, {},
-                             apply(cfg, level).terms, live=True)  # type: ignore[arg-type]
+        mature = terms.TermState(since=0, last_window=999)  # a day and more of live data
+        found = terms.update(mature, 1000, {"newtag": (mentions, 0, 0, 0)}, {},
+                             apply(cfg, level).terms)
         if found:
             raised.add(level)
     assert raised == raised_by
