@@ -11,7 +11,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-import redis
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -51,7 +50,7 @@ from api.security import (
     require,
 )
 from crisiswatch import __version__
-from crisiswatch.store import Store
+from store import Store, StoreError, unavailable
 
 STATIC = Path(__file__).parent / "static"
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -141,9 +140,9 @@ def create_app(store: Store, security: SecurityConfig | None = None,
         )
         return _error(422, msg)
 
-    @app.exception_handler(redis.RedisError)
-    async def store_down(request: Request, exc: redis.RedisError) -> JSONResponse:
-        if isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+    @app.exception_handler(StoreError)
+    async def store_down(request: Request, exc: StoreError) -> JSONResponse:
+        if unavailable(exc):
             request.app.state.breaker.trip(exc)  # the next requests fail fast, not slowly
         return _error(503, f"the store (Redis) is unavailable: {type(exc).__name__}; retry "
                       "shortly", {"Retry-After": "1"})

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from api.models import ErrorOut
 from api.security import require
-from crisiswatch.store import Store
+from store import Store
 
 router = APIRouter(tags=["connectors"], dependencies=[Depends(require("read"))])
 

@@ -32,8 +32,8 @@ from starlette.concurrency import run_in_threadpool
 
 from api.models import ErrorOut
 from api.security import require
-from crisiswatch.store import Store
 from detectors.types import DeadLetter, Mention
+from store import Store
 
 router = APIRouter(tags=["ingest"], dependencies=[Depends(require("ingest"))])
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from api.models import ErrorOut
 from api.security import require
-from crisiswatch.store import Store
+from store import Store
 
 # operate, not ingest: a label teaches the sentiment model, so it comes from people
 # triaging incidents, not from the machine feeds that hold ingest keys.

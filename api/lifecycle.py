@@ -25,11 +25,11 @@ from api.activation_models import (
 )
 from api.models import AlertOut, ErrorOut
 from api.security import require
-from crisiswatch.store import Store
 from detectors import lifecycle
 from detectors.lifecycle import Change, Context, LifecycleError, Snapshot
 from detectors.playbooks import Action, PlaybookSet, matches
 from detectors.staffing import StaffingConfig, recommend
+from store import Store
 
 router = APIRouter(tags=["lifecycle"])
 ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut},

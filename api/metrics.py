@@ -13,13 +13,12 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 
-import redis
 from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.security import StoreBreaker, StoreDown
-from crisiswatch.store import Store
+from store import Store, StoreError
 
 OUTCOMES = ("processed", "duplicate", "late", "dead_lettered")
 ALERTS_COUNTED = 1000  # the most recent incidents; older ones are resolved in practice
@@ -88,7 +87,7 @@ class StoreCollector:
             if self.breaker.is_open():
                 raise StoreDown("the circuit breaker is open after a failed call")
             families = list(self._read())
-        except redis.RedisError as e:
+        except StoreError as e:
             self.breaker.trip(e)
             up.add_metric([], 0)
             yield up

@@ -22,7 +22,6 @@ import socket
 import time
 from typing import Literal
 
-import redis
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
@@ -30,7 +29,7 @@ from pydantic import BaseModel, Field
 from api.metrics import LatencyMiddleware, heartbeats, registry_for
 from api.models import ErrorOut
 from api.security import StoreDown, require
-from crisiswatch.store import Store
+from store import Store, StoreError
 
 router = APIRouter(tags=["operations"])
 State = Literal["running", "stalled", "dead", "finished", "unknown"]
@@ -85,7 +84,7 @@ def health(request: Request) -> Health:
             if store.mark_flow_dead(status["pid"], status["host"], reason):
                 status = {**status, "state": "dead", "error": reason}
             flow = "dead"
-    except redis.RedisError as e:
+    except StoreError as e:
         request.app.state.breaker.trip(e)
         return Health(status="degraded", redis=False, flow={}, flow_state="unknown",
                       flow_heartbeat_age_s=None, worker_state="unknown",

@@ -24,7 +24,7 @@ from api import kpis
 from api.models import ErrorOut
 from api.report_models import ReportOut
 from api.security import require
-from crisiswatch.store import Store
+from store import Store
 
 router = APIRouter(tags=["reports"])
 ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},

@@ -40,7 +40,6 @@ from typing import Annotated, Any, Literal, NoReturn
 from urllib.parse import parse_qsl
 
 import orjson
-import redis
 from fastapi import HTTPException, Request, Security
 from fastapi.routing import iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -48,7 +47,7 @@ from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from api.models import ErrorOut
-from crisiswatch.store import Store, token_digest
+from store import Store, StoreError, StoreUnavailable, token_digest
 
 Scope = Literal["read", "ingest", "operate", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "ingest", "operate", "admin")
@@ -101,7 +100,7 @@ class StoreBreaker:
         return found[0]
 
 
-class StoreDown(redis.ConnectionError):
+class StoreDown(StoreUnavailable):
     """Raised without calling Redis while the breaker is open (answered 503)."""
 
 # Declares the scheme in /openapi.json (the "Authorize" button of /docs); the header is
@@ -253,7 +252,7 @@ def _verify(store: Store, breaker: StoreBreaker, token: str,
         if breaker.is_open():
             raise StoreDown("the circuit breaker is open after a failed call")
         key = store.api_keys.verify(token)
-    except redis.RedisError as e:
+    except StoreError as e:
         breaker.trip(e)
         key = breaker.recall(digest) if store_optional else None
         if key is None:
@@ -270,7 +269,7 @@ def _limit(store: Store, breaker: StoreBreaker, bucket: str, rate: float | None,
         return
     try:
         wait = store.take_token(bucket, rate, burst)
-    except redis.RedisError as e:
+    except StoreError as e:
         # The limit protects the store; with the store down the endpoint answers 503 by
         # itself (at once: the breaker is open now), and /metrics can still report.
         breaker.trip(e)

@@ -20,14 +20,13 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
-import redis
 from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.models import ErrorOut
 from api.security import require
-from crisiswatch.store import Store
+from store import Store, StoreError
 
 router = APIRouter(tags=["stream"], dependencies=[Depends(require("read"))])
 BLOCK_MS = 2000  # how long one read waits for news; a keep-alive comment follows it
@@ -75,7 +74,7 @@ async def stream(
                    or getattr(request.app.state, "streams_closing", False)):
             try:
                 batch = await run_in_threadpool(store.events.after, cursor, 100, BLOCK_MS)
-            except redis.RedisError:
+            except StoreError:
                 # The answer has begun: no 503 now. End it; the client reconnects with
                 # its Last-Event-ID (after the retry above) and misses nothing.
                 return

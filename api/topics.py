@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.models import ErrorOut, Example
 from api.security import require
-from crisiswatch.store import Store
+from store import Store
 
 router = APIRouter(tags=["topics"], dependencies=[Depends(require("read"))])
 ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},

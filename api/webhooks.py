@@ -15,7 +15,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from api.activation_models import DeadOut, OutboxMessage, WebhooksOut
 from api.models import ErrorOut
 from api.security import require
-from crisiswatch.store import Store
+from store import Store
 
 # operate, reads included: a destination URL may carry the receiver's secret (Slack's do).
 router = APIRouter(prefix="/webhooks", tags=["webhooks"],

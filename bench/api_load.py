@@ -39,9 +39,9 @@ import httpx
 import orjson
 
 from bench import synth
-from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.settings import Settings, load_settings
-from crisiswatch.store import Store, connect
+from store import Store, connect
+from store.embedded import EmbeddedRedis, free_port
 
 PREFIX = "apiload"
 READ_PATHS = ("/alerts", "/brands/{brand}/series", "/stats")

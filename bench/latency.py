@@ -86,10 +86,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bench import synth
-from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.settings import load_settings
-from crisiswatch.store import Store, connect
 from flows.parse import parse_ts
+from store import Store, connect
+from store.embedded import EmbeddedRedis, free_port
 
 PREFIX = "latency"
 # (wall time received, event id, type, incident id, last_window, window_s)

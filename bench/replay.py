@@ -20,14 +20,14 @@ from pathlib import Path
 import orjson
 from bytewax.testing import run_main
 
-from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.settings import load_settings
-from crisiswatch.store import Store, connect
 from detectors.brands import BrandMatcher
 from flows.dataflow import build_flow
 from flows.importers import airline_rows, sorted_by_time
 from flows.parse import Parser
 from flows.sources import ReplaySource
+from store import Store, connect
+from store.embedded import EmbeddedRedis
 
 DEFAULT_AIRLINE = Path(__file__).resolve().parents[2] / "shared/data/airline/Tweets.csv"
 

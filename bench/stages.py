@@ -33,9 +33,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
 from crisiswatch import models
-from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.settings import Settings, load_settings
-from crisiswatch.store import Store, connect
 from detectors.brand import BrandState, observe
 from detectors.brands import BrandMatcher
 from detectors.embeddings import CachedEmbedder, Embedder
@@ -48,6 +46,8 @@ from flows.gc_tuning import tune_gc
 from flows.parse import Parser
 from flows.sentiment import FlowSentiment
 from flows.sources import ReplaySource
+from store import Store, connect
+from store.embedded import EmbeddedRedis
 
 SOURCE_BATCH = ReplaySource([]).batch_size  # lines a batch, as the flow reads them
 

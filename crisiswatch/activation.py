@@ -26,12 +26,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import redis
 from fastapi import FastAPI
 
 from crisiswatch.playbook_file import load_playbooks
 from crisiswatch.settings import Settings
-from crisiswatch.store import Store
 from crisiswatch.webhooks import DeliveryWorker
 from detectors.lifecycle import (
     FOLLOW_UPS,
@@ -46,6 +44,7 @@ from detectors.lifecycle import (
 from detectors.lifecycle import clock_ran_out as clock_change
 from detectors.playbooks import Playbook, PlaybookSet, matches
 from detectors.staffing import StaffingConfig
+from store import Store, StoreError
 
 GROUP = "activation"
 HEARTBEAT_S = 5.0
@@ -95,7 +94,7 @@ class ActivationEngine:
                     self.evaluate(event["data"])
                 if event["type"] in FOLLOW_UPS:
                     self.follow_up(event["data"]["id"], FOLLOW_UPS[event["type"]])
-            except redis.RedisError:
+            except StoreError:
                 raise  # not acknowledged: read again once Redis is back
             except Exception:  # a malformed incident must not block the stream
                 log.exception("event %s: incident could not be evaluated", entry_id)

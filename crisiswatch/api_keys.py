@@ -17,7 +17,7 @@ from rich.table import Table
 
 from api.security import SCOPES
 from crisiswatch.settings import ConfigError, load_settings
-from crisiswatch.store import Store, connect
+from store import Store, connect
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys: who may read, ingest, operate.")
 err = Console(stderr=True)

@@ -35,15 +35,15 @@ from crisiswatch import ingest
 from crisiswatch.activation import Worker, attach, load
 from crisiswatch.api_keys import keys_app
 from crisiswatch.connect_cli import CONNECTORS, check_source, connect_command, run_live
-from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.incident_table import incident_table
 from crisiswatch.logs import json_handler, uvicorn_log_config
 from crisiswatch.sentiment_cli import train_sentiment
 from crisiswatch.settings import ConfigError, Settings, load_settings
-from crisiswatch.store import LayoutMismatch, Store, connect
 from crisiswatch.topics_cli import models_app, print_topics, topics_embedder
 from crisiswatch.webhooks import SECRET_ENV, secret_from_env
 from detectors.playbooks import PlaybookSet
+from store import LayoutMismatch, Store, connect
+from store.embedded import EmbeddedRedis
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Detect brand crises in social media mention streams.")

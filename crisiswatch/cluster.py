@@ -24,13 +24,13 @@ from bytewax.inputs import Source
 from rich.console import Console
 
 from crisiswatch.settings import Settings, load_settings
-from crisiswatch.store import Store, connect
 from crisiswatch.topics_cli import topics_embedder
 from flows.dataflow import build_flow
 from flows.gc_tuning import tune_gc
 from flows.redis_source import RedisStreamSource
 from flows.replay_shards import ShardedReplaySource
 from flows.sources import ProgressFn, ReplaySource
+from store import Store, connect
 
 SPEC_ENV = "CRISISWATCH_FLOW_SPEC"
 CONFIG_ENV = "CRISISWATCH_CONFIG"

@@ -21,10 +21,10 @@ import typer
 from rich.console import Console
 
 from crisiswatch.settings import Settings
-from crisiswatch.store import Store, connect
 from detectors.brands import BrandMatcher
 from flows.live import Connector, LiveRunner
 from flows.parse import Parser
+from store import Store, connect
 
 
 def _bluesky(settings: Settings, matcher: BrandMatcher) -> list[Connector]:

@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import redis
 from bytewax.recovery import RecoveryConfig, init_db_dir
 from bytewax.testing import run_main
 from rich.console import Console
@@ -39,13 +38,13 @@ from rich.progress import (
 )
 
 from crisiswatch.cluster import FlowSpec
-from crisiswatch.embedded import free_port
 from crisiswatch.settings import Settings
-from crisiswatch.store import Store, connect
 from crisiswatch.topics_cli import topics_embedder
 from flows.dataflow import build_flow
 from flows.gc_tuning import tune_gc
 from flows.retry import until_done
+from store import Store, StoreError, connect
+from store.embedded import free_port
 
 
 class FlowFailed(Exception):
@@ -94,7 +93,7 @@ def run_flow(settings: Settings, url: str, spec: FlowSpec, processes: int,
         else:
             _run_cluster(url, spec, processes, recovery_dir, snapshot_s, console, store)
     except BaseException as e:
-        with contextlib.suppress(redis.RedisError):  # the store may be why it failed
+        with contextlib.suppress(StoreError):  # the store may be why it failed
             store.set_status(state="stopped" if isinstance(e, KeyboardInterrupt) else "failed",
                              error=f"{type(e).__name__}: {e}"[:500])
         raise
@@ -186,7 +185,7 @@ def _progress(console: Console, spec: FlowSpec, store: Store
         if n is not None:
             progress.advance(task, n)
         elif not disable and spec.source == "files":
-            with contextlib.suppress(redis.RedisError):  # the flow rides out outages itself
+            with contextlib.suppress(StoreError):  # the flow rides out outages itself
                 progress.update(task, completed=store.stats()["read"])
 
     with progress:

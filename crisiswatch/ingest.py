@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.ingest import IngestConfig
 from crisiswatch.settings import Settings
-from crisiswatch.store import Store
+from store import Store
 
 
 def attach(app: FastAPI, settings: Settings) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from crisiswatch.store import DEFAULT_PARTITIONS
 from flows.parse import Invalid, parse_ts
 from flows.sources import BATCH_LINES
+from store import DEFAULT_PARTITIONS
 
 
 class IngestSettings(BaseModel):

@@ -11,9 +11,9 @@ from rich.console import Console
 from rich.table import Table
 
 from crisiswatch import models
-from crisiswatch.store import Store
 from crisiswatch.topic_settings import TopicSettings
 from detectors.embeddings import CachedEmbedder
+from store import Store
 
 models_app = typer.Typer(no_args_is_help=True, help="Embedding models for topic clustering.")
 err = Console(stderr=True)

@@ -45,8 +45,8 @@ import httpx
 from crisiswatch import __version__
 from crisiswatch.playbook_file import host_allowed
 from crisiswatch.settings import WebhookSettings
-from crisiswatch.store import Store
 from detectors.lifecycle import SYSTEM, entry
+from store import Store
 
 SECRET_ENV = "CRISISWATCH_WEBHOOK_SECRET"
 SIGNATURE_HEADER = "X-Crisiswatch-Signature"

@@ -30,7 +30,6 @@ from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 
 from crisiswatch.settings import Settings
-from crisiswatch.store import Store, connect
 from detectors.embeddings import Embedder
 from detectors.types import DeadLetter, Mention
 from flows.brand_windows import BrandWindows, BrandWindowsState
@@ -39,6 +38,7 @@ from flows.enrich import Enricher
 from flows.parse import RAW_KEPT
 from flows.sentiment import FlowSentiment
 from flows.sinks import StoreSink
+from store import Store, connect
 
 Counts = dict[str, int]
 log = logging.getLogger("crisiswatch.flow")

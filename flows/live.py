@@ -42,10 +42,10 @@ from typing import Any
 
 import orjson
 
-from crisiswatch.store import Store
 from detectors.types import DeadLetter
 from flows.parse import Parser
 from flows.retry import TRANSIENT
+from store import Store
 
 log = logging.getLogger("crisiswatch.connectors")
 PREVIEW_CHARS = 500  # of a refused frame, kept for a person to read

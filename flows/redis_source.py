@@ -53,11 +53,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import redis
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from crisiswatch.store import Entry, InputPartition, Store, connect
 from flows.retry import TRANSIENT, Backoff
+from store import Entry, InputPartition, ResponseError, Store, connect
 
 Batch = list[tuple[int, bytes]]
 log = logging.getLogger("crisiswatch.flow")
@@ -112,7 +111,7 @@ class _StreamPartition(StatefulSourcePartition[Batch, str | None]):
             self.planned = False  # a lost reply may have advanced the group: re-plan
             self.wake = datetime.now(UTC) + timedelta(seconds=self.backoff.failed(self.what, e))
             return []
-        except redis.ResponseError as e:
+        except ResponseError as e:
             if "NOGROUP" not in str(e):
                 raise
             log.warning("%s: the stream or its group is gone (Redis restarted without its "

@@ -1,6 +1,6 @@
 """Riding out a Redis outage: back off, say so, carry on when it is back.
 
-redis-py retries a command a few times within seconds (``crisiswatch.store.connect``);
+redis-py retries a command a few times within seconds (``store.connect``);
 a restart or a failover takes longer, and an exception out of a sink or a source stops
 the whole Bytewax flow. The flow's reads and writes are safe to repeat (the source
 re-reads from its position, the store's writes are idempotent), so the flow waits for
@@ -16,15 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-import redis
+from store import TRANSIENT
 
 T = TypeVar("T")
 log = logging.getLogger("crisiswatch.flow")
 
 # Errors that go away by themselves: the server is down, restarting, loading its data
 # (BusyLoadingError is a ConnectionError) or was just demoted to a replica.
-TRANSIENT: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError,
-                                          redis.ReadOnlyError)
+# (``store.TRANSIENT``: the store names them, so that nothing else imports redis.)
+__all__ = ["TRANSIENT", "Backoff", "until_done"]
 
 
 @dataclass

@@ -15,12 +15,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import redis
 
 from crisiswatch.sentiment_weights import load
-from crisiswatch.store import Store
 from detectors.sentiment import VaderScorer
 from detectors.sentiment_model import LABEL_INDEX, SentimentModel
+from store import Store, StoreError
 
 log = logging.getLogger(__name__)
 NEGATIVE, POSITIVE = LABEL_INDEX["negative"], LABEL_INDEX["positive"]
@@ -64,7 +63,7 @@ class FlowSentiment:
         self.next_refresh = time.monotonic() + self.refresh_s
         try:
             labels = self.store.labels.after(self.last_label)
-        except redis.RedisError as e:  # labels can wait; mentions cannot
+        except StoreError as e:  # labels can wait; mentions cannot
             log.warning("could not read sentiment labels: %s", e)
             return False
         if not labels:

@@ -14,8 +14,8 @@ from typing import Any
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from crisiswatch.store import Store, connect
 from flows.retry import until_done
+from store import Store, connect
 
 # Items are tagged tuples: ("window", brand, start, record), ("alert", alert_dict),
 # ("topic", topic_dict), ("deadletter", key, record), ("late", key, record),

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 
 from crisiswatch.activation import attach
-from crisiswatch.embedded import free_port
 from crisiswatch.playbook_file import load_playbooks
 from crisiswatch.settings import ActivationSettings, Settings, WebhookSettings
-from crisiswatch.store import Store
 from detectors.playbooks import PlaybookSet
+from store import Store
+from store.embedded import free_port
 from tests.conftest import LiveAPI, settings_for
 
 SECRET = b"test-secret-0123456789"

@@ -20,12 +20,12 @@ from bytewax.testing import run_main
 
 from api.app import create_app
 from api.security import SecurityConfig
-from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.settings import Settings, load_settings
-from crisiswatch.store import Store, connect
 from flows.dataflow import build_flow
 from flows.importers import airline_rows, sorted_by_time
 from flows.sources import ReplaySource
+from store import Store, connect
+from store.embedded import EmbeddedRedis, free_port
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 AIRLINE_CSV = SHARED_DATA / "airline" / "Tweets.csv"

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from crisiswatch.store import Store
+from store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "crisiswatch.cli"]

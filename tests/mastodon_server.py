@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from crisiswatch.embedded import free_port
+from store.embedded import free_port
 
 PAGE_MAX = 40
 

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from crisiswatch.embedded import free_port
+from store.embedded import free_port
 
 
 class _Server(ThreadingHTTPServer):

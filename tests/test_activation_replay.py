@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from crisiswatch.activation import ActivationEngine
-from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.settings import load_settings
-from crisiswatch.store import Store
 from detectors.playbooks import PlaybookSet
 from flows import demo
+from store import Store
+from store.embedded import EmbeddedRedis
 from tests.activation_helpers import live_api
 from tests.conftest import replay, settings_for
 from tests.test_airline_e2e import overlaps, ts

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import httpx
 
-from crisiswatch.store import Store
+from store import Store
 from tests.conftest import LiveAPI
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from crisiswatch.embedded import EmbeddedRedis, free_port
-from crisiswatch.store import Store, connect
+from store import Store, connect
+from store.embedded import EmbeddedRedis, free_port
 from tests.conftest import AIRLINE_CSV, write_jsonl
 
 CLI = [sys.executable, "-m", "crisiswatch.cli"]

@@ -15,9 +15,9 @@ import httpx
 import orjson
 import yaml
 
-from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.settings import DEFAULT_CONFIG
-from crisiswatch.store import Store
+from store import Store
+from store.embedded import EmbeddedRedis, free_port
 from tests.connector_runs import InputWatch
 from tests.flow_runs import CLI, cli_env, wait_for
 from tests.jetstream_server import Frame, JetstreamServer, frame

@@ -15,10 +15,10 @@ from typing import Any
 import orjson
 import yaml
 
-from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.settings import DEFAULT_CONFIG
-from crisiswatch.store import Store
 from flows.mastodon import html_text
+from store import Store
+from store.embedded import EmbeddedRedis, free_port
 from tests.connector_runs import InputWatch
 from tests.flow_runs import CLI, cli_env, wait_for
 from tests.mastodon_server import MastodonServer

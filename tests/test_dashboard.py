@@ -17,10 +17,10 @@ import pytest
 
 from api.security import SecurityConfig
 from crisiswatch.activation import attach, load
-from crisiswatch.store import Store, connect
 from detectors import lifecycle
 from detectors.lifecycle import Context
 from detectors.staffing import StaffingConfig
+from store import Store, connect
 from tests.activation_helpers import incident
 from tests.conftest import LiveAPI, replay, settings_for
 

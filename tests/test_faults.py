@@ -20,9 +20,9 @@ import pytest
 
 from bench.synth import SynthConfig, generate
 from crisiswatch import ingest
-from crisiswatch.embedded import EmbeddedRedis, free_port
-from crisiswatch.store import Store, connect
 from flows.replay_shards import line_brand
+from store import Store, connect
+from store.embedded import EmbeddedRedis, free_port
 from tests.conftest import LiveAPI, replay, settings_for
 from tests.flow_runs import cli_env, flow_process, lines_of, published, run_flow, wait_for
 

@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from api.ingest import _split
-from crisiswatch.embedded import EmbeddedRedis
-from crisiswatch.store import Store, connect
 from detectors.types import DeadLetter
 from flows.dataflow import build_flow
 from flows.sources import ReplaySource
+from store import Store, connect
+from store.embedded import EmbeddedRedis
 from tests.conftest import settings_for
 
 NOW = time.time()

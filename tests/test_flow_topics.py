@@ -8,10 +8,10 @@ from pathlib import Path
 
 from bytewax.testing import run_main
 
-from crisiswatch.embedded import EmbeddedRedis
-from crisiswatch.store import Store
 from flows.dataflow import build_flow
 from flows.sources import ReplaySource
+from store import Store
+from store.embedded import EmbeddedRedis
 from tests.conftest import settings_for, write_jsonl
 from tests.topic_data import FILLER, TEMPLATES, fixture_embedder
 

@@ -12,13 +12,13 @@ import pickle
 import random
 
 from crisiswatch.settings import load_settings
-from crisiswatch.store import Store
 from detectors.text import normalise_text
 from detectors.topk import TopK
 from detectors.types import Mention
 from detectors.watchlist import Watchlist, WatchTerm
 from flows.enrich import Enricher
 from flows.sentiment import FlowSentiment
+from store import Store
 
 
 class ScanTopK:

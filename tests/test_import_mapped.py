@@ -10,12 +10,12 @@ from pathlib import Path
 
 import orjson
 
-from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.settings import BrandQuerySettings
-from crisiswatch.store import Store
 from detectors.brands import BrandMatcher, BrandQuery
 from detectors.types import Mention
 from flows.parse import Parser
+from store import Store
+from store.embedded import EmbeddedRedis
 from tests.conftest import replay, settings_for
 from tests.flow_runs import CLI, ROOT
 

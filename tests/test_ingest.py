@@ -14,11 +14,11 @@ import pytest
 from bytewax.testing import run_main
 
 from crisiswatch import ingest
-from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.settings import Settings
-from crisiswatch.store import LayoutMismatch, Store, connect
 from flows.dataflow import build_flow
 from flows.redis_source import RedisStreamSource
+from store import LayoutMismatch, Store, connect
+from store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
 from tests.flow_runs import cli_env, published, run_flow
 

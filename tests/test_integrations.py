@@ -19,8 +19,8 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from crisiswatch.activation import Worker
-from crisiswatch.embedded import free_port
-from crisiswatch.store import Store
+from store import Store
+from store.embedded import free_port
 from tests.activation_helpers import (
     SECRET,
     Receiver,

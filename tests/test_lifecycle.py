@@ -10,8 +10,8 @@ from pathlib import Path
 import orjson
 
 from crisiswatch.activation import ActivationEngine, Worker
-from crisiswatch.store import Store
 from detectors.staffing import StaffingConfig
+from store import Store
 from tests.activation_helpers import (
     SECRET,
     Receiver,

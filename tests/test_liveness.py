@@ -7,8 +7,8 @@ import time
 import uuid
 from pathlib import Path
 
-from crisiswatch.embedded import EmbeddedRedis
-from crisiswatch.store import Store, connect
+from store import Store, connect
+from store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI
 from tests.flow_runs import cli_env, flow_process, wait_for
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from crisiswatch.embedded import EmbeddedRedis, free_port
-from crisiswatch.store import Store, connect
+from store import Store, connect
+from store.embedded import EmbeddedRedis, free_port
 from tests.activation_helpers import incident, write
 from tests.conftest import LiveAPI
 

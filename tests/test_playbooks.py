@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.playbook_file import host_allowed, load_playbooks
 from crisiswatch.settings import CONFIG_DIR, ConfigError, load_settings
 from detectors.playbooks import AuthorCondition, Conditions, Playbook, matches
+from store.embedded import EmbeddedRedis
 from tests.activation_helpers import incident, playbook_file
 
 SHIPPED = Path(__file__).resolve().parents[1] / "configs" / "playbooks.yaml"

@@ -13,11 +13,11 @@ import pytest
 from bytewax.testing import run_main
 
 from crisiswatch import ingest
-from crisiswatch.embedded import EmbeddedRedis
-from crisiswatch.store import Store, connect
 from flows import demo
 from flows.dataflow import build_flow
 from flows.sources import ReplaySource
+from store import Store, connect
+from store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
 from tests.flow_runs import cli_env, flow_process, published, run_flow, wait_for
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from crisiswatch.store import Store
 from detectors import lifecycle
 from detectors.lifecycle import Context
 from detectors.staffing import StaffingConfig
+from store import Store
 from tests.activation_helpers import T0, incident, playbook_file, write
 from tests.conftest import LiveAPI
 

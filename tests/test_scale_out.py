@@ -7,9 +7,9 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-from crisiswatch.embedded import EmbeddedRedis
-from crisiswatch.store import Store, connect, shard_of
 from flows.replay_shards import ShardedReplaySource, line_brand
+from store import Store, connect, shard_of
+from store.embedded import EmbeddedRedis
 from tests.conftest import write_jsonl
 from tests.flow_runs import cli_env, published, run_flow
 

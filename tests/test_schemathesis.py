@@ -23,9 +23,9 @@ from schemathesis import GenerationMode
 
 from crisiswatch import ingest
 from crisiswatch.activation import attach
-from crisiswatch.embedded import EmbeddedRedis
-from crisiswatch.store import Store, connect
 from detectors.lifecycle import Message
+from store import Store, connect
+from store.embedded import EmbeddedRedis
 from tests.activation_helpers import incident, write
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
 

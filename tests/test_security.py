@@ -18,11 +18,11 @@ from api.app import create_app
 from api.security import SecurityConfig, route_scopes
 from crisiswatch.activation import attach
 from crisiswatch.api_settings import SecuritySettings
-from crisiswatch.embedded import EmbeddedRedis, free_port
 from crisiswatch.logs import uvicorn_log_config
-from crisiswatch.store import Store, connect
 from detectors.playbooks import PlaybookSet
 from detectors.staffing import StaffingConfig
+from store import Store, connect
+from store.embedded import EmbeddedRedis, free_port
 from tests.activation_helpers import incident, write
 from tests.conftest import UNLIMITED, LiveAPI
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.settings import ConfigError, load_settings
-from crisiswatch.store import Store, connect
 from detectors import terms, volume
 from detectors.sensitivity import LEVELS, apply
 from flows.brand_windows import BrandWindows, BrandWindowsState
 from flows.dedup import SeenIds
+from store import Store, connect
+from store.embedded import EmbeddedRedis
 from tests.conftest import replay, write_jsonl
 
 T0 = 1_700_006_400  # a window boundary

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from crisiswatch.embedded import EmbeddedRedis
-from crisiswatch.store import Store, connect
+from store import Store, connect
+from store.embedded import EmbeddedRedis
 from tests import storm_streams as ss
 from tests.conftest import replay, settings_for
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import orjson
 
-from crisiswatch.store import Store
+from store import Store
 from tests.activation_helpers import incident, live_api, write
 
 

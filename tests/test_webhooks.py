@@ -15,11 +15,11 @@ from pathlib import Path
 import orjson
 
 from crisiswatch.activation import Worker
-from crisiswatch.embedded import EmbeddedRedis, free_port
-from crisiswatch.store import Store
 from crisiswatch.webhooks import backoff
 from detectors.lifecycle import Message
 from detectors.playbooks import PlaybookSet
+from store import Store
+from store.embedded import EmbeddedRedis, free_port
 from tests.activation_helpers import (
     SECRET,
     Receiver,

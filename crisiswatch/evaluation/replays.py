@@ -22,14 +22,14 @@ from bytewax.testing import run_main
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.settings import DEFAULT_CONFIG, Settings
-from crisiswatch.store import Store, connect
 from crisiswatch.topics_cli import topics_embedder
 from detectors.embeddings import Embedder
 from flows.dataflow import build_flow
 from flows.importers import airline_rows, sorted_by_time
 from flows.sources import ReplaySource
+from store import Store, connect
+from store.embedded import EmbeddedRedis
 
 
 @dataclass(frozen=True)

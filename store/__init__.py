@@ -1,0 +1,45 @@
+"""The store: the only package that knows Redis (its keys, its scripts, its errors).
+
+``Store`` is the object the flow, the API and the worker hold; ``connect`` makes its
+client; ``KeySpace`` names every key; ``StoreError`` / ``StoreUnavailable`` are what
+callers catch instead of importing ``redis``. See ``ARCHITECTURE.md``.
+"""
+
+from store.api_keys import TOKEN_PREFIX, ApiKeys, token_digest
+from store.client import Client, connect
+from store.connectors import CONNECTOR_COUNTS, Connectors
+from store.core import Store
+from store.errors import (
+    TRANSIENT,
+    UNAVAILABLE,
+    ResponseError,
+    StoreError,
+    StoreUnavailable,
+    unavailable,
+)
+from store.events import EVENTS_KEPT, EventLog
+from store.inputs import (
+    DEFAULT_PARTITIONS,
+    INPUT_FIELD,
+    INPUT_GROUP,
+    Entry,
+    InputPartition,
+    InputStreams,
+    LayoutMismatch,
+    shard_of,
+)
+from store.keys import KeySpace
+from store.labels import LABELS_KEPT, Labels
+from store.lifecycle import Lifecycle
+from store.outbox import Outbox, Timers
+from store.reads import STAT_FIELDS
+from store.writer import TOPICS_KEPT, StoreWriter
+
+__all__ = [
+    "CONNECTOR_COUNTS", "DEFAULT_PARTITIONS", "EVENTS_KEPT", "INPUT_FIELD", "INPUT_GROUP",
+    "LABELS_KEPT", "STAT_FIELDS", "TOKEN_PREFIX", "TOPICS_KEPT", "TRANSIENT", "UNAVAILABLE",
+    "ApiKeys", "Client", "Connectors", "Entry", "EventLog", "InputPartition", "InputStreams",
+    "KeySpace", "Labels", "LayoutMismatch", "Lifecycle", "Outbox", "ResponseError", "Store",
+    "StoreError", "StoreUnavailable", "StoreWriter", "Timers", "connect", "shard_of",
+    "token_digest", "unavailable",
+]

@@ -1,0 +1,63 @@
+"""``Connectors``: what a live connector has read, and where to resume."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from store.core import Store
+
+REFUSED_KEPT = 1_000  # refused frames kept per connector for a person to inspect
+CONNECTOR_COUNTS = ("frames", "queued", "unmatched", "ignored", "refused", "reconnects",
+                    "rate_limited")
+
+
+class Connectors:
+    """What a live connector (``flows/live.py``) has read, and where to resume.
+
+    ``commit`` writes the mentions of a batch to the input streams, the platform cursor
+    after that batch and the batch's counts in one MULTI/EXEC: the cursor can never be
+    ahead of the mentions it covers (nothing lost) nor behind them by more than the
+    batch being written when the connector died (read again, counted as duplicates).
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    def key(self, name: str) -> str:
+        return self.s.keys.connector(name)
+
+    def cursor(self, name: str) -> str | None:
+        raw = self.s.r.hget(self.key(name), "cursor")
+        return raw.decode() if raw is not None else None
+
+    def commit(self, name: str, records: list[tuple[str, bytes]], cursor: str | None,
+               counts: dict[str, int], refused: list[dict[str, Any]]) -> None:
+        key, refused_key = self.key(name), self.s.keys.connector_refused(name)
+        with self.s.r.pipeline(transaction=True) as pipe:
+            pipe.sadd(self.s.keys.connectors, name)
+            self.s.inputs.queue(pipe, records)
+            if cursor is not None:
+                pipe.hset(key, "cursor", cursor)
+            for field, n in counts.items():
+                if n:
+                    pipe.hincrby(key, field, n)
+            if refused:
+                pipe.lpush(refused_key, *(orjson.dumps(r) for r in refused))
+                pipe.ltrim(refused_key, 0, REFUSED_KEPT - 1)
+            pipe.execute()
+
+    def names(self) -> list[str]:
+        return sorted(x.decode() for x in self.s.r.smembers(self.s.keys.connectors))
+
+    def counts(self, name: str) -> dict[str, int]:
+        """The outcome totals (zero when none yet) and ``ignored.WHY`` by reason."""
+        raw = self.s.r.hgetall(self.key(name))
+        found = {k.decode(): int(v) for k, v in raw.items() if k != b"cursor"}
+        return {**dict.fromkeys(CONNECTOR_COUNTS, 0), **found}
+
+    def refused(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
+        return [orjson.loads(x) for x in self.s.r.lrange(self.s.keys.connector_refused(name),
+                                                          0, limit - 1)]

@@ -1,0 +1,117 @@
+"""``Lifecycle``: what people and playbooks did with an incident."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from detectors.lifecycle import Change, Snapshot
+from store.events import EVENTS_KEPT
+
+if TYPE_CHECKING:
+    from store.core import Store
+
+
+class Lifecycle:
+    """What people and playbooks did with an incident, beside the detector's document:
+
+    - ``p:life:{id}``  hash: state (acknowledged/escalated/resolved), assignee,
+      acknowledged_at, updated
+    - ``p:audit:{id}`` list: audit entries (JSON), oldest first
+    - ``p:act:{id}``   hash: playbook name -> activation record (JSON)
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.s = store
+
+    def _keys(self, alert_id: str) -> tuple[str, str, str]:
+        k = self.s.keys
+        return k.life(alert_id), k.audit(alert_id), k.act(alert_id)
+
+    def snapshot(self, alert_id: str, client: Any = None) -> Snapshot:
+        life, _, act = self._keys(alert_id)
+        c = client if client is not None else self.s.r
+        return _snapshot(alert_id, c.hgetall(life), c.hgetall(act))
+
+    def audit(self, alert_id: str) -> list[dict[str, Any]]:
+        return [orjson.loads(x) for x in self.s.r.lrange(self._keys(alert_id)[1], 0, -1)]
+
+    def note(self, alert_id: str, entry: dict[str, Any]) -> None:
+        """Append to the audit trail without a state change (delivery outcomes)."""
+        self.s.r.rpush(self._keys(alert_id)[1], orjson.dumps(entry))
+
+    def merge(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The read model: each detector document with the people's side merged in."""
+        if not docs:
+            return docs
+        pipe = self.s.r.pipeline(transaction=False)
+        for doc in docs:
+            life, audit, act = self._keys(doc["id"])
+            pipe.hgetall(life)
+            pipe.lrange(audit, 0, -1)
+            pipe.hgetall(act)
+        raw = pipe.execute()
+        for n, doc in enumerate(docs):
+            life, audit, act = raw[3 * n: 3 * n + 3]
+            snap = _snapshot(doc["id"], life, act)
+            doc["detector_state"] = doc["state"]
+            doc["state"] = snap.state or doc["state"]
+            doc["assignee"] = snap.assignee
+            doc["playbooks"] = list(snap.activations.values())
+            due = [a["respond_by"] for a in doc["playbooks"] if a.get("respond_by") is not None]
+            doc["sla"] = {"respond_by": min(due) if due else None,
+                          "acknowledged_at": snap.acknowledged_at,
+                          "breaches": sum(int(a.get("breaches", 0)) for a in doc["playbooks"])}
+            doc["audit"] = [orjson.loads(x) for x in audit]
+        return docs
+
+    def transact(self, alert_id: str,
+                 decide: Callable[[Snapshot], Change | None]) -> Change | None:
+        """Read the lifecycle, let ``decide`` (pure) say what changes, and write it all
+        at once; if anyone wrote the lifecycle meanwhile, read again and decide again
+        (``Redis.transaction``: WATCH, read, MULTI, EXEC, again on a WatchError)."""
+        life, _, act = self._keys(alert_id)
+
+        def attempt(pipe: Any) -> Change | None:
+            change = decide(self.snapshot(alert_id, pipe))
+            if change is None:
+                pipe.reset()  # nothing to write: unwatch, and EXEC nothing
+                return None
+            pipe.multi()
+            self._write(pipe, alert_id, change)
+            return change
+
+        return self.s.r.transaction(attempt, life, act, value_from_callable=True)
+
+    def _write(self, pipe: Any, alert_id: str, change: Change) -> None:
+        life, audit, act = self._keys(alert_id)
+        fields: dict[str, Any] = {"updated": time.time()}
+        if change.state is not None:
+            fields["state"] = change.state
+        if change.assignee is not None:
+            fields["assignee"] = change.assignee
+        if change.acknowledged_at is not None:
+            fields["acknowledged_at"] = change.acknowledged_at
+        pipe.hset(life, mapping=fields)
+        if change.activations:
+            pipe.hset(act, mapping={k: orjson.dumps(v) for k, v in change.activations.items()})
+        if change.audit:
+            pipe.rpush(audit, *(orjson.dumps(e) for e in change.audit))
+        self.s.outbox.queue(pipe, change.messages)
+        for name, due in change.timers.items():
+            self.s.timers.set(pipe, alert_id, name, due)
+        for kind, data in change.events:
+            pipe.xadd(self.s.keys.events, {"type": kind, "data": orjson.dumps(data)},
+                      maxlen=EVENTS_KEPT, approximate=True)
+
+
+def _snapshot(alert_id: str, life: dict[bytes, bytes], act: dict[bytes, bytes]) -> Snapshot:
+    life_s = {k.decode(): v.decode() for k, v in life.items()}
+    ack = life_s.get("acknowledged_at")
+    return Snapshot(incident_id=alert_id, state=life_s.get("state"),
+                    assignee=life_s.get("assignee"),
+                    acknowledged_at=float(ack) if ack else None,
+                    activations={k.decode(): orjson.loads(v) for k, v in sorted(act.items())})
