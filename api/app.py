@@ -6,8 +6,7 @@ root (the CLI) and never opens Redis itself, so tests point it at any real serve
 
 from __future__ import annotations
 
-import math
-from datetime import datetime
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated
 
@@ -40,6 +39,7 @@ from api.models import (
     Severity,
     StatsOut,
 )
+from api.params import TimeParam, parse_time
 from api.security import (
     GUARD_RESPONSES,
     HostCheckMiddleware,
@@ -49,7 +49,6 @@ from api.security import (
     reject_unknown_query,
     require,
 )
-from crisiswatch import __version__
 from store import Store, StoreError, unavailable
 
 STATIC = Path(__file__).parent / "static"
@@ -57,45 +56,27 @@ SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
 READ = [Depends(require("read"))]
 
-TimeParam = Annotated[
-    str | None,
-    Query(description="ISO-8601 with a zone (2015-02-23T10:00:00-08:00) or epoch seconds"),
-]
-
-
-def parse_time(value: str | None, name: str) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        pass
-    else:
-        if math.isnan(seconds):  # Redis would refuse it as a range bound: a 503, not a 422
-            raise HTTPException(422, f"'{name}' is not a time: {value!r}")
-        return seconds
-    try:
-        dt = datetime.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(422, f"'{name}' is not a time: {value!r}") from None
-    if dt.tzinfo is None:
-        raise HTTPException(422, f"'{name}' has no time zone: {value!r} (add Z or an offset)")
-    return dt.timestamp()
-
-
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": {"status": status, "message": message}}, status_code=status,
                         headers=headers)
 
 
+def _installed_version() -> str:
+    try:
+        return metadata.version("crisiswatch")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
 def create_app(store: Store, security: SecurityConfig | None = None,
-               stale_after_s: float = 60.0) -> FastAPI:
+               stale_after_s: float = 60.0, version: str | None = None) -> FastAPI:
     """The app over ``store``. Every route states its scope (``api/security.py``);
-    ``security`` defaults to the local demo's (anonymous read, keys to write)."""
+    ``security`` defaults to the local demo's (anonymous read, keys to write);
+    ``version`` (the composition root's) defaults to the installed package's."""
     security = security or SecurityConfig()
     app = FastAPI(
         title="crisiswatch",
-        version=__version__,
+        version=version or _installed_version(),
         description="Brand crisis detection on social media streams: explained alerts, "
         "per-brand series and pipeline health.",
         responses=GUARD_RESPONSES,

@@ -22,6 +22,7 @@ from fastapi.responses import Response
 
 from api import kpis
 from api.models import ErrorOut
+from api.params import parse_time
 from api.report_models import ReportOut
 from api.security import require
 from store import Store
@@ -121,8 +122,6 @@ def reports(
 ) -> Any:
     """KPIs per brand over a period of event time: volume, negative share, incidents by
     severity, time to acknowledge and to resolve, SLA compliance, top topics."""
-    from api.app import parse_time  # api.app imports this module: import at call time
-
     store: Store = request.app.state.store
     known = store.brands()
     if brand is not None and brand not in known:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
 from api.models import ErrorOut, Example
+from api.params import parse_time
 from api.security import require
 from store import Store
 
@@ -61,8 +62,6 @@ def brand_topics(
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> list[dict]:
     """The brand's live topics, growing fastest first (last window against expected)."""
-    from api.app import parse_time  # api.app imports this module: import at call time
-
     store: Store = request.app.state.store
     if brand not in store.brands():
         raise HTTPException(404, f"unknown brand {brand!r}; GET /brands lists them")

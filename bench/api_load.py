@@ -59,7 +59,7 @@ def replay(url: str, path: Path, speed: float | None) -> None:
     """The writer: the real flow over ``path`` (paced at ``speed`` if given)."""
     from bytewax.testing import run_main
 
-    from flows.dataflow import build_flow
+    from crisiswatch.flow_config import build_flow
     from flows.sources import ReplaySource
 
     run_main(build_flow(_settings(), ReplaySource([path], speed=speed), url))

@@ -20,9 +20,9 @@ from pathlib import Path
 import orjson
 from bytewax.testing import run_main
 
+from crisiswatch.flow_config import build_flow
 from crisiswatch.settings import load_settings
 from detectors.brands import BrandMatcher
-from flows.dataflow import build_flow
 from flows.importers import airline_rows, sorted_by_time
 from flows.parse import Parser
 from flows.sources import ReplaySource

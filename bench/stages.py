@@ -33,13 +33,14 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
 from crisiswatch import models
+from crisiswatch.flow_config import build_flow
+from crisiswatch.sentiment_weights import load
 from crisiswatch.settings import Settings, load_settings
 from detectors.brand import BrandState, observe
 from detectors.brands import BrandMatcher
 from detectors.embeddings import CachedEmbedder, Embedder
 from detectors.types import Mention
 from detectors.window import WindowStats
-from flows.dataflow import build_flow
 from flows.dedup import SeenIds
 from flows.enrich import Enricher
 from flows.gc_tuning import tune_gc
@@ -278,7 +279,8 @@ def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float],
     # As the flow: the configured model, learning from labels off (no store to read).
     cfg = settings.detector_config()
     enricher = Enricher(FlowSentiment(settings.sentiment.model, settings.sentiment.weights,
-                                      None, settings.sentiment.refresh_seconds), cfg.watchlist)
+                                      None, settings.sentiment.refresh_seconds,
+                                      load=load), cfg.watchlist)
     window_s = settings.window_s
     t: dict[str, float] = {}
 

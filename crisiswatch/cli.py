@@ -31,11 +31,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from api.stream import close_streams
-from crisiswatch import ingest
-from crisiswatch.activation import Worker, attach, load
-from crisiswatch.api_keys import keys_app
+from crisiswatch.activation import Worker, load
 from crisiswatch.connect_cli import CONNECTORS, check_source, connect_command, run_live
 from crisiswatch.incident_table import incident_table
+from crisiswatch.keys_cli import keys_app
 from crisiswatch.logs import json_handler, uvicorn_log_config
 from crisiswatch.sentiment_cli import train_sentiment
 from crisiswatch.settings import ConfigError, Settings, load_settings
@@ -118,7 +117,7 @@ def _check_inputs(paths: list[Path]) -> None:
 def _replay(settings: Settings, paths: list[Path], url: str, speed: float | None,
             quiet: bool = False) -> float:
     """Run the flow over the files to the end, with a progress bar; returns seconds."""
-    from flows.dataflow import build_flow
+    from crisiswatch.flow_config import build_flow
     from flows.gc_tuning import tune_gc
     from flows.sources import ReplaySource
 
@@ -175,24 +174,15 @@ def _app(url: str, settings: Settings, playbooks: PlaybookSet, host: str) -> Fas
     or to listen everywhere without the host names it serves. Its store has a client
     of its own that fails fast (``connect(fast=True)``): a request during an outage is
     answered 503 at once, while the flow and the worker wait for Redis."""
-    from api.app import create_app
-    from api.security import SecurityConfig
+    from crisiswatch.serve import build_app
 
-    sec = settings.security
-    problem = sec.exposure_error(host)
+    problem = settings.security.exposure_error(host)
     if problem:
         err.print(f"[red]refusing to start the API:[/] {problem}")
         raise typer.Exit(2)
     store = Store(connect(url, fast=True), settings.store.prefix, settings.store.records_kept)
-    app = create_app(store, SecurityConfig(
-        anonymous_read=sec.anonymous_read, rate_per_second=sec.rate_limit.per_second,
-        burst=sec.rate_limit.burst, anonymous_rate_per_second=sec.anonymous_rate_limit.per_second,
-        anonymous_burst=sec.anonymous_rate_limit.burst, body_limit_bytes=sec.body_limit_bytes,
-        cors_origins=tuple(sec.cors_origins), allowed_hosts=sec.hosts_for(host)),
-        settings.observability.stale_after_seconds)
-    attach(app, playbooks, settings.staffing.model())
     try:
-        ingest.attach(app, settings)
+        app = build_app(store, settings, playbooks, host)
     except LayoutMismatch as e:
         err.print(f"[red]refusing to start the API:[/] {e}")
         raise typer.Exit(2) from None

@@ -23,9 +23,9 @@ from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 from rich.console import Console
 
+from crisiswatch.flow_config import build_flow
 from crisiswatch.settings import Settings, load_settings
 from crisiswatch.topics_cli import topics_embedder
-from flows.dataflow import build_flow
 from flows.gc_tuning import tune_gc
 from flows.redis_source import RedisStreamSource
 from flows.replay_shards import ShardedReplaySource

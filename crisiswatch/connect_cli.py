@@ -138,8 +138,8 @@ def run_live(settings: Settings, url: str, name: str, console: Console) -> float
     from bytewax.testing import run_main
 
     from crisiswatch.flow_cli import prepare_recovery
+    from crisiswatch.flow_config import build_flow
     from crisiswatch.topics_cli import topics_embedder
-    from flows.dataflow import build_flow
     from flows.gc_tuning import tune_gc
     from flows.redis_source import RedisStreamSource
 

@@ -38,9 +38,9 @@ from rich.progress import (
 )
 
 from crisiswatch.cluster import FlowSpec
+from crisiswatch.flow_config import build_flow
 from crisiswatch.settings import Settings
 from crisiswatch.topics_cli import topics_embedder
-from flows.dataflow import build_flow
 from flows.gc_tuning import tune_gc
 from flows.retry import until_done
 from store import Store, StoreError, connect

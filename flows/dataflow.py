@@ -29,10 +29,10 @@ import orjson
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 
-from crisiswatch.settings import Settings
 from detectors.embeddings import Embedder
 from detectors.types import DeadLetter, Mention
 from flows.brand_windows import BrandWindows, BrandWindowsState
+from flows.config import FlowConfig, SentimentLoader
 from flows.dedup import SeenIds
 from flows.enrich import Enricher
 from flows.parse import RAW_KEPT
@@ -44,20 +44,22 @@ Counts = dict[str, int]
 log = logging.getLogger("crisiswatch.flow")
 
 
-def build_flow(settings: Settings, source: Source, redis_url: str,
-               flow_id: str = "crisiswatch", embedder: Embedder | None = None) -> Dataflow:
+def build_flow(config: FlowConfig, source: Source, redis_url: str,
+               flow_id: str = "crisiswatch", embedder: Embedder | None = None,
+               load_sentiment: SentimentLoader | None = None) -> Dataflow:
     """The flow over ``source`` into the store at ``redis_url``; with an ``embedder``
-    (and ``topics.enabled``), each brand's window texts are clustered into topics."""
-    parser = settings.make_parser()
-    sentiment = settings.sentiment
-    detector_cfg = settings.detector_config(topics=embedder is not None)
-    brand_cfgs = settings.brand_detector_configs(topics=embedder is not None)
+    (and topics in ``config.detector``), each brand's window texts are clustered into
+    topics. ``load_sentiment`` reads the complaint model's weights (the composition
+    root's ``crisiswatch.sentiment_weights.load``); VADER needs none."""
+    parser = config.parser
+    sentiment = config.sentiment
+    detector_cfg, brand_cfgs = config.detector, config.brand_detectors
     enricher = Enricher(FlowSentiment(
         sentiment.model, sentiment.weights,
-        Store(connect(redis_url), settings.store.prefix) if sentiment.learn_from_labels
-        else None, sentiment.refresh_seconds), detector_cfg.watchlist)
-    lateness_s = settings.window.lateness_minutes * 60
-    horizon_windows, max_ids = settings.dedup_horizon_windows, settings.dedup.max_ids
+        Store(connect(redis_url), config.store_prefix) if sentiment.learn_from_labels
+        else None, sentiment.refresh_s, load=load_sentiment), detector_cfg.watchlist)
+    lateness_s = config.lateness_s
+    horizon_windows, max_ids = config.dedup_horizon_windows, config.dedup_max_ids
 
     def prepare(batch: list[tuple[int, bytes]]) -> list[Any]:
         """Parse, enrich and fan out one input batch: ``(brand, (brand, mentions))``
@@ -115,8 +117,8 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
         state = (pickle.loads(resume) if resume
                  else BrandWindowsState(SeenIds(horizon_windows, max_ids)))
         return BrandWindows(detector_cfg, lateness_s, state, time.time, embedder,
-                            settings.topics.max_texts_per_window, brand_cfgs,
-                            settings.ingest.max_jump_s, settings.ingest.jump_confirm)
+                            config.max_texts_per_window, brand_cfgs,
+                            config.max_jump_s, config.jump_confirm)
 
     flow = Dataflow(flow_id)
     lines = op.input("read", flow, source)  # (line number, raw bytes)
@@ -141,6 +143,6 @@ def build_flow(settings: Settings, source: Source, redis_url: str,
         "tally", op.key_on("one_tally", counts, lambda _: "stats"), tally), lambda kv: kv[1])
 
     outputs = op.merge("outputs", is_count.falses, dead_out, stats_out)
-    op.output("store", outputs, StoreSink(redis_url, settings.store.prefix,
-                                          settings.store.records_kept))
+    op.output("store", outputs, StoreSink(redis_url, config.store_prefix,
+                                          config.records_kept))
     return flow

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from crisiswatch.sentiment_weights import load
 from detectors.sentiment import VaderScorer
 from detectors.sentiment_model import LABEL_INDEX, SentimentModel
+from flows.config import SentimentLoader
 from store import Store, StoreError
 
 log = logging.getLogger(__name__)
@@ -27,12 +27,17 @@ NEGATIVE, POSITIVE = LABEL_INDEX["negative"], LABEL_INDEX["positive"]
 
 class FlowSentiment:
     """``score(texts) -> (polarity in [-1, 1], tone in {-1, 0, 1})`` for a batch;
-    ``refresh()`` learns new labels."""
+    ``refresh()`` learns new labels. The complaint model's weights are read by ``load``
+    (injected: ``crisiswatch.sentiment_weights.load`` knows where weight files live)."""
 
     def __init__(self, model: str = "complaint", weights: Path | None = None,
-                 store: Store | None = None, refresh_s: float = 5.0) -> None:
+                 store: Store | None = None, refresh_s: float = 5.0,
+                 load: SentimentLoader | None = None) -> None:
         self.vader = VaderScorer() if model == "vader" else None
-        self.model: SentimentModel | None = None if self.vader else load(weights)
+        if self.vader is None and load is None:
+            raise TypeError("the complaint model needs a weights loader (load=...)")
+        self.model: SentimentModel | None = (
+            None if self.vader or load is None else load(weights))
         self.store = store if self.model is not None else None
         self.refresh_s = refresh_s
         self.last_label = "0"

@@ -20,8 +20,8 @@ from bytewax.testing import run_main
 
 from api.app import create_app
 from api.security import SecurityConfig
+from crisiswatch.flow_config import build_flow
 from crisiswatch.settings import Settings, load_settings
-from flows.dataflow import build_flow
 from flows.importers import airline_rows, sorted_by_time
 from flows.sources import ReplaySource
 from store import Store, connect

@@ -74,8 +74,8 @@ def fingerprint(store: Store) -> dict[str, Any]:
 def main() -> None:
     from bytewax.testing import run_main
 
+    from crisiswatch.flow_config import build_flow
     from crisiswatch.settings import load_settings
-    from flows.dataflow import build_flow
     from flows.sources import ReplaySource
     from store import connect
     from store.embedded import EmbeddedRedis

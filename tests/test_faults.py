@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bench.synth import SynthConfig, generate
-from crisiswatch import ingest
+from crisiswatch.serve import attach_ingest
 from flows.replay_shards import line_brand
 from store import Store, connect
 from store.embedded import EmbeddedRedis, free_port
@@ -121,7 +121,7 @@ def test_redis_restart_under_a_running_flow_and_api_loses_nothing(
         collector = {"Authorization": f"Bearer {token}",
                      "Content-Type": "application/x-ndjson"}
         api = LiveAPI(store)
-        ingest.attach(api.server.config.app, settings_for(prefix))
+        attach_ingest(api.server.config.app, settings_for(prefix))
         log = tmp_path / "flow.log"
         with api as client:
             for i in range(0, len(head), 2500):

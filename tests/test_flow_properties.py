@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from api.ingest import _split
+from crisiswatch.flow_config import build_flow
 from detectors.types import DeadLetter
-from flows.dataflow import build_flow
 from flows.sources import ReplaySource
 from store import Store, connect
 from store.embedded import EmbeddedRedis

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bytewax.testing import run_main
 
-from flows.dataflow import build_flow
+from crisiswatch.flow_config import build_flow
 from flows.sources import ReplaySource
 from store import Store
 from store.embedded import EmbeddedRedis

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pickle
 import random
 
+from crisiswatch.sentiment_weights import load
 from crisiswatch.settings import load_settings
 from detectors.text import normalise_text
 from detectors.topk import TopK
@@ -108,8 +109,8 @@ def test_enriching_through_the_cache_equals_enriching_each_text_afresh(store: St
             for i, w in enumerate(["great", "awful", "fine", "cancelled", "thanks"] * 20)]
     batches = [[_mention(i * 100 + j, rng.choice(pool)) for j in range(rng.choice([1, 2, 40]))]
                for i in range(30)]
-    enricher = Enricher(FlowSentiment("complaint"), watchlist, max_texts=25)
-    reference = FlowSentiment("complaint")
+    enricher = Enricher(FlowSentiment("complaint", load=load), watchlist, max_texts=25)
+    reference = FlowSentiment("complaint", load=load)
     for batch in batches:
         enricher.enrich(batch)
         assert len(enricher.cache) <= 25
@@ -122,7 +123,8 @@ def test_enriching_through_the_cache_equals_enriching_each_text_afresh(store: St
 
 def test_the_cache_is_emptied_when_the_model_learns(store: Store) -> None:
     text = "been on hold two hours, great service"
-    enricher = Enricher(FlowSentiment("complaint", store=store, refresh_s=0.0), Watchlist())
+    enricher = Enricher(FlowSentiment("complaint", store=store, refresh_s=0.0, load=load),
+                        Watchlist())
     before = _mention(1, text)
     enricher.enrich([before])
     for _ in range(20):

@@ -13,9 +13,9 @@ import orjson
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch import ingest
+from crisiswatch.flow_config import build_flow
+from crisiswatch.serve import attach_ingest
 from crisiswatch.settings import Settings
-from flows.dataflow import build_flow
 from flows.redis_source import RedisStreamSource
 from store import LayoutMismatch, Store, connect
 from store.embedded import EmbeddedRedis
@@ -33,7 +33,7 @@ def settings(prefix: str) -> Settings:
 @pytest.fixture
 def served(store: Store, settings: Settings) -> Iterator[LiveAPI]:
     api = LiveAPI(store)
-    ingest.attach(api.server.config.app, settings)
+    attach_ingest(api.server.config.app, settings)
     with api:
         yield api
 
@@ -93,7 +93,7 @@ def test_what_cannot_be_taken_is_refused_with_the_reason(
     settings.ingest.max_records = 3
     settings.ingest.max_body_bytes = 2000
     api = LiveAPI(store)
-    ingest.attach(api.server.config.app, settings)
+    attach_ingest(api.server.config.app, settings)
     ok = {"id": "a", "ts": T0, "brand": "Acme", "text": "hi"}
     with api, httpx.Client(base_url=api.url, timeout=10) as client:  # no key by default
         collector = key(store, "ingest")

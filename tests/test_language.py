@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from crisiswatch import sentiment_weights
+from crisiswatch.sentiment_weights import load
 from detectors.language import LanguageIdentifier, normalise_lang, reads_english
 from detectors.topics import WindowTexts
 from detectors.types import Mention
@@ -32,7 +33,7 @@ def _mention(i: int, text: str, lang: str | None = None) -> Mention:
 
 @pytest.fixture(scope="module")
 def enricher() -> Enricher:
-    return Enricher(FlowSentiment("complaint"), Watchlist())
+    return Enricher(FlowSentiment("complaint", load=load), Watchlist())
 
 
 def test_five_languages_identified_and_only_english_scored(enricher: Enricher) -> None:

@@ -12,9 +12,9 @@ import orjson
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch import ingest
+from crisiswatch.flow_config import build_flow
+from crisiswatch.serve import attach_ingest
 from flows import demo
-from flows.dataflow import build_flow
 from flows.sources import ReplaySource
 from store import Store, connect
 from store.embedded import EmbeddedRedis
@@ -169,7 +169,7 @@ def test_poison_through_post_mentions_and_a_file_survives_kill_and_restart(
     env, log = cli_env(redis_server.url, prefix), tmp_path / "flow.log"
     if source == "stream":
         api = LiveAPI(store)
-        ingest.attach(api.server.config.app, settings_for(prefix))
+        attach_ingest(api.server.config.app, settings_for(prefix))
         with api as client:
             r = client.post("/mentions", json=records)
         assert r.status_code == 202, r.text

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from crisiswatch import ingest
 from crisiswatch.activation import attach
+from crisiswatch.serve import attach_ingest
 from detectors.lifecycle import Message
 from store import Store, connect
 from store.embedded import EmbeddedRedis
@@ -55,7 +55,7 @@ def live(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
     api = LiveAPI(store)
     settings_ = settings_for(store.p)
     attach(api.server.config.app, load(settings_), settings_.staffing.model())
-    ingest.attach(api.server.config.app, settings_)  # as the CLI wires the API
+    attach_ingest(api.server.config.app, settings_)  # as the CLI wires the API
     with api:
         yield api
 

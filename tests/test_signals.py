@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from crisiswatch.sentiment_weights import load
 from detectors import background, brand, incidents, sentiment_shift, terms
 from detectors.types import Mention, Signal
 from detectors.watchlist import Watchlist, WatchTerm
@@ -164,7 +165,7 @@ def test_severity_never_drops_while_an_incident_is_open() -> None:
 
 
 def test_a_text_without_words_of_its_own_gets_an_unknown_tone() -> None:
-    enricher = Enricher(FlowSentiment("complaint"), Watchlist((WatchTerm("boycott*"),)))
+    enricher = Enricher(FlowSentiment("complaint", load=load), Watchlist((WatchTerm("boycott*"),)))
     texts = ["RT @fedup: @NorthwindTel @ofcom @bbcnews #boycottnorthwind",
              "@NorthwindTel my bill doubled and nobody answers, terrible"]
     mentions = [Mention(id=str(i), ts=0.0, brands=("B",), text=t, hashtags=())

@@ -22,10 +22,10 @@ from bytewax.testing import run_main
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from crisiswatch.flow_config import build_flow
 from crisiswatch.settings import DEFAULT_CONFIG, Settings
 from crisiswatch.topics_cli import topics_embedder
 from detectors.embeddings import Embedder
-from flows.dataflow import build_flow
 from flows.importers import airline_rows, sorted_by_time
 from flows.sources import ReplaySource
 from store import Store, connect
