@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from typing import Any
 
 SEVERITIES = ("info", "warning", "critical")
-SYSTEM_ACTORS = frozenset({"crisiswatch", "sla-timer"})  # not people: detectors.lifecycle
+SYSTEM_ACTORS = frozenset({"crisiswatch", "sla-timer"})  # not people: response.lifecycle
 
 
 def quantiles(values: Iterable[float]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Acting on incidents: acknowledge, assign, escalate, resolve, activate a playbook;
 the playbooks themselves; staffing advice for an incident.
 
-Every change goes through the pure rules of ``detectors/lifecycle.py`` and one atomic
+Every change goes through the pure rules of ``response/lifecycle.py`` and one atomic
 store transaction, which also writes the audit entry and publishes the event that the
 live stream (``GET /stream``) pushes. The answer is the incident as it now stands.
 """
@@ -25,10 +25,10 @@ from api.activation_models import (
 )
 from api.models import AlertOut, ErrorOut
 from api.security import require
-from detectors import lifecycle
-from detectors.lifecycle import Change, Context, LifecycleError, Snapshot
-from detectors.playbooks import Action, PlaybookSet, matches
-from detectors.staffing import StaffingConfig, recommend
+from response import lifecycle
+from response.lifecycle import Change, Context, LifecycleError, Snapshot
+from response.playbooks import Action, PlaybookSet, matches
+from response.staffing import StaffingConfig, recommend
 from store import Store
 
 router = APIRouter(tags=["lifecycle"])

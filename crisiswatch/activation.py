@@ -4,7 +4,7 @@ End to end: the flow's sink stores an incident version and, in the same Lua step
 publishes ``incident.opened/updated/resolved`` on the ``p:events`` stream. The worker
 reads that stream as a consumer group (what it had read but not finished is read again
 after a restart), matches every automatic playbook against the incident
-(``detectors/playbooks.py``), and activates each match once per incident: one
+(``response/playbooks.py``), and activates each match once per incident: one
 optimistic transaction records the activation, the audit entries, the assignment, the
 staffing advice, the webhook messages (outbox) and the response clock (``p:sla``).
 A second loop fires clocks that ran out without an acknowledgement (the next
@@ -31,7 +31,7 @@ from fastapi import FastAPI
 from crisiswatch.playbook_file import load_playbooks
 from crisiswatch.settings import Settings
 from crisiswatch.webhooks import DeliveryWorker
-from detectors.lifecycle import (
+from response.lifecycle import (
     FOLLOW_UPS,
     SYSTEM,
     Change,
@@ -41,9 +41,9 @@ from detectors.lifecycle import (
     activate,
     follow_up,
 )
-from detectors.lifecycle import clock_ran_out as clock_change
-from detectors.playbooks import Playbook, PlaybookSet, matches
-from detectors.staffing import StaffingConfig
+from response.lifecycle import clock_ran_out as clock_change
+from response.playbooks import Playbook, PlaybookSet, matches
+from response.staffing import StaffingConfig
 from store import Store, StoreError
 
 GROUP = "activation"

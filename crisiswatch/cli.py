@@ -40,7 +40,7 @@ from crisiswatch.sentiment_cli import train_sentiment
 from crisiswatch.settings import ConfigError, Settings, load_settings
 from crisiswatch.topics_cli import models_app, print_topics, topics_embedder
 from crisiswatch.webhooks import SECRET_ENV, secret_from_env
-from detectors.playbooks import PlaybookSet
+from response.playbooks import PlaybookSet
 from store import LayoutMismatch, Store, connect
 from store.embedded import EmbeddedRedis
 

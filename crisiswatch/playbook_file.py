@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crisiswatch.settings import ConfigError
-from detectors.playbooks import (
+from response.playbooks import (
     Action,
     AuthorCondition,
     Conditions,

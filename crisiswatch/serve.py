@@ -16,7 +16,7 @@ from api.security import SecurityConfig
 from crisiswatch import __version__
 from crisiswatch.activation import attach
 from crisiswatch.settings import Settings
-from detectors.playbooks import PlaybookSet
+from response.playbooks import PlaybookSet
 from store import Store
 
 

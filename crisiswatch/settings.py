@@ -32,11 +32,11 @@ from detectors.incidents import IncidentConfig
 from detectors.sensitivity import Sensitivity
 from detectors.sensitivity import apply as apply_sensitivity
 from detectors.sentiment_shift import SentimentConfig
-from detectors.staffing import StaffingConfig
 from detectors.terms import TermConfig
 from detectors.volume import VolumeConfig
 from detectors.watchlist import Watchlist, WatchTerm
 from flows.parse import Parser
+from response.staffing import StaffingConfig
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"

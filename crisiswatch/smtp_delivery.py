@@ -1,6 +1,6 @@
 """E-mail destinations: an outbox message of format ``email`` sent over SMTP.
 
-The message body (``detectors/notify.py``) holds the envelope and the text as JSON, so
+The message body (``response/notify.py``) holds the envelope and the text as JSON, so
 that it is rendered once and every retry sends the same mail. It goes out with the same
 guarantees as a webhook: one ``Message-ID`` and ``Idempotency-Key`` per message (a
 mail client or a ticketing mailbox drops a repeat by its Message-ID), the HMAC

@@ -45,7 +45,7 @@ import httpx
 from crisiswatch import __version__
 from crisiswatch.playbook_file import host_allowed
 from crisiswatch.settings import WebhookSettings
-from detectors.lifecycle import SYSTEM, entry
+from response.lifecycle import SYSTEM, entry
 from store import Store
 
 SECRET_ENV = "CRISISWATCH_WEBHOOK_SECRET"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from detectors.lifecycle import Change, Snapshot
+from response.lifecycle import Change, Snapshot
 from store.events import EVENTS_KEPT
 
 if TYPE_CHECKING:

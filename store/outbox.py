@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from detectors.lifecycle import Message
+from response.lifecycle import Message
 
 if TYPE_CHECKING:
     from store.core import Store

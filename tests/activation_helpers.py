@@ -16,7 +16,7 @@ import httpx
 from crisiswatch.activation import attach
 from crisiswatch.playbook_file import load_playbooks
 from crisiswatch.settings import ActivationSettings, Settings, WebhookSettings
-from detectors.playbooks import PlaybookSet
+from response.playbooks import PlaybookSet
 from store import Store
 from store.embedded import free_port
 from tests.conftest import LiveAPI, settings_for

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from crisiswatch.activation import ActivationEngine
 from crisiswatch.settings import load_settings
-from detectors.playbooks import PlaybookSet
 from flows import demo
+from response.playbooks import PlaybookSet
 from store import Store
 from store.embedded import EmbeddedRedis
 from tests.activation_helpers import live_api

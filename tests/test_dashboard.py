@@ -17,9 +17,9 @@ import pytest
 
 from api.security import SecurityConfig
 from crisiswatch.activation import attach, load
-from detectors import lifecycle
-from detectors.lifecycle import Context
-from detectors.staffing import StaffingConfig
+from response import lifecycle
+from response.lifecycle import Context
+from response.staffing import StaffingConfig
 from store import Store, connect
 from tests.activation_helpers import incident
 from tests.conftest import LiveAPI, replay, settings_for

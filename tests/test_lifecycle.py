@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 
 from crisiswatch.activation import ActivationEngine, Worker
-from detectors.staffing import StaffingConfig
+from response.staffing import StaffingConfig
 from store import Store
 from tests.activation_helpers import (
     SECRET,

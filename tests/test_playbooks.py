@@ -11,7 +11,7 @@ import pytest
 
 from crisiswatch.playbook_file import host_allowed, load_playbooks
 from crisiswatch.settings import CONFIG_DIR, ConfigError, load_settings
-from detectors.playbooks import AuthorCondition, Conditions, Playbook, matches
+from response.playbooks import AuthorCondition, Conditions, Playbook, matches
 from store.embedded import EmbeddedRedis
 from tests.activation_helpers import incident, playbook_file
 

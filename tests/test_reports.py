@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from detectors import lifecycle
-from detectors.lifecycle import Context
-from detectors.staffing import StaffingConfig
+from response import lifecycle
+from response.lifecycle import Context
+from response.staffing import StaffingConfig
 from store import Store
 from tests.activation_helpers import T0, incident, playbook_file, write
 from tests.conftest import LiveAPI

@@ -23,7 +23,7 @@ from schemathesis import GenerationMode
 
 from crisiswatch.activation import attach
 from crisiswatch.serve import attach_ingest
-from detectors.lifecycle import Message
+from response.lifecycle import Message
 from store import Store, connect
 from store.embedded import EmbeddedRedis
 from tests.activation_helpers import incident, write

@@ -19,8 +19,8 @@ from api.security import SecurityConfig, route_scopes
 from crisiswatch.activation import attach
 from crisiswatch.api_settings import SecuritySettings
 from crisiswatch.logs import uvicorn_log_config
-from detectors.playbooks import PlaybookSet
-from detectors.staffing import StaffingConfig
+from response.playbooks import PlaybookSet
+from response.staffing import StaffingConfig
 from store import Store, connect
 from store.embedded import EmbeddedRedis, free_port
 from tests.activation_helpers import incident, write

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from detectors.staffing import (
+from response.staffing import (
     StaffingConfig,
     agents_needed,
     average_speed_of_answer,

@@ -16,8 +16,8 @@ import orjson
 
 from crisiswatch.activation import Worker
 from crisiswatch.webhooks import backoff
-from detectors.lifecycle import Message
-from detectors.playbooks import PlaybookSet
+from response.lifecycle import Message
+from response.playbooks import PlaybookSet
 from store import Store
 from store.embedded import EmbeddedRedis, free_port
 from tests.activation_helpers import (

@@ -21,7 +21,7 @@ from typing import Any
 
 import orjson
 
-from detectors.playbooks import Destination
+from response.playbooks import Destination
 
 SEVERITY_MARK = {"critical": ":rotating_light:", "warning": ":warning:",
                  "info": ":information_source:"}

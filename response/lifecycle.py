@@ -17,10 +17,10 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors.notify import follow_up as follow_up_body
-from detectors.notify import render
-from detectors.playbooks import Action, Playbook, PlaybookSet
-from detectors.staffing import StaffingConfig, recommend
+from response.notify import follow_up as follow_up_body
+from response.notify import render
+from response.playbooks import Action, Playbook, PlaybookSet
+from response.staffing import StaffingConfig, recommend
 
 SYSTEM = "crisiswatch"  # the actor of automatic activations
 TIMER = "sla-timer"  # the actor of escalations by the response clock
