@@ -8,60 +8,48 @@ separately against a Redis server, for production.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
-import orjson
 import typer
 import uvicorn
 from bytewax.testing import run_main
 from fastapi import FastAPI
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
 
 from api.stream import close_streams
 from crisiswatch.activation import Worker, load
+from crisiswatch.cli_common import (
+    ConfigOpt,
+    LogFormatOpt,
+    SpeedOpt,
+    check_inputs,
+    err,
+    redis_url,
+    settings_or_exit,
+)
 from crisiswatch.connect_cli import CONNECTORS, check_source, connect_command, run_live
+from crisiswatch.data_cli import backtest, demo, eval_, import_
 from crisiswatch.incident_table import incident_table
 from crisiswatch.keys_cli import keys_app
 from crisiswatch.logs import json_handler, uvicorn_log_config
 from crisiswatch.sentiment_cli import train_sentiment
-from crisiswatch.settings import ConfigError, Settings, load_settings
+from crisiswatch.settings import ConfigError, Settings
 from crisiswatch.topics_cli import models_app, print_topics, topics_embedder
 from crisiswatch.webhooks import SECRET_ENV, secret_from_env
 from response.playbooks import PlaybookSet
 from store import LayoutMismatch, Store, connect
-from store.embedded import EmbeddedRedis
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Detect brand crises in social media mention streams.")
-err = Console(stderr=True)
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML settings file "
-                                                "(default: configs/default.yaml)")]
-SpeedOpt = Annotated[float | None, typer.Option(
-    help="pace the replay at this many event seconds per wall second (default: as fast as "
-    "possible)", min=0.001)]
-
-
-class LogFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
-LogFormatOpt = Annotated[LogFormat | None, typer.Option(
-    help="json: one JSON object a line (default: observability.log_format)")]
 
 
 @app.callback()
@@ -73,45 +61,6 @@ def _main() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
-
-
-def _settings(config: Path | None) -> Settings:
-    try:
-        return load_settings(config)
-    except ConfigError as e:
-        err.print(f"[red]configuration error:[/] {e}")
-        raise typer.Exit(2) from None
-
-
-@contextlib.contextmanager
-def _redis(settings: Settings, embedded_ok: bool) -> Iterator[str]:
-    """REDIS_URL if set; otherwise an embedded server that lives as long as the command."""
-    if settings.redis_url:
-        try:
-            connect(settings.redis_url).ping()
-        except Exception as e:
-            err.print(f"[red]cannot reach Redis at {settings.redis_url}:[/] {e}")
-            raise typer.Exit(1) from None
-        yield settings.redis_url
-        return
-    if not embedded_ok:
-        err.print("[red]REDIS_URL is not set.[/] `crisiswatch flow` and `crisiswatch api` run "
-                  "against a Redis server (REDIS_URL=redis://host:6379/0); `crisiswatch run` "
-                  "starts an embedded one.")
-        raise typer.Exit(2)
-    server = EmbeddedRedis()
-    try:
-        server.start()
-        yield server.url
-    finally:
-        server.close()
-
-
-def _check_inputs(paths: list[Path]) -> None:
-    for p in paths:
-        if not p.is_file():
-            err.print(f"[red]no such input file:[/] {p}")
-            raise typer.Exit(2)
 
 
 def _replay(settings: Settings, paths: list[Path], url: str, speed: float | None,
@@ -231,7 +180,7 @@ def run(
 ) -> None:
     """Replay a stream (or read a live one), detect, and serve the API and dashboard:
     all in one process."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     if source is not None:
         check_source(source, settings, err)
         if inputs:
@@ -248,8 +197,8 @@ def run(
             n = demo.write(inputs[0])
             err.print(f"no input given: replaying the built-in demo stream ({n:,} records, "
                       "3 brands, 4 days, one outage)")
-        _check_inputs(inputs or [])
-        with _redis(settings, embedded_ok=True) as url:
+        check_inputs(inputs or [])
+        with redis_url(settings, embedded_ok=True) as url:
             store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
             playbooks, worker = _activation(settings, store)
             server = _serve_in_background(_app(url, settings, playbooks, host), host, port,
@@ -309,15 +258,15 @@ def flow(
     from crisiswatch.cluster import FlowSpec
     from crisiswatch.flow_cli import FlowFailed, run_flow
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     if from_stream == bool(inputs):
         err.print("[red]give input files or --from-stream[/] (one of the two)")
         raise typer.Exit(2)
-    _check_inputs(inputs or [])
+    check_inputs(inputs or [])
     spec = FlowSpec(source="stream" if from_stream else "files",
                     files=tuple(str(p) for p in inputs or []), shards=processes, speed=speed,
                     drain=drain, config=str(config) if config else None)
-    with _redis(settings, embedded_ok=False) as url:
+    with redis_url(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
         try:
             _summary(store, run_flow(settings, url, spec, processes, recovery_dir,
@@ -347,9 +296,9 @@ def api(
     log_format: LogFormatOpt = None,
 ) -> None:
     """Serve the API and dashboard over the Redis at REDIS_URL (production)."""
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     host = host or settings.api.host
-    with _redis(settings, embedded_ok=False) as url:
+    with redis_url(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
         playbooks, activation = _activation(settings, store)
         app_ = _app(url, settings, playbooks, host)
@@ -381,11 +330,11 @@ def worker_(config: ConfigOpt = None, log_format: LogFormatOpt = None) -> None:
     incidents, response clocks, webhook delivery (production; `api` runs one too)."""
     from rich.logging import RichHandler
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     handler = (json_handler() if (log_format or settings.observability.log_format) == "json"
                else RichHandler(console=err, show_path=False))
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[handler])
-    with _redis(settings, embedded_ok=False) as url:
+    with redis_url(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
         playbooks, activation = _activation(settings, store)
         err.print(f"activation worker: {len(playbooks.playbooks)} playbook(s) from "
@@ -400,151 +349,10 @@ def worker_(config: ConfigOpt = None, log_format: LogFormatOpt = None) -> None:
             activation.stop()
 
 
-@app.command("import")
-def import_(
-    kind: Annotated[str, typer.Argument(
-        help="export format: airline (Tweets.csv), x-v2 (X API v2 JSON: data + "
-        "includes.users), csv or ndjson (with --map)")],
-    path: Annotated[Path, typer.Argument(help="the export file")],
-    output: Annotated[Path | None, typer.Option("--output", "-o",
-                                                help="write here instead of stdout")] = None,
-    map_: Annotated[str | None, typer.Option(
-        "--map", help="csv/ndjson: mention field=column, comma-separated, e.g. "
-        "'text=Content,ts=Date,author.handle=Author,author.followers=Followers' (ndjson: "
-        "a column may be a dotted path)")] = None,
-    tz: Annotated[str | None, typer.Option(
-        help="the zone of times written without one, e.g. Europe/Paris")] = None,
-    ts_format: Annotated[str | None, typer.Option(
-        help="strptime format of times that are not ISO-8601, e.g. '%d/%m/%Y %H:%M'")] = None,
-    platform: Annotated[str | None, typer.Option(help="platform of every record")] = None,
-) -> None:
-    """Convert an export to mention JSON lines, in event-time order."""
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    from flows.importers import KINDS, import_rows, sorted_by_time
-    from flows.table_import import Mapping, parse_map
-
-    if kind not in KINDS:
-        err.print(f"[red]unknown import format {kind!r};[/] known: {', '.join(KINDS)}")
-        raise typer.Exit(2)
-    if not path.is_file():
-        err.print(f"[red]no such file:[/] {path}")
-        raise typer.Exit(2)
-    try:
-        zone = ZoneInfo(tz) if tz else None
-        mapping = (Mapping(parse_map(map_ or ""), zone, ts_format,
-                           {"platform": platform} if platform else {})
-                   if map_ or kind in ("csv", "ndjson") else None)
-        records = sorted_by_time(import_rows(kind, path, mapping))
-    except (ValueError, ZoneInfoNotFoundError) as e:
-        err.print(f"[red]cannot import {path}:[/] {e}")
-        raise typer.Exit(2) from None
-    out = output.open("wb") if output else sys.stdout.buffer
-    try:
-        for rec in records:
-            out.write((rec if isinstance(rec, bytes) else orjson.dumps(rec)) + b"\n")
-    finally:
-        if output:
-            out.close()
-    err.print(f"{len(records):,} records from {path}")
-
-
-@app.command()
-def demo(output: Annotated[Path, typer.Option("--output", "-o")] = Path("demo.jsonl"),
-         seed: int = 7) -> None:
-    """Write the built-in demo stream to a file."""
-    from flows import demo as demo_stream
-
-    err.print(f"{demo_stream.write(output, seed):,} records written to {output}")
-
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-@app.command("eval")
-def eval_(
-    nab: Annotated[Path | None, typer.Option(
-        help="a directory in NAB's layout (data/, labels/combined_windows.json, "
-        "config/profiles.json or profiles.json): NAB scores of the volume detector")] = None,
-    results: Annotated[Path | None, typer.Option(
-        help="with --nab: also write NAB's result files here")] = None,
-    sentiment: Annotated[bool, typer.Option(
-        help="brand-held-out sentiment evaluation on the airline labels")] = False,
-    topics: Annotated[bool, typer.Option(
-        help="topic clustering NMI/purity on the airline complaints")] = False,
-    airline: Annotated[Path, typer.Option(help="Tweets.csv of the airline sample")] =
-    SHARED_DATA / "airline" / "Tweets.csv",
-    vader: Annotated[Path, typer.Option(help="VADER's rated tweets (tweets_GroundTruth.txt)")]
-    = SHARED_DATA / "vader" / "tweets_GroundTruth.txt",
-    stream: Annotated[Path | None, typer.Option(
-        help="labelled stream to backtest (JSON lines, or an airline Tweets.csv); default: "
-        "--airline")] = None,
-    labels: Annotated[Path, typer.Option(
-        help="labels CSV: brand,start,end,kind,expect (alert|maybe|benign|no_alert)")] =
-    SHARED_DATA / "airline" / "events.csv",
-    config: ConfigOpt = None,
-) -> None:
-    """Evaluate the detectors on labelled data and print the tables.
-
-    With no option: backtest the airline stream against its labelled events (caught or
-    not, how fast, false alerts per brand per day, NAB-style score)."""
-    ran = False
-    if nab is not None:
-        from crisiswatch.evaluation import nab as nab_eval
-
-        try:
-            nab_eval.run(nab, results, err)
-        except nab_eval.NabLayoutError as e:
-            err.print(f"[red]cannot evaluate on {nab}:[/] {e}")
-            raise typer.Exit(2) from None
-        ran = True
-    if sentiment:
-        from crisiswatch.evaluation import sentiment as sentiment_eval
-
-        sentiment_eval.run(airline, vader, err)
-        ran = True
-    if topics:
-        from crisiswatch.evaluation import topics as topics_eval
-
-        topics_eval.run(airline, err)
-        ran = True
-    if stream is not None or not ran:
-        from crisiswatch.evaluation import events as events_eval
-
-        source = stream or airline
-        for path in (source, labels):
-            if not path.is_file():
-                err.print(f"[red]no such file:[/] {path}")
-                raise typer.Exit(2)
-        events_eval.run(source, labels, err, _settings(config), config)
-
-
-@app.command()
-def backtest(
-    history: Annotated[Path, typer.Argument(
-        help="the history to replay: JSON-lines mentions, or an airline Tweets.csv")],
-    against: Annotated[Path, typer.Option(
-        help="the configuration in use now (YAML), to compare -c against")],
-    config: Annotated[Path | None, typer.Option(
-        "--config", "-c", help="the new configuration (default: configs/default.yaml)")]
-    = None,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="print the comparison as JSON on stdout instead of the table")]
-    = False,
-) -> None:
-    """Replay one history under two configurations and list the incidents that appear,
-    vanish or change severity with the new one: tune before switching a change on."""
-    from crisiswatch.evaluation import backtest as backtest_eval
-
-    _check_inputs([history])
-    new, old = _settings(config), _settings(against)
-    report = backtest_eval.run(history, new, old, config, against, err)
-    if as_json:
-        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
-    else:
-        backtest_eval.print_report(report, err)
-
-
+app.command("import")(import_)
+app.command()(demo)
+app.command("eval")(eval_)
+app.command()(backtest)
 app.command("train-sentiment")(train_sentiment)
 app.add_typer(models_app, name="models")
 app.add_typer(keys_app, name="keys")

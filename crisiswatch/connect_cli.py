@@ -185,12 +185,12 @@ def connect_command(
 ) -> None:
     """Run a live connector against the Redis at REDIS_URL until stopped: it appends
     what it reads to the input streams that `crisiswatch flow --from-stream` reads."""
-    from crisiswatch.cli import _redis, _settings, err  # the composition root's helpers
+    from crisiswatch.cli_common import err, redis_url, settings_or_exit
 
-    settings = _settings(config)
+    settings = settings_or_exit(config)
     check_source(source, settings, err)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    with _redis(settings, embedded_ok=False) as url:
+    with redis_url(settings, embedded_ok=False) as url:
         live = [r.start() for r in runners(settings, url, source)]
         err.print(f"{', '.join(r.name for r in live)}: reading into "
                   f"{live[0].store.inputs.key(0)}…; Ctrl-C stops")

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from crisiswatch.webhooks import (
+from crisiswatch.delivery import (
     EVENT_HEADER,
     IDEMPOTENCY_HEADER,
     SIGNATURE_HEADER,

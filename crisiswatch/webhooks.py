@@ -28,44 +28,38 @@ the message itself, and sending it again would get the same answer.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
-import os
 import random
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from crisiswatch import __version__
+from crisiswatch.delivery import (
+    EVENT_HEADER,
+    IDEMPOTENCY_HEADER,
+    SECRET_ENV,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    Outcome,
+    secret_from_env,
+    sign,
+)
 from crisiswatch.playbook_file import host_allowed
 from crisiswatch.settings import WebhookSettings
+from crisiswatch.smtp_delivery import send_email
 from response.lifecycle import SYSTEM, entry
 from store import Store
 
-SECRET_ENV = "CRISISWATCH_WEBHOOK_SECRET"
-SIGNATURE_HEADER = "X-Crisiswatch-Signature"
-TIMESTAMP_HEADER = "X-Crisiswatch-Timestamp"
-IDEMPOTENCY_HEADER = "Idempotency-Key"
-EVENT_HEADER = "X-Crisiswatch-Event"
 RETRYABLE_STATUS = {408, 425, 429}
 
 log = logging.getLogger("crisiswatch.webhooks")
 
-
-def secret_from_env() -> bytes | None:
-    value = os.environ.get(SECRET_ENV, "")
-    return value.encode() if value else None
-
-
-def sign(secret: bytes, timestamp: str, body: bytes) -> str:
-    mac = hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256)
-    return "sha256=" + mac.hexdigest()
+__all__ = ["SECRET_ENV", "DeliveryWorker", "Outcome", "backoff", "secret_from_env", "sign"]
 
 
 def backoff(attempt: int, base: float, cap: float,
@@ -75,16 +69,6 @@ def backoff(attempt: int, base: float, cap: float,
     yet never retry sooner than half the nominal delay."""
     delay = min(cap, base * 2 ** (attempt - 1))
     return delay / 2 + rand() * delay / 2
-
-
-@dataclass(frozen=True)
-class Outcome:
-    ok: bool
-    status: int | None
-    error: str
-    retryable: bool
-    retry_after: float | None
-    seconds: float
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -114,8 +98,6 @@ class Sender:
             return Outcome(False, None, f"host of {url!r} is not on webhooks.allowed_hosts",
                            False, None, 0.0)
         if message["format"] == "email":
-            from crisiswatch.smtp_delivery import send_email  # it imports this module
-
             return send_email(message, self.secret, self.settings.timeout_seconds)
         body = message["body"].encode()
         stamp = str(int(time.time()))

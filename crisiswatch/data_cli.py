@@ -1,0 +1,155 @@
+"""The CLI's data commands: ``import`` (exports to mention JSON lines), ``demo`` (the
+built-in stream), ``eval`` (the detectors on labelled data) and ``backtest`` (one history
+under two configurations)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from crisiswatch.cli_common import ConfigOpt, check_inputs, err, settings_or_exit
+
+
+def import_(
+    kind: Annotated[str, typer.Argument(
+        help="export format: airline (Tweets.csv), x-v2 (X API v2 JSON: data + "
+        "includes.users), csv or ndjson (with --map)")],
+    path: Annotated[Path, typer.Argument(help="the export file")],
+    output: Annotated[Path | None, typer.Option("--output", "-o",
+                                                help="write here instead of stdout")] = None,
+    map_: Annotated[str | None, typer.Option(
+        "--map", help="csv/ndjson: mention field=column, comma-separated, e.g. "
+        "'text=Content,ts=Date,author.handle=Author,author.followers=Followers' (ndjson: "
+        "a column may be a dotted path)")] = None,
+    tz: Annotated[str | None, typer.Option(
+        help="the zone of times written without one, e.g. Europe/Paris")] = None,
+    ts_format: Annotated[str | None, typer.Option(
+        help="strptime format of times that are not ISO-8601, e.g. '%d/%m/%Y %H:%M'")] = None,
+    platform: Annotated[str | None, typer.Option(help="platform of every record")] = None,
+) -> None:
+    """Convert an export to mention JSON lines, in event-time order."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from flows.importers import KINDS, import_rows, sorted_by_time
+    from flows.table_import import Mapping, parse_map
+
+    if kind not in KINDS:
+        err.print(f"[red]unknown import format {kind!r};[/] known: {', '.join(KINDS)}")
+        raise typer.Exit(2)
+    if not path.is_file():
+        err.print(f"[red]no such file:[/] {path}")
+        raise typer.Exit(2)
+    try:
+        zone = ZoneInfo(tz) if tz else None
+        mapping = (Mapping(parse_map(map_ or ""), zone, ts_format,
+                           {"platform": platform} if platform else {})
+                   if map_ or kind in ("csv", "ndjson") else None)
+        records = sorted_by_time(import_rows(kind, path, mapping))
+    except (ValueError, ZoneInfoNotFoundError) as e:
+        err.print(f"[red]cannot import {path}:[/] {e}")
+        raise typer.Exit(2) from None
+    out = output.open("wb") if output else sys.stdout.buffer
+    try:
+        for rec in records:
+            out.write((rec if isinstance(rec, bytes) else orjson.dumps(rec)) + b"\n")
+    finally:
+        if output:
+            out.close()
+    err.print(f"{len(records):,} records from {path}")
+
+
+def demo(output: Annotated[Path, typer.Option("--output", "-o")] = Path("demo.jsonl"),
+         seed: int = 7) -> None:
+    """Write the built-in demo stream to a file."""
+    from flows import demo as demo_stream
+
+    err.print(f"{demo_stream.write(output, seed):,} records written to {output}")
+
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def eval_(
+    nab: Annotated[Path | None, typer.Option(
+        help="a directory in NAB's layout (data/, labels/combined_windows.json, "
+        "config/profiles.json or profiles.json): NAB scores of the volume detector")] = None,
+    results: Annotated[Path | None, typer.Option(
+        help="with --nab: also write NAB's result files here")] = None,
+    sentiment: Annotated[bool, typer.Option(
+        help="brand-held-out sentiment evaluation on the airline labels")] = False,
+    topics: Annotated[bool, typer.Option(
+        help="topic clustering NMI/purity on the airline complaints")] = False,
+    airline: Annotated[Path, typer.Option(help="Tweets.csv of the airline sample")] =
+    SHARED_DATA / "airline" / "Tweets.csv",
+    vader: Annotated[Path, typer.Option(help="VADER's rated tweets (tweets_GroundTruth.txt)")]
+    = SHARED_DATA / "vader" / "tweets_GroundTruth.txt",
+    stream: Annotated[Path | None, typer.Option(
+        help="labelled stream to backtest (JSON lines, or an airline Tweets.csv); default: "
+        "--airline")] = None,
+    labels: Annotated[Path, typer.Option(
+        help="labels CSV: brand,start,end,kind,expect (alert|maybe|benign|no_alert)")] =
+    SHARED_DATA / "airline" / "events.csv",
+    config: ConfigOpt = None,
+) -> None:
+    """Evaluate the detectors on labelled data and print the tables.
+
+    With no option: backtest the airline stream against its labelled events (caught or
+    not, how fast, false alerts per brand per day, NAB-style score)."""
+    ran = False
+    if nab is not None:
+        from crisiswatch.evaluation import nab as nab_eval
+
+        try:
+            nab_eval.run(nab, results, err)
+        except nab_eval.NabLayoutError as e:
+            err.print(f"[red]cannot evaluate on {nab}:[/] {e}")
+            raise typer.Exit(2) from None
+        ran = True
+    if sentiment:
+        from crisiswatch.evaluation import sentiment as sentiment_eval
+
+        sentiment_eval.run(airline, vader, err)
+        ran = True
+    if topics:
+        from crisiswatch.evaluation import topics as topics_eval
+
+        topics_eval.run(airline, err)
+        ran = True
+    if stream is not None or not ran:
+        from crisiswatch.evaluation import events as events_eval
+
+        source = stream or airline
+        for path in (source, labels):
+            if not path.is_file():
+                err.print(f"[red]no such file:[/] {path}")
+                raise typer.Exit(2)
+        events_eval.run(source, labels, err, settings_or_exit(config), config)
+
+
+def backtest(
+    history: Annotated[Path, typer.Argument(
+        help="the history to replay: JSON-lines mentions, or an airline Tweets.csv")],
+    against: Annotated[Path, typer.Option(
+        help="the configuration in use now (YAML), to compare -c against")],
+    config: Annotated[Path | None, typer.Option(
+        "--config", "-c", help="the new configuration (default: configs/default.yaml)")]
+    = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="print the comparison as JSON on stdout instead of the table")]
+    = False,
+) -> None:
+    """Replay one history under two configurations and list the incidents that appear,
+    vanish or change severity with the new one: tune before switching a change on."""
+    from crisiswatch.evaluation import backtest as backtest_eval
+
+    check_inputs([history])
+    new, old = settings_or_exit(config), settings_or_exit(against)
+    report = backtest_eval.run(history, new, old, config, against, err)
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    else:
+        backtest_eval.print_report(report, err)
