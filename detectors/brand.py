@@ -18,7 +18,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors import background, incidents, sentiment_shift, terms, topics, volume
+from detectors import (
+    background,
+    incidents,
+    sentiment_shift,
+    terms,
+    topic_clustering,
+    topics,
+    volume,
+)
 from detectors.embeddings import Embedder
 from detectors.types import Alert, Signal, VolumeScore
 from detectors.watchlist import Watchlist
@@ -108,8 +116,8 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
     if cfg.topics is not None and embedder is not None and stats.texts is not None:
         items = stats.texts.items()
         vectors = embedder.embed([i.text for i in items])
-        found = topics.update(state.topics, brand, start, items, vectors, cfg.topics,
-                              brand_count=stats.texts.total)
+        found = topic_clustering.update(state.topics, brand, start, items, vectors, cfg.topics,
+                                        brand_count=stats.texts.total)
         topic_records = found.topics
         signals += [s.to_signal() for s in found.signals]
 

@@ -17,6 +17,7 @@ from crisiswatch.evaluation.topics import nmi, purity
 from detectors.embeddings import CachedEmbedder, Embedder, WordPieceTokenizer
 from detectors.text import normalise_text
 from detectors.text import terms as content_terms
+from detectors.topic_clustering import update
 from detectors.topics import (
     EXAMPLE_POOL,
     BrandTopics,
@@ -25,7 +26,6 @@ from detectors.topics import (
     TopicUpdate,
     WindowTexts,
     record,
-    update,
 )
 from detectors.types import Example, Mention
 from tests.topic_data import (

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from detectors.topics import BrandTopics, TopicConfig, TopicUpdate, update
+from detectors.topic_clustering import update
+from detectors.topics import BrandTopics, TopicConfig, TopicUpdate
 from store import Store
 from tests.test_topics import WINDOW, items_of
 from tests.topic_data import MERGE_CFG, MERGE_STEPS, at_angle, fixture_embedder, planted

@@ -31,7 +31,8 @@ from crisiswatch import models
 from crisiswatch.settings import load_settings
 from detectors.embeddings import Embedder
 from detectors.text import normalise_text
-from detectors.topics import BrandTopics, TopicConfig, TopicInput, update
+from detectors.topic_clustering import update
+from detectors.topics import BrandTopics, TopicConfig, TopicInput
 from detectors.types import Example
 
 LEFT_OUT = "Can't Tell"
