@@ -46,7 +46,7 @@ Parse = Callable[[bytes, int], Mention | DeadLetter]
 
 @dataclass(frozen=True)
 class IngestConfig:
-    """What the composition root gives this router (``crisiswatch.ingest.attach``): the
+    """What the composition root gives this router (``crisiswatch.serve.attach_ingest``): the
     flow's parser, configured like the flow's, and the size limits."""
 
     parse: Parse
