@@ -1,3 +1,4 @@
-"""crisiswatch: the composition root (CLI, settings, the store, the embedded Redis)."""
+"""crisiswatch: the composition root (the CLI, the settings, and the wiring of flow, API
+and worker; see ARCHITECTURE.md). Nothing but tests and benchmarks imports it."""
 
 __version__ = "0.1.0"
