@@ -11,7 +11,7 @@ from crisiswatch import sentiment_weights
 from crisiswatch.settings import Settings
 from detectors.embeddings import Embedder
 from flows import dataflow
-from flows.config import FlowConfig, SentimentConfig
+from flows.config import FlowConfig, SentimentScoring
 
 
 def flow_config(settings: Settings, topics: bool = False) -> FlowConfig:
@@ -21,7 +21,7 @@ def flow_config(settings: Settings, topics: bool = False) -> FlowConfig:
         parser=settings.make_parser(),
         detector=settings.detector_config(topics=topics),
         brand_detectors=settings.brand_detector_configs(topics=topics),
-        sentiment=SentimentConfig(s.model, s.weights, s.learn_from_labels, s.refresh_seconds),
+        sentiment=SentimentScoring(s.model, s.weights, s.learn_from_labels, s.refresh_seconds),
         lateness_s=settings.window.lateness_minutes * 60,
         dedup_horizon_windows=settings.dedup_horizon_windows,
         dedup_max_ids=settings.dedup.max_ids,

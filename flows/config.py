@@ -18,7 +18,10 @@ SentimentLoader = Callable[[Path | None], SentimentModel]
 
 
 @dataclass(frozen=True)
-class SentimentConfig:
+class SentimentScoring:
+    """How the flow scores sentiment (not the sentiment-shift detector's thresholds,
+    which are ``detectors.sentiment_shift.SentimentConfig`` in ``FlowConfig.detector``)."""
+
     model: Literal["complaint", "vader"] = "complaint"
     weights: Path | None = None  # None: the shipped prior
     learn_from_labels: bool = True  # read POST /mentions/{id}/label from the store
@@ -38,4 +41,4 @@ class FlowConfig:
     store_prefix: str
     records_kept: int  # dead letters and late records kept in the store
     brand_detectors: dict[str, DetectorConfig] = field(default_factory=dict)
-    sentiment: SentimentConfig = SentimentConfig()
+    sentiment: SentimentScoring = SentimentScoring()
