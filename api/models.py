@@ -81,7 +81,7 @@ class WatchHit(BaseModel):
 class SignalOut(BaseModel):
     """One detector's finding, kept inside the incident it fed."""
 
-    kind: Literal["volume", "hashtag", "sentiment", "keyword", "reach", "topic"]
+    kind: Literal["volume", "hashtag", "sentiment", "keyword", "reach", "topic", "silence"]
     window_start: float
     severity: Severity
     summary: str

@@ -79,6 +79,8 @@ def eval_(
         "config/profiles.json or profiles.json): NAB scores of the volume detector")] = None,
     results: Annotated[Path | None, typer.Option(
         help="with --nab: also write NAB's result files here")] = None,
+    verbose: Annotated[bool, typer.Option(
+        "--verbose", "-v", help="with --nab: a row per series too")] = False,
     sentiment: Annotated[bool, typer.Option(
         help="brand-held-out sentiment evaluation on the airline labels")] = False,
     topics: Annotated[bool, typer.Option(
@@ -104,7 +106,7 @@ def eval_(
         from crisiswatch.evaluation import nab as nab_eval
 
         try:
-            nab_eval.run(nab, results, err)
+            nab_eval.run(nab, results, err, settings_or_exit(config).volume.model, verbose)
         except nab_eval.NabLayoutError as e:
             err.print(f"[red]cannot evaluate on {nab}:[/] {e}")
             raise typer.Exit(2) from None

@@ -68,7 +68,8 @@ class _Author(_Strict):
 
 class _When(_Strict):
     brand: list[str] = []
-    kinds: list[Literal["volume", "hashtag", "sentiment", "keyword", "reach", "topic"]] = []
+    kinds: list[Literal["volume", "hashtag", "sentiment", "keyword", "reach", "topic",
+                        "silence"]] = []
     min_severity: Literal["info", "warning", "critical"] | None = None
     keywords: list[str] = []
     watchlist: list[str] = []

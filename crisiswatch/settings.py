@@ -58,18 +58,33 @@ class DedupSettings(BaseModel):
                          description="closed windows' ids remembered at most, per brand")
 
 
+_VOLUME = VolumeConfig()
+
+
 class VolumeSettings(BaseModel):
-    horizons: list[int] = [1, 3, 12]
-    half_life_windows: float = Field(72, gt=0)
-    hourly_rate: float = Field(0.012, gt=0, le=1)
-    weekly_rate: float = Field(0.002, ge=0, le=1)
-    warmup_windows: int = Field(288, ge=0)
-    gap_reset_windows: int = Field(72, gt=0)
-    shift_windows: int = Field(72, gt=0)
-    p_threshold: float = Field(1e-5, gt=0, lt=1)
-    min_lift: float = Field(2.0, ge=1)
-    min_excess: float = Field(10, ge=0)
-    max_dispersion: float = Field(25, ge=1)
+    """``detectors.volume.VolumeConfig`` as the file writes it; the defaults are the
+    detector's own, so the file, the code and ``eval --nab`` cannot disagree."""
+
+    horizons: list[int] = list(_VOLUME.horizons)
+    half_life_windows: float = Field(_VOLUME.half_life_windows, gt=0)
+    hourly_rate: float = Field(_VOLUME.hourly_rate, gt=0, le=1)
+    weekly_rate: float = Field(_VOLUME.weekly_rate, ge=0, le=1)
+    warmup_windows: int = Field(_VOLUME.warmup_windows, ge=0)
+    cold_start_windows: int = Field(_VOLUME.cold_start_windows, ge=1)
+    local_half_life: float = Field(_VOLUME.local_half_life, gt=0)
+    young_p_factor: float = Field(_VOLUME.young_p_factor, gt=0, le=1)
+    gap_reset_windows: int = Field(_VOLUME.gap_reset_windows, gt=0)
+    shift_windows: int = Field(_VOLUME.shift_windows, gt=0)
+    p_threshold: float = Field(_VOLUME.p_threshold, gt=0, lt=1)
+    min_lift: float = Field(_VOLUME.min_lift, ge=1)
+    min_excess: float = Field(_VOLUME.min_excess, ge=0)
+    min_log_z: float = Field(_VOLUME.min_log_z, ge=0)
+    log_var_prior: float = Field(_VOLUME.log_var_prior, gt=0)
+    log_var_half_life: float = Field(_VOLUME.log_var_half_life, gt=0)
+    record_days: int = Field(_VOLUME.record_days, ge=0)
+    rearm_windows: int = Field(_VOLUME.rearm_windows, ge=0)
+    detect_drops: bool = _VOLUME.detect_drops
+    max_dispersion: float = Field(_VOLUME.max_dispersion, ge=1)
 
     def model(self, window_s: int) -> VolumeConfig:
         fields = {**self.model_dump(), "horizons": tuple(sorted(self.horizons))}

@@ -108,6 +108,8 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
     signals = []
     if score.anomalous:
         signals.append(_volume_signal(start, score, cfg))
+    elif score.drop:
+        signals.append(_silence_signal(start, score, cfg))
     signals += [_term_signal(start, e, stats, cfg) for e in emerging]
     if shift is not None:
         signals.append(_sentiment_signal(start, shift))
@@ -159,6 +161,23 @@ def _volume_signal(start: float, score: VolumeScore, cfg: DetectorConfig) -> Sig
         score=score.surprise,
         details={"observed": score.horizon_observed, "expected": score.horizon_expected,
                  "horizon": score.horizon, "lift": score.lift, "p_value": score.p_value},
+    )
+
+
+def _silence_signal(start: float, score: VolumeScore, cfg: DetectorConfig) -> Signal:
+    """Far fewer mentions than the baseline, the quietest stretch in ``record_days``: on a
+    brand that is usually talked about, that is more often a collector, a quota or a
+    query gone wrong than a public that fell silent, so it is ``info`` for whoever runs
+    the sources, not a page for the crisis team."""
+    minutes = score.horizon * cfg.window_s // 60
+    return Signal(
+        kind="silence", window_start=start, severity="info",
+        summary=(f"only {score.horizon_observed} mentions in {minutes} min against "
+                 f"{score.horizon_expected:.1f} expected, the quietest in "
+                 f"{cfg.volume.record_days} days: check that the source is live"),
+        score=0.0,
+        details={"observed": score.horizon_observed, "expected": score.horizon_expected,
+                 "horizon": score.horizon, "log_z": score.log_z},
     )
 
 

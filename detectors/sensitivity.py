@@ -5,13 +5,14 @@ or a Bonferroni-corrected hashtag test is; commercial listening tools offer a si
 "fewer / more alerts" control, and so does this. Each level maps the detectors' own
 thresholds, the ones the configuration file sets, onto stricter or looser ones:
 
-- the significance thresholds (volume and hashtag p-values, the watch-term and
-  sentiment p-values) move by a factor of 10: ``more`` accepts a count ten times more
-  likely under the baseline, ``fewer`` one ten times less likely;
+- the significance thresholds (volume and hashtag p-values, the young brand's hashtag
+  p-value, the watch-term and sentiment p-values) move by a factor of 10: ``more``
+  accepts a count ten times more likely under the baseline, ``fewer`` one ten times
+  less likely;
 - the margins above the baseline (the volume and hashtag lift beyond 1x, the rise in
   negative share) halve for ``more`` and double for ``fewer``;
-- the minimum evidence (the volume excess, a hashtag's support, the mentions a sentiment
-  shift needs) halves or doubles likewise.
+- the minimum evidence (the volume excess, a hashtag's support, a young brand's too,
+  the mentions a sentiment shift needs) halves or doubles likewise.
 
 ``balanced`` is the configuration as written, unchanged, so a file that never names a
 sensitivity behaves exactly as before. Levels scale the configured values rather than
@@ -70,7 +71,9 @@ def _volume(v: VolumeConfig, s: Scale) -> VolumeConfig:
 def _terms(t: TermConfig, s: Scale) -> TermConfig:
     return replace(t, p_threshold=_p(t.p_threshold, s),
                    watch_p_threshold=_p(t.watch_p_threshold, s),
-                   min_lift=_lift(t.min_lift, s), min_support=_count(t.min_support, s))
+                   young_p_threshold=_p(t.young_p_threshold, s),
+                   min_lift=_lift(t.min_lift, s), min_support=_count(t.min_support, s),
+                   young_min_support=_count(t.young_min_support, s))
 
 
 def _sentiment(c: SentimentConfig, s: Scale) -> SentimentConfig:

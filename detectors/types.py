@@ -82,7 +82,9 @@ class VolumeScore:
     surprise: float  # -log10(p_value)
     lift: float  # horizon_observed / horizon_expected
     anomalous: bool
-    warming_up: bool
+    warming_up: bool  # the baseline is young: local level, stricter threshold
+    log_z: float = 0.0  # the horizon's mean log ratio in sds of ordinary windows
+    drop: bool = False  # a record low far below the baseline (only with detect_drops)
 
 
 @dataclass(slots=True)
@@ -113,7 +115,7 @@ class Alert:
 class Signal:
     """One detector's finding about one window of one brand; incidents fuse them."""
 
-    kind: str  # volume | hashtag | sentiment | keyword | reach | topic
+    kind: str  # volume | hashtag | sentiment | keyword | reach | topic | silence
     window_start: float
     severity: str  # info | warning | critical
     summary: str  # one line a person reads first

@@ -22,11 +22,30 @@ Why this shape:
 - Significance alone is not enough on a busy brand (a 10 % rise over 10,000 mentions is
   "significant"), nor on a quiet one (3 mentions instead of 0.2): an alert also needs a
   minimum lift and a minimum excess count.
-- A stream that has just started has no baseline and cannot tell a morning from a spike:
-  no alert until ``warmup_windows`` of live data (one day by default). A silence longer
-  than ``gap_reset_windows`` means the stream was not live (collector down, brand newly
-  tracked), not that volume fell to zero: the baseline warms up again. Shorter silences
-  are real zeros and are learnt as such.
+- Tweet volume is heavy-tailed: on a busy brand the count model alone calls every
+  ordinary burst significant (NAB's Twitter series: dozens of false alerts a month). So a
+  window must also be far out in *log* space, where a doubling means the same on a quiet
+  and a busy brand: the mean of ``log((count + 1) / (expected + 1))`` over the horizon,
+  divided by its own spread, learnt per horizon from the brand's ordinary windows (the
+  spread of an hour's mean is not the spread of one window over the square root of 12:
+  bursts come in runs). ``min_log_z`` is that z-score's threshold.
+- A crisis is news because nothing like it happened lately. A new anomaly (no anomaly
+  in the last ``rearm_windows``) must be a *record*: its horizon mean of ``log(count+1)``
+  above every daily maximum of the last ``record_days`` days, today's included. Daily
+  maxima are kept over all windows, so the brand's last big day sets the bar, and the
+  same size of burst every evening alerts once, not every day. Once an anomaly is open
+  its following windows need only be significant: the gate decides what is news, not how
+  long it lasts.
+- A stream that has just started has a young baseline: it cannot tell a morning from a
+  spike by the hour of the day. Until ``warmup_windows`` of live data (one day by
+  default) the expected count is the larger of the seasonal guess and the stream's own
+  level of the last half hour or so (``local_half_life``), the variance allows for how
+  few windows that level rests on, and the p-value threshold is ``young_p_factor`` times
+  stricter. So a storm in the first hour alerts inside it (after ``cold_start_windows``
+  windows have shown a level at all), while a morning ramp, which doubles over hours, is
+  followed by the local level. A silence longer than ``gap_reset_windows`` means the
+  stream was not live (collector down, brand newly tracked), not that volume fell to
+  zero: the baseline starts young again. Shorter silences are real zeros.
 - The baseline does not learn from anomalous windows (an incident must not become its
   own baseline) and learns from winsorised counts otherwise, so a spike barely moves it;
   but after ``shift_windows`` anomalous windows in a row the new level is taken as the
@@ -58,11 +77,22 @@ class VolumeConfig:
     week_hour_rate: float = 0.25  # per week, once a slot has 4 weeks: about 4 weeks of memory
     week_hour_prior: float = 1.0  # weeks of an hour of the week worth the daily guess
     warmup_windows: int = 288
+    cold_start_windows: int = 3
+    local_half_life: float = 6.0  # windows: the young baseline's own recent level
+    young_p_factor: float = 0.1  # p-value threshold multiplier while the baseline is young
     gap_reset_windows: int = 72
     shift_windows: int = 72
-    p_threshold: float = 1e-5
+    p_threshold: float = 1e-4
     min_lift: float = 2.0
     min_excess: float = 10.0
+    min_log_z: float = 2.0
+    log_var_prior: float = 0.25  # of a window's log ratio: a factor of e**0.5 is one sd
+    log_var_half_life: float = 2016.0  # windows: a week at 5-minute windows
+    log_var_prior_windows: float = 24.0  # windows the prior is worth
+    record_days: int = 14
+    record_margin: float = 0.05  # in log(count + 1): about 5 % beyond the record
+    detect_drops: bool = True
+    rearm_windows: int = 12
     max_dispersion: float = 25.0
     winsor_sigmas: float = 3.0
 
@@ -70,10 +100,19 @@ class VolumeConfig:
     def alpha(self) -> float:
         return 1.0 - 0.5 ** (1.0 / self.half_life_windows)
 
+    @property
+    def local_alpha(self) -> float:
+        return 1.0 - 0.5 ** (1.0 / self.local_half_life)
+
+    @property
+    def log_var_alpha(self) -> float:
+        return 1.0 - 0.5 ** (1.0 / self.log_var_half_life)
+
 
 @dataclass(slots=True)
 class VolumeState:
-    """Bounded: 223 seasonal numbers, a few floats and the last ``max(horizons)`` windows."""
+    """Bounded: 223 seasonal numbers, a few floats, the last ``max(horizons)`` windows and
+    ``record_days`` daily maxima."""
 
     last_window: int | None = None
     live_windows: int = 0
@@ -93,6 +132,19 @@ class VolumeState:
     recent_seasonal: float = 0.0  # ... and of their seasonal means: adjust = the ratio
     dispersion_ew: float = 1.0
     recent: deque[tuple[int, float]] = field(default_factory=deque)  # (count, expected)
+    local_sum: float = 0.0  # EW sum of learnt counts and of their weights: the young
+    local_weight: float = 0.0  # baseline's recent level and how many windows it rests on
+    log_var: list[float] = field(default_factory=list)  # per horizon (module doc)
+    log_var_n: int = 0  # windows it was learnt from
+    since_anomalous: int = 1_000_000
+    since_drop: int = 1_000_000
+    day: int | None = None
+    # per horizon, the day's extremes of the mean log(count + 1), over all its windows,
+    # and those of the previous ``record_days - 1`` days
+    today_max: list[float] = field(default_factory=list)
+    today_min: list[float] = field(default_factory=list)
+    day_maxima: deque[list[float]] = field(default_factory=deque)
+    day_minima: deque[list[float]] = field(default_factory=deque)
 
     def dispersion(self, cfg: VolumeConfig) -> float:
         """Variance-to-mean ratio of the counts around the baseline, at least Poisson's 1."""
@@ -154,61 +206,201 @@ def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
         state.live_windows = 0
         state.high_run = 0
         state.recent.clear()
+        state.local_sum = state.local_weight = 0.0
     else:
         for missing in range(state.last_window + 1, window):
             _learn(state, missing, 0, state.expected(missing, cfg), cfg)
+            state.since_anomalous += 1
+            state.since_drop += 1
     state.last_window = window
     score = _score(state, window, count, cfg)
-    _learn(state, window, count, score.expected, cfg, frozen=score.anomalous)
+    levels = _levels(state, count, cfg)
+    frozen = score.anomalous or score.drop
+    _learn_spread(state, window, count, score.expected, cfg, frozen=frozen)
+    _learn(state, window, count, score.expected, cfg, frozen=frozen)
+    _note_records(state, window, levels, cfg)
     state.high_run = state.high_run + 1 if score.anomalous else 0
+    state.since_anomalous = 0 if score.anomalous else state.since_anomalous + 1
+    state.since_drop = 0 if score.drop else state.since_drop + 1
     if state.high_run >= cfg.shift_windows:
         _accept_new_level(state)
     return score
 
 
-def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> VolumeScore:
-    warming_up = state.live_windows < cfg.warmup_windows
+def _log_ratio(count: float, expected: float) -> float:
+    return math.log((count + 1.0) / (expected + 1.0))
+
+
+def _young_expected(state: VolumeState, window: int, cfg: VolumeConfig) -> tuple[float, float]:
+    """The expected count and the windows it rests on: the seasonal guess, or while the
+    baseline is young the larger of it and the stream's own recent level (module doc)."""
     expected = state.expected(window, cfg)
-    phi = state.dispersion(cfg)
-    # The expected count is itself an estimate, from ``m`` windows of this hour: its error
-    # adds (h^2 / m) * phi * mu to the variance of an h-window sum, so a young baseline
-    # (a brand's second day) needs stronger evidence than a mature one.
     hour, _ = _slot(window, cfg)
-    m = max(min(state.hourly_seen[hour], 1.0 / cfg.hourly_rate), 1.0)
+    if state.live_windows >= cfg.warmup_windows:
+        return expected, max(min(state.hourly_seen[hour], 1.0 / cfg.hourly_rate), 1.0)
+    local = state.local_sum / state.local_weight if state.local_weight > 0 else 0.0
+    support = max(min(state.hourly_seen[hour], state.local_weight), 1.0)
+    return max(expected, local), support
+
+
+@dataclass(frozen=True, slots=True)
+class _Horizon:
+    """One horizon's evidence: counts for the count model, the log-space z-score."""
+
+    i: int  # its place in ``cfg.horizons``
+    h: int
+    observed: float
+    expected: float
+    p_high: float  # P(sum >= observed), corrected for the horizons tried
+    p_low: float  # P(sum <= observed), likewise
+    log_z: float
+    level: float  # mean log(count + 1): what a record is measured in
+
+
+def _horizons(state: VolumeState, count: int, expected: float, support: float,
+              cfg: VolumeConfig) -> list[_Horizon]:
+    phi = state.dispersion(cfg)
     history = list(state.recent)
-    best = (1.0, 1, count, expected)
-    tried = 0
-    for h in cfg.horizons:
-        if h - 1 > len(history):
-            continue
-        tried += 1
+    usable = [(i, h) for i, h in enumerate(cfg.horizons) if h - 1 <= len(history)]
+    out = []
+    for i, h in usable:
         earlier = history[len(history) - (h - 1):] if h > 1 else []
         observed = count + sum(c for c, _ in earlier)
         mu = expected + sum(e for _, e in earlier)
-        p = count_tail(observed, mu, phi * (1.0 + h / m))
-        if p < best[0]:
-            best = (p, h, observed, mu)
-    p_raw, horizon, h_obs, h_exp = best
-    p_value = min(1.0, p_raw * max(tried, 1))
-    lift = h_obs / h_exp if h_exp > 0 else math.inf
-    anomalous = (
-        not warming_up
-        and p_value <= cfg.p_threshold
-        and lift >= cfg.min_lift
-        and h_obs - h_exp >= cfg.min_excess
-    )
+        # The expected count is itself an estimate from ``support`` windows: its error
+        # adds (h^2 / support) * phi * mu to the variance of an h-window sum, so a young
+        # baseline needs stronger evidence than a mature one.
+        var_phi = phi * (1.0 + h / support)
+        log_mean = (_log_ratio(count, expected) +
+                    sum(_log_ratio(c, e) for c, e in earlier)) / h
+        level = (math.log1p(count) + sum(math.log1p(c) for c, _ in earlier)) / h
+        out.append(_Horizon(
+            i, h, observed, mu,
+            p_high=min(1.0, count_tail(observed, mu, var_phi) * len(usable)),
+            p_low=min(1.0, (1.0 - count_tail(observed + 1, mu, var_phi)) * len(usable)),
+            log_z=log_mean / math.sqrt(_log_var(state, i, cfg)), level=level))
+    return out
+
+
+def _spike(t: _Horizon, p_threshold: float, cfg: VolumeConfig) -> bool:
+    return (t.p_high <= p_threshold and t.log_z >= cfg.min_log_z
+            and t.observed >= cfg.min_lift * t.expected
+            and t.observed - t.expected >= cfg.min_excess)
+
+
+def _drop(t: _Horizon, p_threshold: float, cfg: VolumeConfig) -> bool:
+    return (t.p_low <= p_threshold and t.log_z <= -cfg.min_log_z
+            and t.observed * cfg.min_lift <= t.expected
+            and t.expected - t.observed >= cfg.min_excess)
+
+
+def _record_high(state: VolumeState, t: _Horizon, cfg: VolumeConfig) -> bool:
+    """Busier over this horizon than any stretch as long in ``record_days`` (module doc)."""
+    days = [state.today_max, *state.day_maxima] if state.today_max else state.day_maxima
+    return cfg.record_days <= 0 or all(t.level > d[t.i] + cfg.record_margin for d in days)
+
+
+def _record_low(state: VolumeState, t: _Horizon, cfg: VolumeConfig) -> bool:
+    days = [state.today_min, *state.day_minima] if state.today_min else state.day_minima
+    return cfg.record_days <= 0 or all(t.level < d[t.i] - cfg.record_margin for d in days)
+
+
+def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> VolumeScore:
+    warming_up = state.live_windows < cfg.warmup_windows
+    expected, support = _young_expected(state, window, cfg)
+    tests = _horizons(state, count, expected, support, cfg) or \
+        [_Horizon(0, 1, count, expected, 1.0, 1.0, 0.0, math.log1p(count))]
+    p_threshold = cfg.p_threshold * (cfg.young_p_factor if warming_up else 1.0)
+    can_alert = state.live_windows >= cfg.cold_start_windows
+    spike_open = state.since_anomalous <= cfg.rearm_windows
+    drop_open = state.since_drop <= cfg.rearm_windows
+
+    def spike(t: _Horizon) -> bool:
+        return _spike(t, p_threshold, cfg) and (spike_open or _record_high(state, t, cfg))
+
+    # the strongest horizon that passes every test, else the most surprising one
+    best = max(tests, key=lambda t: (spike(t), -t.p_high))
+    anomalous = can_alert and spike(best)
+    drop = (cfg.detect_drops and can_alert and not anomalous
+            and any(_drop(t, p_threshold, cfg) and (drop_open or _record_low(state, t, cfg))
+                    for t in tests))
+    lift = best.observed / best.expected if best.expected > 0 else math.inf
     return VolumeScore(
         observed=count,
         expected=round(expected, 4),
-        horizon=horizon,
-        horizon_observed=int(h_obs),
-        horizon_expected=round(h_exp, 4),
-        p_value=p_value,
-        surprise=round(-math.log10(max(p_value, 1e-300)), 3),
+        horizon=best.h,
+        horizon_observed=int(best.observed),
+        horizon_expected=round(best.expected, 4),
+        p_value=best.p_high,
+        surprise=round(-math.log10(max(best.p_high, 1e-300)), 3),
         lift=round(lift, 3) if math.isfinite(lift) else 1e9,
         anomalous=anomalous,
         warming_up=warming_up,
+        log_z=round(best.log_z, 3),
+        drop=drop,
     )
+
+
+def _log_var(state: VolumeState, i: int, cfg: VolumeConfig) -> float:
+    return state.log_var[i] if i < len(state.log_var) else cfg.log_var_prior
+
+
+def _learn_spread(state: VolumeState, window: int, count: int, expected: float,
+                  cfg: VolumeConfig, frozen: bool) -> None:
+    """Learn each horizon's spread of the mean log ratio from ordinary windows,
+    winsorised at 4 sd so that one burst cannot widen it much."""
+    if frozen or state.live_windows < cfg.cold_start_windows:
+        return
+    while len(state.log_var) < len(cfg.horizons):
+        state.log_var.append(cfg.log_var_prior)
+    history = list(state.recent)
+    # a running mean at first (the prior worth ``log_var_prior_windows``), then an
+    # exponential one: a week-long memory that a new stream would take a week to fill
+    state.log_var_n += 1
+    a = max(cfg.log_var_alpha, 1.0 / (state.log_var_n + cfg.log_var_prior_windows))
+    for i, h in enumerate(cfg.horizons):
+        if h - 1 > len(history):
+            continue
+        earlier = history[len(history) - (h - 1):] if h > 1 else []
+        m = (_log_ratio(count, expected) + sum(_log_ratio(c, e) for c, e in earlier)) / h
+        v = state.log_var[i]
+        state.log_var[i] = v + a * (min(m * m, 16.0 * v) - v)
+
+
+def _levels(state: VolumeState, count: int, cfg: VolumeConfig) -> list[float]:
+    """Mean log(count + 1) over each horizon that ends at this window (the horizons
+    longer than the history so far are left out)."""
+    history = [c for c, _ in state.recent]
+    out = []
+    for h in cfg.horizons:
+        if h - 1 > len(history):
+            break
+        tail = history[len(history) - (h - 1):] if h > 1 else []
+        out.append((math.log1p(count) + sum(math.log1p(c) for c in tail)) / h)
+    return out
+
+
+def _note_records(state: VolumeState, window: int, levels: list[float],
+                  cfg: VolumeConfig) -> None:
+    """Keep the day's extremes of each horizon's level, and those of the last days."""
+    day = window * cfg.window_s // 86400
+    if state.day is not None and day != state.day:
+        if state.today_max:
+            state.day_maxima.append(state.today_max)
+            state.day_minima.append(state.today_min)
+        while len(state.day_maxima) > max(cfg.record_days - 1, 0):
+            state.day_maxima.popleft()
+            state.day_minima.popleft()
+        state.today_max, state.today_min = [], []
+    state.day = day
+    n = len(cfg.horizons)
+    if len(levels) < n:  # too short a history for the long horizons: no record to beat
+        return
+    if not state.today_max:
+        state.today_max, state.today_min = [-math.inf] * n, [math.inf] * n
+    for i, v in enumerate(levels):
+        state.today_max[i] = max(state.today_max[i], v)
+        state.today_min[i] = min(state.today_min[i], v)
 
 
 def _learn(state: VolumeState, window: int, count: int, expected: float,
@@ -233,6 +425,9 @@ def _learn(state: VolumeState, window: int, count: int, expected: float,
     seasonal = state.seasonal(window, cfg)
     decay = 1.0 - cfg.alpha
     state.recent_actual = decay * state.recent_actual + x
+    local_decay = 1.0 - cfg.local_alpha
+    state.local_sum = local_decay * state.local_sum + x
+    state.local_weight = local_decay * state.local_weight + 1.0
     state.recent_seasonal = decay * state.recent_seasonal + seasonal
     state.mean += (x - state.mean) / min(n + 1, cfg.warmup_windows)
     adjust = state.adjust

@@ -60,13 +60,20 @@ def test_the_baseline_learns_the_daily_cycle() -> None:
     assert abs(state.expected(afternoon, CFG) / rates[168] - 1) < 0.25
 
 
-def test_a_spike_in_the_quiet_hours_is_caught_against_the_night_baseline() -> None:
+def test_a_night_burst_is_news_only_when_it_is_the_busiest_stretch_in_two_weeks() -> None:
+    """The record gate (module doc of ``detectors.volume``): 25 extra mentions at 03:00
+    are far above the night's baseline but fewer than any afternoon brings, so volume
+    alone does not call them news; 150 extra are the busiest five minutes in ten days."""
     rng = np.random.default_rng(7)
     rates = diurnal_rates(10, 60.0)
     counts = [int(c) for c in rng.poisson(rates)]
     night = 9 * 288 + 36  # 03:00 on day 10: about 5 expected
-    counts[night] += 25  # an afternoon's worth at night
-    scores = feed(counts)
+    small, large = list(counts), list(counts)
+    small[night] += 25
+    large[night] += 150
+    quiet_burst = feed(small)[night]
+    assert quiet_burst.p_value < CFG.p_threshold and not quiet_burst.anomalous
+    scores = feed(large)
     assert scores[night].anomalous
     assert not any(s.anomalous for s in scores[:night])
 

@@ -63,6 +63,8 @@ def test_levels_order_every_threshold() -> None:
         assert a.terms.watch_p_threshold < b.terms.watch_p_threshold
         assert a.terms.min_lift > b.terms.min_lift
         assert a.terms.min_support > b.terms.min_support
+        assert a.terms.young_p_threshold < b.terms.young_p_threshold
+        assert a.terms.young_min_support > b.terms.young_min_support
         assert a.sentiment.p_threshold < b.sentiment.p_threshold
         assert a.sentiment.min_rise > b.sentiment.min_rise
         assert a.sentiment.min_mentions > b.sentiment.min_mentions

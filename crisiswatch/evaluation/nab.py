@@ -19,14 +19,15 @@ How a NAB series becomes a count stream (one rule for every series, no per-corpu
   negative binomial with dispersion capped at ``max_dispersion``) was built for; a larger
   scale shrinks the relative noise the model allows and makes heavy-tailed sensors alert
   on their ordinary spikes.
-The detector runs with the product's defaults: it is the detector the product ships that is
-measured.
+The detector runs with the configuration ``run`` uses (``-c FILE``, else the shipped
+defaults): it is the detector the product ships that is measured.
 
-What counts as a detection is what the product pages people with: the opening of an
-incident. ``detectors.incidents`` opens one on an anomalous window and folds the anomalous
-windows that follow into it until ``cooldown_windows`` pass without one; a NAB detection is
-that first window. (Scoring every anomalous window instead would charge a lasting level
-shift as hundreds of false positives, an alert storm the product never sends.)
+What counts as a detection is what the product tells people: the opening of an incident.
+``detectors.incidents`` opens one on a window with a signal (a spike, or a record low: the
+``silence`` signal, ``detect_drops``) and folds the ones that follow into it until
+``cooldown_windows`` pass without one; a NAB detection is that first window. (Scoring every
+anomalous window instead would charge a lasting level shift as hundreds of false
+positives, an alert storm the product never sends.)
 
 The anomaly score NAB's result files need, in [0, 1], is ``s / (s + s0)`` of the surprise
 ``s = -log10(p)``, with ``s0 = -log10(p_threshold)``, so 0.5 is the p-value at which the
@@ -41,6 +42,7 @@ from __future__ import annotations
 import csv
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,9 +94,16 @@ class Detected:
     alerts: list[bool]
 
 
-def run(data_dir: Path, results: Path | None, console: Console) -> dict:
-    """Detect on every labelled series of ``data_dir``, score with every profile, print the
-    tables (and write NAB result files under ``results``); returns the figures."""
+def default_volume(window_s: int) -> VolumeConfig:
+    return VolumeConfig(window_s=window_s)
+
+
+def run(data_dir: Path, results: Path | None, console: Console,
+        volume: Callable[[int], VolumeConfig] = default_volume, verbose: bool = False) -> dict:
+    """Detect on every labelled series of ``data_dir`` with ``volume(window_s)``'s
+    configuration, score with every profile, print the tables (one row per series too
+    when ``verbose``, so a regression can be found) and write NAB result files under
+    ``results``; returns the figures."""
     started = time.perf_counter()
     bench = load(data_dir)
     for key in bench.unlabelled:
@@ -107,12 +116,12 @@ def run(data_dir: Path, results: Path | None, console: Console) -> dict:
         task = progress.add_task("", total=len(bench.series))
         for s in bench.series:
             progress.update(task, description=s.key)
-            detected.append(detect(s))
+            detected.append(detect(s, volume(s.interval_s)))
             progress.advance(task)
     figures = _score(detected, bench.profiles)
     figures["seconds"] = round(time.perf_counter() - started, 2)
     figures["threshold"] = ALERT_THRESHOLD
-    _print(figures, console)
+    _print(figures, console, verbose)
     if results is not None:
         write_results(detected, results)
         console.print(f"NAB result files written under {results}/<corpus>/{DETECTOR_NAME}_"
@@ -131,23 +140,23 @@ def as_counts(values: list[float]) -> list[int]:
     return [round((v - low) / (high - low) * COUNT_SCALE) for v in values]
 
 
-def detect(series: NabSeries) -> Detected:
+def detect(series: NabSeries, cfg: VolumeConfig) -> Detected:
     """Replay one series through the volume detector, as the flow would, window by window;
-    a detection is a window that opens an incident."""
-    interval = series.interval_s
-    cfg = VolumeConfig(window_s=interval)
+    a detection is a window that opens an incident (a spike or a silence)."""
+    interval = cfg.window_s
     cooldown = IncidentConfig().cooldown_windows
     state = VolumeState()
     floor = -math.log10(cfg.p_threshold)
     first = series.timestamps[0]
-    last_anomalous: int | None = None
+    last_signal: int | None = None
     scores, alerts = [], []
     for ts, count in zip(series.timestamps, as_counts(series.values), strict=True):
         window = int((ts - first).total_seconds() // interval)
         v = update(state, window, count, cfg)
-        opens = v.anomalous and (last_anomalous is None or window - last_anomalous > cooldown)
-        if v.anomalous:
-            last_anomalous = window
+        signal = v.anomalous or v.drop
+        opens = signal and (last_signal is None or window - last_signal > cooldown)
+        if signal:
+            last_signal = window
         surprise = max(0.0, -math.log10(max(v.p_value, 1e-300)))
         a = surprise / (surprise + floor)
         scores.append(max(a, ALERT_THRESHOLD) if opens else min(a, BELOW_ALERT))
@@ -173,6 +182,12 @@ def _score(detected: list[Detected], profiles: dict) -> dict:
             figures["overall"] = entry
         else:
             figures["corpora"][corpus] = entry
+    figures["series"] = [
+        {"series": d.series.key.removesuffix(".csv"), "windows": len(d.series.windows),
+         "detected": per_profile[first][i].detected, "missed": per_profile[first][i].missed,
+         "false_positives": per_profile[first][i].false_positives,
+         "profiles": {name: _figures(per_profile[name][i]) for name in profiles}}
+        for first in list(profiles)[:1] for i, d in enumerate(detected)]
     for name, cost in profiles.items():
         threshold, best = sweep((SeriesScores(d.anomaly_scores, d.series.windows)
                                  for d in detected), cost)
@@ -188,21 +203,41 @@ def _cell(p: dict) -> str:
     return f"[dim]raw {p['raw']:.2f}[/]" if p["score"] is None else f"{p['score']:.1f}"
 
 
-def _print(figures: dict, console: Console) -> None:
-    """The tables; on a log or a pipe, where rich assumes 80 columns, at 110 so that the
-    corpus names and figures are not cut."""
+def _print(figures: dict, console: Console, verbose: bool = False) -> None:
+    """The tables; on a log or a pipe, where rich assumes 80 columns, at 110 (130 with
+    the per-series rows) so that the names and figures are not cut."""
     narrow = console.width
     if not console.is_terminal:
-        console.width = max(narrow, 110)
+        console.width = max(narrow, 130 if verbose else 110)
     try:
+        if verbose:
+            _series_table(figures, console)
         _tables(figures, console)
     finally:
         console.width = narrow
 
 
-def _tables(figures: dict, console: Console) -> None:
+def _shown(figures: dict) -> list[str]:
     shown = [p for p in PROFILES_SHOWN if p in figures["overall"]["profiles"]]
-    shown += [p for p in figures["overall"]["profiles"] if p not in PROFILES_SHOWN]
+    return shown + [p for p in figures["overall"]["profiles"] if p not in PROFILES_SHOWN]
+
+
+def _series_table(figures: dict, console: Console) -> None:
+    shown = _shown(figures)
+    table = Table(title="per series (a series' score is its own raw score normalised "
+                  "between its null and perfect detectors)")
+    for col in ("series", "windows", "found", "missed", "FP"):
+        table.add_column(col, justify="left" if col == "series" else "right", no_wrap=True)
+    for p in shown:
+        table.add_column(PROFILES_SHOWN.get(p, p), justify="right", no_wrap=True)
+    for e in figures["series"]:
+        table.add_row(e["series"], str(e["windows"]), str(e["detected"]), str(e["missed"]),
+                      str(e["false_positives"]), *(_cell(e["profiles"][p]) for p in shown))
+    console.print(table)
+
+
+def _tables(figures: dict, console: Console) -> None:
+    shown = _shown(figures)
     ours = Table(title="crisiswatch volume detector: NAB score per corpus (null 0, perfect 100)",
                  caption="found / missed: labelled windows; FP: detections outside them; "
                  "corpora without windows show their raw cost")
