@@ -244,13 +244,17 @@ class Featurizer:
                         dense=dense)
 
     def _mean_vectors(self, tokens: _Tokens) -> np.ndarray:
-        """Each text's unit mean word vector (zero without a known word): differences of
-        one running sum over the batch's tokens, which are in text order."""
+        """Each text's unit mean word vector (zero without a known word). Each text's
+        vectors are summed on their own (``reduceat``), never as differences of a running
+        sum over the batch: a text must score the same whatever else shares its batch,
+        or a restart that cuts batches elsewhere would publish other figures."""
         vectors = self._vectors[self._vrow[tokens.vid]]
-        running = np.zeros((len(vectors) + 1, vectors.shape[1]), np.float64)
-        np.cumsum(vectors, axis=0, out=running[1:])
+        n = len(tokens.starts)
         ends = np.append(tokens.starts[1:], len(vectors))
-        sums = (running[ends] - running[tokens.starts]).astype(np.float32)
+        sums = np.zeros((n, vectors.shape[1]), np.float32)
+        filled = ends > tokens.starts
+        if filled.any():
+            sums[filled] = np.add.reduceat(vectors, tokens.starts[filled], axis=0)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         np.divide(sums, norms, out=sums, where=norms > 0)
         return sums

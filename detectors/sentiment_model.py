@@ -66,7 +66,8 @@ class SentimentModel:
             return np.zeros((0, 3), dtype=np.float32)
         f = self.featurizer.batch(texts)
         weights = self.w[f.buckets]
-        logits = f.dense @ self.wd
+        # einsum's own loop, not BLAS: a row's logits must not depend on the batch's shape
+        logits = np.einsum("ij,jk->ik", f.dense, self.wd)
         for c in range(3):
             logits[:, c] += np.bincount(f.rows, weights=weights[:, c], minlength=len(texts))
         proba = _softmax(logits)

@@ -2,7 +2,7 @@
 traffic at a known time: a storm of retweeted handle lists (on a brand with a day of
 history, and on one whose stream began two hours before), a single speculative
 watch-term post and the same term corroborated by several authors, and a reply hashtag
-that bursts every morning.
+that bursts every morning, and a stream whose first hour holds a tenfold spike.
 
 Ordinary traffic is a few readable mentions a window (a third complaints, some thanks,
 questions), from many authors, so that every baseline has something true to learn.
@@ -50,18 +50,21 @@ YOUNG_STORM = "Eastwind"  # the same storm 2 h after its stream began
 SPECULATIVE = "Harbor Bank"  # one "data breach" post, 30 h in
 CORROBORATED = "Quay Bank"  # the same words from four authors within the hour, 30 h in
 RECURRING = "Skyways"  # a reply hashtag every morning 09:00-10:00 for five days
+FIRST_HOUR = "Westwind"  # a stream that begins 20 min before its volume goes tenfold
 STORM_AT = T0 + 30 * HOUR
 YOUNG_START = STORM_AT - 2 * HOUR
 RECURRING_DAYS = 5
+FIRST_HOUR_START = STORM_AT - 20 * 60
 
 
 def ordinary(brand: str, handle: str, start: float, end: float, per_window: float,
-             rng: np.random.Generator) -> list[dict[str, Any]]:
+             rng: np.random.Generator, texts: tuple[str, ...] = ORDINARY
+             ) -> list[dict[str, Any]]:
     out = []
     for w in range(int((end - start) // WINDOW)):
         for _ in range(int(rng.poisson(per_window))):
             ts = start + w * WINDOW + float(rng.uniform(0, WINDOW))
-            text = ORDINARY[int(rng.integers(len(ORDINARY)))]
+            text = texts[int(rng.integers(len(texts)))]
             out.append(mention(brand, ts, f"@{handle} {text}", f"u{int(rng.integers(10**6))}"))
     return out
 
@@ -94,6 +97,9 @@ def write(path: Path, seed: int = 12) -> Path:
         handle="HarborBank"), "worried-1"))
     records += [mention(CORROBORATED, STORM_AT + 60 + i * 600, SPECULATION.format(
         handle="QuayBank"), f"worried-{i}") for i in range(4)]
+    records += ordinary(FIRST_HOUR, FIRST_HOUR, FIRST_HOUR_START, end, 5, rng)
+    records += ordinary(FIRST_HOUR, FIRST_HOUR, STORM_AT, STORM_AT + 40 * 60, 45, rng,
+                        texts=ORDINARY[:3])  # complaints: an outage
     records += ordinary(RECURRING, RECURRING, T0, T0 + RECURRING_DAYS * DAY, 8, rng)
     for day in range(RECURRING_DAYS):
         for i in range(REPLIES_PER_DAY):

@@ -201,3 +201,23 @@ def test_eval_without_the_airline_file_says_where_it_looked(tmp_path: Path) -> N
     r = cli("eval", "--sentiment", "--airline", "nowhere/Tweets.csv", cwd=tmp_path)
     assert r.returncode == 2
     assert "airline labels not found at nowhere/Tweets.csv" in r.stderr
+
+
+def test_a_text_scores_the_same_whatever_shares_its_batch() -> None:
+    """A restart resumes at another batch boundary: the figures it publishes must be the
+    ones an uninterrupted run publishes, to the last bit."""
+    import random
+
+    from flows.sentiment import FlowSentiment
+
+    scorer = FlowSentiment()
+    texts = [f"{w} flight {i}, the crew was {a} and the wifi {b}" for i, (w, a, b) in enumerate(
+        (w, a, b) for w in ("my", "our", "the") for a in ("great", "rude", "late")
+        for b in ("worked", "died", "never came"))] * 4
+    whole = scorer.score(texts)[0]
+    rng, parts, i = random.Random(3), [], 0
+    while i < len(texts):
+        k = rng.randint(1, 9)
+        parts += scorer.score(texts[i:i + k])[0]
+        i += k
+    assert parts == whole

@@ -2,7 +2,8 @@
 a storm of retweeted handle lists pages within 15 minutes, on a brand with history and
 on one whose stream began two hours before; one speculative watch-term post is not
 critical, the same words from several authors are; a reply hashtag that bursts every
-morning alerts once and is then reported as recurring."""
+morning alerts once and is then reported as recurring; a stream whose first hour holds a
+tenfold spike alerts inside that hour."""
 
 from __future__ import annotations
 
@@ -86,3 +87,15 @@ def test_a_recurring_daily_burst_alerts_once_then_says_it_is_recurring(
     for a in alerts[1:]:  # ... and from the second day on, as what it is
         assert "recurring, like" in a["explanation"]["summary"], a["explanation"]["summary"]
         assert "#askskyways" in a["explanation"]["summary"]
+
+
+def test_a_tenfold_spike_in_a_streams_first_hour_alerts_inside_that_hour(
+        run: tuple[Store, list[dict[str, Any]]]) -> None:
+    store, versions = run
+    first_hour_end = ss.FIRST_HOUR_START + ss.HOUR
+    early = [v for v in versions if v["brand"] == ss.FIRST_HOUR and "volume" in v["kinds"]
+             and v["updated_window"] + ss.WINDOW <= first_hour_end]
+    assert early and early[0]["first_window"] >= ss.STORM_AT  # not the stream's start
+    assert early[0]["severity"] in ("warning", "critical")
+    (incident,) = alerts_of(store, ss.FIRST_HOUR)
+    assert incident["explanation"]["observed"] > 5 * incident["explanation"]["expected"]
