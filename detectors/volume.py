@@ -30,12 +30,21 @@ Why this shape:
   spread of an hour's mean is not the spread of one window over the square root of 12:
   bursts come in runs). ``min_log_z`` is that z-score's threshold.
 - A crisis is news because nothing like it happened lately. A new anomaly (no anomaly
-  in the last ``rearm_windows``) must be a *record*: its horizon mean of ``log(count+1)``
-  above every daily maximum of the last ``record_days`` days, today's included. Daily
-  maxima are kept over all windows, so the brand's last big day sets the bar, and the
-  same size of burst every evening alerts once, not every day. Once an anomaly is open
-  its following windows need only be significant: the gate decides what is news, not how
-  long it lasts.
+  in the last ``rearm_windows``) must be a *record* at the horizon that found it: its
+  mean of ``log(count + 1)`` over that horizon more than ``record_margin`` above every
+  daily maximum of the same horizon's mean in the last ``record_days`` days, today's
+  included (the busiest five minutes, or the busiest hour, in two weeks). Daily maxima
+  are kept over all windows, so the brand's last big day sets the bar and the same size
+  of burst every evening alerts once, not every day. Once an anomaly is open its
+  following windows need only be significant: the gate decides what is news, not how
+  long it lasts. The price: a night-time burst smaller than the brand's ordinary
+  afternoon is not a volume alert (the hashtag, watch-term and tone detectors still see
+  it). On NAB's Twitter series this gate is what turns hundreds of false alerts into a
+  handful.
+- With ``detect_drops``, the same tests run downwards: a horizon far *below* its
+  expectation (p, lift, excess and log z mirrored) that is a record low against the
+  daily minima is a ``drop``. Nights with no mentions at all set those minima at zero, so
+  only a brand that is never quiet can drop; the flow reports it as ``silence``.
 - A stream that has just started has a young baseline: it cannot tell a morning from a
   spike by the hour of the day. Until ``warmup_windows`` of live data (one day by
   default) the expected count is the larger of the seasonal guess and the stream's own
