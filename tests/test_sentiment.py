@@ -208,9 +208,10 @@ def test_a_text_scores_the_same_whatever_shares_its_batch() -> None:
     ones an uninterrupted run publishes, to the last bit."""
     import random
 
+    from crisiswatch.sentiment_weights import load
     from flows.sentiment import FlowSentiment
 
-    scorer = FlowSentiment()
+    scorer = FlowSentiment("complaint", load=load)
     texts = [f"{w} flight {i}, the crew was {a} and the wifi {b}" for i, (w, a, b) in enumerate(
         (w, a, b) for w in ("my", "our", "the") for a in ("great", "rude", "late")
         for b in ("worked", "died", "never came"))] * 4
