@@ -20,7 +20,7 @@ were trained on, so a brand whose complaints use other words ("gate agent", "app
 ships one, distilled from all-MiniLM-L6-v2, see ``crisiswatch.sentiment_weights``), each
 text also gets the unit mean of its words' vectors, and a word never seen in training
 still lands near the words it means. Each vocabulary entry looks its vector up once; a
-batch's means are one cumulative sum over its tokens.
+batch's means are one sparse product (texts x words, counts) with the words' vectors.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
+from scipy import sparse
 from vaderSentiment.vaderSentiment import (
     BOOSTER_DICT,
     N_SCALAR,
@@ -244,13 +245,20 @@ class Featurizer:
                         dense=dense)
 
     def _mean_vectors(self, tokens: _Tokens) -> np.ndarray:
-        """Each text's unit mean word vector (zero without a known word): differences of
-        one running sum over the batch's tokens, which are in text order."""
-        vectors = self._vectors[self._vrow[tokens.vid]]
-        running = np.zeros((len(vectors) + 1, vectors.shape[1]), np.float64)
-        np.cumsum(vectors, axis=0, out=running[1:])
-        ends = np.append(tokens.starts[1:], len(vectors))
-        sums = (running[ends] - running[tokens.starts]).astype(np.float32)
+        """Each text's unit mean word vector (zero without a known word): its words'
+        vectors summed in float64, as one sparse product (texts x the batch's distinct
+        known words, counts) @ (their vectors).
+
+        A text's sum no longer depends on the texts batched before it (the running sum
+        over the whole batch that this replaced could move its last float32 bit), and
+        it costs 20 ms for 7,000 texts where that sum took 450 ms: numpy's cumulative
+        sum down the rows of a (tokens x 128) array was most of the enrichment's time."""
+        vrow = self._vrow[tokens.vid]
+        known = vrow > 0
+        words, cols = np.unique(vrow[known], return_inverse=True)
+        counts = sparse.csr_matrix((np.ones(len(cols)), (tokens.rows[known], cols)),
+                                   shape=(len(tokens.starts), len(words)))
+        sums = np.asarray(counts @ self._vectors[words].astype(np.float64), np.float32)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         np.divide(sums, norms, out=sums, where=norms > 0)
         return sums
