@@ -136,9 +136,10 @@ class Featurizer:
         self.word_vectors = word_vectors
         dim = word_vectors.dim if word_vectors else 0
         self.n_dense = N_DENSE + dim
-        # row 0 is the zero vector of words without one
+        # row 0 is the zero vector of words without one; float64 (the float16 rows
+        # exactly), in which the texts' sums are taken
         self._vectors = np.zeros((1 + (len(word_vectors.words) if word_vectors else 0), dim),
-                                 np.float32)
+                                 np.float64)
         self._word_row: dict[str, int] = {}
         if word_vectors:
             self._vectors[1:] = word_vectors.vectors
@@ -246,19 +247,22 @@ class Featurizer:
 
     def _mean_vectors(self, tokens: _Tokens) -> np.ndarray:
         """Each text's unit mean word vector (zero without a known word): its words'
-        vectors summed in float64, as one sparse product (texts x the batch's distinct
-        known words, counts) @ (their vectors).
+        vectors added in order in float64, as one sparse product (texts x vocabulary
+        rows, a 1 per known token, built directly: the tokens are in text order) @ the
+        vectors.
 
         A text's sum no longer depends on the texts batched before it (the running sum
         over the whole batch that this replaced could move its last float32 bit), and
-        it costs 20 ms for 7,000 texts where that sum took 450 ms: numpy's cumulative
+        it costs 6 ms for 8,000 texts where that sum took 450 ms: numpy's cumulative
         sum down the rows of a (tokens x 128) array was most of the enrichment's time."""
         vrow = self._vrow[tokens.vid]
         known = vrow > 0
-        words, cols = np.unique(vrow[known], return_inverse=True)
-        counts = sparse.csr_matrix((np.ones(len(cols)), (tokens.rows[known], cols)),
-                                   shape=(len(tokens.starts), len(words)))
-        sums = np.asarray(counts @ self._vectors[words].astype(np.float64), np.float32)
+        n = len(tokens.starts)
+        indptr = np.zeros(n + 1, np.int64)
+        np.cumsum(np.bincount(tokens.rows[known], minlength=n), out=indptr[1:])
+        counts = sparse.csr_matrix((np.ones(int(indptr[-1])), vrow[known], indptr),
+                                   shape=(n, len(self._vectors)))
+        sums = np.asarray(counts @ self._vectors, np.float32)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         np.divide(sums, norms, out=sums, where=norms > 0)
         return sums
