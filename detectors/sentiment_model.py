@@ -66,7 +66,7 @@ class SentimentModel:
             return np.zeros((0, 3), dtype=np.float32)
         f = self.featurizer.batch(texts)
         weights = self.w[f.buckets]
-        logits = f.dense @ self.wd
+        logits = _dense_logits(f.dense, self.wd)
         for c in range(3):
             logits[:, c] += np.bincount(f.rows, weights=weights[:, c], minlength=len(texts))
         proba = _softmax(logits)
@@ -174,6 +174,18 @@ class SentimentModel:
     def copy(self) -> SentimentModel:
         """An independent model with the same weights (sharing the featurizer)."""
         return SentimentModel.from_arrays(self.to_arrays(), self.featurizer)
+
+
+def _dense_logits(dense: np.ndarray, wd: np.ndarray) -> np.ndarray:
+    """``dense @ wd`` one feature at a time, so that each text's logits are the same
+    float32 operations whatever else is in the batch: BLAS picks its kernel by the
+    batch's size, and with 132 dense features its last bits differ between a batch of
+    two and one of forty, which the enrichment's cache may not see (a text's score is
+    a function of the text)."""
+    logits = np.zeros((len(dense), wd.shape[1]), dtype=np.float32)
+    for j in range(wd.shape[0]):
+        logits += dense[:, j:j + 1] * wd[j]
+    return logits
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:
