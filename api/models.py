@@ -33,7 +33,8 @@ class WindowPoint(BaseModel):
     retweets: int
     negative_share: float = Field(description="of the mentions with a readable tone")
     positive_share: float
-    unknown_share: float = Field(0.0, description="mentions with no words of their own")
+    unknown_share: float = Field(
+        0.0, description="mentions of unknown tone: no words of their own, or not in English")
     mean_sentiment: float
     reach: int
     max_followers: int

@@ -309,8 +309,8 @@ def _lead(tone: str, demoted: bool, s: WindowStats) -> str:
     if tone == "calm":
         return "attention burst, no more negative than usual: "
     if tone == "unknown":
-        return (f"tone unknown ({s.unknown_share:.0%} of its posts have no words of their "
-                f"own: handles, hashtags, links): ")
+        return (f"tone unknown ({s.unknown_share:.0%} of its posts have no words the "
+                f"sentiment model reads: handles, hashtags, links, or not English): ")
     return ""
 
 

@@ -157,7 +157,7 @@ class Emergence:
     lift: float
     negatives: int = 0  # of the observed mentions: a campaign tag is not a complaint tag
     positives: int = 0
-    unknown: int = 0  # of unknown tone (no words of their own: handle lists, RT stubs)
+    unknown: int = 0  # of unknown tone (no words of their own, or not in English)
     authors: int = 0  # watch terms: distinct authors over the horizon (at most AUTHORS_KEPT)
     reach: int = 0  # watch terms: followers reached over the horizon
     young: bool = False  # judged against a young baseline (stricter thresholds)

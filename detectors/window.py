@@ -29,7 +29,7 @@ class WindowStats:
     retweets: int = 0
     negatives: int = 0
     positives: int = 0
-    unknown: int = 0  # mentions of unknown tone: no words of their own to read
+    unknown: int = 0  # mentions of unknown tone: no words of their own, or not English
     sentiment_sum: float = 0.0
     reach: int = 0  # sum of author followers: how many timelines the window reached
     max_followers: int = 0

@@ -17,7 +17,9 @@ its score is the model's bias, and a storm of such posts must not read as praise
 Each mention also gets its language (``detectors.language``): the collector's ``lang``
 when it sent one, else the one identified from the text. The sentiment model reads
 English only, so a mention in another language gets no score rather than a guess:
-polarity 0 and a neutral tone.
+polarity 0 and an *unknown* tone (``None``), as for a wordless text, so that windows
+count it in their ``unknown_share`` and leave it out of their tone shares, instead of
+reading it as neutral.
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ class Enricher:
                     late.append(m)
                 else:
                     m.sentiment, m.tone = p, t
+            else:  # not English: the model cannot read it, tone unknown
+                m.sentiment, m.tone = 0.0, None
         if late:
             self._complete(late)
         if len(cache) > self.max_texts:
@@ -124,3 +128,5 @@ class Enricher:
         for m in mentions:
             if m.lang == ENGLISH:
                 _, m.sentiment, m.tone, _, _ = cache[m.text]  # type: ignore[assignment]
+            else:  # identified as another language: tone unknown
+                m.sentiment, m.tone = 0.0, None

@@ -14,6 +14,7 @@ from detectors.language import LanguageIdentifier, normalise_lang, reads_english
 from detectors.topics import WindowTexts
 from detectors.types import Mention
 from detectors.watchlist import Watchlist
+from detectors.window import WindowStats
 from flows.enrich import Enricher
 from flows.sentiment import FlowSentiment
 
@@ -42,8 +43,8 @@ def test_five_languages_identified_and_only_english_scored(enricher: Enricher) -
     assert [m.lang for m in mentions] == list(FIVE)
     english, *others = mentions
     assert english.tone == -1 and english.sentiment < -0.3
-    for m in others:  # no English score, not a guess
-        assert (m.sentiment, m.tone) == (0.0, 0), m.lang
+    for m in others:  # no English score, not a guess: tone unknown, not neutral
+        assert (m.sentiment, m.tone) == (0.0, None), m.lang
 
     window = WindowTexts()
     for m in mentions:
@@ -51,18 +52,25 @@ def test_five_languages_identified_and_only_english_scored(enricher: Enricher) -
     assert window.total == 5
     assert [item.text for item in window.items()] == [english.norm_text]  # no topic terms
 
+    stats = WindowStats()  # the window's tone is read off the English mention alone
+    for m in mentions:
+        stats.add(m)
+    assert (stats.count, stats.unknown, stats.readable) == (5, 4, 1)
+    assert stats.unknown_share == 0.8 and stats.negative_share == 1.0
+    assert stats.mean_sentiment == pytest.approx(english.sentiment)
+
 
 def test_the_collectors_lang_wins_and_is_normalised(enricher: Enricher) -> None:
     said_spanish = _mention(1, FIVE["en"], lang="es-MX")
     said_english = _mention(2, FIVE["fr"], lang="EN")
     enricher.enrich([said_spanish, said_english])
-    assert (said_spanish.lang, said_spanish.sentiment, said_spanish.tone) == ("es", 0.0, 0)
+    assert (said_spanish.lang, said_spanish.sentiment, said_spanish.tone) == ("es", 0.0, None)
     assert said_english.lang == "en" and said_english.sentiment != 0.0
     # the same texts again, now without a lang: identified from the (cached) text
     again = [_mention(3, FIVE["en"]), _mention(4, FIVE["fr"])]
     enricher.enrich(again)
     assert [m.lang for m in again] == ["en", "fr"]
-    assert again[0].tone == -1 and (again[1].sentiment, again[1].tone) == (0.0, 0)
+    assert again[0].tone == -1 and (again[1].sentiment, again[1].tone) == (0.0, None)
 
 
 def test_short_english_is_english_and_wordless_text_has_no_language() -> None:
