@@ -34,20 +34,18 @@ Mapping onto the mention contract
 from __future__ import annotations
 
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from detectors.brands import BrandMatcher
 from detectors.text import extract_hashtags, normalise_hashtag
-from flows.live import Batch, Connector, RateLimited, retry_after
+from flows.live import Batch, Batcher, Connector, RateLimited, retry_after
 
 POST = "app.bsky.feed.post"
 REPOST = "app.bsky.feed.repost"
@@ -103,36 +101,25 @@ class Jetstream(Connector):
                                   retry_after(e.response.headers.get("Retry-After"))) from None
             raise
         with ws:
-            batch, started = Batch(), time.monotonic()
+            batcher = Batcher(self.config.batch_frames, self.config.flush_seconds)
             while not stop.is_set():
                 try:
                     raw = ws.recv(timeout=self.config.flush_seconds)
                 except TimeoutError:
                     raw = None
                 except ConnectionClosed:
-                    if batch.frames:
-                        yield batch  # what arrived before the drop is as good as any
+                    if (rest := batcher.rest()) is not None:
+                        yield rest  # what arrived before the drop is as good as any
                     raise
                 if raw is not None:
-                    self._frame(raw, batch)
-                full = batch.frames >= self.config.batch_frames
-                due = time.monotonic() - started >= self.config.flush_seconds
-                if batch.frames and (full or due):
+                    self._frame(raw, batcher.batch)
+                if (batch := batcher.due()) is not None:
                     yield batch
-                    batch, started = Batch(), time.monotonic()
-                elif not batch.frames:
-                    started = time.monotonic()
 
     def _frame(self, raw: str | bytes, batch: Batch) -> None:
         """One Jetstream event into the batch: a mention, an ignored event, or refused."""
-        batch.frames += 1
-        try:
-            event = orjson.loads(raw)
-        except orjson.JSONDecodeError as e:
-            batch.refuse(f"not JSON: {e}", raw)
-            return
-        if not isinstance(event, dict):
-            batch.refuse("not a Jetstream event: not a JSON object", raw)
+        event = batch.frame_object(raw, "a Jetstream event")
+        if event is None:
             return
         kind = event.get("kind")
         time_us = event.get("time_us")

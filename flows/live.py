@@ -36,7 +36,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -64,6 +64,51 @@ class Batch:
     def refuse(self, reason: str, raw: bytes | str) -> None:
         text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
         self.refused.append((reason, text[:PREVIEW_CHARS]))
+
+    def frame_object(self, raw: bytes | str, what: str) -> dict[str, Any] | None:
+        """Count one frame and read it as a JSON object; None, refused with the reason,
+        when it is not JSON or not an object (``what`` names the object expected)."""
+        self.frames += 1
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError as e:
+            self.refuse(f"not JSON: {e}", raw)
+            return None
+        if not isinstance(value, dict):
+            self.refuse(f"not {what}: not a JSON object", raw)
+            return None
+        return value
+
+
+class Batcher:
+    """Cuts a connection's frames into batches: a batch is due once it holds ``size``
+    frames or ``flush_seconds`` after its first frame, whichever comes first. Frames go
+    into ``batch``; a new batch starts from the cursor of the one before (None: the
+    stored cursor stands). ``clock`` is injectable for tests."""
+
+    def __init__(self, size: int, flush_seconds: float, cursor: str | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.size = size
+        self.flush_seconds = flush_seconds
+        self.clock = clock
+        self.batch = Batch(cursor=cursor)
+        self.started = clock()
+
+    def due(self) -> Batch | None:
+        """The batch to hand on now (a fresh one takes its place), or None: it is empty,
+        or neither full nor old enough yet."""
+        batch = self.batch
+        if not batch.frames:
+            self.started = self.clock()
+            return None
+        if batch.frames < self.size and self.clock() - self.started < self.flush_seconds:
+            return None
+        self.batch, self.started = Batch(cursor=batch.cursor), self.clock()
+        return batch
+
+    def rest(self) -> Batch | None:
+        """What is left when the connection ends (None: nothing)."""
+        return self.batch if self.batch.frames else None
 
 
 class RateLimited(Exception):

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import html
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,7 +51,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 import orjson
 
-from flows.live import Batch, Connector, RateLimited, retry_after
+from flows.live import Batch, Batcher, Connector, RateLimited, retry_after
 
 PAGE_LIMIT = 40  # the REST timelines' maximum page
 SNOWFLAKE_ABOVE = 1 << 40  # ids above this are Snowflake-like: milliseconds << 16
@@ -157,7 +156,7 @@ class Mastodon(Connector):
 
     def _live(self, response: httpx.Response, cursor: str | None,
               stop: threading.Event) -> Iterator[Batch]:
-        batch, started = Batch(cursor=cursor), time.monotonic()
+        batcher = Batcher(self.config.batch_statuses, self.config.flush_seconds, cursor)
         event, data = "message", []
         for line in response.iter_lines():
             if stop.is_set():
@@ -169,16 +168,12 @@ class Mastodon(Connector):
             elif line.startswith("data:"):
                 data.append(line[5:].lstrip(" "))
             elif line == "" and data:
-                self._event(event, "\n".join(data), batch)
+                self._event(event, "\n".join(data), batcher.batch)
                 event, data = "message", []
-            if batch.frames and (batch.frames >= self.config.batch_statuses
-                                 or time.monotonic() - started >= self.config.flush_seconds):
+            if (batch := batcher.due()) is not None:
                 yield batch
-                batch, started = Batch(cursor=batch.cursor), time.monotonic()
-            elif not batch.frames:
-                started = time.monotonic()
-        if batch.frames:
-            yield batch
+        if (rest := batcher.rest()) is not None:
+            yield rest
 
     def _event(self, event: str, data: str, batch: Batch) -> None:
         if event != "update":

@@ -42,10 +42,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import orjson
 
 from detectors.brands import BrandQuery
-from flows.live import Batch, Connector, RateLimited
+from flows.live import Batch, Batcher, Connector, RateLimited
 from flows.x_api import EXPANSIONS, TWEET_FIELDS, USER_FIELDS, page_mentions
 
 TAG_PREFIX = "crisiswatch:"
@@ -182,30 +181,20 @@ class XStream(Connector):
 
     def _live(self, response: httpx.Response, cursor: str | None,
               stop: threading.Event) -> Iterator[Batch]:
-        batch, started = Batch(cursor=cursor), time.monotonic()
+        batcher = Batcher(self.config.batch_tweets, self.config.flush_seconds, cursor)
         for line in response.iter_lines():
             if stop.is_set():
                 return
             if line.strip():
-                self._message(line, batch)
-            if batch.frames and (batch.frames >= self.config.batch_tweets
-                                 or time.monotonic() - started >= self.config.flush_seconds):
+                self._message(line, batcher.batch)
+            if (batch := batcher.due()) is not None:
                 yield batch
-                batch, started = Batch(cursor=batch.cursor), time.monotonic()
-            elif not batch.frames:
-                started = time.monotonic()
-        if batch.frames:
-            yield batch
+        if (rest := batcher.rest()) is not None:
+            yield rest
 
     def _message(self, line: str, batch: Batch) -> None:
-        batch.frames += 1
-        try:
-            message = orjson.loads(line)
-        except orjson.JSONDecodeError as e:
-            batch.refuse(f"not JSON: {e}", line)
-            return
-        if not isinstance(message, dict):
-            batch.refuse("not a stream message: not a JSON object", line)
+        message = batch.frame_object(line, "a stream message")
+        if message is None:
             return
         data = message.get("data")
         if not isinstance(data, dict):
