@@ -68,27 +68,32 @@ def _apply(store: Store, alert_id: str, decide: Callable[[Snapshot], Change]) ->
     return store.alert(alert_id) or {}
 
 
-@router.post("/alerts/{alert_id}/ack", response_model=AlertOut, responses=ERRORS,
-             dependencies=OPERATE)
+def _act(request: Request, alert_id: str, decide: Callable[[Snapshot], Change]) -> dict:
+    """``decide`` the change to the incident ``alert_id`` (404 when there is none)."""
+    store = _store(request)
+    _incident(store, alert_id)
+    return _apply(store, alert_id, decide)
+
+
+def _operation(path: str) -> Callable[[Callable[..., dict]], Callable[..., dict]]:
+    """A route that changes an incident and answers it as it now stands."""
+    return router.post(path, response_model=AlertOut, responses=ERRORS, dependencies=OPERATE)
+
+
+@_operation("/alerts/{alert_id}/ack")
 def acknowledge(alert_id: str, body: ActorIn, request: Request) -> dict:
     """Someone owns the response now: stops every response clock of the incident."""
-    store = _store(request)
-    _incident(store, alert_id)
-    return _apply(store, alert_id,
-                  lambda s: lifecycle.acknowledge(s, body.actor, body.note, time.time()))
+    return _act(request, alert_id,
+                lambda s: lifecycle.acknowledge(s, body.actor, body.note, time.time()))
 
 
-@router.post("/alerts/{alert_id}/assign", response_model=AlertOut, responses=ERRORS,
-             dependencies=OPERATE)
+@_operation("/alerts/{alert_id}/assign")
 def assign(alert_id: str, body: AssignIn, request: Request) -> dict:
-    store = _store(request)
-    _incident(store, alert_id)
-    return _apply(store, alert_id, lambda s: lifecycle.assign(
+    return _act(request, alert_id, lambda s: lifecycle.assign(
         s, body.actor, body.note, body.assignee, time.time()))
 
 
-@router.post("/alerts/{alert_id}/escalate", response_model=AlertOut, responses=ERRORS,
-             dependencies=OPERATE)
+@_operation("/alerts/{alert_id}/escalate")
 def escalate(alert_id: str, body: EscalateIn, request: Request) -> dict:
     """Move the active playbooks (or one) to their next escalation step now."""
     store = _store(request)
@@ -98,17 +103,13 @@ def escalate(alert_id: str, body: EscalateIn, request: Request) -> dict:
                   lambda s: lifecycle.escalate(s, ctx, body.actor, body.note, body.playbook))
 
 
-@router.post("/alerts/{alert_id}/resolve", response_model=AlertOut, responses=ERRORS,
-             dependencies=OPERATE)
+@_operation("/alerts/{alert_id}/resolve")
 def resolve(alert_id: str, body: ActorIn, request: Request) -> dict:
-    store = _store(request)
-    _incident(store, alert_id)
-    return _apply(store, alert_id,
-                  lambda s: lifecycle.resolve(s, body.actor, body.note, time.time()))
+    return _act(request, alert_id,
+                lambda s: lifecycle.resolve(s, body.actor, body.note, time.time()))
 
 
-@router.post("/alerts/{alert_id}/activate", response_model=AlertOut, responses=ERRORS,
-             dependencies=OPERATE)
+@_operation("/alerts/{alert_id}/activate")
 def activate(alert_id: str, body: ActivateIn, request: Request) -> dict:
     """Activate a playbook by hand, whether or not its conditions match (the reasons in
     the audit say which)."""

@@ -219,22 +219,23 @@ def _author(c: Conditions, ex: dict[str, Any]) -> Verdict:
     return False
 
 
-def _reach(c: Conditions, ex: dict[str, Any]) -> Verdict:
-    if c.min_reach is None:
+def _at_least(need: float | None, have: Any, reason: str) -> Verdict:
+    """A minimum: None without one, False when ``have`` is missing or below it, else
+    ``reason`` formatted with ``have`` and ``need``."""
+    if need is None:
         return None
-    reach = ex.get("reach")
-    if reach is None or reach < c.min_reach:
+    if have is None or have < need:
         return False
-    return f"reach {reach:,} >= {c.min_reach:,}"
+    return reason.format(have=have, need=need)
+
+
+def _reach(c: Conditions, ex: dict[str, Any]) -> Verdict:
+    return _at_least(c.min_reach, ex.get("reach"), "reach {have:,} >= {need:,}")
 
 
 def _negative_share(c: Conditions, ex: dict[str, Any]) -> Verdict:
-    if c.min_negative_share is None:
-        return None
-    share = ex.get("negative_share")
-    if share is None or share < c.min_negative_share:
-        return False
-    return f"{share:.0%} negative >= {c.min_negative_share:.0%}"
+    return _at_least(c.min_negative_share, ex.get("negative_share"),
+                     "{have:.0%} negative >= {need:.0%}")
 
 
 def _topic_terms(c: Conditions, ex: dict[str, Any]) -> Verdict:
