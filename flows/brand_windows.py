@@ -50,8 +50,8 @@ from detectors.topics import WindowTexts
 from detectors.types import Mention
 from detectors.window import WindowStats
 from flows.dedup import SeenIds
+from flows.items import AlertItem, Count, DeadLetterItem, LateItem, Out, TopicItem, WindowItem
 
-Out = tuple[Any, ...]  # tagged items for the store sink and the tally
 log = logging.getLogger("crisiswatch.flow")
 RAW_KEPT = 2000  # characters of a quarantined record kept in its dead letter
 SUSPECTS_KEPT = 1000  # suspects held per brand at most; the oldest is dead-lettered beyond
@@ -155,9 +155,9 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
                     duplicates += 1
                     continue
                 late += 1
-                out.append(("late", f"{s.brand}:{m.id}",
-                            {"brand": s.brand, "window_start": window * window_s,
-                             **m.to_dict()}))
+                out.append(LateItem(f"{s.brand}:{m.id}",
+                                    {"brand": s.brand, "window_start": window * window_s,
+                                     **m.to_dict()}))
                 continue
             stats = open_windows.get(window)
             if stats is None:
@@ -172,9 +172,9 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
             s.watermark_base = newest - lateness
             s.wall_at_base = self.clock()
         if duplicates:
-            out.append(("duplicate", duplicates))
+            out.append(Count("duplicate", duplicates))
         if late:
-            out.append(("late", late))
+            out.append(Count("late", late))
         return out
 
     def _hold(self, m: Mention) -> list[Mention]:
@@ -210,9 +210,9 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
     def _dead(self, key: str, reason: str, record: dict[str, Any], count: int) -> list[Out]:
         raw = orjson.dumps(record, default=str,
                            option=orjson.OPT_PASSTHROUGH_DATACLASS).decode()[:RAW_KEPT]
-        return [("deadletter", key, {"reason": reason, "raw": raw, "source": "flow",
+        return [DeadLetterItem(key, {"reason": reason, "raw": raw, "source": "flow",
                                      "position": 0, "brand": self.s.brand}),
-                ("dead_lettered", count)]
+                Count("dead_lettered", count)]
 
     @property
     def cfg(self) -> DetectorConfig:
@@ -265,10 +265,10 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
             except Exception as e:  # one brand's failure must not stop every brand
                 out.extend(self._quarantine_window(window, stats, e))
                 continue
-            out.append(("window", s.brand, seen.record["window_start"], seen.record))
-            out.append(("processed", stats.count))
-            out.extend(("alert", a.to_dict()) for a in seen.alerts)
-            out.extend(("topic", t) for t in seen.topics)
+            out.append(WindowItem(s.brand, seen.record["window_start"], seen.record))
+            out.append(Count("processed", stats.count))
+            out.extend(AlertItem(a.to_dict()) for a in seen.alerts)
+            out.extend(TopicItem(t) for t in seen.topics)
         return out
 
     def _quarantine_window(self, window: int, stats: WindowStats, e: Exception) -> list[Out]:

@@ -35,6 +35,7 @@ from flows.brand_windows import BrandWindows, BrandWindowsState
 from flows.config import FlowConfig, SentimentLoader
 from flows.dedup import SeenIds
 from flows.enrich import Enricher
+from flows.items import Count, DeadLetterItem, StatsItem
 from flows.parse import RAW_KEPT
 from flows.sentiment import FlowSentiment
 from flows.sinks import StoreSink
@@ -125,19 +126,19 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
     prepared = op.flat_map_batch("prepare", lines, prepare)
     is_mention = op.branch("is_mention", prepared, lambda x: type(x) is tuple)
     others = op.branch("is_dead", is_mention.falses, lambda x: isinstance(x, DeadLetter))
-    dead_out = op.map("dead_out", others.trues, lambda d: ("deadletter", d.key, d.to_dict()))
+    dead_out = op.map("dead_out", others.trues, lambda d: DeadLetterItem(d.key, d.to_dict()))
 
     windows = op.stateful_batch("brands", is_mention.trues, brand_windows)
     results = op.map("unkey", windows, lambda kv: kv[1])
-    is_count = op.branch("is_count", results, lambda t: len(t) == 2 and type(t[1]) is int)
+    is_count = op.branch("is_count", results, lambda t: type(t) is Count)
     counts = op.merge("counts", others.falses,
-                      op.map("as_counts", is_count.trues, lambda t: {t[0]: t[1]}))
+                      op.map("as_counts", is_count.trues, lambda c: {c.name: c.n}))
 
-    def tally(totals: Counts | None, c: Counts) -> tuple[Counts, tuple[str, Counts]]:
+    def tally(totals: Counts | None, c: Counts) -> tuple[Counts, StatsItem]:
         totals = totals or {}
         for name, n in c.items():
             totals[name] = totals.get(name, 0) + n
-        return totals, ("stats", dict(totals))
+        return totals, StatsItem(dict(totals))
 
     stats_out = op.map("unkey_stats", op.stateful_map(
         "tally", op.key_on("one_tally", counts, lambda _: "stats"), tally), lambda kv: kv[1])

@@ -10,26 +10,30 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from typing import Any
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
+from flows.items import (
+    AlertItem,
+    DeadLetterItem,
+    LateItem,
+    StatsItem,
+    StoreItem,
+    TopicItem,
+    WindowItem,
+)
 from flows.retry import until_done
 from store import Store, connect
 
-# Items are tagged tuples: ("window", brand, start, record), ("alert", alert_dict),
-# ("topic", topic_dict), ("deadletter", key, record), ("late", key, record),
-# ("stats", totals).
-Item = tuple[Any, ...]
 log = logging.getLogger("crisiswatch.flow")
 RAW_KEPT = 2000
 
 
-class _StorePartition(StatelessSinkPartition[Item]):
+class _StorePartition(StatelessSinkPartition[StoreItem]):
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def write_batch(self, items: list[Item]) -> None:
+    def write_batch(self, items: list[StoreItem]) -> None:
         # Every write is idempotent, so a batch cut off by an outage is written again whole.
         try:
             until_done("store sink", lambda: self._write(items))
@@ -39,46 +43,46 @@ class _StorePartition(StatelessSinkPartition[Item]):
             for item in items:
                 self._write_one(item)
 
-    def _write_one(self, item: Item) -> None:
+    def _write_one(self, item: StoreItem) -> None:
         try:
             until_done("store sink", lambda: self._write([item]))
             return
         except Exception as e:
             log.exception("store sink: could not store a %r item; dead-lettered instead",
-                          item[0])
-            reason = f"could not store this {item[0]}: {type(e).__name__}: {e}"
-        raw = repr(item)[:RAW_KEPT]
+                          item.tag)
+            reason = f"could not store this {item.tag}: {type(e).__name__}: {e}"
+        raw = item.described()[:RAW_KEPT]
         # a stable key (not hash(): salted per process), so a re-emitted item is one letter
-        key = f"sink:{item[0]}:{hashlib.sha1(raw.encode()).hexdigest()[:16]}"
-        letter = ("deadletter", key, {"reason": reason, "raw": raw, "source": "flow",
+        key = f"sink:{item.tag}:{hashlib.sha1(raw.encode()).hexdigest()[:16]}"
+        letter = DeadLetterItem(key, {"reason": reason, "raw": raw, "source": "flow",
                                       "position": 0})
         until_done("store sink", lambda: self._write([letter]))
 
-    def _write(self, items: list[Item]) -> None:
+    def _write(self, items: list[StoreItem]) -> None:
         w = self.store.writer()
         totals = None
         for item in items:
-            tag = item[0]
-            if tag == "window":
-                w.window(item[1], item[2], item[3])
-            elif tag == "alert":
-                w.alert(item[1])
-            elif tag == "topic":
-                w.topic(item[1])
-            elif tag == "stats":
-                totals = item[1]  # absolute totals: only the newest matters
-            elif tag == "deadletter":
-                w.deadletter(item[1], item[2])
-            elif tag == "late":
-                w.late(item[1], item[2])
-            else:
-                raise ValueError(f"unknown sink item {tag!r}")
+            match item:
+                case WindowItem(brand, start, record):
+                    w.window(brand, start, record)
+                case AlertItem(alert):
+                    w.alert(alert)
+                case TopicItem(topic):
+                    w.topic(topic)
+                case StatsItem(latest):
+                    totals = latest  # absolute totals: only the newest matters
+                case DeadLetterItem(key, record):
+                    w.deadletter(key, record)
+                case LateItem(key, record):
+                    w.late(key, record)
+                case _:
+                    raise ValueError(f"unknown sink item {item!r}")
         if totals is not None:
             w.stats(totals)
         w.execute()
 
 
-class StoreSink(DynamicSink[Item]):
+class StoreSink(DynamicSink[StoreItem]):
     def __init__(self, redis_url: str, prefix: str, capped: int) -> None:
         self.redis_url = redis_url
         self.prefix = prefix

@@ -206,13 +206,14 @@ def test_an_item_the_store_cannot_take_is_dead_lettered_and_the_flow_goes_on(
         tmp_path: Path, redis_server: EmbeddedRedis, store: Store) -> None:
     """A number JSON cannot hold (orjson's limit is 64 bits) once stopped the sink, and
     every restart with it: the batch is written item by item, the bad one dead-lettered."""
+    from flows.items import StatsItem, WindowItem
     from flows.sinks import StoreSink
 
     sink = StoreSink(redis_server.url, store.p, 100).build("store", 0, 1)
     record = {"brand": "Acme", "window_start": T0, "count": 1}
-    sink.write_batch([("window", "Acme", T0, record),
-                      ("window", "Acme", T0 + 300, {**record, "reach": 2**64}),
-                      ("stats", {"read": 2, "processed": 2})])
+    sink.write_batch([WindowItem("Acme", T0, record),
+                      WindowItem("Acme", T0 + 300, {**record, "reach": 2**64}),
+                      StatsItem({"read": 2, "processed": 2})])
     assert [p["window_start"] for p in store.series("Acme")] == [T0]
     assert store.stats()["read"] == 2
     [dead] = store.deadletters()
