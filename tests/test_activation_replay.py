@@ -6,15 +6,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from crisiswatch.activation import ActivationEngine
 from crisiswatch.settings import load_settings
 from flows import demo
 from response.playbooks import PlaybookSet
 from store import Store
 from store.embedded import EmbeddedRedis
-from tests.activation_helpers import live_api
 from tests.conftest import replay, settings_for
-from tests.test_airline_e2e import overlaps, ts
+from tests.helpers.activation import live_api
+from tests.helpers.airline import overlaps, ts
+
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 
 def shipped() -> PlaybookSet:

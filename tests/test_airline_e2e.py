@@ -3,20 +3,14 @@ through the real HTTP API."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import httpx
+import pytest
 
 from store import Store
 from tests.conftest import LiveAPI
+from tests.helpers.airline import overlaps, ts
 
-
-def ts(text: str) -> float:
-    return datetime.strptime(text, "%Y-%m-%d %H:%M %z").timestamp()
-
-
-def overlaps(alert: dict, start: float, end: float) -> bool:
-    return alert["first_window"] < end and alert["last_window"] + alert["window_s"] > start
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 
 def test_airline_replay_alerts_and_accounts_for_every_record(airline_store: Store) -> None:

@@ -9,6 +9,7 @@ import urllib.parse
 from pathlib import Path
 
 import httpx
+import pytest
 
 from store import Store, connect
 from store.embedded import EmbeddedRedis, free_port
@@ -66,6 +67,7 @@ def test_reads_what_the_flow_wrote(tmp_path: Path, redis_server: EmbeddedRedis, 
     assert stats["dead_lettered"] == 1 and stats["processed"] == 1700
 
 
+@pytest.mark.slow
 def test_api_answers_503_while_redis_is_down_and_recovers(prefix: str) -> None:
     server = EmbeddedRedis(port=free_port()).start()
     try:

@@ -6,12 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+import pytest
 
 from crisiswatch.evaluation.backtest import match
 from crisiswatch.settings import DEFAULT_CONFIG
 from tests.conftest import write_jsonl
-from tests.test_cli import cli
-from tests.test_sensitivity import CLEAR, MODEST, T0, WINDOW, counts, spiky, stream
+from tests.helpers.cli import cli
+from tests.helpers.streams import CLEAR, MODEST, T0, WINDOW, counts, spiky, stream
+
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 
 def incident(brand: str, first: int, last: int, severity: str = "warning") -> dict:

@@ -19,6 +19,8 @@ from detectors.sentiment import VaderScorer
 from detectors.types import Mention
 from flows.parse import Parser
 
+pytestmark = pytest.mark.slow  # see pyproject's markers
+
 CFG = synth.SynthConfig(mentions=20_000, brands=100, distinct_hashtags=3000, days=2.0, seed=7,
                         incidents=2)
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,20 +12,9 @@ import pytest
 from store import Store, connect
 from store.embedded import EmbeddedRedis, free_port
 from tests.conftest import AIRLINE_CSV, write_jsonl
+from tests.helpers.cli import cli
 
-CLI = [sys.executable, "-m", "crisiswatch.cli"]
-
-
-def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
-        ) -> subprocess.CompletedProcess[str]:
-    full_env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    # Topics need the static embedding table, distilled from MiniLM on first use (tens of
-    # seconds): these tests are about the command, tests/test_flow_topics.py about topics.
-    full_env["CRISISWATCH_TOPICS__ENABLED"] = "false"
-    full_env.update(env or {})
-    full_env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
-    return subprocess.run([*CLI, *args], cwd=cwd, env=full_env, capture_output=True,
-                          text=True, timeout=timeout)
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 
 def test_import_airline_writes_sorted_mentions(tmp_path: Path) -> None:

@@ -13,14 +13,18 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 import yaml
 
 from crisiswatch.settings import DEFAULT_CONFIG
 from store import Store
 from store.embedded import EmbeddedRedis, free_port
-from tests.connector_runs import InputWatch
-from tests.flow_runs import CLI, cli_env, wait_for
-from tests.jetstream_server import Frame, JetstreamServer, frame
+from tests.helpers.connector_runs import InputWatch
+from tests.helpers.flow_runs import CLI, cli_env
+from tests.helpers.jetstream_server import Frame, JetstreamServer, frame
+from tests.helpers.waiting import wait_for
+
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "jetstream"
 T0 = 1725516666  # just after the documented examples' own times

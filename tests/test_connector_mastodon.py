@@ -1,5 +1,5 @@
 """``crisiswatch run --source mastodon`` against a local Mastodon instance (hashtag
-stream and timeline, tests/mastodon_server.py): statuses in the documented shape feed
+stream and timeline, tests/helpers/mastodon_server.py): statuses in the documented shape feed
 the flow end to end through rate-limit answers, a connection cut while statuses keep
 being posted (filled from the timeline from the cursor on), malformed events; every
 status posted reaches the flow, and what is read twice is counted as duplicate."""
@@ -13,15 +13,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 import yaml
 
 from crisiswatch.settings import DEFAULT_CONFIG
 from flows.mastodon import html_text
 from store import Store
 from store.embedded import EmbeddedRedis, free_port
-from tests.connector_runs import InputWatch
-from tests.flow_runs import CLI, cli_env, wait_for
-from tests.mastodon_server import MastodonServer
+from tests.helpers.connector_runs import InputWatch
+from tests.helpers.flow_runs import CLI, cli_env
+from tests.helpers.mastodon_server import MastodonServer
+from tests.helpers.waiting import wait_for
+
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 FIXTURE = Path(__file__).parent / "fixtures" / "mastodon" / "status.json"
 T0 = 1_725_516_666

@@ -1,5 +1,5 @@
 """``crisiswatch run --source reddit`` against a local Reddit OAuth API
-(tests/reddit_server.py): comments in the documented Listing shape are polled from
+(tests/helpers/reddit_server.py): comments in the documented Listing shape are polled from
 two subreddits through a 429, a server error, a revoked token and a burst larger than a
 page; every comment posted reaches the flow, and the ids re-read behind the cursor
 (``rewind_ids``) are counted as duplicates."""
@@ -12,14 +12,18 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 import yaml
 
 from crisiswatch.settings import DEFAULT_CONFIG
 from store import Store
 from store.embedded import EmbeddedRedis, free_port
-from tests.connector_runs import InputWatch
-from tests.flow_runs import CLI, cli_env, wait_for
-from tests.reddit_server import RedditServer
+from tests.helpers.connector_runs import InputWatch
+from tests.helpers.flow_runs import CLI, cli_env
+from tests.helpers.reddit_server import RedditServer
+from tests.helpers.waiting import wait_for
+
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 FIXTURE = Path(__file__).parent / "fixtures" / "reddit" / "comment.json"
 T0 = 1_725_516_666

@@ -1,4 +1,4 @@
-"""``crisiswatch run --source x`` against a local X API v2 (tests/x_server.py): rules
+"""``crisiswatch run --source x`` against a local X API v2 (tests/helpers/x_server.py): rules
 built from the brand queries and synced, tweets in the documented shape (the recent
 search fixture's) on the filtered stream, a 429 on connect and on search, a cut while
 tweets keep coming (filled by recent search from the cursor on), malformed lines."""
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 import yaml
 
 from crisiswatch.settings import DEFAULT_CONFIG
@@ -19,9 +20,12 @@ from detectors.brands import BrandQuery
 from flows.x import brand_rules
 from store import Store
 from store.embedded import EmbeddedRedis, free_port
-from tests.connector_runs import InputWatch
-from tests.flow_runs import CLI, cli_env, wait_for
-from tests.x_server import XServer
+from tests.helpers.connector_runs import InputWatch
+from tests.helpers.flow_runs import CLI, cli_env
+from tests.helpers.waiting import wait_for
+from tests.helpers.x_server import XServer
+
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 FIXTURE = Path(__file__).parent / "fixtures" / "x" / "recent_search.json"
 T0 = 1_725_516_666

@@ -21,8 +21,10 @@ from response import lifecycle
 from response.lifecycle import Context
 from response.staffing import StaffingConfig
 from store import Store, connect
-from tests.activation_helpers import incident
 from tests.conftest import LiveAPI, replay, settings_for
+from tests.helpers.activation import incident
+
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"

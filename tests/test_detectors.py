@@ -42,6 +42,7 @@ def diurnal_rates(days: int, peak: float, cfg: VolumeConfig = CFG) -> np.ndarray
     return peak * daily * np.where(weekday >= 5, 0.6, 1.0)
 
 
+@pytest.mark.slow
 def test_a_diurnal_series_stays_silent_for_a_month() -> None:
     rng = np.random.default_rng(5)
     for peak in (4.0, 40.0, 400.0):

@@ -24,7 +24,10 @@ from flows.replay_shards import line_brand
 from store import Store, connect
 from store.embedded import EmbeddedRedis, free_port
 from tests.conftest import LiveAPI, replay, settings_for
-from tests.flow_runs import cli_env, flow_process, lines_of, published, run_flow, wait_for
+from tests.helpers.flow_runs import cli_env, flow_process, lines_of, published, run_flow
+from tests.helpers.waiting import wait_for
+
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 
 @pytest.fixture(scope="module")

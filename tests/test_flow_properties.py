@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
 from bytewax.testing import run_main
 from fastapi import HTTPException
 from hypothesis import HealthCheck, event, given, settings
@@ -64,6 +65,7 @@ records = st.fixed_dictionaries(
 
 
 @given(batch=st.lists(records, min_size=5, max_size=60))
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 def test_whatever_post_mentions_accepts_goes_through_the_flow(

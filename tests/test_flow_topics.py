@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 from bytewax.testing import run_main
 
 from crisiswatch.flow_config import build_flow
@@ -13,7 +14,7 @@ from flows.sources import ReplaySource
 from store import Store
 from store.embedded import EmbeddedRedis
 from tests.conftest import settings_for, write_jsonl
-from tests.topic_data import FILLER, TEMPLATES, fixture_embedder
+from tests.helpers.topic_data import FILLER, TEMPLATES, fixture_embedder
 
 T0 = 1_700_006_400  # a midnight, UTC
 
@@ -24,6 +25,7 @@ def chatter(rng: random.Random, template: str) -> str:
     return " ".join(words)
 
 
+@pytest.mark.slow
 def test_a_new_complaint_cluster_becomes_a_topic_and_part_of_an_incident(
     tmp_path: Path, redis_server: EmbeddedRedis, store: Store
 ) -> None:

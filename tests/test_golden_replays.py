@@ -13,6 +13,8 @@ from crisiswatch.store import Store
 from tests.conftest import replay, settings_for
 from tests.replay_fingerprints import GOLDEN, STREAMS, fingerprint
 
+pytestmark = pytest.mark.slow  # see pyproject's markers
+
 EXPECTED = orjson.loads(GOLDEN.read_bytes())
 
 

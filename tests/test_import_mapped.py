@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import orjson
+import pytest
 
 from crisiswatch.settings import BrandQuerySettings
 from detectors.brands import BrandMatcher, BrandQuery
@@ -17,7 +18,7 @@ from flows.parse import Parser
 from store import Store
 from store.embedded import EmbeddedRedis
 from tests.conftest import replay, settings_for
-from tests.flow_runs import CLI, ROOT
+from tests.helpers.flow_runs import CLI, ROOT
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPORT = (  # a listening tool's export as Excel saves it: BOM, spaces in names, local time
@@ -40,6 +41,7 @@ def lines(path: Path) -> list[dict]:
     return [orjson.loads(x) for x in path.read_bytes().splitlines()]
 
 
+@pytest.mark.slow
 def test_csv_with_a_map_and_a_zone_feeds_the_flow(tmp_path: Path, redis_server: EmbeddedRedis,
                                                   store: Store) -> None:
     (tmp_path / "export.csv").write_text(EXPORT, encoding="utf-8")
@@ -81,6 +83,7 @@ def test_without_a_zone_the_flow_says_what_to_add(tmp_path: Path) -> None:
     assert dead.reason.startswith("ts has no time zone: '2024-09-05 08:11:04'")
 
 
+@pytest.mark.slow
 def test_a_misspelt_column_stops_the_import(tmp_path: Path) -> None:
     (tmp_path / "export.csv").write_text(EXPORT, encoding="utf-8")
     r = cli("import", "csv", "export.csv", "--map", "text=Content,ts=Published (local)",

@@ -20,7 +20,7 @@ from flows.redis_source import RedisStreamSource
 from store import LayoutMismatch, Store, connect
 from store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
-from tests.flow_runs import cli_env, published, run_flow
+from tests.helpers.flow_runs import cli_env, published, run_flow
 
 T0 = 1_700_000_000
 

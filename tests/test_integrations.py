@@ -18,20 +18,20 @@ import orjson
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from crisiswatch.activation import Worker
 from store import Store
 from store.embedded import free_port
-from tests.activation_helpers import (
+from tests.helpers.activation import (
     SECRET,
     Receiver,
     fast_settings,
+    fast_worker,
     incident,
     live_api,
     playbook_file,
-    wait_for,
+    verify,
     write,
 )
-from tests.test_webhooks import verify
+from tests.helpers.waiting import wait_for
 
 SCHEMAS = Path(__file__).parent / "fixtures" / "schemas"
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdef012345"
@@ -72,7 +72,7 @@ def test_pagerduty_one_alert_per_incident_acknowledged_and_resolved(
     with Receiver(statuses=[500, 502], default=202) as rx:
         playbooks = pagerduty_playbooks(tmp_path, rx.url("/v2/enqueue"))
         settings = fast_settings(store.p)
-        with Worker(store, settings, playbooks, SECRET), \
+        with fast_worker(store, playbooks, settings), \
                 live_api(store, playbooks, settings) as api:
             write(store, incident("inc-pd"))
             wait_for(lambda: rx.requests)
@@ -114,7 +114,7 @@ def test_pagerduty_resolves_when_the_detector_closes_the_incident(
         store: Store, tmp_path: Path) -> None:
     with Receiver(default=202) as rx:
         playbooks = pagerduty_playbooks(tmp_path, rx.url("/v2/enqueue"))
-        with Worker(store, fast_settings(store.p), playbooks, SECRET):
+        with fast_worker(store, playbooks):
             write(store, incident("inc-auto"))
             wait_for(lambda: actions(rx) == ["trigger", "trigger"])
             write(store, incident("inc-auto", state="resolved", window=12))
@@ -134,7 +134,7 @@ playbooks:
     when: {{min_severity: critical}}
     actions: [{{webhook: war-room}}, staffing]
 """)
-        with Worker(store, fast_settings(store.p), playbooks, SECRET):
+        with fast_worker(store, playbooks):
             write(store, incident("inc-t"))
             wait_for(lambda: store.outbox.counts()["delivered"] == 1)
     (q,) = rx.requests
@@ -191,7 +191,7 @@ def test_email_over_smtp_retries_a_4xx_and_arrives_signed(store: Store,
     server.start()
     try:
         playbooks = mail_playbooks(tmp_path, server.port)
-        with Worker(store, fast_settings(store.p), playbooks, SECRET):
+        with fast_worker(store, playbooks):
             write(store, incident("inc-m"))
             wait_for(lambda: store.outbox.counts()["delivered"] == 1)
     finally:
@@ -218,8 +218,7 @@ def test_email_refused_with_a_5xx_is_dead_at_once(store: Store, tmp_path: Path) 
     server = Controller(inbox, hostname="127.0.0.1", port=free_port())
     server.start()
     try:
-        with Worker(store, fast_settings(store.p), mail_playbooks(tmp_path, server.port),
-                    SECRET):
+        with fast_worker(store, mail_playbooks(tmp_path, server.port)):
             write(store, incident("inc-m5"))
             dead = wait_for(lambda: store.outbox.dead())
     finally:
@@ -241,7 +240,7 @@ playbooks:
     actions: [{{webhook: oncall}}]
 """)
         settings = fast_settings(store.p)
-        with Worker(store, settings, playbooks, SECRET), \
+        with fast_worker(store, playbooks, settings), \
                 live_api(store, playbooks, settings) as api:
             write(store, incident("inc-late"))
             assert api.post("/alerts/inc-late/ack", json={"actor": "ana"}).status_code == 200

@@ -12,16 +12,16 @@ import orjson
 from crisiswatch.activation import ActivationEngine, Worker
 from response.staffing import StaffingConfig
 from store import Store
-from tests.activation_helpers import (
-    SECRET,
+from tests.helpers.activation import (
     Receiver,
     fast_settings,
+    fast_worker,
     incident,
     live_api,
     playbook_file,
-    wait_for,
     write,
 )
+from tests.helpers.waiting import wait_for
 
 PLAYBOOKS = """\
 destinations:
@@ -137,7 +137,7 @@ def test_response_clock_escalates_on_time_and_not_after_acknowledgement(
     settings = fast_settings(store.p)
     with Receiver() as rx:
         playbooks = playbook_file(tmp_path, PLAYBOOKS.format(url=rx.url(""), sla=sla_s / 60))
-        with Worker(store, settings, playbooks, SECRET), live_api(store, playbooks) as api:
+        with fast_worker(store, playbooks, settings), live_api(store, playbooks) as api:
             write(store, incident("late", severity="critical"),
                   incident("quick", severity="critical"))
             wait_for(lambda: all(store.alert(i)["playbooks"] for i in ("late", "quick")))

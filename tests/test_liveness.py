@@ -7,10 +7,15 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from store import Store, connect
 from store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI
-from tests.flow_runs import cli_env, flow_process, wait_for
+from tests.helpers.flow_runs import cli_env, flow_process
+from tests.helpers.waiting import wait_for
+
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 STALE_S = 1.5  # observability.stale_after_seconds of this test's API
 

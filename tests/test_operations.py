@@ -10,12 +10,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from store import Store, connect
 from store.embedded import EmbeddedRedis, free_port
-from tests.activation_helpers import incident, write
 from tests.conftest import LiveAPI
+from tests.helpers.activation import incident, write
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -85,6 +86,7 @@ def test_metrics_count_records_windows_alerts_deliveries_and_requests(store: Sto
     assert m["crisiswatch_http_responses_in_progress", (("route", "/stream"),)] == 1
 
 
+@pytest.mark.slow
 def test_metrics_say_redis_is_down_instead_of_failing(prefix: str) -> None:
     server = EmbeddedRedis(port=free_port()).start()
     try:
@@ -103,6 +105,7 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=60)
 
 
+@pytest.mark.slow
 def test_keys_are_created_listed_and_revoked_from_the_cli(redis_server: EmbeddedRedis,
                                                           prefix: str) -> None:
     env = {"REDIS_URL": redis_server.url, "CRISISWATCH_STORE__PREFIX": prefix}

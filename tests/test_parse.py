@@ -4,16 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from detectors.brands import BrandMatcher, BrandQuery
 from detectors.types import DeadLetter, Mention
 from flows.parse import Parser
+from tests.helpers.parsing import MATCHER, PARSER
 
-MATCHER = BrandMatcher({
-    "UniSuper": BrandQuery(hashtags=("#unisuper",), keywords=("unisuper",)),
-    "Delta": BrandQuery(handles=("@JetBlue",)),
-    "Acme": BrandQuery(keywords=("acme corp",)),
-})
-PARSER = Parser(MATCHER, max_text_chars=50, source="test.jsonl")
 GOOD = b'{"id":"1","ts":"2015-02-23T10:00:00-08:00","brand":"Delta","text":"hi #Fleek"}'
 
 

@@ -13,7 +13,7 @@ from crisiswatch.playbook_file import host_allowed, load_playbooks
 from crisiswatch.settings import CONFIG_DIR, ConfigError, load_settings
 from response.playbooks import AuthorCondition, Conditions, Playbook, matches
 from store.embedded import EmbeddedRedis
-from tests.activation_helpers import incident, playbook_file
+from tests.helpers.activation import incident, playbook_file
 
 SHIPPED = Path(__file__).resolve().parents[1] / "configs" / "playbooks.yaml"
 

@@ -19,7 +19,8 @@ from flows.sources import ReplaySource
 from store import Store, connect
 from store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
-from tests.flow_runs import cli_env, flow_process, published, run_flow, wait_for
+from tests.helpers.flow_runs import cli_env, flow_process, published, run_flow
+from tests.helpers.waiting import wait_for
 
 T0 = 1_700_000_000 - 1_700_000_000 % 300  # a window boundary
 
@@ -34,6 +35,7 @@ def accounted(store: Store) -> bool:
         s["dead_lettered"]
 
 
+@pytest.mark.slow
 def test_one_far_future_mention_in_the_demo_replay_makes_nothing_late(
         tmp_path: Path, redis_server: EmbeddedRedis) -> None:
     demo.write(tmp_path / "demo.jsonl")
@@ -158,6 +160,7 @@ def good_records() -> list[dict]:
     return [mention(i, T0 + i * 15, brand) for i in range(240) for brand in BRANDS]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["stream", "files"])
 def test_poison_through_post_mentions_and_a_file_survives_kill_and_restart(
         source: str, redis_server: EmbeddedRedis, tmp_path: Path) -> None:

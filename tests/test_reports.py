@@ -16,8 +16,8 @@ from response import lifecycle
 from response.lifecycle import Context
 from response.staffing import StaffingConfig
 from store import Store
-from tests.activation_helpers import T0, incident, playbook_file, write
 from tests.conftest import LiveAPI
+from tests.helpers.activation import T0, incident, playbook_file, write
 
 DAY_FROM, DAY_TO = "2015-02-23T00:00:00-08:00", "2015-02-24T00:00:00-08:00"
 PLAYBOOKS = """\

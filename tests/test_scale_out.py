@@ -7,11 +7,15 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
+import pytest
+
 from flows.replay_shards import ShardedReplaySource, line_brand
 from store import Store, connect, shard_of
 from store.embedded import EmbeddedRedis
 from tests.conftest import write_jsonl
-from tests.flow_runs import cli_env, published, run_flow
+from tests.helpers.flow_runs import cli_env, published, run_flow
+
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 
 def test_the_shards_split_a_file_by_brand_and_keep_its_line_numbers(tmp_path: Path) -> None:

@@ -26,8 +26,10 @@ from crisiswatch.serve import attach_ingest
 from response.lifecycle import Message
 from store import Store, connect
 from store.embedded import EmbeddedRedis
-from tests.activation_helpers import incident, write
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
+from tests.helpers.activation import incident, write
+
+pytestmark = pytest.mark.slow  # see pyproject's markers
 
 EXAMPLES = 20  # per operation and phase: the whole file stays well under a minute
 

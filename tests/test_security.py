@@ -23,8 +23,8 @@ from response.playbooks import PlaybookSet
 from response.staffing import StaffingConfig
 from store import Store, connect
 from store.embedded import EmbeddedRedis, free_port
-from tests.activation_helpers import incident, write
 from tests.conftest import UNLIMITED, LiveAPI
+from tests.helpers.activation import incident, write
 
 SCOPED = ("read", "ingest", "operate", "admin")
 # (method, path, body, scope it needs): one or more endpoints of each router

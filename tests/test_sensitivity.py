@@ -15,22 +15,7 @@ from flows.dedup import SeenIds
 from store import Store, connect
 from store.embedded import EmbeddedRedis
 from tests.conftest import replay, write_jsonl
-
-T0 = 1_700_006_400  # a window boundary
-WINDOW = 300
-QUIET = (27, 30, 33, 30, 28, 32)  # a steady 30 a window, deterministic
-MODEST, CLEAR = 1.8, 2.5  # spikes of three windows: below and above balanced's 2x lift
-
-
-def counts(spikes: dict[int, float], n: int = 600) -> list[int]:
-    """Per-window counts: two days of a steady brand (past the one-day warm-up), with
-    three-window spikes of the given lift at the given windows."""
-    return [round(30 * spikes[w]) if w in spikes else QUIET[w % len(QUIET)]
-            for w in range(n)]
-
-
-def spiky(at: int, lift: float) -> dict[int, float]:
-    return {w: lift for w in range(at, at + 3)}
+from tests.helpers.streams import CLEAR, MODEST, T0, WINDOW, counts, spiky, stream
 
 
 def anomalous_windows(series: list[int], level: str) -> list[int]:
@@ -120,16 +105,6 @@ def test_a_brand_sensitivity_in_the_yaml_is_read_and_checked(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match=r"brands\.Keen\.sensitivty: Extra inputs are not "
                        "permitted"):
         load_settings(path)
-
-
-def stream(brand: str, series: list[int]) -> list[dict]:
-    """Mentions of one brand with the given count in each window, spread over it."""
-    out = []
-    for w, n in enumerate(series):
-        for i in range(n):
-            out.append({"id": f"{brand}-{w}-{i}", "ts": T0 + w * WINDOW + i * WINDOW // (n + 1),
-                        "brand": brand, "text": "a quick question about my plan"})
-    return out
 
 
 def test_the_flow_gives_each_brand_its_own_sensitivity(tmp_path: Path,

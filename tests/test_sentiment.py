@@ -16,7 +16,7 @@ from crisiswatch.evaluation import sentiment as sentiment_eval
 from detectors.sentiment_features import Featurizer
 from detectors.sentiment_model import LABELS, SentimentModel
 from tests.conftest import AIRLINE_CSV, SHARED_DATA
-from tests.test_cli import cli
+from tests.helpers.cli import cli
 
 VADER_FILE = SHARED_DATA / "vader" / "tweets_GroundTruth.txt"
 
@@ -48,6 +48,7 @@ def evaluation() -> tuple[dict[str, Any], str]:
     return result, console.export_text()
 
 
+@pytest.mark.slow
 def test_beats_vader_on_every_held_out_airline(evaluation: tuple[dict[str, Any], str]) -> None:
     result, printed = evaluation
     per_brand, mean = result["per_brand"], result["mean"]
@@ -180,6 +181,7 @@ def test_labelled_files(tmp_path: Path) -> None:
     assert set(LABELS) == {"negative", "neutral", "positive"}
 
 
+@pytest.mark.slow
 def test_train_sentiment_cli_writes_loadable_weights(tmp_path: Path) -> None:
     labelled = tmp_path / "labels.jsonl"
     labelled.write_text(
@@ -197,6 +199,7 @@ def test_train_sentiment_cli_writes_loadable_weights(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "no such file: missing.txt" in bad.stderr
 
 
+@pytest.mark.slow
 def test_eval_without_the_airline_file_says_where_it_looked(tmp_path: Path) -> None:
     r = cli("eval", "--sentiment", "--airline", "nowhere/Tweets.csv", cwd=tmp_path)
     assert r.returncode == 2

@@ -38,6 +38,7 @@ def test_a_tag_needs_support_and_lift_not_just_novelty() -> None:
     assert terms.update(state, 301, {"usual": (25, 0, 0, 0)}, {}, TCFG) == []
 
 
+@pytest.mark.slow
 def test_term_state_stays_bounded_under_a_million_distinct_hashtags() -> None:
     state = terms.TermState()
     for w in range(1000):

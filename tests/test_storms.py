@@ -1,4 +1,4 @@
-"""The failures of issue 12, replayed through the real flow (``tests/storm_streams.py``):
+"""The failures of issue 12, replayed through the real flow (``tests/helpers/storm_streams.py``):
 a storm of retweeted handle lists pages within 15 minutes, on a brand with history and
 on one whose stream began two hours before; one speculative watch-term post is not
 critical, the same words from several authors are; a reply hashtag that bursts every
@@ -15,8 +15,8 @@ import pytest
 
 from store import Store, connect
 from store.embedded import EmbeddedRedis
-from tests import storm_streams as ss
 from tests.conftest import replay, settings_for
+from tests.helpers import storm_streams as ss
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import httpx
 import orjson
 
 from store import Store
-from tests.activation_helpers import incident, live_api, write
+from tests.helpers.activation import incident, live_api, write
 
 
 def sse(response: httpx.Response, within: float = 10.0) -> Iterator[dict]:

@@ -22,28 +22,22 @@ from detectors.topics import (
     EXAMPLE_POOL,
     BrandTopics,
     TopicConfig,
-    TopicInput,
     TopicUpdate,
     WindowTexts,
     record,
 )
-from detectors.types import Example, Mention
-from tests.topic_data import (
+from detectors.types import Mention
+from tests.helpers.topic_data import (
     MERGE_CFG,
     MERGE_STEPS,
     TEMPLATES,
+    WINDOW,
     at_angle,
     fixture_embedder,
     fixture_vocab,
+    items_of,
     planted,
 )
-
-WINDOW = 300.0
-
-
-def items_of(texts: list[str], start: int = 0, sentiment: float = -0.5) -> list[TopicInput]:
-    return [TopicInput(t, 1, sentiment, Example(f"m{start + i}", 0.0, t, "someone", 10, sentiment))
-            for i, t in enumerate(texts)]
 
 
 def cluster(embedder: Embedder, data: list[tuple[str, int]], cfg: TopicConfig,
@@ -103,6 +97,7 @@ def test_same_input_same_topics_also_after_a_snapshot() -> None:
     assert a.topics == b.topics and a.assignments == b.assignments
 
 
+@pytest.mark.slow
 def test_topic_count_stays_bounded_under_100k_unique_texts() -> None:
     cfg = TopicConfig(max_topics=32, max_candidates=64)
     rng = np.random.default_rng(0)
@@ -257,6 +252,7 @@ def minilm() -> ModuleType:
     return models
 
 
+@pytest.mark.slow
 def test_minilm_loads_offline_and_teaches_the_static_table(
         minilm: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The real model from the package's files with the hub off, its tokenizer against

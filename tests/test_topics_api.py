@@ -8,8 +8,15 @@ import httpx
 from detectors.topic_clustering import update
 from detectors.topics import BrandTopics, TopicConfig, TopicUpdate
 from store import Store
-from tests.test_topics import WINDOW, items_of
-from tests.topic_data import MERGE_CFG, MERGE_STEPS, at_angle, fixture_embedder, planted
+from tests.helpers.topic_data import (
+    MERGE_CFG,
+    MERGE_STEPS,
+    WINDOW,
+    at_angle,
+    fixture_embedder,
+    items_of,
+    planted,
+)
 
 
 def publish(store: Store, brand: str, updates: list[TopicUpdate]) -> None:

@@ -3,8 +3,6 @@ dead letters and re-drive, and a worker killed mid-delivery."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 import signal
 import subprocess
@@ -13,23 +11,25 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
-from crisiswatch.activation import Worker
 from crisiswatch.webhooks import backoff
 from response.lifecycle import Message
 from response.playbooks import PlaybookSet
 from store import Store
 from store.embedded import EmbeddedRedis, free_port
-from tests.activation_helpers import (
+from tests.helpers.activation import (
     SECRET,
     Receiver,
     fast_settings,
+    fast_worker,
     incident,
     live_api,
     playbook_file,
-    wait_for,
+    verify,
     write,
 )
+from tests.helpers.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,14 +38,6 @@ def message(n: int, url: str, incident_id: str = "inc-x") -> Message:
     key = f"msg-{n:03d}"
     body = orjson.dumps({"n": n, "idempotency_key": key}).decode()
     return Message(key, "rx", url, "json", body, "test", incident_id, "p", 0, time.time())
-
-
-def verify(headers: dict[str, str], body: bytes) -> bool:
-    """What a receiver does: recompute the HMAC over timestamp + '.' + body."""
-    stamp = headers["X-Crisiswatch-Timestamp"]
-    mac = hmac.new(SECRET, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    fresh = abs(time.time() - int(stamp)) < 60
-    return fresh and hmac.compare_digest(headers["X-Crisiswatch-Signature"], "sha256=" + mac)
 
 
 def test_playbook_webhooks_are_signed_and_carry_their_key(store: Store, tmp_path: Path) -> None:
@@ -59,7 +51,7 @@ playbooks:
     when: {{min_severity: critical}}
     actions: [{{webhook: machine}}, {{webhook: chat}}]
 """)
-        with Worker(store, fast_settings(store.p), playbooks, SECRET):
+        with fast_worker(store, playbooks):
             write(store, incident("inc-s"))
             wait_for(lambda: len(rx.requests) == 2)
             wait_for(lambda: store.outbox.counts()["delivered"] == 2)
@@ -79,7 +71,7 @@ playbooks:
 
 def test_a_receiver_failing_twice_gets_exactly_one_accepted_delivery(store: Store) -> None:
     settings = fast_settings(store.p)
-    with Receiver(statuses=[500, 503]) as rx, Worker(store, settings, playbooks(), SECRET):
+    with Receiver(statuses=[500, 503]) as rx, fast_worker(store, playbooks(), settings):
         store.outbox.enqueue([message(1, rx.url())])
         started = time.time()
         wait_for(lambda: store.outbox.counts()["delivered"] == 1)
@@ -100,7 +92,7 @@ def test_a_receiver_failing_twice_gets_exactly_one_accepted_delivery(store: Stor
 def test_a_receiver_down_too_long_ends_dead_and_is_redriven(store: Store) -> None:
     port = free_port()  # nothing listens here yet
     settings = fast_settings(store.p)
-    with Worker(store, settings, playbooks(), SECRET), live_api(store) as api:
+    with fast_worker(store, playbooks(), settings), live_api(store) as api:
         store.outbox.enqueue([message(7, f"http://127.0.0.1:{port}/hook", "inc-d")])
         dead = wait_for(lambda: api.get("/webhooks/dead").json())
         assert dead[0]["message"]["id"] == "msg-007" and dead[0]["attempts"] == 3
@@ -120,7 +112,7 @@ def test_a_receiver_down_too_long_ends_dead_and_is_redriven(store: Store) -> Non
 
 def test_refusals_and_hosts_off_the_allowlist_are_not_retried(store: Store) -> None:
     settings = fast_settings(store.p, allowed_hosts=["127.0.0.1"])
-    with Receiver(default=400) as rx, Worker(store, settings, playbooks(), SECRET):
+    with Receiver(default=400) as rx, fast_worker(store, playbooks(), settings):
         store.outbox.enqueue([message(1, rx.url()),
                               message(2, f"http://localhost:{rx.port}/hook")])
         wait_for(lambda: store.outbox.counts()["dead"] == 2)
@@ -154,6 +146,7 @@ def start_worker(redis_url: str, prefix: str, playbook_path: Path) -> subprocess
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.slow
 def test_restarting_the_worker_mid_delivery_loses_and_doubles_nothing(
         store: Store, redis_server: EmbeddedRedis, tmp_path: Path) -> None:
     n = 40

@@ -6,17 +6,15 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from store import Store
+from tests.helpers.cli import CLI
 
-ROOT = Path(__file__).resolve().parents[1]
-CLI = [sys.executable, "-m", "crisiswatch.cli"]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli_env(redis_url: str, prefix: str, **extra: str) -> dict[str, str]:
@@ -52,17 +50,6 @@ def run_flow(args: list[str], env: dict[str, str], log: Path, timeout: float = 1
     """``crisiswatch flow ARGS`` to its end; returns its exit status."""
     with flow_process(args, env, log) as proc:
         return proc.wait(timeout=timeout)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str,
-             proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError(f"the flow ended ({proc.returncode}) before {what}:\n"
-                                 f"{log.read_text() if log else ''}")
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def published(store: Store) -> dict[str, Any]:

@@ -17,105 +17,64 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from store.embedded import free_port
+from tests.helpers.local_http import LocalServer, send_json
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A client that left mid-stream is a broken pipe: expected here."""
-
-
-class XServer:
+class XServer(LocalServer):
     def __init__(self, tweets: list[dict[str, Any]], users: list[dict[str, Any]], token: str,
                  first: int, gap: int, rules: list[dict[str, str]] | None = None) -> None:
+        super().__init__()
         self.tweets = sorted(tweets, key=lambda t: int(t["id"]))
         self.users = {u["id"]: u for u in users}
         self.token, self.first, self.gap = token, first, gap
         self.rules: list[dict[str, str]] = list(rules or [])  # rules already on the app
-        self.port = free_port()
         self.posted = 0
         self.streams = 0
         self.searches: list[dict[str, str]] = []
         self.rule_posts: list[dict[str, Any]] = []
         self.sent: list[list[str]] = []
         self.caught_up = threading.Event()
-        self.lock = threading.Lock()
-        self.server: _Server | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> XServer:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.handle(self, "GET")
-
-            def do_POST(self) -> None:
-                owner.handle(self, "POST")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = _Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self) -> XServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def handle(self, h: BaseHTTPRequestHandler, method: str) -> None:
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
         url = urlsplit(h.path)
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         if h.headers.get("Authorization") != f"Bearer {self.token}":
-            return _json(h, 401, {"title": "Unauthorized", "type": "about:blank",
-                                  "status": 401, "detail": "Unauthorized"})
+            return send_json(h, 401, {"title": "Unauthorized", "type": "about:blank",
+                                      "status": 401, "detail": "Unauthorized"})
         if url.path == "/2/tweets/search/stream/rules":
-            return self._rules(h, method)
+            return self._rules(h, h.command)
         if url.path == "/2/tweets/search/stream":
             return self._stream(h, query)
         if url.path == "/2/tweets/search/recent":
             return self._search(h, query)
-        return _json(h, 404, {"title": "Not Found Error", "status": 404})
+        return send_json(h, 404, {"title": "Not Found Error", "status": 404})
 
     def _rules(self, h: BaseHTTPRequestHandler, method: str) -> None:
         if method == "GET":
-            return _json(h, 200, {"data": self.rules, "meta": {"sent": "now",
-                                                             "result_count": len(self.rules)}}
-                         if self.rules else {"meta": {"sent": "now", "result_count": 0}})
+            return send_json(h, 200, {"data": self.rules, "meta": {"sent": "now",
+                                                                 "result_count": len(self.rules)}}
+                             if self.rules else {"meta": {"sent": "now", "result_count": 0}})
         body = orjson.loads(h.rfile.read(int(h.headers.get("Content-Length", 0))))
         self.rule_posts.append(body)
         if "delete" in body:
             ids = set(body["delete"]["ids"])
             self.rules = [r for r in self.rules if r["id"] not in ids]
-            return _json(h, 200, {"meta": {"sent": "now", "summary": {
-                "deleted": len(ids), "not_deleted": 0}}})
+            return send_json(h, 200, {"meta": {"sent": "now", "summary": {
+                    "deleted": len(ids), "not_deleted": 0}}})
         added = []
         for rule in body.get("add", []):
             if len(rule["value"]) > 512:
-                return _json(h, 400, {"errors": [{"message": "rule too long"}]})
+                return send_json(h, 400, {"errors": [{"message": "rule too long"}]})
             added.append({**rule, "id": str(1_000_000 + len(self.rules) + len(added))})
         self.rules += added
-        return _json(h, 201, {"data": added, "meta": {"sent": "now", "summary": {
-            "created": len(added), "not_created": 0, "valid": len(added), "invalid": 0}}})
+        return send_json(h, 201, {"data": added, "meta": {"sent": "now", "summary": {
+                "created": len(added), "not_created": 0, "valid": len(added), "invalid": 0}}})
 
     def _message(self, tweet: dict[str, Any]) -> bytes:
         rule = next(r for r in self.rules if r["tag"] == "crisiswatch:Skyways")
@@ -128,10 +87,10 @@ class XServer:
             n = self.streams
             self.streams += 1
         if n == 0:
-            return _json(h, 429, {"title": "ConnectionException", "detail": "This stream is "
-                                  "currently at the maximum allowed connection limit.",
-                                  "connection_issue": "TooManyConnections"},
-                         {"x-rate-limit-reset": str(int(time.time()) + 1)})
+            return send_json(h, 429, {"title": "ConnectionException", "detail": "This stream is "
+                                      "currently at the maximum allowed connection limit.",
+                                      "connection_issue": "TooManyConnections"},
+                             {"x-rate-limit-reset": str(int(time.time()) + 1)})
         assert "author_id" in query.get("expansions", "")
         h.send_response(200)
         h.send_header("Content-Type", "application/json")
@@ -175,8 +134,8 @@ class XServer:
     def _search(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         self.searches.append(query)
         if len(self.searches) == 1:
-            return _json(h, 429, {"title": "Too Many Requests", "status": 429},
-                         {"x-rate-limit-reset": str(int(time.time()) + 1)})
+            return send_json(h, 429, {"title": "Too Many Requests", "status": 429},
+                             {"x-rate-limit-reset": str(int(time.time()) + 1)})
         low = int(query.get("since_id", "0"))
         size = int(query.get("max_results", "10"))
         found = [t for t in self.tweets[:self.posted] if int(t["id"]) > low][::-1]  # newest first
@@ -194,16 +153,6 @@ class XServer:
             body["data"] = page
             body["includes"] = {"users": list({t["author_id"]: self.users[t["author_id"]]
                                                for t in page}.values())}
-        _json(h, 200, body)
+        send_json(h, 200, body)
 
 
-def _json(h: BaseHTTPRequestHandler, status: int, body: Any,
-          headers: dict[str, str] | None = None) -> None:
-    raw = orjson.dumps(body)
-    h.send_response(status)
-    h.send_header("Content-Type", "application/json")
-    h.send_header("Content-Length", str(len(raw)))
-    for k, v in (headers or {}).items():
-        h.send_header(k, v)
-    h.end_headers()
-    h.wfile.write(raw)

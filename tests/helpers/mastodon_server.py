@@ -18,67 +18,31 @@ import socket
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from store.embedded import free_port
+from tests.helpers.local_http import LocalServer, send_json
 
 PAGE_MAX = 40
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A client that left mid-stream is a broken pipe: expected here."""
 
 
-class MastodonServer:
+class MastodonServer(LocalServer):
     def __init__(self, tag: str, statuses: list[dict[str, Any]], token: str, first: int,
                  gap: int) -> None:
+        super().__init__()
         self.tag, self.statuses, self.token = tag, statuses, token
         self.first, self.gap = first, gap
-        self.port = free_port()
         self.posted = 0  # statuses posted so far (a prefix of ``statuses``)
         self.streams = 0  # stream requests seen
         self.timeline_requests: list[dict[str, str]] = []
         self.sent: list[list[str]] = []  # status ids delivered, per accepted stream
         self.caught_up = threading.Event()  # a client read the timeline to its newest
         self.unauthorized = 0
-        self.lock = threading.Lock()
-        self.server: _Server | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> MastodonServer:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.handle(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = _Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self) -> MastodonServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- answers ---------------------------------------------------------------------
     def handle(self, h: BaseHTTPRequestHandler) -> None:
@@ -86,12 +50,12 @@ class MastodonServer:
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         if h.headers.get("Authorization") != f"Bearer {self.token}":
             self.unauthorized += 1
-            return _json(h, 401, {"error": "This method requires an authenticated user"})
+            return send_json(h, 401, {"error": "This method requires an authenticated user"})
         if url.path == "/api/v1/streaming/hashtag" and query.get("tag") == self.tag:
             return self._stream(h)
         if url.path == f"/api/v1/timelines/tag/{self.tag}":
             return self._timeline(h, query)
-        return _json(h, 404, {"error": "Record not found"})
+        return send_json(h, 404, {"error": "Record not found"})
 
     def _stream(self, h: BaseHTTPRequestHandler) -> None:
         with self.lock:
@@ -145,7 +109,7 @@ class MastodonServer:
         newer = [s for s in self.statuses[:self.posted] if int(s["id"]) > low][:limit]
         if len(newer) < limit:
             self.caught_up.set()
-        _json(h, 200, sorted(newer, key=lambda s: int(s["id"]), reverse=True))
+        send_json(h, 200, sorted(newer, key=lambda s: int(s["id"]), reverse=True))
 
 
 def _event(h: BaseHTTPRequestHandler, name: str, data: bytes, flush: bool = False) -> None:
@@ -154,13 +118,6 @@ def _event(h: BaseHTTPRequestHandler, name: str, data: bytes, flush: bool = Fals
         h.wfile.flush()
 
 
-def _json(h: BaseHTTPRequestHandler, status: int, body: Any) -> None:
-    raw = orjson.dumps(body)
-    h.send_response(status)
-    h.send_header("Content-Type", "application/json")
-    h.send_header("Content-Length", str(len(raw)))
-    h.end_headers()
-    h.wfile.write(raw)
 
 
 def _rate_limited(h: BaseHTTPRequestHandler) -> None:

@@ -11,6 +11,8 @@ from detectors.embeddings import CLS, SEP, UNK, StaticEmbedder, distil_table
 from detectors.topics import TopicConfig, TopicInput
 from detectors.types import Example
 
+WINDOW = 300.0  # seconds of a topic window in the topic tests
+
 TEMPLATES = (
     "no signal in manchester since this morning",
     "the app login fails with an error every time",
@@ -76,3 +78,8 @@ def at_angle(degrees: float, count: int) -> tuple[list[TopicInput], np.ndarray]:
 MERGE_STEPS = ((0, 2), (90, 2), (25, 20), (45, 100), (70, 100))
 MERGE_CFG = TopicConfig(join_similarity=0.9, merge_similarity=0.8, half_life_windows=2,
                         centering=0.0, min_size=2)
+
+
+def items_of(texts: list[str], start: int = 0, sentiment: float = -0.5) -> list[TopicInput]:
+    return [TopicInput(t, 1, sentiment, Example(f"m{start + i}", 0.0, t, "someone", 10, sentiment))
+            for i, t in enumerate(texts)]

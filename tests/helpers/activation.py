@@ -3,40 +3,36 @@ timings, playbook files, and the API with playbooks attached."""
 
 from __future__ import annotations
 
-import threading
+import hashlib
+import hmac
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from crisiswatch.activation import attach
+from crisiswatch.activation import Worker, attach
 from crisiswatch.playbook_file import load_playbooks
 from crisiswatch.settings import ActivationSettings, Settings, WebhookSettings
 from response.playbooks import PlaybookSet
 from store import Store
-from store.embedded import free_port
 from tests.conftest import LiveAPI, settings_for
+from tests.helpers.local_http import LocalServer
 
 SECRET = b"test-secret-0123456789"
 T0 = 1_772_000_000.0  # event time of the synthetic incidents
 
 
-class _Server(ThreadingHTTPServer):
-    def handle_error(self, request: object, client_address: object) -> None:
-        """A sender killed mid-request leaves a broken pipe: expected here, not news."""
-
-
-class Receiver:
+class Receiver(LocalServer):
     """A webhook receiver as a team would run one: it answers with the scripted status
     (by request number, then ``default``), and accepts each idempotency key once."""
 
     def __init__(self, port: int | None = None, statuses: list[int] | None = None,
                  default: int = 200, delay: float = 0.0) -> None:
-        self.port = port or free_port()
+        super().__init__(port)
         self.statuses = list(statuses or [])
         self.default = default
         self.delay = delay
@@ -44,35 +40,21 @@ class Receiver:
         self.arrived = 0  # requests that reached the handler (some may still be waiting)
         self.accepted: dict[str, bytes] = {}  # idempotency key -> body, first 2xx only
         self.repeats: list[str] = []  # keys that came again after being accepted
-        self.lock = threading.Lock()
-        self.server: ThreadingHTTPServer | None = None
 
-    def url(self, path: str = "/hook") -> str:
+    def url(self, path: str = "/hook") -> str:  # type: ignore[override]
         return f"http://127.0.0.1:{self.port}{path}"
 
-    def start(self) -> Receiver:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with owner.lock:
-                    owner.arrived += 1
-                if owner.delay:
-                    time.sleep(owner.delay)
-                status = owner.record(self.path, dict(self.headers), body)
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = _Server(("127.0.0.1", self.port), Handler)
-        self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
+    def handle(self, h: BaseHTTPRequestHandler) -> None:
+        body = h.rfile.read(int(h.headers.get("Content-Length", 0)))
+        with self.lock:
+            self.arrived += 1
+        if self.delay:
+            time.sleep(self.delay)
+        status = self.record(h.path, dict(h.headers), body)
+        h.send_response(status)
+        h.send_header("Content-Length", "2")
+        h.end_headers()
+        h.wfile.write(b"ok")
 
     def record(self, path: str, headers: dict[str, str], body: bytes) -> int:
         with self.lock:
@@ -88,17 +70,6 @@ class Receiver:
                     self.accepted[key] = body
             return status
 
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self) -> Receiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 def fast_settings(prefix: str, **webhooks: Any) -> Settings:
     """Seconds instead of minutes: quick polls, short backoff, few attempts."""
@@ -108,6 +79,12 @@ def fast_settings(prefix: str, **webhooks: Any) -> Settings:
     settings.webhooks = WebhookSettings(**hooks)
     settings.activation = ActivationSettings(poll_seconds=0.05, sla_lease_seconds=2)
     return settings
+
+
+def fast_worker(store: Store, playbooks: PlaybookSet, settings: Settings | None = None
+                ) -> Worker:
+    """The activation worker on ``fast_settings`` (or ``settings``), signing with SECRET."""
+    return Worker(store, settings or fast_settings(store.p), playbooks, SECRET)
 
 
 def playbook_file(tmp_path: Path, text: str, allowed: tuple[str, ...] = ("127.0.0.1",)
@@ -168,13 +145,9 @@ def live_api(store: Store, playbooks: PlaybookSet | None = None,
         yield client
 
 
-def wait_for(check: Callable[[], Any], timeout: float = 10.0, every: float = 0.02) -> Any:
-    """Poll until ``check`` returns something truthy; fail with the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s; last value: {value!r}")
-        time.sleep(every)
+def verify(headers: dict[str, str], body: bytes) -> bool:
+    """What a receiver does: recompute the HMAC over timestamp + '.' + body."""
+    stamp = headers["X-Crisiswatch-Timestamp"]
+    mac = hmac.new(SECRET, stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    fresh = abs(time.time() - int(stamp)) < 60
+    return fresh and hmac.compare_digest(headers["X-Crisiswatch-Signature"], "sha256=" + mac)

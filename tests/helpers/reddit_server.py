@@ -12,67 +12,26 @@ appeared since the last one, a burst larger than a page among them. Listing requ
 from __future__ import annotations
 
 import base64
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import orjson
-
-from store.embedded import free_port
+from tests.helpers.local_http import LocalServer, send_json
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-
-class RedditServer:
+class RedditServer(LocalServer):
     def __init__(self, subreddits: str, comments: list[dict[str, Any]], client: tuple[str, str],
                  schedule: list[int], rate_limited: int, failing: int, revoked: int) -> None:
+        super().__init__()
         self.path = f"/r/{subreddits}/comments"
         self.comments = comments  # oldest first
         self.client = client
         self.schedule = schedule
         self.rate_limited, self.failing, self.revoked = rate_limited, failing, revoked
-        self.port = free_port()
         self.posted = 0
         self.listings: list[dict[str, str]] = []
         self.tokens: list[str] = []
         self.agents: set[str] = set()
-        self.lock = threading.Lock()
-        self.server: _Server | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> RedditServer:
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                owner.handle(self)
-
-            def do_POST(self) -> None:
-                owner.handle(self)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = _Server(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-
-    def __enter__(self) -> RedditServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         url = urlsplit(h.path)
@@ -127,11 +86,4 @@ class RedditServer:
 
 def _json(h: BaseHTTPRequestHandler, status: int, body: Any,
           headers: dict[str, str] | None = None) -> None:
-    raw = orjson.dumps(body)
-    h.send_response(status)
-    h.send_header("Content-Type", "application/json; charset=UTF-8")
-    h.send_header("Content-Length", str(len(raw)))
-    for k, v in (headers or {}).items():
-        h.send_header(k, v)
-    h.end_headers()
-    h.wfile.write(raw)
+    send_json(h, status, body, headers, "application/json; charset=UTF-8")

@@ -1,0 +1,13 @@
+"""The parser the parse tests read with: three brands, short texts."""
+
+from __future__ import annotations
+
+from detectors.brands import BrandMatcher, BrandQuery
+from flows.parse import Parser
+
+MATCHER = BrandMatcher({
+    "UniSuper": BrandQuery(hashtags=("#unisuper",), keywords=("unisuper",)),
+    "Delta": BrandQuery(handles=("@JetBlue",)),
+    "Acme": BrandQuery(keywords=("acme corp",)),
+})
+PARSER = Parser(MATCHER, max_text_chars=50, source="test.jsonl")
