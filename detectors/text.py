@@ -35,7 +35,11 @@ STOPWORDS = frozenset(
 
 
 def extract_hashtags(text: str) -> tuple[str, ...]:
-    """Hashtags in order of first appearance, lower-cased, without '#', deduplicated."""
+    """Hashtags in order of first appearance, lower-cased, without '#', deduplicated.
+
+    >>> extract_hashtags("Down again #Outage #outage #fail")
+    ('outage', 'fail')
+    """
     seen: dict[str, None] = {}
     for tag in _HASHTAG.findall(text):
         seen.setdefault(tag.lower(), None)
@@ -56,6 +60,9 @@ def normalise_text(text: str) -> str:
 
     Drops the retweet prefix, URLs and handles, folds case and whitespace: retweets and
     copy-paste campaigns then collapse to one key, which caches and clustering rely on.
+
+    >>> normalise_text("RT @acme: My bill is WRONG http://x.co/1")
+    'my bill is wrong'
     """
     at = "@" in text  # the retweet prefix and handles both hold one: without, skip both
     if at:
@@ -83,6 +90,9 @@ def has_own_words(text: str) -> bool:
     patterns below can remove (each needs an "@", "#", "://" or "www." inside the same
     run of non-space characters), except a leading "RT": such a text is answered
     without them, with the same answer.
+
+    >>> has_own_words("@acme @help #fail https://t.co/x"), has_own_words("@acme my bill")
+    (False, True)
     """
     for word in text.split():
         if len(word) > 1 and word.isalpha() and word.lower() != "rt":
@@ -103,13 +113,21 @@ def own_words(text: str) -> str:
     """The text without a retweet prefix, handles, hashtags and links: what its author
     wrote in their own words, in their own script. Unlike ``normalise_text`` it keeps
     every character of those words (its word pattern splits the vowel signs off
-    Devanagari letters), which is what language identification reads."""
+    Devanagari letters), which is what language identification reads.
+
+    >>> own_words("RT @acme: my bill #fail https://t.co/x")
+    'my bill'
+    """
     if "@" in text:
         text = _HANDLE.sub(" ", _RT_PREFIX.sub("", text))
     return " ".join(_HASHTAG.sub(" ", _url_free(text)).split())
 
 
 def terms(normalised: str) -> list[str]:
-    """Content words of a normalised text, for "top terms" in explanations."""
+    """Content words of a normalised text, for "top terms" in explanations.
+
+    >>> terms("my bill is wrong again")
+    ['bill', 'wrong']
+    """
     words = (_ASCII_TOKEN if normalised.isascii() else _TOKEN).findall(normalised)
     return [t for t in words if t not in STOPWORDS]

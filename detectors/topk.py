@@ -21,6 +21,17 @@ from heapq import heapify, heapreplace
 
 
 class TopK:
+    """At most ``capacity`` counters; a new item takes the smallest one's place.
+
+    >>> top = TopK(2)
+    >>> for tag in ["outage", "refund", "outage", "delay"]:
+    ...     top.add(tag)
+    >>> top.top(2)  # "delay" took the place of "refund" (1), its count kept as error
+    [('delay', 2), ('outage', 2)]
+    >>> top.errors
+    {'delay': 1}
+    """
+
     __slots__ = ("_heap", "_serial", "capacity", "counts", "errors")
 
     def __init__(self, capacity: int) -> None:

@@ -192,6 +192,9 @@ def count_tail(k: float, mu: float, phi: float) -> float:
 
     Negative binomial with r = mu / (phi - 1) and success probability p = 1 / phi, so
     that P(X >= k) = I_{1-p}(k, r); Poisson (P(X >= k) = P(k, mu)) when phi is 1.
+
+    >>> round(count_tail(10, 3.0, 1.0), 6), round(count_tail(10, 3.0, 2.0), 6)
+    (0.001102, 0.019287)
     """
     if k <= 0:
         return 1.0
