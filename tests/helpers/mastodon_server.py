@@ -14,9 +14,6 @@ has read the timeline up to the newest status, then delivers the rest live."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -24,24 +21,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from tests.helpers.local_http import LocalServer, send_json
+from tests.helpers.local_http import ScriptedStream, send_json
 
 PAGE_MAX = 40
 
 
 
 
-class MastodonServer(LocalServer):
+class MastodonServer(ScriptedStream):
+    content_type = "text/event-stream"
+    heartbeat = b":thump\n\n"
+
     def __init__(self, tag: str, statuses: list[dict[str, Any]], token: str, first: int,
                  gap: int) -> None:
-        super().__init__()
-        self.tag, self.statuses, self.token = tag, statuses, token
-        self.first, self.gap = first, gap
-        self.posted = 0  # statuses posted so far (a prefix of ``statuses``)
-        self.streams = 0  # stream requests seen
+        super().__init__(statuses, first, gap)  # caught_up: the timeline read to its newest
+        self.tag, self.statuses, self.token = tag, self.posts, token
         self.timeline_requests: list[dict[str, str]] = []
-        self.sent: list[list[str]] = []  # status ids delivered, per accepted stream
-        self.caught_up = threading.Event()  # a client read the timeline to its newest
         self.unauthorized = 0
 
     # -- answers ---------------------------------------------------------------------
@@ -52,53 +47,24 @@ class MastodonServer(LocalServer):
             self.unauthorized += 1
             return send_json(h, 401, {"error": "This method requires an authenticated user"})
         if url.path == "/api/v1/streaming/hashtag" and query.get("tag") == self.tag:
-            return self._stream(h)
+            return self.stream(h)
         if url.path == f"/api/v1/timelines/tag/{self.tag}":
             return self._timeline(h, query)
         return send_json(h, 404, {"error": "Record not found"})
 
-    def _stream(self, h: BaseHTTPRequestHandler) -> None:
-        with self.lock:
-            n = self.streams
-            self.streams += 1
-        if n == 0:
-            return _rate_limited(h)
-        h.send_response(200)
-        h.send_header("Content-Type", "text/event-stream")
-        h.end_headers()
-        sent: list[str] = []
-        self.sent.append(sent)
-        if n == 1:
-            for i in range(self.first):
-                self._post_and_send(h, sent)
-                if i == 3:
-                    _event(h, "delete", b"108914354907984653")
-                    _event(h, "status.update", orjson.dumps(self.statuses[0]))
-                    h.wfile.write(b":thump\n\n")
-                if i == 5:
-                    _event(h, "update", b'{"id": "1089143549079', flush=True)  # cut short
-            self.posted += self.gap  # posted while this connection is going down
-            h.wfile.flush()
-            h.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self.caught_up.wait(20)
-        if n != self.streams - 1:
-            return  # a stream its client gave up on (it reconnected since)
-        try:
-            while self.posted < len(self.statuses):
-                self._post_and_send(h, sent)
-            while True:  # live tail: heartbeats until the client leaves
-                h.wfile.write(b":thump\n\n")
-                h.wfile.flush()
-                time.sleep(0.1)
-        except OSError:
-            return
+    def refuse(self, h: BaseHTTPRequestHandler) -> None:
+        _rate_limited(h)
 
-    def _post_and_send(self, h: BaseHTTPRequestHandler, sent: list[str]) -> None:
-        status = self.statuses[self.posted]
-        self.posted += 1
-        _event(h, "update", orjson.dumps(status), flush=True)
-        sent.append(status["id"])
+    def send_post(self, h: BaseHTTPRequestHandler, post: dict[str, Any]) -> None:
+        _event(h, "update", orjson.dumps(post), flush=True)
+
+    def oddity(self, h: BaseHTTPRequestHandler, i: int) -> None:
+        if i == 3:
+            _event(h, "delete", b"108914354907984653")
+            _event(h, "status.update", orjson.dumps(self.statuses[0]))
+            h.wfile.write(b":thump\n\n")
+        if i == 5:
+            _event(h, "update", b'{"id": "1089143549079', flush=True)  # cut short
 
     def _timeline(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         self.timeline_requests.append(query)

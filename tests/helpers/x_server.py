@@ -14,8 +14,6 @@ client has searched up to the newest tweet, then delivers the rest."""
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -23,23 +21,22 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from tests.helpers.local_http import LocalServer, send_json
+from tests.helpers.local_http import ScriptedStream, send_json
 
 
-class XServer(LocalServer):
+class XServer(ScriptedStream):
+    content_type = "application/json"
+    heartbeat = b"\r\n"
+
     def __init__(self, tweets: list[dict[str, Any]], users: list[dict[str, Any]], token: str,
                  first: int, gap: int, rules: list[dict[str, str]] | None = None) -> None:
-        super().__init__()
-        self.tweets = sorted(tweets, key=lambda t: int(t["id"]))
+        super().__init__(sorted(tweets, key=lambda t: int(t["id"])), first, gap)
+        self.tweets = self.posts
         self.users = {u["id"]: u for u in users}
-        self.token, self.first, self.gap = token, first, gap
+        self.token = token
         self.rules: list[dict[str, str]] = list(rules or [])  # rules already on the app
-        self.posted = 0
-        self.streams = 0
         self.searches: list[dict[str, str]] = []
         self.rule_posts: list[dict[str, Any]] = []
-        self.sent: list[list[str]] = []
-        self.caught_up = threading.Event()
 
     def handle(self, h: BaseHTTPRequestHandler) -> None:
         url = urlsplit(h.path)
@@ -83,53 +80,27 @@ class XServer(LocalServer):
                 {"id": rule["id"], "tag": rule["tag"]}]}) + b"\r\n"
 
     def _stream(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
-        with self.lock:
-            n = self.streams
-            self.streams += 1
-        if n == 0:
-            return send_json(h, 429, {"title": "ConnectionException", "detail": "This stream is "
-                                      "currently at the maximum allowed connection limit.",
-                                      "connection_issue": "TooManyConnections"},
-                             {"x-rate-limit-reset": str(int(time.time()) + 1)})
         assert "author_id" in query.get("expansions", "")
-        h.send_response(200)
-        h.send_header("Content-Type", "application/json")
-        h.end_headers()
-        sent: list[str] = []
-        self.sent.append(sent)
-        if n == 1:
-            for i in range(self.first):
-                self._post_and_send(h, sent)
-                if i == 3:
-                    h.wfile.write(b"\r\n")  # keep-alive
-                    h.wfile.write(b'{"data": {"id": "17"\r\n')  # cut short
-                if i == 6:
-                    h.wfile.write(orjson.dumps({"errors": [{
-                        "title": "operational-disconnect", "disconnect_type":
-                        "UpstreamOperationalDisconnect"}]}) + b"\r\n")
-            self.posted += self.gap
-            h.wfile.flush()
-            h.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self.caught_up.wait(20)
-        if n != self.streams - 1:
-            return
-        try:
-            while self.posted < len(self.tweets):
-                self._post_and_send(h, sent)
-            while True:
-                h.wfile.write(b"\r\n")
-                h.wfile.flush()
-                time.sleep(0.1)
-        except OSError:
-            return
+        self.stream(h)
 
-    def _post_and_send(self, h: BaseHTTPRequestHandler, sent: list[str]) -> None:
-        tweet = self.tweets[self.posted]
-        self.posted += 1
-        h.wfile.write(self._message(tweet))
+    def refuse(self, h: BaseHTTPRequestHandler) -> None:
+        send_json(h, 429, {"title": "ConnectionException", "detail": "This stream is "
+                           "currently at the maximum allowed connection limit.",
+                           "connection_issue": "TooManyConnections"},
+                  {"x-rate-limit-reset": str(int(time.time()) + 1)})
+
+    def send_post(self, h: BaseHTTPRequestHandler, post: dict[str, Any]) -> None:
+        h.wfile.write(self._message(post))
         h.wfile.flush()
-        sent.append(tweet["id"])
+
+    def oddity(self, h: BaseHTTPRequestHandler, i: int) -> None:
+        if i == 3:
+            h.wfile.write(b"\r\n")  # keep-alive
+            h.wfile.write(b'{"data": {"id": "17"\r\n')  # cut short
+        if i == 6:
+            h.wfile.write(orjson.dumps({"errors": [{
+                "title": "operational-disconnect", "disconnect_type":
+                "UpstreamOperationalDisconnect"}]}) + b"\r\n")
 
     def _search(self, h: BaseHTTPRequestHandler, query: dict[str, str]) -> None:
         self.searches.append(query)
