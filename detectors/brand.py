@@ -172,7 +172,8 @@ def _silence_signal(start: float, score: VolumeScore, cfg: DetectorConfig) -> Si
     minutes = score.horizon * cfg.window_s // 60
     return Signal(
         kind="silence", window_start=start, severity="info",
-        summary=(f"only {score.horizon_observed} mentions in {minutes} min against "
+        summary=(f"only {score.horizon_observed} mention"
+                 f"{'' if score.horizon_observed == 1 else 's'} in {minutes} min against "
                  f"{score.horizon_expected:.1f} expected, the quietest in "
                  f"{cfg.volume.record_days} days: check that the source is live"),
         score=0.0,

@@ -265,7 +265,8 @@ def explain(brand: str, state: IncidentState, window_s: int, tone: str,
         "p_value": peak.p_value,
         "surprise": peak.surprise,
         "score_meaning": (
-            f"volume surprise {peak.surprise:.1f} = -log10(p): a count this high over {minutes}"
+            f"volume surprise {peak.surprise:.1f} = -log10(p): a count this "
+            f"{'low' if peak.drop else 'high'} over {minutes}"
             f" min (to {at}) happens about once in 10^{peak.surprise:.1f} windows when nothing"
             " is going on (negative binomial baseline, corrected for the horizons tested)"
         ),

@@ -78,7 +78,7 @@ class VolumeScore:
     horizon: int  # windows summed by the most surprising test
     horizon_observed: int  # observed count over that horizon
     horizon_expected: float  # expected count over that horizon
-    p_value: float  # P(count >= observed | baseline), corrected for the horizons tried
+    p_value: float  # P(count >= observed | baseline) (<= for a drop), corrected for horizons
     surprise: float  # -log10(p_value)
     lift: float  # horizon_observed / horizon_expected
     anomalous: bool

@@ -333,9 +333,12 @@ def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
     # the strongest horizon that passes every test, else the most surprising one
     best = max(tests, key=lambda t: (spike(t), -t.p_high))
     anomalous = can_alert and spike(best)
-    drop = (cfg.detect_drops and can_alert and not anomalous
-            and any(_drop(t, p_threshold, cfg) and (drop_open or _record_low(state, t, cfg))
-                    for t in tests))
+    drops = [t for t in tests if _drop(t, p_threshold, cfg)
+             and (drop_open or _record_low(state, t, cfg))] \
+        if cfg.detect_drops and can_alert and not anomalous else []
+    if drops:  # the score then describes the drop: its horizon, its lower tail
+        best = min(drops, key=lambda t: t.p_low)
+    p_value = best.p_low if drops else best.p_high
     lift = best.observed / best.expected if best.expected > 0 else math.inf
     return VolumeScore(
         observed=count,
@@ -343,13 +346,13 @@ def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
         horizon=best.h,
         horizon_observed=int(best.observed),
         horizon_expected=round(best.expected, 4),
-        p_value=best.p_high,
-        surprise=round(-math.log10(max(best.p_high, 1e-300)), 3),
+        p_value=p_value,
+        surprise=round(-math.log10(max(p_value, 1e-300)), 3),
         lift=round(lift, 3) if math.isfinite(lift) else 1e9,
         anomalous=anomalous,
         warming_up=warming_up,
         log_z=round(best.log_z, 3),
-        drop=drop,
+        drop=bool(drops),
     )
 
 

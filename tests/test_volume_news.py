@@ -1,14 +1,18 @@
 """The volume detector on the streams that decide whether a crisis team trusts it: a
 storm in a stream's first hour, a morning on day one, the same evening burst every day,
-a source that goes quiet (``detectors.volume``'s module doc gives the rules)."""
+a source that goes quiet and the incident that says so (``detectors.volume``'s module
+doc gives the rules)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from crisiswatch.settings import load_settings
 from detectors import volume
+from detectors.brand import BrandState, observe
 from detectors.types import VolumeScore
 from detectors.volume import VolumeConfig, VolumeState
+from detectors.window import WindowStats
 
 CFG = VolumeConfig()
 HOUR = 3600 // CFG.window_s
@@ -71,3 +75,19 @@ def test_the_daily_records_stay_bounded() -> None:
     for i in range(30 * DAY):
         volume.update(state, i, i % 11, CFG)
     assert len(state.day_maxima) == len(state.day_minima) == CFG.record_days - 1
+
+
+def test_a_silence_is_an_info_incident_that_says_how_low_and_what_to_check() -> None:
+    """Through the brand's detectors and incident fusion: three days of a busy brand,
+    then one mention a window."""
+    cfg = load_settings().detector_config()
+    state, alerts = BrandState(), []
+    for i in range(3 * DAY + HOUR):
+        n = 40 if i < 3 * DAY else 1
+        alerts += observe(state, "B", 5_666_688 + i, WindowStats(count=n), cfg).alerts
+    (first, *_) = [a for a in alerts if a.first_window >= (5_666_688 + 3 * DAY) * 300]
+    assert first.kinds == ["silence"] and first.severity == "info"
+    assert "check that the source is live" in first.explanation["summary"]
+    assert "a count this low" in first.explanation["score_meaning"]
+    assert first.explanation["observed"] < first.explanation["expected"] / 2
+    assert all(a.kinds == ["silence"] for a in alerts)  # and nothing before it
