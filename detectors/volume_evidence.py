@@ -1,0 +1,159 @@
+"""The evidence the volume detector weighs for one window: each horizon's count tails,
+its log-space z-score and its level, the tests a spike and a drop must pass, the records
+a new anomaly must beat (``detectors.volume``'s module doc gives the reasons).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy.special import betainc, gammainc
+
+from detectors.volume_baseline import VolumeConfig, VolumeState
+
+
+def count_tail(k: float, mu: float, phi: float) -> float:
+    """P(X >= k) for a count X with mean ``mu`` and variance ``phi * mu``.
+
+    Negative binomial with r = mu / (phi - 1) and success probability p = 1 / phi, so
+    that P(X >= k) = I_{1-p}(k, r); Poisson (P(X >= k) = P(k, mu)) when phi is 1.
+
+    >>> round(count_tail(10, 3.0, 1.0), 6), round(count_tail(10, 3.0, 2.0), 6)
+    (0.001102, 0.019287)
+    """
+    if k <= 0:
+        return 1.0
+    mu = max(mu, 1e-6)
+    if phi <= 1.0 + 1e-9:
+        return float(gammainc(k, mu))
+    r = mu / (phi - 1.0)
+    return float(betainc(k, r, 1.0 - 1.0 / phi))
+
+
+def log_ratio(count: float, expected: float) -> float:
+    return math.log((count + 1.0) / (expected + 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class Horizon:
+    """One horizon's evidence: counts for the count model, the log-space z-score."""
+
+    i: int  # its place in ``cfg.horizons``
+    h: int
+    observed: float
+    expected: float
+    p_high: float  # P(sum >= observed), corrected for the horizons tried
+    p_low: float  # P(sum <= observed), likewise
+    log_z: float
+    level: float  # mean log(count + 1): what a record is measured in
+
+
+def horizon_tests(state: VolumeState, count: int, expected: float, support: float,
+              cfg: VolumeConfig) -> list[Horizon]:
+    phi = state.dispersion(cfg)
+    history = list(state.recent)
+    usable = [(i, h) for i, h in enumerate(cfg.horizons) if h - 1 <= len(history)]
+    out = []
+    for i, h in usable:
+        earlier = history[len(history) - (h - 1):] if h > 1 else []
+        observed = count + sum(c for c, _ in earlier)
+        mu = expected + sum(e for _, e in earlier)
+        # The expected count is itself an estimate from ``support`` windows: its error
+        # adds (h^2 / support) * phi * mu to the variance of an h-window sum, so a young
+        # baseline needs stronger evidence than a mature one.
+        var_phi = phi * (1.0 + h / support)
+        log_mean = (log_ratio(count, expected) +
+                    sum(log_ratio(c, e) for c, e in earlier)) / h
+        level = (math.log1p(count) + sum(math.log1p(c) for c, _ in earlier)) / h
+        out.append(Horizon(
+            i, h, observed, mu,
+            p_high=min(1.0, count_tail(observed, mu, var_phi) * len(usable)),
+            p_low=min(1.0, (1.0 - count_tail(observed + 1, mu, var_phi)) * len(usable)),
+            log_z=log_mean / math.sqrt(_log_var(state, i, cfg)), level=level))
+    return out
+
+
+def is_spike(t: Horizon, p_threshold: float, cfg: VolumeConfig) -> bool:
+    return (t.p_high <= p_threshold and t.log_z >= cfg.min_log_z
+            and t.observed >= cfg.min_lift * t.expected
+            and t.observed - t.expected >= cfg.min_excess)
+
+
+def is_drop(t: Horizon, p_threshold: float, cfg: VolumeConfig) -> bool:
+    return (t.p_low <= p_threshold and t.log_z <= -cfg.min_log_z
+            and t.observed * cfg.min_lift <= t.expected
+            and t.expected - t.observed >= cfg.min_excess)
+
+
+def record_high(state: VolumeState, t: Horizon, cfg: VolumeConfig) -> bool:
+    """Busier over this horizon than any stretch as long in ``record_days`` (module doc)."""
+    days = [state.today_max, *state.day_maxima] if state.today_max else state.day_maxima
+    return cfg.record_days <= 0 or all(t.level > d[t.i] + cfg.record_margin for d in days)
+
+
+def record_low(state: VolumeState, t: Horizon, cfg: VolumeConfig) -> bool:
+    days = [state.today_min, *state.day_minima] if state.today_min else state.day_minima
+    return cfg.record_days <= 0 or all(t.level < d[t.i] - cfg.record_margin for d in days)
+
+
+def _log_var(state: VolumeState, i: int, cfg: VolumeConfig) -> float:
+    return state.log_var[i] if i < len(state.log_var) else cfg.log_var_prior
+
+
+def learn_spread(state: VolumeState, window: int, count: int, expected: float,
+                  cfg: VolumeConfig, frozen: bool) -> None:
+    """Learn each horizon's spread of the mean log ratio from ordinary windows,
+    winsorised at 4 sd so that one burst cannot widen it much."""
+    if frozen or state.live_windows < cfg.cold_start_windows:
+        return
+    while len(state.log_var) < len(cfg.horizons):
+        state.log_var.append(cfg.log_var_prior)
+    history = list(state.recent)
+    # a running mean at first (the prior worth ``log_var_prior_windows``), then an
+    # exponential one: a week-long memory that a new stream would take a week to fill
+    state.log_var_n += 1
+    a = max(cfg.log_var_alpha, 1.0 / (state.log_var_n + cfg.log_var_prior_windows))
+    for i, h in enumerate(cfg.horizons):
+        if h - 1 > len(history):
+            continue
+        earlier = history[len(history) - (h - 1):] if h > 1 else []
+        m = (log_ratio(count, expected) + sum(log_ratio(c, e) for c, e in earlier)) / h
+        v = state.log_var[i]
+        state.log_var[i] = v + a * (min(m * m, 16.0 * v) - v)
+
+
+def horizon_levels(state: VolumeState, count: int, cfg: VolumeConfig) -> list[float]:
+    """Mean log(count + 1) over each horizon that ends at this window (the horizons
+    longer than the history so far are left out)."""
+    history = [c for c, _ in state.recent]
+    out = []
+    for h in cfg.horizons:
+        if h - 1 > len(history):
+            break
+        tail = history[len(history) - (h - 1):] if h > 1 else []
+        out.append((math.log1p(count) + sum(math.log1p(c) for c in tail)) / h)
+    return out
+
+
+def note_records(state: VolumeState, window: int, levels: list[float],
+                  cfg: VolumeConfig) -> None:
+    """Keep the day's extremes of each horizon's level, and those of the last days."""
+    day = window * cfg.window_s // 86400
+    if state.day is not None and day != state.day:
+        if state.today_max:
+            state.day_maxima.append(state.today_max)
+            state.day_minima.append(state.today_min)
+        while len(state.day_maxima) > max(cfg.record_days - 1, 0):
+            state.day_maxima.popleft()
+            state.day_minima.popleft()
+        state.today_max, state.today_min = [], []
+    state.day = day
+    n = len(cfg.horizons)
+    if len(levels) < n:  # too short a history for the long horizons: no record to beat
+        return
+    if not state.today_max:
+        state.today_max, state.today_min = [-math.inf] * n, [math.inf] * n
+    for i, v in enumerate(levels):
+        state.today_max[i] = max(state.today_max[i], v)
+        state.today_min[i] = min(state.today_min[i], v)
