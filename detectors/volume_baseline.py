@@ -140,7 +140,7 @@ def young_expected(state: VolumeState, window: int, cfg: VolumeConfig) -> tuple[
 
 
 def learn(state: VolumeState, window: int, count: int, expected: float,
-           cfg: VolumeConfig, frozen: bool = False) -> None:
+          cfg: VolumeConfig, frozen: bool = False) -> None:
     """Learn one window; a ``frozen`` (anomalous) window is only remembered for the
     horizon sums: an incident must not teach the baseline that it is normal."""
     n = state.live_windows

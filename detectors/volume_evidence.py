@@ -35,6 +35,11 @@ def log_ratio(count: float, expected: float) -> float:
     return math.log((count + 1.0) / (expected + 1.0))
 
 
+def _earlier(history: list, h: int) -> list:
+    """The windows before this one that an ``h``-window horizon sums with it."""
+    return history[len(history) - (h - 1):] if h > 1 else []
+
+
 @dataclass(frozen=True, slots=True)
 class Horizon:
     """One horizon's evidence: counts for the count model, the log-space z-score."""
@@ -50,13 +55,14 @@ class Horizon:
 
 
 def horizon_tests(state: VolumeState, count: int, expected: float, support: float,
-              cfg: VolumeConfig) -> list[Horizon]:
+                  cfg: VolumeConfig) -> list[Horizon]:
+    """The evidence of every horizon the history is long enough for."""
     phi = state.dispersion(cfg)
     history = list(state.recent)
     usable = [(i, h) for i, h in enumerate(cfg.horizons) if h - 1 <= len(history)]
     out = []
     for i, h in usable:
-        earlier = history[len(history) - (h - 1):] if h > 1 else []
+        earlier = _earlier(history, h)
         observed = count + sum(c for c, _ in earlier)
         mu = expected + sum(e for _, e in earlier)
         # The expected count is itself an estimate from ``support`` windows: its error
@@ -102,7 +108,7 @@ def _log_var(state: VolumeState, i: int, cfg: VolumeConfig) -> float:
 
 
 def learn_spread(state: VolumeState, window: int, count: int, expected: float,
-                  cfg: VolumeConfig, frozen: bool) -> None:
+                 cfg: VolumeConfig, frozen: bool) -> None:
     """Learn each horizon's spread of the mean log ratio from ordinary windows,
     winsorised at 4 sd so that one burst cannot widen it much."""
     if frozen or state.live_windows < cfg.cold_start_windows:
@@ -117,7 +123,7 @@ def learn_spread(state: VolumeState, window: int, count: int, expected: float,
     for i, h in enumerate(cfg.horizons):
         if h - 1 > len(history):
             continue
-        earlier = history[len(history) - (h - 1):] if h > 1 else []
+        earlier = _earlier(history, h)
         m = (log_ratio(count, expected) + sum(log_ratio(c, e) for c, e in earlier)) / h
         v = state.log_var[i]
         state.log_var[i] = v + a * (min(m * m, 16.0 * v) - v)
@@ -131,13 +137,13 @@ def horizon_levels(state: VolumeState, count: int, cfg: VolumeConfig) -> list[fl
     for h in cfg.horizons:
         if h - 1 > len(history):
             break
-        tail = history[len(history) - (h - 1):] if h > 1 else []
+        tail = _earlier(history, h)
         out.append((math.log1p(count) + sum(math.log1p(c) for c in tail)) / h)
     return out
 
 
 def note_records(state: VolumeState, window: int, levels: list[float],
-                  cfg: VolumeConfig) -> None:
+                 cfg: VolumeConfig) -> None:
     """Keep the day's extremes of each horizon's level, and those of the last days."""
     day = window * cfg.window_s // 86400
     if state.day is not None and day != state.day:
