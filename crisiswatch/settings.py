@@ -81,7 +81,9 @@ class VolumeSettings(BaseModel):
     min_log_z: float = Field(_VOLUME.min_log_z, ge=0)
     log_var_prior: float = Field(_VOLUME.log_var_prior, gt=0)
     log_var_half_life: float = Field(_VOLUME.log_var_half_life, gt=0)
+    log_var_prior_windows: float = Field(_VOLUME.log_var_prior_windows, ge=0)
     record_days: int = Field(_VOLUME.record_days, ge=0)
+    record_margin: float = Field(_VOLUME.record_margin, ge=0)
     rearm_windows: int = Field(_VOLUME.rearm_windows, ge=0)
     detect_drops: bool = _VOLUME.detect_drops
     max_dispersion: float = Field(_VOLUME.max_dispersion, ge=1)

@@ -76,7 +76,6 @@ from detectors.volume_baseline import (
 from detectors.volume_evidence import (
     Horizon,
     count_tail,
-    horizon_levels,
     horizon_tests,
     is_drop,
     is_spike,
@@ -96,7 +95,7 @@ def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
     emitted by the flow, so the gap between two calls is filled with zeros here.
     """
     if state.last_window is not None and window <= state.last_window:
-        return _score(state, window, count, cfg)  # a re-emitted window: score, learn nothing
+        return _score(state, window, count, cfg)[0]  # re-emitted: score, learn nothing
     gap = 0 if state.last_window is None else window - state.last_window - 1
     if state.last_window is None or gap >= cfg.gap_reset_windows:
         state.live_windows = 0
@@ -109,12 +108,12 @@ def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
             state.since_anomalous += 1
             state.since_drop += 1
     state.last_window = window
-    score = _score(state, window, count, cfg)
-    levels = horizon_levels(state, count, cfg)
+    score, tests = _score(state, window, count, cfg)
     frozen = score.anomalous or score.drop
-    learn_spread(state, window, count, score.expected, cfg, frozen=frozen)
+    if not frozen:
+        learn_spread(state, tests, cfg)
     learn(state, window, count, score.expected, cfg, frozen=frozen)
-    note_records(state, window, levels, cfg)
+    note_records(state, window, tests, cfg)
     state.high_run = state.high_run + 1 if score.anomalous else 0
     state.since_anomalous = 0 if score.anomalous else state.since_anomalous + 1
     state.since_drop = 0 if score.drop else state.since_drop + 1
@@ -123,11 +122,14 @@ def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
     return score
 
 
-def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> VolumeScore:
+def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig
+           ) -> tuple[VolumeScore, list[Horizon]]:
+    """The window's score, and the evidence of each horizon it was judged on (what the
+    detector then learns its spreads and records from)."""
     warming_up = state.live_windows < cfg.warmup_windows
     expected, support = young_expected(state, window, cfg)
-    tests = horizon_tests(state, count, expected, support, cfg) or \
-        [Horizon(0, 1, count, expected, 1.0, 1.0, 0.0, math.log1p(count))]
+    tests = horizon_tests(state, count, expected, support, cfg)
+    candidates = tests or [Horizon(0, 1, count, expected, 1.0, 1.0, 0.0, 0.0, math.log1p(count))]
     p_threshold = cfg.p_threshold * (cfg.young_p_factor if warming_up else 1.0)
     can_alert = state.live_windows >= cfg.cold_start_windows
     spike_open = state.since_anomalous <= cfg.rearm_windows
@@ -137,7 +139,7 @@ def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
         return is_spike(t, p_threshold, cfg) and (spike_open or record_high(state, t, cfg))
 
     # the strongest horizon that passes every test, else the most surprising one
-    best = max(tests, key=lambda t: (spike(t), -t.p_high))
+    best = max(candidates, key=lambda t: (spike(t), -t.p_high))
     anomalous = can_alert and spike(best)
     drops = [t for t in tests if is_drop(t, p_threshold, cfg)
              and (drop_open or record_low(state, t, cfg))] \
@@ -159,4 +161,4 @@ def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
         warming_up=warming_up,
         log_z=round(best.log_z, 3),
         drop=bool(drops),
-    )
+    ), tests

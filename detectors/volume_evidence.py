@@ -50,7 +50,8 @@ class Horizon:
     expected: float
     p_high: float  # P(sum >= observed), corrected for the horizons tried
     p_low: float  # P(sum <= observed), likewise
-    log_z: float
+    log_mean: float  # mean log((count + 1) / (expected + 1)) over the horizon
+    log_z: float  # log_mean in sds of ordinary windows
     level: float  # mean log(count + 1): what a record is measured in
 
 
@@ -76,7 +77,8 @@ def horizon_tests(state: VolumeState, count: int, expected: float, support: floa
             i, h, observed, mu,
             p_high=min(1.0, count_tail(observed, mu, var_phi) * len(usable)),
             p_low=min(1.0, (1.0 - count_tail(observed + 1, mu, var_phi)) * len(usable)),
-            log_z=log_mean / math.sqrt(_log_var(state, i, cfg)), level=level))
+            log_mean=log_mean, log_z=log_mean / math.sqrt(_log_var(state, i, cfg)),
+            level=level))
     return out
 
 
@@ -107,42 +109,23 @@ def _log_var(state: VolumeState, i: int, cfg: VolumeConfig) -> float:
     return state.log_var[i] if i < len(state.log_var) else cfg.log_var_prior
 
 
-def learn_spread(state: VolumeState, window: int, count: int, expected: float,
-                 cfg: VolumeConfig, frozen: bool) -> None:
-    """Learn each horizon's spread of the mean log ratio from ordinary windows,
+def learn_spread(state: VolumeState, tests: list[Horizon], cfg: VolumeConfig) -> None:
+    """Learn each horizon's spread of the mean log ratio from an ordinary window,
     winsorised at 4 sd so that one burst cannot widen it much."""
-    if frozen or state.live_windows < cfg.cold_start_windows:
+    if state.live_windows < cfg.cold_start_windows:
         return
     while len(state.log_var) < len(cfg.horizons):
         state.log_var.append(cfg.log_var_prior)
-    history = list(state.recent)
     # a running mean at first (the prior worth ``log_var_prior_windows``), then an
     # exponential one: a week-long memory that a new stream would take a week to fill
     state.log_var_n += 1
     a = max(cfg.log_var_alpha, 1.0 / (state.log_var_n + cfg.log_var_prior_windows))
-    for i, h in enumerate(cfg.horizons):
-        if h - 1 > len(history):
-            continue
-        earlier = _earlier(history, h)
-        m = (log_ratio(count, expected) + sum(log_ratio(c, e) for c, e in earlier)) / h
-        v = state.log_var[i]
-        state.log_var[i] = v + a * (min(m * m, 16.0 * v) - v)
+    for t in tests:
+        v = state.log_var[t.i]
+        state.log_var[t.i] = v + a * (min(t.log_mean * t.log_mean, 16.0 * v) - v)
 
 
-def horizon_levels(state: VolumeState, count: int, cfg: VolumeConfig) -> list[float]:
-    """Mean log(count + 1) over each horizon that ends at this window (the horizons
-    longer than the history so far are left out)."""
-    history = [c for c, _ in state.recent]
-    out = []
-    for h in cfg.horizons:
-        if h - 1 > len(history):
-            break
-        tail = _earlier(history, h)
-        out.append((math.log1p(count) + sum(math.log1p(c) for c in tail)) / h)
-    return out
-
-
-def note_records(state: VolumeState, window: int, levels: list[float],
+def note_records(state: VolumeState, window: int, tests: list[Horizon],
                  cfg: VolumeConfig) -> None:
     """Keep the day's extremes of each horizon's level, and those of the last days."""
     day = window * cfg.window_s // 86400
@@ -156,10 +139,10 @@ def note_records(state: VolumeState, window: int, levels: list[float],
         state.today_max, state.today_min = [], []
     state.day = day
     n = len(cfg.horizons)
-    if len(levels) < n:  # too short a history for the long horizons: no record to beat
+    if len(tests) < n:  # too short a history for the long horizons: no record to beat
         return
     if not state.today_max:
         state.today_max, state.today_min = [-math.inf] * n, [math.inf] * n
-    for i, v in enumerate(levels):
-        state.today_max[i] = max(state.today_max[i], v)
-        state.today_min[i] = min(state.today_min[i], v)
+    for t in tests:
+        state.today_max[t.i] = max(state.today_max[t.i], t.level)
+        state.today_min[t.i] = min(state.today_min[t.i], t.level)

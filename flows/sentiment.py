@@ -44,17 +44,15 @@ class FlowSentiment:
         self.next_refresh = 0.0
 
     def score(self, texts: Sequence[str]) -> tuple[list[float], list[int]]:
-        """Each text's score, which does not depend on the other texts of the batch (so
-        that it can be cached): BLAS takes another path for a single row, whose last
-        bits differ, so one text is scored as a batch of two."""
+        """Each text's score, which does not depend on the other texts of the batch (the
+        model scores row by row, without BLAS), so that it can be cached."""
         if self.vader is not None:  # VADER's compound with its own ±0.05 convention
             polarity = [self.vader.score(t) for t in texts]
             return polarity, [(p >= 0.05) - (p <= -0.05) for p in polarity]
         assert self.model is not None
         if not texts:
             return [], []
-        proba = self.model.predict_proba_batch(list(texts) * 2 if len(texts) == 1 else texts)
-        proba = proba[:len(texts)]
+        proba = self.model.predict_proba_batch(texts)
         polarity = proba[:, POSITIVE] - proba[:, NEGATIVE]
         best = proba.argmax(axis=1)
         tone = np.where(best == NEGATIVE, -1, np.where(best == POSITIVE, 1, 0))

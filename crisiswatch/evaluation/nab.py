@@ -182,12 +182,13 @@ def _score(detected: list[Detected], profiles: dict) -> dict:
             figures["overall"] = entry
         else:
             figures["corpora"][corpus] = entry
+    counted = per_profile[next(iter(profiles))]  # counts are the same under every profile
     figures["series"] = [
         {"series": d.series.key.removesuffix(".csv"), "windows": len(d.series.windows),
-         "detected": per_profile[first][i].detected, "missed": per_profile[first][i].missed,
-         "false_positives": per_profile[first][i].false_positives,
+         "detected": counted[i].detected, "missed": counted[i].missed,
+         "false_positives": counted[i].false_positives,
          "profiles": {name: _figures(per_profile[name][i]) for name in profiles}}
-        for first in list(profiles)[:1] for i, d in enumerate(detected)]
+        for i, d in enumerate(detected)]
     for name, cost in profiles.items():
         threshold, best = sweep((SeriesScores(d.anomaly_scores, d.series.windows)
                                  for d in detected), cost)
