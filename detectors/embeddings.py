@@ -143,12 +143,22 @@ class StaticEmbedder:
     The table already carries each token's weight (rare tokens count more than "the"),
     so the mean is a weighted mean without any work at embedding time. Texts are
     embedded in chunks so that the gathered token matrix stays small.
+
+    ``projection`` (see ``fit_projection``) is a linear map applied to the mean; since
+    the mean is linear too, it is folded into the table once here and embedding costs
+    exactly what it costs without one.
     """
 
     def __init__(self, vectors: np.ndarray, vocab: Sequence[str], name: str = "static",
-                 meta: dict[str, Any] | None = None, chunk: int = 4096) -> None:
+                 meta: dict[str, Any] | None = None, chunk: int = 4096,
+                 projection: np.ndarray | None = None) -> None:
         if vectors.shape[0] != len(vocab):
             raise ValueError(f"table has {vectors.shape[0]} rows for {len(vocab)} tokens")
+        if projection is not None:
+            if projection.shape[0] != vectors.shape[1]:
+                raise ValueError(f"projection takes {projection.shape[0]} dimensions but the "
+                                 f"table has {vectors.shape[1]}")
+            vectors = vectors.astype(np.float32) @ projection.astype(np.float32)
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         self.tokenizer = WordPieceTokenizer(vocab)
         self.name = name
@@ -244,3 +254,42 @@ def distil_table(token_vectors: np.ndarray, ranks: np.ndarray, dims: int, sif: f
     table[rows] = reduced * sif_weights(ranks, sif)[rows, None]
     explained = float((s[:dims] ** 2).sum() / (s**2).sum())
     return table, explained
+
+
+def fit_projection(static: np.ndarray, teacher: np.ndarray, ridge: float = 0.1) -> np.ndarray:
+    """The linear map that brings static text vectors closest to the teacher's own.
+
+    A mean of token vectors cannot see how words combine, but much of what it gets wrong
+    is linear: directions that the teacher spreads apart and the mean squeezes together.
+    A ridge regression from the static vectors of real sentences (rows of ``static``) to
+    the teacher's vectors of the same sentences (``teacher``) learns that correction from
+    a few thousand texts; its outputs are then rotated onto their principal axes and cut
+    to the static dimensions, so the map keeps the table's size and the clustering's
+    cost. Returns a (static dims x static dims) matrix.
+    """
+    if len(static) != len(teacher):
+        raise ValueError(f"{len(static)} static rows but {len(teacher)} teacher rows")
+    x, y = static.astype(np.float64), teacher.astype(np.float64)
+    dims = x.shape[1]
+    w = np.linalg.solve(x.T @ x + ridge * np.eye(dims), x.T @ y)
+    mapped = x @ w
+    _, _, vt = np.linalg.svd(mapped - mapped.mean(axis=0), full_matrices=False)
+    axes = vt[:dims]
+    signs = np.sign(axes.sum(axis=1, keepdims=True))  # reproducible, as in distil_table
+    return (w @ (axes * np.where(signs == 0, 1.0, signs)).T).astype(np.float32)
+
+
+def similarity_agreement(a: np.ndarray, b: np.ndarray, pairs: int = 20_000, seed: int = 0
+                         ) -> float:
+    """Spearman correlation between the cosines that two embeddings give the same random
+    pairs of texts: how far one ranks "these two are alike" as the other does, whatever
+    their dimensions."""
+    rng = np.random.default_rng(seed)
+    i, j = rng.integers(len(a), size=pairs), rng.integers(len(a), size=pairs)
+
+    def cosines(x: np.ndarray) -> np.ndarray:
+        norms = np.linalg.norm(x, axis=1)
+        return (x[i] * x[j]).sum(axis=1) / np.maximum(norms[i] * norms[j], 1e-12)
+
+    ra, rb = (np.argsort(np.argsort(cosines(x))).astype(np.float64) for x in (a, b))
+    return float(np.corrcoef(ra, rb)[0, 1])
