@@ -9,7 +9,10 @@
   ``crisiswatch models build``: every WordPiece token of MiniLM's vocabulary is run
   alone through the full model (the slow step), reduced by PCA and weighted by SIF
   (``detectors.embeddings.distil_table``), and saved as one ``.npz`` (float16 vectors,
-  the vocabulary, a JSON description). Loading and embedding need numpy only.
+  the vocabulary, a JSON description). Loading and embedding need numpy only. The
+  package ships a linear projection of the table towards MiniLM's own text vectors
+  (``assets/static_projection.npz``, ``crisiswatch models fit-projection``), folded in
+  at load where the table matches the one it was fitted on.
 
 The table lives in ``$CRISISWATCH_MODELS_DIR`` if set, else
 ``$XDG_CACHE_HOME/crisiswatch`` (``~/.cache/crisiswatch``), or wherever the settings'
@@ -253,10 +256,12 @@ def load_static(path: Path, projection: Path | None = PROJECTION) -> StaticEmbed
     if not path.is_file():
         raise ModelUnavailable(f"no static table at {path}")
     vectors, vocab, meta = read_table(path)
-    matrix, why_not = (None, "none given") if projection is None else \
-        projection_for(vectors, vocab, meta, projection)
-    if why_not:
-        log.warning("static table %s: projection off (%s)", path.name, why_not)
+    if projection is None:  # asked for the bare table (fitting a projection needs it)
+        matrix, why_not = None, "not asked for"
+    else:
+        matrix, why_not = projection_for(vectors, vocab, meta, projection)
+        if why_not:
+            log.warning("static table %s: projection off (%s)", path.name, why_not)
     meta = {**meta, "projection": "on" if matrix is not None else f"off: {why_not}"}
     return StaticEmbedder(vectors, vocab, meta=meta, projection=matrix)
 
