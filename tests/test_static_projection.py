@@ -58,10 +58,7 @@ def test_a_projection_is_folded_in_only_on_the_table_it_was_fitted_on(tmp_path: 
 
 def test_the_shipped_projection_matches_the_recipe_it_claims() -> None:
     """The file in the package: square in the default dimensions, for this recipe."""
-    import json
-
-    with np.load(models.PROJECTION, allow_pickle=False) as z:
-        matrix, meta = z["matrix"], json.loads(z["meta"].tobytes().decode())
+    matrix, meta = models.read_projection(models.PROJECTION)
     assert matrix.shape == (models.DEFAULT_DIMS, models.DEFAULT_DIMS)
     assert meta["recipe"] == models.RECIPE and meta["teacher"] == models.TEACHER
     assert meta["agreement_held_out"]["with"] > meta["agreement_held_out"]["without"]
