@@ -13,7 +13,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from crisiswatch.evaluation.topics import nmi, purity
+from crisiswatch.evaluation.topics import Complaint, ami, cluster_stream, nmi, purity
 from detectors.embeddings import CachedEmbedder, Embedder, WordPieceTokenizer
 from detectors.text import normalise_text
 from detectors.text import terms as content_terms
@@ -76,6 +76,29 @@ def test_finds_the_planted_topics() -> None:
         assert rec["size"] == sum(1 for f in found if f == tid)
         assert rec["examples"] and rec["negative_share"] == 1.0
         assert sum(n for _, n in rec["series"]) == rec["size"]
+
+
+def test_the_evaluation_replays_each_brand_apart_and_ami_ignores_fragments() -> None:
+    """eval --topics clusters each brand in its own state, as the flow does; and AMI,
+    unlike NMI, gives nothing to a clustering that leaves every text alone."""
+    data = planted()
+    embedder = fixture_embedder()
+    texts = [normalise_text(t) for t, _ in data]
+    vectors = dict(zip(texts, embedder.embed(texts), strict=True))
+    rows = [Complaint(float(i * 10), str(i), text, label, brand)
+            for i, (text, label) in enumerate(data) for brand in ("Acme", "Zenith")]
+    found, _, published = cluster_stream(rows, vectors, TopicConfig())
+    by_brand = {b: {c for r, c in zip(rows, found, strict=True) if r.brand == b}
+                for b in ("Acme", "Zenith")}
+    assert not by_brand["Acme"] & by_brand["Zenith"]  # the same texts, never one topic
+    assert len(published) == 2 * len(TEMPLATES)
+    for brand in ("Acme", "Zenith"):  # each brand's stream finds the planted topics
+        own = [i for i, r in enumerate(rows) if r.brand == brand]
+        assert ami([rows[i].reason for i in own], [found[i] for i in own]) >= 0.9
+    labels = [r.reason for r in rows]
+    alone = [r.id + r.brand for r in rows]
+    assert nmi(labels, alone) > 0.4  # NMI rewards the fragments ...
+    assert abs(ami(labels, alone)) < 0.05  # ... AMI does not
 
 
 def test_same_input_same_topics_also_after_a_snapshot() -> None:
