@@ -27,6 +27,10 @@ class PerBackend(BaseModel):
 class TopicSettings(BaseModel):
     enabled: bool = Field(True, description="cluster mentions into topics")
     backend: Backend = Field("static", description="static (numpy, fast) or minilm (torch)")
+    device: str = Field(
+        "auto", pattern=r"^(auto|cpu|cuda(:\d+)?)$",
+        description="where the minilm backend runs: auto (a CUDA GPU when torch sees one, "
+        "else the CPU), cpu, cuda or cuda:N")
     models_dir: Path | None = Field(
         None, description="where the static table is cached (default: $CRISISWATCH_MODELS_DIR "
         "or $XDG_CACHE_HOME/crisiswatch)")

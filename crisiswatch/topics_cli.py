@@ -93,7 +93,8 @@ def topics_embedder(cfg: TopicSettings, console: Console) -> CachedEmbedder | No
     if not cfg.enabled:
         return None
     try:
-        backend = models.embedder(cfg.backend, cfg.models_dir, console=console)
+        backend = models.embedder(cfg.backend, cfg.models_dir, console=console,
+                                  device=cfg.device)
     except models.ModelUnavailable as e:
         console.print(f"[yellow]topics off:[/] {e}")
         return None

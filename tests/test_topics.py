@@ -275,6 +275,23 @@ def minilm() -> ModuleType:
     return models
 
 
+def test_minilm_runs_where_torch_sees_a_gpu_and_says_when_asked_for_a_missing_one(
+        minilm: ModuleType) -> None:
+    import torch
+
+    from crisiswatch.settings import TopicSettings
+
+    gpu = torch.cuda.is_available()
+    assert minilm.torch_device("auto") == ("cuda" if gpu else "cpu")
+    assert minilm.torch_device("cpu") == "cpu"
+    if not gpu:
+        with pytest.raises(minilm.ModelUnavailable, match="no CUDA GPU"):
+            minilm.torch_device("cuda")
+    assert TopicSettings().device == "auto"
+    with pytest.raises(ValueError, match="device"):
+        TopicSettings(device="gpu")
+
+
 @pytest.mark.slow
 def test_minilm_loads_offline_and_teaches_the_static_table(
         minilm: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

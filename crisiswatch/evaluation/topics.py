@@ -244,13 +244,15 @@ def run(airline_csv: Path, console: Console) -> dict[str, Any]:
         try:
             rss = _rss_bytes()
             t0 = time.perf_counter()
-            embedder = models.embedder(backend, settings.topics.models_dir, console=console)
+            embedder = models.embedder(backend, settings.topics.models_dir, console=console,
+                                       device=settings.topics.device)
             load_s = time.perf_counter() - t0
             rss_added = _rss_bytes() - rss
         except models.ModelUnavailable as e:
             console.print(f"[yellow]{backend}: skipped[/] ({e})")
             continue
-        console.print(f"{backend}: loaded in {load_s:.2f}s; embedding and clustering ...")
+        where = f" on {embedder.device}" if isinstance(embedder, models.MiniLMEmbedder) else ""
+        console.print(f"{backend}: loaded in {load_s:.2f}s{where}; embedding and clustering ...")
         result = evaluate_backend(backend, embedder, rows, settings.topics.model(
             settings.window_s, backend))
         result["load_seconds"] = round(load_s, 2)
@@ -275,7 +277,7 @@ def _print(console: Console, results: list[dict[str, Any]], files: dict[str, int
 
     row("join similarity", lambda r: f"{r['join_similarity']:.2f}")
     row("online per brand, all texts", pair("online"))
-    row("  clusters (incl. candidates)", lambda r: f"{r['online']['clusters']:,}")
+    row("  clusters, candidates too", lambda r: f"{r['online']['clusters']:,}")
     row("online per brand, in topics", pair("topics"))
     row("  topics / texts covered", lambda r: f"{r['topics']['topics']} / "
         f"{r['topics']['coverage']:.0%}")
