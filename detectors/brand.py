@@ -79,9 +79,10 @@ class Observation:
 
 def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
             cfg: DetectorConfig, embedder: Embedder | None = None) -> Observation:
-    """Score one closed window. ``embedder`` turns the window's distinct texts into
-    vectors for topic clustering (only when ``cfg.topics`` is set and the window kept
-    its texts)."""
+    """Score one closed window (sealed here: ``WindowStats.seal``). ``embedder`` turns
+    the window's distinct texts into vectors for topic clustering (only when
+    ``cfg.topics`` is set and the window kept its texts)."""
+    stats.seal()
     start = window * cfg.window_s
     score = volume.update(state.volume, window, stats.count, cfg.volume)
     watch = {t: terms.WatchCount(n, w.min_count, frozenset(stats.watch_authors.get(t, ())),

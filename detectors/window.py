@@ -151,6 +151,13 @@ class WindowStats:
             _put(self.examples, slot, m)
             self.examples_floor = _floor(self.examples, EXAMPLES_KEPT)
 
+    def seal(self) -> None:
+        """The window is closed: each counter down to its capacity (``TopK.seal``), so
+        the detectors and the published record read the top ``TOP_CAPACITY`` of each."""
+        for top in (self.hashtags, self.hashtag_retweets, self.hashtag_negatives,
+                    self.hashtag_positives, self.hashtag_unknown, self.retweeted, self.terms):
+            top.seal()
+
     def merge(self, other: WindowStats) -> WindowStats:
         self.count += other.count
         self.retweets += other.retweets
