@@ -9,8 +9,9 @@ sample; a dense slice of the synthetic firehose (``bench.synth`` at 6,000 mentio
 windows of hundreds of mentions overflow every top-k counter); and three synthetic days
 of 40 brands with injected incidents (baselines warm up, detectors fire). A fingerprint
 is the record outcomes, each incident (id, brand, kinds, severity, windows, and a digest
-of its whole explanation) and a digest of every brand's series. Digests rather than documents: the
-explanations quote tweets, and the airline sample may not be copied into the project.
+of its whole explanation) and a digest of every brand's series. Digests rather than
+documents: the explanations quote tweets, and the airline sample may not be copied into
+the project.
 
 Regenerate (only when a change to detection is intended, and say so in the commit):
 
