@@ -11,8 +11,8 @@ count. For every item, ``count - error <= true count <= count``, and an item who
 count exceeds ``floor`` is counted.
 
 Why not space-saving's own one-for-one replacement, which this replaced: it evicts a
-counter for every new item once full, so a window of a few dozen complaints (a few
-hundred distinct terms) already had approximate counts, and explanations could vouch
+counter for every new item once full, so a window of a few dozen complaints (more
+than 64 distinct terms) already had approximate counts, and explanations could vouch
 for 5 mentions of a term that had 9. Here such a window counts exactly, and a dense one
 pays one partial sort per (SLACK - 1) x capacity newcomers instead of a heap operation
 per newcomer (no faster in the flow, within noise; a third less time for the window
