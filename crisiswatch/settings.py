@@ -8,6 +8,7 @@ incident must be fixable without reading the source.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -244,6 +245,15 @@ class BrandQuerySettings(BaseModel):
     sensitivity: Sensitivity | None = Field(
         None, description="fewer | balanced | more alerts for this brand (default: the "
         "global `sensitivity`)")
+    routine: list[str] = Field(
+        [], description="hashtags (with '#') and watch terms whose bursts are routine for "
+        "this brand (a daily reply tag, a weekly show): reported as info, never paged")
+
+    def routine_terms(self) -> frozenset[str]:
+        """As the detectors name terms: a hashtag lower-case with its '#', a watch term
+        as the watchlist writes it."""
+        return frozenset("#" + t.strip().lstrip("#").lower() if t.strip().startswith("#")
+                         else t.strip() for t in self.routine if t.strip())
 
 
 class Settings(BaseSettings):
@@ -304,13 +314,16 @@ class Settings(BaseSettings):
         """The detectors' settings for ``brand`` (its own sensitivity, else the global
         one; no brand: the global one); ``topics`` when an embedder is there to cluster
         with."""
-        return apply_sensitivity(self._thresholds(topics), self.sensitivity_of(brand))
+        cfg = apply_sensitivity(self._thresholds(topics), self.sensitivity_of(brand))
+        query = self.brands.get(brand) if brand is not None else None
+        return replace(cfg, routine=query.routine_terms()) if query and query.routine else cfg
 
     def brand_detector_configs(self, topics: bool = False) -> dict[str, DetectorConfig]:
-        """The brands whose sensitivity is not the global one, with their settings: the
-        flow gives every other brand ``detector_config(topics)``."""
+        """The brands whose sensitivity is not the global one, or that declare routine
+        terms, with their settings: the flow gives every other brand
+        ``detector_config(topics)``."""
         return {name: self.detector_config(topics, name) for name, q in self.brands.items()
-                if q.sensitivity not in (None, self.sensitivity)}
+                if q.sensitivity not in (None, self.sensitivity) or q.routine}
 
     def sensitivity_of(self, brand: str | None) -> Sensitivity:
         query = self.brands.get(brand) if brand is not None else None

@@ -54,6 +54,9 @@ class DetectorConfig:
         default_factory=background.BackgroundConfig)
     critical_surprise: float = 12.0
     critical_lift: float = 4.0
+    # hashtags ("#askus") and watch terms whose bursts people declared routine for the
+    # brand (a daily reply tag, a weekly show): reported as info, never paged
+    routine: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -186,11 +189,15 @@ def _silence_signal(start: float, score: VolumeScore, cfg: DetectorConfig) -> Si
 def _term_signal(start: float, e: terms.Emergence, stats: WindowStats,
                  cfg: DetectorConfig) -> Signal:
     minutes = e.horizon * cfg.window_s // 60
+    routine = e.term in cfg.routine
     figures = {"term": e.term, "observed": e.observed, "expected": e.expected,
                "horizon": e.horizon, "lift": round(e.lift, 1), "p_value": e.p_value,
                "negatives": e.negatives, "positives": e.positives, "unknown": e.unknown,
-               "young_baseline": e.young, "recurring": list(e.recurring)}
-    recurring = _recurring(e, start, cfg) if e.recurring else ""
+               "young_baseline": e.young, "recurring": list(e.recurring),
+               **({"routine": True} if routine else {})}
+    recurring = ("routine for this brand (brands.<name>.routine): " if routine
+                 else _recurring(e, start, cfg) if e.recurring else "")
+    quiet = routine or bool(e.recurring)  # known to the brand: info, not a page
     if e.term.startswith("#"):
         tag = e.term[1:]
         retweets = stats.hashtag_retweets.counts.get(tag, 0)
@@ -200,7 +207,7 @@ def _term_signal(start: float, e: terms.Emergence, stats: WindowStats,
                      if retweets else "")
         return Signal(
             kind="hashtag", window_start=start,
-            severity="info" if e.recurring else "warning",
+            severity="info" if quiet else "warning",
             summary=(f"{recurring}{e.term} {e.observed} times in {minutes} min against "
                      f"{e.expected:.1f} expected{amplified}"),
             score=e.surprise, details={**figures, "retweet_share": round(share, 3)},
@@ -212,7 +219,7 @@ def _term_signal(start: float, e: terms.Emergence, stats: WindowStats,
         ("s" if e.authors != 1 else "")
     return Signal(
         kind="keyword", window_start=start,
-        severity="info" if e.recurring else severity,
+        severity="info" if quiet else severity,
         summary=(f"{recurring}watchlist '{e.term}' {e.observed} times in {minutes} min "
                  f"({e.expected:.1f} expected; {who}"
                  f"{'' if supported else ', not yet corroborated'})"),

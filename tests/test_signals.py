@@ -223,6 +223,29 @@ def test_an_emerging_tag_keeps_its_lift_for_as_long_as_its_storm_lasts() -> None
     assert min(lifts) > 4  # the storm did not become its own baseline
 
 
+def test_a_burst_of_a_tag_declared_routine_for_its_brand_is_info_not_a_page() -> None:
+    """``brands.<name>.routine``: a brand's daily reply tag, set in the settings, is
+    reported at info with the reason; the same burst at another brand is a warning."""
+    from crisiswatch.settings import BrandQuerySettings, Settings
+
+    settings = Settings(brands={"Skyways": BrandQuerySettings(routine=["#AskSkyways"])})
+    routine_cfg = settings.brand_detector_configs()["Skyways"]
+    assert routine_cfg.routine == {"#askskyways"}
+    assert "Skyways" not in Settings().brand_detector_configs()
+    burst = []
+    for i in range(3):  # the usual volume and tone, every mention with the tag
+        w = WindowStats()
+        for j in range(10):
+            w.add(mention(10**6 + i * 100 + j, -0.5 if j % 3 == 0 else 0.4, ("askskyways",)))
+        burst.append(w)
+    found = {name: [a for a in run_brand(ordinary_day(300) + burst, cfg)
+                    if "hashtag" in a.kinds]
+             for name, cfg in (("routine", routine_cfg), ("other", settings.detector_config()))}
+    assert found["other"] and found["other"][-1].severity == "warning"
+    assert found["routine"] and all(a.severity == "info" for a in found["routine"])
+    assert "routine for this brand" in found["routine"][-1].explanation["summary"]
+
+
 def test_a_burst_twice_the_size_of_yesterdays_at_this_time_is_not_recurring() -> None:
     state = terms.TermState()
     day = TCFG.day_windows
