@@ -46,18 +46,24 @@ def _rank(xs: list[float], q: float) -> float:
 
 
 def volume(points: list[dict[str, Any]]) -> dict[str, Any]:
-    """Mentions and negative share over the period's windows (each window weighted by
-    its mentions), against what the baseline expected."""
+    """Mentions and negative share over the period's windows, against what the baseline
+    expected. A window's negative share is over its mentions of readable tone (not the
+    handle lists, bare links and other languages counted in ``unknown_share``), so each
+    window weighs by those: weighted by all its mentions, a storm of unreadable posts
+    would lend its share of the readable few to the whole period."""
     mentions = sum(p["count"] for p in points)
-    weighted = [(p["count"], p.get("negative_share_baseline")) for p in points]
+    readable = [p["count"] * (1 - (p.get("unknown_share") or 0.0)) for p in points]
+    read = sum(readable)
+    weighted = [(n, p.get("negative_share_baseline")) for n, p in zip(readable, points,
+                                                                      strict=True)]
     base_n = sum(n for n, b in weighted if b is not None)
     peak = max(points, key=lambda p: (p["count"], -p["window_start"]), default=None)
     return {
         "mentions": mentions,
         "windows": len(points),
         "expected": round(sum(p["expected"] for p in points), 2),
-        "negative_share": round(sum(p["negative_share"] * p["count"] for p in points)
-                                / mentions, 4) if mentions else None,
+        "negative_share": round(sum(p["negative_share"] * n for n, p in zip(
+            readable, points, strict=True)) / read, 4) if read else None,
         "negative_share_baseline": round(sum(n * b for n, b in weighted if b is not None)
                                          / base_n, 4) if base_n else None,
         "anomalous_windows": sum(bool(p["anomalous"]) for p in points),

@@ -24,9 +24,10 @@ class VolumeKpis(BaseModel):
     mentions: int = Field(description="mentions in the period's windows (event time)")
     windows: int = Field(description="windows with mentions")
     expected: float = Field(description="what the baseline expected in those windows")
-    negative_share: float | None = Field(description="negative mentions / mentions")
+    negative_share: float | None = Field(
+        description="negative mentions / mentions whose tone was read (none: no such mention)")
     negative_share_baseline: float | None = Field(
-        description="the brand's usual negative share in those windows, by mentions")
+        description="the brand's usual negative share in those windows, weighted as above")
     anomalous_windows: int
     peak: Peak | None
 

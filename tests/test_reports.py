@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from api import kpis
 from response import lifecycle
 from response.lifecycle import Context
 from response.staffing import StaffingConfig
@@ -49,8 +50,9 @@ def test_airline_report_adds_up_the_series_and_the_incidents(airline_store: Stor
             "from": DAY_FROM, "to": DAY_TO}).json()["points"] if p["window_start"] < report["end"]]
         volume = delta["volume"]
         assert volume["mentions"] == sum(p["count"] for p in points) > 150
-        negatives = sum(p["negative_share"] * p["count"] for p in points)
-        assert volume["negative_share"] == pytest.approx(negatives / volume["mentions"], abs=1e-4)
+        readable = [p["count"] * (1 - p["unknown_share"]) for p in points]
+        negatives = sum(p["negative_share"] * n for p, n in zip(points, readable, strict=True))
+        assert volume["negative_share"] == pytest.approx(negatives / sum(readable), abs=1e-4)
         assert volume["anomalous_windows"] == sum(p["anomalous"] for p in points) > 0
 
         alerts = [a for a in api.get("/alerts", params={"brand": "Delta"}).json()
@@ -93,6 +95,15 @@ def test_airline_report_adds_up_the_series_and_the_incidents(airline_store: Stor
         assert r.status_code == 422 and "must be before" in r.json()["error"]["message"]
         assert api.get("/reports", params={"to": "tomorrow"}).status_code == 422
         assert api.get("/reports", params={"from": "nan"}).status_code == 422  # not a 503
+
+
+def test_the_negative_share_of_a_period_is_over_the_mentions_whose_tone_was_read() -> None:
+    """A window's negative share is of its readable mentions; a storm of handle lists
+    (90 % unknown) must not lend its few readable posts' share to the whole period."""
+    calm = {**window("Acme", T0, 10, 0.2), "unknown_share": 0.0}
+    storm = {**window("Acme", T0 + 300, 100, 0.8), "unknown_share": 0.9}
+    assert kpis.volume([calm, storm])["negative_share"] == 0.5  # 10 and 10 read
+    assert kpis.volume([{**calm, "unknown_share": 1.0}])["negative_share"] is None
 
 
 def window(brand: str, start: float, count: int, negative: float) -> dict[str, Any]:
