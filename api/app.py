@@ -25,6 +25,7 @@ from api import (
     lifecycle,
     operations,
     reports,
+    routine,
     stream,
     topics,
     webhooks,
@@ -103,6 +104,7 @@ def create_app(store: Store, security: SecurityConfig | None = None,
     app.include_router(webhooks.router)
     app.include_router(stream.router)
     app.include_router(labels.router)
+    app.include_router(routine.router)
     app.include_router(topics.router)
     app.include_router(reports.router)
     app.include_router(ingest.router)

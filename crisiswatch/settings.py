@@ -27,7 +27,7 @@ from crisiswatch.api_settings import ObservabilitySettings, SecuritySettings
 from crisiswatch.ingest_settings import IngestSettings
 from crisiswatch.source_settings import SourcesSettings
 from crisiswatch.topic_settings import TopicSettings
-from detectors.brand import DetectorConfig, ReachConfig
+from detectors.brand import DetectorConfig, ReachConfig, routine_term
 from detectors.brands import BrandMatcher, BrandQuery
 from detectors.incidents import IncidentConfig
 from detectors.sensitivity import Sensitivity
@@ -250,10 +250,7 @@ class BrandQuerySettings(BaseModel):
         "this brand (a daily reply tag, a weekly show): reported as info, never paged")
 
     def routine_terms(self) -> frozenset[str]:
-        """As the detectors name terms: a hashtag lower-case with its '#', a watch term
-        as the watchlist writes it."""
-        return frozenset("#" + t.strip().lstrip("#").lower() if t.strip().startswith("#")
-                         else t.strip() for t in self.routine if t.strip())
+        return frozenset(routine_term(t) for t in self.routine if t.strip())
 
 
 class Settings(BaseSettings):

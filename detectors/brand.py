@@ -59,6 +59,14 @@ class DetectorConfig:
     routine: frozenset[str] = frozenset()
 
 
+def routine_term(term: str) -> str:
+    """A term as the detectors name it, for ``DetectorConfig.routine``: a hashtag
+    lower-case with its '#' ("#AskSkyways" -> "#askskyways"), a watch term as the
+    watchlist writes it."""
+    term = term.strip()
+    return "#" + term.lstrip("#").lower() if term.startswith("#") else term
+
+
 @dataclass(slots=True)
 class BrandState:
     volume: volume.VolumeState = field(default_factory=volume.VolumeState)

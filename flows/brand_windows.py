@@ -36,7 +36,7 @@ import logging
 import math
 import pickle
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from itertools import chain
 from typing import Any
@@ -83,8 +83,10 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
                  clock: Callable[[], float], embedder: Embedder | None = None,
                  texts_per_window: int = 5000,
                  brand_cfgs: Mapping[str, DetectorConfig] | None = None,
-                 max_jump_s: float | None = None, confirm: int = 3) -> None:
+                 max_jump_s: float | None = None, confirm: int = 3,
+                 routine: Callable[[str], frozenset[str]] | None = None) -> None:
         self.default_cfg = cfg
+        self.routine = routine  # terms people declared routine at run time, by brand
         self.brand_cfgs = brand_cfgs or {}
         self.embedder = embedder if cfg.topics is not None else None
         self.texts_per_window = texts_per_window
@@ -219,6 +221,12 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         """The brand's detector settings (the default until the brand is known)."""
         return self.brand_cfgs.get(self.s.brand, self.default_cfg)
 
+    def _window_cfg(self) -> DetectorConfig:
+        """``cfg`` with the routine terms declared through the API added."""
+        cfg = self.cfg
+        extra = self.routine(self.s.brand) if self.routine else frozenset()
+        return replace(cfg, routine=cfg.routine | extra) if extra - cfg.routine else cfg
+
     def on_notify(self) -> tuple[Iterable[Out], bool]:
         return self._close(self._watermark()), False
 
@@ -261,7 +269,8 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
             s.seen.close(window)
             s.closed_through = window
             try:
-                seen = observe(s.detectors, s.brand, window, stats, self.cfg, self.embedder)
+                seen = observe(s.detectors, s.brand, window, stats, self._window_cfg(),
+                               self.embedder)
             except Exception as e:  # one brand's failure must not stop every brand
                 out.extend(self._quarantine_window(window, stats, e))
                 continue

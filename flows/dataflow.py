@@ -37,6 +37,7 @@ from flows.dedup import SeenIds
 from flows.enrich import Enricher
 from flows.items import Count, DeadLetterItem, StatsItem
 from flows.parse import RAW_KEPT
+from flows.routine import RoutineRefresher
 from flows.sentiment import FlowSentiment
 from flows.sinks import StoreSink
 from store import Store, connect
@@ -61,6 +62,7 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
         else None, sentiment.refresh_s, load=load_sentiment), detector_cfg.watchlist)
     lateness_s = config.lateness_s
     horizon_windows, max_ids = config.dedup_horizon_windows, config.dedup_max_ids
+    routine = RoutineRefresher(Store(connect(redis_url), config.store_prefix))
 
     def prepare(batch: list[tuple[int, bytes]]) -> list[Any]:
         """Parse, enrich and fan out one input batch: ``(brand, (brand, mentions))``
@@ -119,7 +121,7 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
                  else BrandWindowsState(SeenIds(horizon_windows, max_ids)))
         return BrandWindows(detector_cfg, lateness_s, state, time.time, embedder,
                             config.max_texts_per_window, brand_cfgs,
-                            config.max_jump_s, config.jump_confirm)
+                            config.max_jump_s, config.jump_confirm, routine)
 
     flow = Dataflow(flow_id)
     lines = op.input("read", flow, source)  # (line number, raw bytes)

@@ -5,7 +5,8 @@ by construction (hash fields and sorted-set members keyed by window start, incid
 or record position; counters written as absolute totals), because Bytewax re-emits
 windows after recovery and a sink that appends would double count. The key names are
 in ``store/keys.py``; each concern has its module (``reads``, ``writer``, ``events``,
-``lifecycle``, ``outbox``, ``labels``, ``api_keys``, ``inputs``, ``connectors``).
+``lifecycle``, ``outbox``, ``labels``, ``routine``, ``api_keys``, ``inputs``,
+``connectors``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from store.labels import Labels
 from store.lifecycle import Lifecycle
 from store.outbox import Outbox, Timers
 from store.reads import Reads
+from store.routine import RoutineTerms
 from store.writer import StoreWriter
 
 
@@ -63,6 +65,10 @@ class Store(Reads):
     @functools.cached_property
     def labels(self) -> Labels:
         return Labels(self)
+
+    @functools.cached_property
+    def routine(self) -> RoutineTerms:
+        return RoutineTerms(self)
 
     @functools.cached_property
     def api_keys(self) -> ApiKeys:

@@ -16,6 +16,8 @@ With prefix ``p`` (``cw`` by default):
   (``Lifecycle``); ``p:outbox*``, ``p:worker``: webhook delivery (``Outbox``);
   ``p:sla``: response clocks (``Timers``)
 - ``p:labels``                   stream: sentiment labels people gave mentions (``Labels``)
+- ``p:routine``                  hash: [brand, term] (JSON) -> who declared the term's
+  bursts routine for the brand, why, until when (``RoutineTerms``)
 - ``p:topic:{id}``               string: a complaint topic (JSON), merged and faded ones too
 - ``p:topics:{brand}``           zset: topic id by last window, capped at ``TOPICS_KEPT``
 - ``p:apikeys``, ``p:apikey_ids``: API keys, stored as token digests (``ApiKeys``)
@@ -108,6 +110,10 @@ class KeySpace:
     @property
     def labels(self) -> str:
         return self._k("labels")
+
+    @property
+    def routine(self) -> str:
+        return self._k("routine")
 
     # -- access ---------------------------------------------------------------------------
     @property

@@ -151,3 +151,18 @@ def test_redis_restart_under_a_running_flow_and_api_loses_nothing(
         assert published(store) == reference
     finally:
         server.close()
+
+
+def test_routine_terms_survive_a_store_that_cannot_be_read(
+        redis_server: EmbeddedRedis, store: Store) -> None:
+    """The flow asks for a brand's routine terms at every window close: a store gone
+    away leaves the last answer in force instead of failing the window."""
+    from flows.routine import RoutineRefresher
+
+    store.routine.put("Acme", "#askacme")
+    now = [0.0]
+    refresher = RoutineRefresher(store, refresh_s=5, clock=lambda: now[0])
+    assert refresher("Acme") == {"#askacme"} and refresher("Other") == frozenset()
+    refresher.store = Store(connect(f"redis://127.0.0.1:{free_port()}/0"), "gone")
+    now[0] = 10.0  # time to read again, from a store nobody serves
+    assert refresher("Acme") == {"#askacme"}

@@ -39,6 +39,8 @@ ENDPOINTS = [
     ("GET", "/webhooks/dead", None, "operate"),
     ("POST", "/webhooks/dead/msg-1/redrive", None, "operate"),
     ("POST", "/mentions/m-1/label", {"label": "negative", "text": "awful"}, "operate"),
+    ("GET", "/brands/Acme/routine", None, "read"),
+    ("POST", "/brands/Acme/routine", {"term": "#askacme"}, "operate"),
 ]
 
 

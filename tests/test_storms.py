@@ -7,6 +7,7 @@ tenfold spike alerts inside that hour."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 
 from store import Store, connect
 from store.embedded import EmbeddedRedis
-from tests.conftest import replay, settings_for
+from tests.conftest import LiveAPI, replay, settings_for
 from tests.helpers import storm_streams as ss
 
 
@@ -87,6 +88,39 @@ def test_a_recurring_daily_burst_alerts_once_then_says_it_is_recurring(
     for a in alerts[1:]:  # ... and from the second day on, as what it is
         assert "recurring, like" in a["explanation"]["summary"], a["explanation"]["summary"]
         assert "#askskyways" in a["explanation"]["summary"]
+
+
+def test_a_tag_declared_routine_through_the_api_is_info_from_its_first_burst(
+        tmp_path: Path, redis_server: EmbeddedRedis, store: Store, prefix: str) -> None:
+    """``POST /brands/{brand}/routine`` before the first morning: the flow reads the
+    declaration and every burst of the reply tag is info and says why; once taken back,
+    the declaration is gone."""
+    with LiveAPI(store) as api:
+        r = api.post(f"/brands/{ss.RECURRING}/routine",
+                     json={"term": "#AskSkyways", "actor": "ana", "reason": "daily replies"})
+        assert r.status_code == 201 and r.json()["term"] == "#askskyways"
+        assert api.post(f"/brands/{ss.RECURRING}/routine", json={"term": " "}
+                        ).status_code == 422
+        assert [e["term"] for e in api.get(f"/brands/{ss.RECURRING}/routine").json()] == \
+            ["#askskyways"]
+    replay(settings_for(prefix), [ss.write_recurring(tmp_path / "recurring.jsonl")],
+           redis_server.url)
+    alerts = alerts_of(store, ss.RECURRING)
+    assert len(alerts) == ss.RECURRING_DAYS
+    assert [a["severity"] for a in alerts] == ["info"] * ss.RECURRING_DAYS
+    assert all("routine for this brand" in a["explanation"]["summary"] for a in alerts)
+    with LiveAPI(store) as api:
+        gone = api.delete(f"/brands/{ss.RECURRING}/routine", params={"term": "#askskyways"})
+        assert gone.status_code == 204
+        assert api.get(f"/brands/{ss.RECURRING}/routine").json() == []
+        assert api.delete(f"/brands/{ss.RECURRING}/routine",
+                          params={"term": "#askskyways"}).status_code == 404
+        lasting = api.post(f"/brands/{ss.RECURRING}/routine",
+                           json={"term": "#show", "hours": 2}).json()
+        assert lasting["until"] == pytest.approx(lasting["at"] + 7200)
+    store.routine.put(ss.RECURRING, "#ended", until=time.time() - 1)
+    assert store.routine.in_force() == {ss.RECURRING: frozenset({"#show"})}
+    assert [e["term"] for e in store.routine.of(ss.RECURRING)] == ["#show"]
 
 
 def test_a_tenfold_spike_in_a_streams_first_hour_alerts_inside_that_hour(

@@ -100,12 +100,27 @@ def write(path: Path, seed: int = 12) -> Path:
     records += ordinary(FIRST_HOUR, FIRST_HOUR, FIRST_HOUR_START, end, 5, rng)
     records += ordinary(FIRST_HOUR, FIRST_HOUR, STORM_AT, STORM_AT + 40 * 60, 45, rng,
                         texts=ORDINARY[:3])  # complaints: an outage
-    records += ordinary(RECURRING, RECURRING, T0, T0 + RECURRING_DAYS * DAY, 8, rng)
+    records += recurring(rng)
+    return _numbered(path, records)
+
+
+def recurring(rng: np.random.Generator) -> list[dict[str, Any]]:
+    """The brand with a reply hashtag that bursts every morning."""
+    records = ordinary(RECURRING, RECURRING, T0, T0 + RECURRING_DAYS * DAY, 8, rng)
     for day in range(RECURRING_DAYS):
         for i in range(REPLIES_PER_DAY):
             ts = T0 + day * DAY + 9 * HOUR + i * HOUR / REPLIES_PER_DAY
             text = f"@{RECURRING} " + REPLIES[i % len(REPLIES)].format(tag=RECURRING.lower())
             records.append(mention(RECURRING, ts, text, f"r{day}-{i}"))
+    return records
+
+
+def write_recurring(path: Path, seed: int = 12) -> Path:
+    """Only the recurring brand's stream."""
+    return _numbered(path, recurring(np.random.default_rng(seed)))
+
+
+def _numbered(path: Path, records: list[dict[str, Any]]) -> Path:
     records.sort(key=lambda r: r["ts"])
     for i, r in enumerate(records):
         r["id"] = str(i)
