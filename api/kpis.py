@@ -52,19 +52,19 @@ def volume(points: list[dict[str, Any]]) -> dict[str, Any]:
     window weighs by those: weighted by all its mentions, a storm of unreadable posts
     would lend its share of the readable few to the whole period."""
     mentions = sum(p["count"] for p in points)
-    readable = [p["count"] * (1 - (p.get("unknown_share") or 0.0)) for p in points]
-    read = sum(readable)
-    weighted = [(n, p.get("negative_share_baseline")) for n, p in zip(readable, points,
-                                                                      strict=True)]
-    base_n = sum(n for n, b in weighted if b is not None)
+    # (readable mentions, negative share, its baseline) of each window
+    read = [(p["count"] * (1 - (p.get("unknown_share") or 0.0)), p["negative_share"],
+             p.get("negative_share_baseline")) for p in points]
+    read_n = sum(n for n, _, _ in read)
+    base_n = sum(n for n, _, b in read if b is not None)
     peak = max(points, key=lambda p: (p["count"], -p["window_start"]), default=None)
     return {
         "mentions": mentions,
         "windows": len(points),
         "expected": round(sum(p["expected"] for p in points), 2),
-        "negative_share": round(sum(p["negative_share"] * n for n, p in zip(
-            readable, points, strict=True)) / read, 4) if read else None,
-        "negative_share_baseline": round(sum(n * b for n, b in weighted if b is not None)
+        "negative_share": round(sum(n * share for n, share, _ in read) / read_n, 4)
+        if read_n else None,
+        "negative_share_baseline": round(sum(n * b for n, _, b in read if b is not None)
                                          / base_n, 4) if base_n else None,
         "anomalous_windows": sum(bool(p["anomalous"]) for p in points),
         "peak": {"window_start": peak["window_start"], "count": peak["count"],

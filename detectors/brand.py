@@ -203,7 +203,7 @@ def _term_signal(start: float, e: terms.Emergence, stats: WindowStats,
                "negatives": e.negatives, "positives": e.positives, "unknown": e.unknown,
                "young_baseline": e.young, "recurring": list(e.recurring),
                **({"routine": True} if routine else {})}
-    recurring = ("routine for this brand (brands.<name>.routine): " if routine
+    recurring = ("routine for this brand, as people declared it: " if routine
                  else _recurring(e, start, cfg) if e.recurring else "")
     quiet = routine or bool(e.recurring)  # known to the brand: info, not a page
     if e.term.startswith("#"):

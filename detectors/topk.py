@@ -64,7 +64,7 @@ class TopK:
         if floor:
             self.errors[item] = floor
         if len(counts) > SLACK * self.capacity:
-            self._compact(self.capacity)
+            self.seal()
 
     def update(self, items: Iterable[str]) -> None:
         """``add`` each item once; the common case (an item already counted) inline,
@@ -78,16 +78,13 @@ class TopK:
                 counts[item] = count + 1
 
     def seal(self) -> None:
-        """At most ``capacity`` counters from now on: the window is closed and read."""
-        self._compact(self.capacity)
-
-    def _compact(self, keep: int) -> None:
-        """Keep the ``keep`` largest counts (the earlier counted first among equal ones);
-        the largest dropped raises the floor."""
+        """Down to the ``capacity`` largest counts (the earlier counted first among equal
+        ones), the largest dropped raising the floor: when a window closes, and whenever
+        the slack fills."""
         counts = self.counts
-        if len(counts) <= keep:
+        if len(counts) <= self.capacity:
             return
-        kept = dict(nlargest(keep, counts.items(), key=_count))
+        kept = dict(nlargest(self.capacity, counts.items(), key=_count))
         dropped = [t for t in counts if t not in kept]
         self.floor = max(self.floor, max(counts[t] for t in dropped))
         errors = self.errors  # in place: ``update`` holds the dict while it adds
@@ -111,7 +108,7 @@ class TopK:
             if error:
                 errors[item] = errors.get(item, 0) + error
         self.floor = mine + theirs
-        self._compact(self.capacity)
+        self.seal()
         return self
 
     def top(self, n: int) -> list[tuple[str, int]]:

@@ -16,7 +16,7 @@ class RoutineTerms:
     brand nor a term can be mistaken for a separator. A declaration may end
     (``until``); one past its end is no longer read, and is deleted when its brand's
     list is next read. The flow reads them all every few seconds
-    (``flows.routine.RoutineRefresher``): a handful of entries, one HGETALL."""
+    (``flows.routine.RoutineRefresher``): a handful of entries, one HVALS."""
 
     def __init__(self, store: Store) -> None:
         self.r = store.r
@@ -40,10 +40,10 @@ class RoutineTerms:
             entry = orjson.loads(value)
             if entry["brand"] != brand:
                 continue
-            if entry["until"] is not None and entry["until"] <= now:
-                ended.append(field)
-            else:
+            if _in_force(entry, now):
                 mine.append(entry)
+            else:
+                ended.append(field)
         if ended:
             self.r.hdel(self.key, *ended)
         return sorted(mine, key=lambda e: e["term"])
@@ -54,6 +54,10 @@ class RoutineTerms:
         found: dict[str, set[str]] = {}
         for value in self.r.hvals(self.key):
             entry = orjson.loads(value)
-            if entry["until"] is None or entry["until"] > now:
+            if _in_force(entry, now):
                 found.setdefault(entry["brand"], set()).add(entry["term"])
         return {brand: frozenset(terms) for brand, terms in found.items()}
+
+
+def _in_force(entry: dict[str, Any], now: float) -> bool:
+    return entry["until"] is None or entry["until"] > now

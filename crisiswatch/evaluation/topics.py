@@ -73,10 +73,7 @@ def load_complaints(airline_csv: Path) -> list[Complaint]:
 def nmi(labels: list[Any], clusters: list[Any]) -> float:
     """Normalised mutual information, arithmetic mean of the entropies (scikit-learn's
     default): river's streaming metric, fed the pairs in order."""
-    metric = metrics.NormalizedMutualInfo()
-    for label, cluster in zip(labels, clusters, strict=True):
-        metric.update(label, cluster)
-    return float(metric.get())
+    return _river(metrics.NormalizedMutualInfo(), labels, clusters)
 
 
 def ami(labels: list[Any], clusters: list[Any]) -> float:
@@ -85,7 +82,10 @@ def ami(labels: list[Any], clusters: list[Any]) -> float:
     in its cluster is perfectly pure), and the online run leaves every candidate that never
     grew as a cluster of its own; AMI does not reward that, so it is the fairer comparison
     with k-means' few, whole clusters."""
-    metric = metrics.AdjustedMutualInfo()
+    return _river(metrics.AdjustedMutualInfo(), labels, clusters)
+
+
+def _river(metric: Any, labels: list[Any], clusters: list[Any]) -> float:
     for label, cluster in zip(labels, clusters, strict=True):
         metric.update(label, cluster)
     return float(metric.get())
