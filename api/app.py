@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import (
     connectors,
     docs,
+    feedback,
     ingest,
     labels,
     lifecycle,
@@ -105,6 +106,7 @@ def create_app(store: Store, security: SecurityConfig | None = None,
     app.include_router(stream.router)
     app.include_router(labels.router)
     app.include_router(routine.router)
+    app.include_router(feedback.router)
     app.include_router(topics.router)
     app.include_router(reports.router)
     app.include_router(ingest.router)

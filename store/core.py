@@ -5,7 +5,7 @@ by construction (hash fields and sorted-set members keyed by window start, incid
 or record position; counters written as absolute totals), because Bytewax re-emits
 windows after recovery and a sink that appends would double count. The key names are
 in ``store/keys.py``; each concern has its module (``reads``, ``writer``, ``events``,
-``lifecycle``, ``outbox``, ``labels``, ``routine``, ``api_keys``, ``inputs``,
+``lifecycle``, ``outbox``, ``labels``, ``routine``, ``feedback``, ``api_keys``, ``inputs``,
 ``connectors``).
 """
 
@@ -21,6 +21,7 @@ from store.api_keys import ApiKeys
 from store.client import lua
 from store.connectors import Connectors
 from store.events import EventLog
+from store.feedback import Feedback
 from store.inputs import InputStreams
 from store.keys import KeySpace
 from store.labels import Labels
@@ -69,6 +70,10 @@ class Store(Reads):
     @functools.cached_property
     def routine(self) -> RoutineTerms:
         return RoutineTerms(self)
+
+    @functools.cached_property
+    def feedback(self) -> Feedback:
+        return Feedback(self.r, self.keys.feedback)
 
     @functools.cached_property
     def api_keys(self) -> ApiKeys:

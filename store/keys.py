@@ -18,6 +18,8 @@ With prefix ``p`` (``cw`` by default):
 - ``p:labels``                   stream: sentiment labels people gave mentions (``Labels``)
 - ``p:routine``                  hash: [brand, term] (JSON) -> who declared the term's
   bursts routine for the brand, why, until when (``RoutineTerms``)
+- ``p:feedback``                 hash: incident id -> a team's verdict on it, useful or
+  noise, why, and the incident's pattern (``Feedback``)
 - ``p:topic:{id}``               string: a complaint topic (JSON), merged and faded ones too
 - ``p:topics:{brand}``           zset: topic id by last window, capped at ``TOPICS_KEPT``
 - ``p:apikeys``, ``p:apikey_ids``: API keys, stored as token digests (``ApiKeys``)
@@ -114,6 +116,10 @@ class KeySpace:
     @property
     def routine(self) -> str:
         return self._k("routine")
+
+    @property
+    def feedback(self) -> str:
+        return self._k("feedback")
 
     # -- access ---------------------------------------------------------------------------
     @property
