@@ -28,6 +28,7 @@ from store.lifecycle import Lifecycle
 from store.outbox import Outbox, Timers
 from store.reads import Reads
 from store.routine import RoutineTerms
+from store.snooze import Snoozes
 from store.writer import StoreWriter
 
 
@@ -71,6 +72,10 @@ class Store(Reads):
         return RoutineTerms(self)
 
     @functools.cached_property
+    def snoozes(self) -> Snoozes:
+        return Snoozes(self)
+
+    @functools.cached_property
     def api_keys(self) -> ApiKeys:
         return ApiKeys(self)
 
@@ -93,6 +98,10 @@ class Store(Reads):
     @functools.cached_property
     def _topic_script(self) -> Any:
         return self.r.register_script(lua("topic"))
+
+    @functools.cached_property
+    def _wall_script(self) -> Any:
+        return self.r.register_script(lua("wall"))
 
     @functools.cached_property
     def _dead_script(self) -> Any:
