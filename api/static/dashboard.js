@@ -376,9 +376,10 @@ async function loadBrand() {
 }
 
 async function loadAll() {
+  const walling = route().view === "wall" ? applyRoute() : null; // it needs no brand list
   await loadBrands();
   state.shown = null;
-  await Promise.all([applyRoute(), loadPipeline()]);
+  await Promise.all([walling || applyRoute(), loadPipeline()]);
   state.loaded = true;
   document.body.dataset.loaded = "true";
 }

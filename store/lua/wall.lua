@@ -20,7 +20,7 @@ if #last > 0 then
     for _, raw in ipairs(records) do
       if raw then
         local w = cjson.decode(raw)
-        local b = math.min(n, math.floor((w.window_start - from) / step) + 1)
+        local b = math.min(n, math.floor((w.window_start - from - 1) / step) + 1) -- (from, to]
         out.counts[b] = out.counts[b] + (w.count or 0)
         out.expected[b] = out.expected[b] + (w.expected or 0)
         out.window_s = w.window_end - w.window_start
