@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import (
     connectors,
+    digest,
     docs,
     ingest,
     labels,
@@ -109,6 +110,7 @@ def create_app(store: Store, security: SecurityConfig | None = None,
     app.include_router(routine.router)
     app.include_router(snooze.router)
     app.include_router(wall.router)
+    app.include_router(digest.router)
     app.include_router(topics.router)
     app.include_router(reports.router)
     app.include_router(ingest.router)

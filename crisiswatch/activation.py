@@ -28,6 +28,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from crisiswatch.digests import DigestSchedule
 from crisiswatch.playbook_file import load_playbooks
 from crisiswatch.settings import Settings
 from crisiswatch.webhooks import DeliveryWorker
@@ -197,6 +198,7 @@ class Worker:
         self.engine = ActivationEngine(store, playbooks, settings.staffing.model(),
                                        settings.activation.sla_lease_seconds)
         self.secret = secret
+        self.digests = DigestSchedule(store, settings.activation.digests, playbooks)
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -253,6 +255,7 @@ class Worker:
             nonlocal last_beat
             self.engine.run_clocks()
             self.engine.wake_snoozed()
+            self.digests.run_due()
             if time.monotonic() - last_beat > HEARTBEAT_S:
                 last_beat = time.monotonic()
                 self.store.outbox.set_worker(

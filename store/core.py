@@ -111,6 +111,22 @@ class Store(Reads):
         """Add an event to ``p:events`` (SSE clients and the activation worker read it)."""
         return self.events.publish(kind, data)
 
+    def claim_digest(self, team: str, period_end: float) -> bool:
+        """Record that ``team``'s digest up to ``period_end`` is sent; False when it
+        already was (by this worker before a restart, or by another one)."""
+        key = self.keys.digests
+
+        def attempt(pipe: Any) -> bool:
+            last = pipe.hget(key, team)
+            if last is not None and float(last) >= period_end:
+                pipe.reset()
+                return False
+            pipe.multi()
+            pipe.hset(key, team, repr(period_end))
+            return True
+
+        return bool(self.r.transaction(attempt, key, value_from_callable=True))
+
     def set_status(self, **fields: Any) -> None:
         self.r.hset(self.keys.stats, mapping={f"status_{k}": str(v) for k, v in fields.items()})
 

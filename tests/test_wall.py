@@ -233,3 +233,34 @@ def test_the_wall_of_500_brands_paints_and_updates(browser: Any, redis_server: A
         page.screenshot(path=str(SCREENSHOTS / "wall-500-brands-390.png"))
         assert tab.errors == []
         page.close()
+
+
+PREVIEW = """<!doctype html><meta name=viewport content="width=device-width">
+<style>body{{font:15px/1.45 system-ui,sans-serif;margin:1rem;max-width:760px}}
+.msg{{border-left:4px solid #4a154b;padding:.5rem 1rem;background:#fff}}
+pre{{white-space:pre-wrap;overflow-wrap:anywhere;background:#f6f8fa;padding:1rem}}
+h1{{font-size:1rem;color:#57606a}}</style><h1>{title}</h1>{body}"""
+
+
+def test_a_digest_as_slack_and_email_show_it(tab: Page, three: tuple[Store, str]) -> None:
+    """Not a rendering engine: the screenshots show what the bodies say, as a reader
+    of the channel would see the words (Slack's mrkdwn as plain text)."""
+    _, base = three
+    with httpx.Client(base_url=base) as api:
+        slack = api.get("/digest", params={"from": T0 - 86_400, "to": T0 + 3600,
+                                           "format": "slack"}).json()
+        mail = api.get("/digest", params={"from": T0 - 86_400, "to": T0 + 3600,
+                                          "format": "email"}).json()
+    sections = [b["text"]["text"] for b in slack["blocks"] if "text" in b] + [
+        "\n".join(f["text"] for b in slack["blocks"] for f in b.get("fields", []))]
+    slack_html = "".join(f"<div class=msg><pre>{s.replace('*', '')}</pre></div>"
+                         for s in sections)
+    mail_html = (f"<p><b>From</b> {mail['from']} <b>To</b> {', '.join(mail['to'])}<br>"
+                 f"<b>Subject</b> {mail['subject']}</p><pre>{mail['text']}</pre>")
+    assert "Outage complaints" in mail["text"] and "Opened: " in mail["text"]
+    for name, html in (("slack", slack_html), ("email", mail_html)):
+        for width, height in ((1440, 900), (390, 844)):
+            tab.page.set_viewport_size({"width": width, "height": height})
+            tab.page.set_content(PREVIEW.format(title=f"digest as {name} shows it", body=html))
+            tab.page.screenshot(path=str(SCREENSHOTS / f"digest-{name}-{width}.png"),
+                                full_page=True)
