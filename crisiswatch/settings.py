@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from crisiswatch.api_settings import ObservabilitySettings, SecuritySettings
+from crisiswatch.digest_settings import DigestSettings
 from crisiswatch.ingest_settings import IngestSettings
 from crisiswatch.source_settings import SourcesSettings
 from crisiswatch.topic_settings import TopicSettings
@@ -229,6 +230,7 @@ class ActivationSettings(BaseModel):
     poll_seconds: float = Field(0.5, gt=0, description="how often clocks and the outbox "
                                 "are checked")
     sla_lease_seconds: float = Field(30, gt=0)
+    digests: list[DigestSettings] = Field([], description="teams' shift or daily digests")
 
     @property
     def playbooks_path(self) -> Path:
