@@ -65,7 +65,7 @@ def young(rng: np.random.Generator) -> list[dict[str, Any]]:
     out = []
     for start, hours, per_hour, negative in ((AT - 3 * ss.HOUR, 3, 50, 0.3),
                                              (AT, 1, 130, 0.54)):
-        for i in range(int(rng.poisson(per_hour * hours))):
+        for _ in range(int(rng.poisson(per_hour * hours))):
             text = NEGATIVE if rng.random() < negative else NEUTRAL
             out.append(ss.mention(YOUNG, start + float(rng.uniform(0, hours * ss.HOUR)),
                                   f"@Newco {text}", f"n{int(rng.integers(10**6))}"))
