@@ -5,7 +5,7 @@
 import { ApiError, get, post, prefs, request } from "./api.js";
 import { bucketize, drawVolume } from "./chart.js";
 import { $, announce, badge, h, num, pct, slaText, when } from "./dom.js";
-import { giveVerdict, showVerdict, supportList } from "./feedback.js";
+import { giveVerdict, supportList, verdictText } from "./feedback.js";
 
 const AROUND_BEFORE = 6 * 3600; // the mini chart: 6 h before the incident ...
 const AROUND_AFTER = 3 * 3600; // ... and 3 h after it
@@ -221,7 +221,7 @@ export const detail = {
           x.watchlist_hits.length ? section("Watchlist hits", h("ul", {},
             x.watchlist_hits.map((w) => h("li", {}, badge(w.severity), ` “${w.term}” ×${w.count}`)))) : "",
           section("Who is talking", supportList(x)),
-          section("Team verdict", h("div", { id: "detail-verdict" }, h("p", { class: "muted" }, "loading…"))),
+          section("Team verdict", h("div", { id: "detail-verdict" }, verdictText(doc.feedback))),
           section("Signals", signals(x))),
         h("div", {},
           section("Response", doc.playbooks.length ? h("ul", { class: "playbooks" }, doc.playbooks.map((p) => h("li", {},
@@ -241,7 +241,6 @@ export const detail = {
         : h("p", { class: "muted" }, "Nobody has acted on this incident yet.")));
     this.drawChart();
     if (this.points !== null) this.staffing(doc).catch(() => {});
-    showVerdict(doc.id).catch(() => {});
   },
 
   tick() {
@@ -292,7 +291,7 @@ export const detail = {
       status.textContent = `Done: ${done} by ${actor}.`;
       announce(`Incident ${done}.`);
       this.onChange(doc);
-      if (verdict) await showVerdict(id);
+      if (verdict) $("detail-verdict").replaceChildren(verdictText(doc.feedback));
     } catch (e) {
       const hint = e.status === 401 || e.status === 403
         ? " Acting needs an API key with scope 'operate' (crisiswatch keys create --scope operate --name you): paste it above." : "";

@@ -2,7 +2,7 @@
 // (POST /alerts/{id}/feedback). A pattern marked noise is not paged again for the
 // brand, and the reports count the verdicts as precision per brand and kind.
 
-import { ApiError, get, post } from "./api.js";
+import { post } from "./api.js";
 import { $, h, num, pct, when } from "./dom.js";
 
 // The incident's support: distinct authors and voices, retweets, own posts, spam.
@@ -12,7 +12,7 @@ export function supportList(x) {
   const row = (term, value) => h("div", {}, h("dt", {}, term), h("dd", {}, value));
   return h("div", {},
     x.quiet_reason ? h("p", { class: "quiet-reason", id: "detail-quiet" }, `Not paged: ${x.quiet_reason}.`) : "",
-    h("dl", { class: "figures", id: "detail-support" },
+    h("dl", { class: "figures support", id: "detail-support" },
       row("authors", num(s.authors)),
       row("people in their own words", num(s.voices)),
       row("retweets", pct(s.retweet_share)),
@@ -20,22 +20,14 @@ export function supportList(x) {
       row("spam-like", `${pct(s.spam_share)} (${num(s.spam_authors)} accounts)`)));
 }
 
-// The latest verdict on the incident, into #detail-verdict.
-export async function showVerdict(id) {
-  const box = document.getElementById("detail-verdict");
-  if (!box) return;
-  let v = null;
-  try {
-    v = await get(`/alerts/${encodeURIComponent(id)}/feedback`);
-  } catch (e) {
-    if (!(e instanceof ApiError) || e.status !== 404) throw e;
-  }
-  box.replaceChildren(v
+// The team's latest verdict on the incident (the incident document carries it).
+export function verdictText(v) {
+  return v
     ? h("p", { id: "detail-verdict-text" }, h("strong", {}, v.verdict), v.reason ? ` (${v.reason})` : "",
       ` by ${v.actor || "someone"}, ${when(v.at)}`, v.note ? `: ${v.note}` : "",
       v.verdict === "noise" && v.pattern.terms.length
         ? h("span", { class: "muted" }, ` · later incidents with ${v.pattern.terms.join(", ")} are not paged`) : "")
-    : h("p", { class: "muted", id: "detail-verdict-text" }, "Not judged yet: was this worth a page?"));
+    : h("p", { class: "muted", id: "detail-verdict-text" }, "Not judged yet: was this worth a page?");
 }
 
 export function giveVerdict(id, verdict, actor, note) {
