@@ -102,7 +102,10 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
     ``cfg.topics`` is set and the window kept its texts)."""
     stats.seal()
     start = window * cfg.window_s
+    rise, turn = _young_onset(state, window, stats, cfg)
     score = volume.update(state.volume, window, stats.count, cfg.volume)
+    if rise is not None and not score.anomalous:
+        score = rise
     watch = {t: terms.WatchCount(n, w.min_count, frozenset(stats.watch_authors.get(t, ())),
                                  stats.watch_reach.get(t, 0))
              for t, n in stats.watch.items()
@@ -131,6 +134,7 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
     elif score.drop:
         signals.append(_silence_signal(start, score, cfg))
     signals += [_term_signal(start, e, stats, cfg) for e in emerging]
+    shift = shift or turn
     if shift is not None:
         signals.append(_sentiment_signal(start, shift))
     signals += _reach_signals(start, stats, cfg.reach)
@@ -168,6 +172,26 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
         "signals": [s.kind for s in signals],
     }
     return Observation(record, alerts, topic_records)
+
+
+def _young_onset(state: BrandState, window: int, stats: WindowStats, cfg: DetectorConfig
+                 ) -> tuple[VolumeScore | None, sentiment_shift.Shift | None]:
+    """A young stream's onset, read before the window is learnt: its complaints rising
+    against the hour before while its tone turns against the stream so far
+    (``sentiment_shift.young_turn``), with its volume's rise when that shows too
+    (``volume.young_rise``). A stream a few hours old going from 50 to 130 mentions an
+    hour, its complaints from 15 to 70, is an onset the young baseline would follow; a
+    first morning (more mentions, the same mood) is not. None, None: no onset now."""
+    if state.volume.live_windows >= cfg.volume.warmup_windows:
+        return None, None
+    level = volume.lagged_expected(state.volume, window, cfg.volume)
+    if level is None:
+        return None, None
+    turn = sentiment_shift.young_turn(state.sentiment, window, stats.negatives,
+                                      stats.readable, level, cfg.sentiment)
+    if turn is None:
+        return None, None
+    return volume.young_rise(state.volume, window, stats.count, cfg.volume), turn
 
 
 def _volume_signal(start: float, score: VolumeScore, cfg: DetectorConfig) -> Signal:

@@ -30,6 +30,8 @@ class VolumeConfig:
     local_half_life: float = 6.0  # windows: the young baseline's own recent level
     young_p_factor: float = 0.1  # p-value threshold multiplier while the baseline is young
     lagged_min_level: float = 1.0  # mentions a window in the hour before, for a second opinion
+    young_rise_p: float = 1e-3  # ... its p-value and lift, paging only with a turn of tone
+    young_rise_lift: float = 1.5
     gap_reset_windows: int = 72
     shift_windows: int = 72
     p_threshold: float = 1e-4
