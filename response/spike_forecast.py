@@ -37,11 +37,20 @@ SHAPES = ("rising", "steady", "fading", "blip")
 # the prior's median ratio (excess in hour h / level now) per shape; a prior ratio sample
 # is this median times PRIOR_SPREAD, so its P90 is about 2.5x the median
 PRIOR_MEDIAN = {
-    "rising": (1.2, 1.3, 1.2, 1.0),
-    "steady": (0.7, 0.45, 0.3, 0.2),
+    "rising": (0.7, 0.8, 0.75, 0.6),
+    "steady": (0.5, 0.25, 0.15, 0.1),
+    "fading": (0.3, 0.1, 0.05, 0.0),
+    "blip": (0.1, 0.0, 0.0, 0.0),
+}
+# ... and once the incident has lasted an hour: what has lasted tends to last
+LASTING_MEDIAN = {
+    "rising": (1.0, 1.15, 1.1, 0.9),
+    "steady": (0.8, 0.6, 0.45, 0.35),
     "fading": (0.4, 0.2, 0.1, 0.05),
     "blip": (0.1, 0.0, 0.0, 0.0),
 }
+LASTING_S = 3600  # an incident open this long is "lasting"
+Z90 = 1.2816  # the standard normal's 0.9 quantile: the count noise in the P90
 BLIP_P90 = (0.5, 0.15, 0.1, 0.1)  # a blip's median is nothing: its tail is stated apart
 PRIOR_SPREAD = (0.0, 0.3, 0.6, 0.85, 1.0, 1.0, 1.2, 1.6, 2.5, 3.0)
 PRIOR_WEIGHT = 4.0  # the prior counts as this many past incidents
@@ -59,6 +68,7 @@ class SpikeView:
     window_s: int
     kinds: frozenset[str] = frozenset()
     retweet_share: float = 0.0
+    age_s: float = 0.0  # since the incident's first window opened
 
     @property
     def excess(self) -> np.ndarray:
@@ -68,7 +78,9 @@ class SpikeView:
 @dataclass(frozen=True)
 class Features:
     level: float  # excess mentions per hour now, the unit the ratios multiply
+    baseline: float  # mentions expected in an hour: the count noise of the intervals
     shape: str
+    lasting: bool
     kind: str
     breadth: str
 
@@ -86,7 +98,8 @@ class Forecast:
         f = self.features
         return {"median": [round(x, 1) for x in self.median],
                 "p90": [round(x, 1) for x in self.p90],
-                "level_per_hour": round(f.level, 1), "shape": f.shape, "kind": f.kind,
+                "level_per_hour": round(f.level, 1), "shape": f.shape,
+                "lasting": f.lasting, "kind": f.kind,
                 "breadth": f.breadth, "learned_from": self.learned_from}
 
 
@@ -101,7 +114,7 @@ def features(view: SpikeView) -> Features:
     q1, q2, q3, q4 = quarters
     if hour <= 0:
         shape = "fading"
-    elif q4 > 1.2 * q3 and q3 > 1.0 * q2 and q3 > 0.25 * q4:
+    elif q4 > 1.2 * q3 + 2 * np.sqrt(q3 + 1) and q3 > q2 and q3 > 0.25 * q4:
         shape = "rising"
     elif top >= 0.6 * hour:
         shape = "blip"
@@ -109,11 +122,12 @@ def features(view: SpikeView) -> Features:
         shape = "fading"
     else:
         shape = "steady"
-    level = hour if shape == "blip" else max(4.0 * q4, hour)
+    level = max(4.0 * q4, hour) if shape == "rising" else hour
     kind = ("storm" if "hashtag" in view.kinds else
             "outage" if view.kinds & {"keyword", "sentiment"} else "burst")
     breadth = "narrow" if view.retweet_share >= 0.6 else "broad"
-    return Features(level, shape, kind, breadth)
+    baseline = float(np.sum(np.asarray(view.expected, float)[-per_hour:]))
+    return Features(level, max(baseline, 0.0), shape, view.age_s >= LASTING_S, kind, breadth)
 
 
 @dataclass(frozen=True)
@@ -128,8 +142,9 @@ class _Sample:
 class ShapeModel:
     """Ratios of past incidents, per shape: what the forecast learns from."""
 
-    samples: dict[str, deque[_Sample]] = field(
-        default_factory=lambda: {s: deque(maxlen=SAMPLES_KEPT) for s in SHAPES})
+    samples: dict[tuple[str, bool], deque[_Sample]] = field(
+        default_factory=lambda: {(s, lasting): deque(maxlen=SAMPLES_KEPT)
+                                 for s in SHAPES for lasting in (False, True)})
 
     def learn(self, view: SpikeView, actual: list[float]) -> None:
         """What followed a forecast made on ``view``: the excess mentions of each hour
@@ -138,30 +153,32 @@ class ShapeModel:
         if f.level <= 0 or not actual:
             return
         ratios = tuple(max(a, 0.0) / f.level for a in actual[:HOURS])
-        self.samples[f.shape].append(_Sample(view.brand, f.kind, f.breadth, ratios))
+        self.samples[f.shape, f.lasting].append(_Sample(view.brand, f.kind, f.breadth, ratios))
 
     def forecast(self, view: SpikeView, hours: int = HOURS) -> Forecast:
         f = features(view)
-        past = self.samples[f.shape]
+        past = self.samples[f.shape, f.lasting]
         weights = [1.0 + (s.brand == view.brand) + (s.kind == f.kind) + (s.breadth == f.breadth)
                    for s in past]
         median, p90 = [], []
         for h in range(hours):
-            values, w = _prior(f.shape, h)
+            values, w = _prior(f.shape, f.lasting, h)
             seen = [(s.ratios[h], wt) for s, wt in zip(past, weights, strict=True)
                     if len(s.ratios) > h]
             if seen:
                 values = np.concatenate([values, [r for r, _ in seen]])
                 w = np.concatenate([w, [wt for _, wt in seen]])
-            median.append(f.level * _quantile(values, w, 0.5))
-            p90.append(f.level * _quantile(values, w, 0.9))
+            mid = f.level * _quantile(values, w, 0.5)
+            median.append(mid)
+            top = f.level * _quantile(values, w, 0.9)
+            p90.append(top + Z90 * np.sqrt(f.baseline + top))
         return Forecast(tuple(median), tuple(p90), f, len(past))
 
 
-def _prior(shape: str, h: int) -> tuple[np.ndarray, np.ndarray]:
+def _prior(shape: str, lasting: bool, h: int) -> tuple[np.ndarray, np.ndarray]:
     """The prior's pseudo-ratios for hour ``h`` and their weights (``PRIOR_WEIGHT`` in
     all, as if that many incidents)."""
-    m = PRIOR_MEDIAN[shape][h] if h < HOURS else 0.0
+    m = (LASTING_MEDIAN if lasting else PRIOR_MEDIAN)[shape][h] if h < HOURS else 0.0
     if shape == "blip":
         top = BLIP_P90[h] if h < HOURS else 0.0
         values = np.array([0.0] * 6 + [m, top * 0.5, top, top * 1.5])
@@ -189,8 +206,8 @@ def view_from_series(brand: str, records: list[dict], first_window: float, now: 
     by_start = {int(r["window_start"]): r for r in records}
     per_hour = max(round(3600 / window_s), 1)
     starts = [int(now) - (per_hour - i) * window_s for i in range(per_hour)]
-    earlier = [r for r in records if r["window_start"] < starts[0]]
-    last_expected = float(earlier[-1]["expected"]) if earlier else 0.0
+    older = [r for r in records[-(per_hour + 1) * 4:] if r["window_start"] < starts[0]]
+    last_expected = float(older[-1]["expected"]) if older else 0.0
     counts, expected = [], []
     for s in starts:
         r = by_start.get(s)
@@ -198,7 +215,8 @@ def view_from_series(brand: str, records: list[dict], first_window: float, now: 
             last_expected = float(r.get("expected") or 0.0)
         counts.append(float(r["count"]) if r else 0.0)
         expected.append(last_expected)
-    during = [r for r in records if first_window <= r["window_start"] < now]
+    during = [r for r in records[-HOURS * 4 * per_hour:] if first_window <= r["window_start"] < now]
     mentions = sum(r["count"] for r in during)
     share = sum(r.get("retweets", 0) for r in during) / mentions if mentions else 0.0
-    return SpikeView(brand, tuple(counts), tuple(expected), window_s, kinds, share)
+    return SpikeView(brand, tuple(counts), tuple(expected), window_s, kinds, share,
+                     now - first_window)
