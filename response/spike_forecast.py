@@ -27,6 +27,7 @@ Pure: the caller builds the ``SpikeView`` from the series and feeds ended incide
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -51,7 +52,7 @@ LASTING_MEDIAN = {
 }
 LASTING_S = 3600  # an incident open this long is "lasting"
 Z90 = 1.2816  # the standard normal's 0.9 quantile: the count noise in the P90
-BLIP_P90 = (0.5, 0.15, 0.1, 0.1)  # a blip's median is nothing: its tail is stated apart
+BLIP_P90 = (1.5, 0.5, 0.3, 0.3)  # a blip's median is nothing: its tail is stated apart
 PRIOR_SPREAD = (0.0, 0.3, 0.6, 0.85, 1.0, 1.0, 1.2, 1.6, 2.5, 3.0)
 PRIOR_WEIGHT = 4.0  # the prior counts as this many past incidents
 SAMPLES_KEPT = 400  # past forecasts remembered per shape (bounded memory)
@@ -108,13 +109,13 @@ def features(view: SpikeView) -> Features:
     x = view.excess
     per_hour = max(round(3600 / view.window_s), 1)
     x = np.concatenate([np.zeros(max(per_hour - len(x), 0)), x[-per_hour:]])
-    quarters = np.maximum([float(v.sum()) for v in np.array_split(x, 4)], 0.0)
+    quarters = [max(float(v.sum()), 0.0) for v in np.array_split(x, 4)]
     hour = max(float(x.sum()), 0.0)
     top = max(float(x.max()), 0.0)
     q1, q2, q3, q4 = quarters
     if hour <= 0:
         shape = "fading"
-    elif q4 > 1.2 * q3 + 2 * np.sqrt(q3 + 1) and q3 > q2 and q3 > 0.25 * q4:
+    elif q4 > 1.2 * q3 + 2 * math.sqrt(q3 + 1) and q3 > q2 and q3 > 0.25 * q4:
         shape = "rising"
     elif top >= 0.6 * hour:
         shape = "blip"
@@ -168,10 +169,9 @@ class ShapeModel:
             if seen:
                 values = np.concatenate([values, [r for r, _ in seen]])
                 w = np.concatenate([w, [wt for _, wt in seen]])
-            mid = f.level * _quantile(values, w, 0.5)
-            median.append(mid)
+            median.append(f.level * _quantile(values, w, 0.5))
             top = f.level * _quantile(values, w, 0.9)
-            p90.append(top + Z90 * np.sqrt(f.baseline + top))
+            p90.append(top + Z90 * math.sqrt(f.baseline + top))
         return Forecast(tuple(median), tuple(p90), f, len(past))
 
 

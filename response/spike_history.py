@@ -94,7 +94,8 @@ def model_from(incidents: list[dict[str, Any]], records: dict[str, list[dict[str
 
 
 def forecast_now(model: ShapeModel, incident: dict[str, Any], records: list[dict[str, Any]],
-                 now: float) -> Forecast:
+                 now: float, hours: int = HOURS) -> Forecast:
     """The forecast in force at ``now``: made at the latest window closed while the
     incident was open."""
-    return model.forecast(view_at(incident, records, min(now, open_until(incident, now))))
+    return model.forecast(view_at(incident, records, min(now, open_until(incident, now))),
+                          hours)

@@ -20,6 +20,7 @@ Coverage is the share of incident-hours whose actual excess was at most the P90.
 
 from __future__ import annotations
 
+import math
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,6 @@ from response.spike_history import (
     model_from,
     open_until,
 )
-from response.staffing import excess_forecast
 
 METHODS = ("learned", "fixed decay", "persistence", "zero")
 FIXED_HALF_LIFE_HOURS = 2.0
@@ -56,6 +56,16 @@ class Scored:
     updated: dict[str, list[float]]
     p90_at_alert: list[float]
     p90_updated: list[float]
+
+
+def fixed_decay(excess_per_hour: float, hours: int, half_life_hours: float) -> list[float]:
+    """The advice before the learned forecast: the excess rate now decaying with a fixed
+    half-life (the exact integral over each hour)."""
+    if excess_per_hour <= 0:
+        return [0.0] * hours
+    k = math.log(2) / half_life_hours
+    return [excess_per_hour * (math.exp(-k * h) - math.exp(-k * (h + 1))) / k
+            for h in range(hours)]
 
 
 def explained_rate(records: list[dict[str, Any]], first_window: float, now: float,
@@ -101,7 +111,7 @@ def score_incidents(alerts: list[dict[str, Any]],
                 median, _p90, rate = made[t_made]
                 target["learned"].append(_hour_of(median, start + h * HOUR_S - t_made))
                 target["fixed decay"].append(_hour_of(
-                    excess_forecast(rate, HOURS + 1, FIXED_HALF_LIFE_HOURS),
+                    fixed_decay(rate, HOURS + 1, FIXED_HALF_LIFE_HOURS),
                     start + h * HOUR_S - t_made))
                 target["persistence"].append(rate)
                 target["zero"].append(0.0)
