@@ -45,8 +45,8 @@ PRIOR_MEDIAN = {
 }
 # ... and once the incident has lasted an hour: what has lasted tends to last
 LASTING_MEDIAN = {
-    "rising": (1.0, 1.15, 1.1, 0.9),
-    "steady": (0.8, 0.6, 0.45, 0.35),
+    "rising": (0.7, 0.8, 0.75, 0.6),
+    "steady": (0.9, 0.7, 0.55, 0.45),
     "fading": (0.4, 0.2, 0.1, 0.05),
     "blip": (0.1, 0.0, 0.0, 0.0),
 }
@@ -111,11 +111,12 @@ def features(view: SpikeView) -> Features:
     x = np.concatenate([np.zeros(max(per_hour - len(x), 0)), x[-per_hour:]])
     quarters = [max(float(v.sum()), 0.0) for v in np.array_split(x, 4)]
     hour = max(float(x.sum()), 0.0)
+    quarter_expected = float(np.sum(np.asarray(view.expected, float)[-per_hour:])) / 4
     top = max(float(x.max()), 0.0)
     q1, q2, q3, q4 = quarters
     if hour <= 0:
         shape = "fading"
-    elif q4 > 1.2 * q3 + 2 * math.sqrt(q3 + 1) and q3 > q2 and q3 > 0.25 * q4:
+    elif q4 - q3 > 2 * math.sqrt(q3 + quarter_expected + 1) and q3 >= q2 and q3 > 0.25 * q4:
         shape = "rising"
     elif top >= 0.6 * hour:
         shape = "blip"
@@ -159,8 +160,7 @@ class ShapeModel:
     def forecast(self, view: SpikeView, hours: int = HOURS) -> Forecast:
         f = features(view)
         past = self.samples[f.shape, f.lasting]
-        weights = [1.0 + (s.brand == view.brand) + (s.kind == f.kind) + (s.breadth == f.breadth)
-                   for s in past]
+        weights = [_similarity(s, view.brand, f) for s in past]
         median, p90 = [], []
         for h in range(hours):
             values, w = _prior(f.shape, f.lasting, h)
@@ -173,6 +173,13 @@ class ShapeModel:
             top = f.level * _quantile(values, w, 0.9)
             p90.append(top + Z90 * math.sqrt(f.baseline + top))
         return Forecast(tuple(median), tuple(p90), f, len(past))
+
+
+def _similarity(sample: _Sample, brand: str, f: Features) -> float:
+    """How much a past forecast weighs: 0.5 for any brand's, up to 1.5 for one of this
+    brand, kind and breadth (the prior weighs ``PRIOR_WEIGHT``)."""
+    return (0.5 + 0.5 * (sample.brand == brand) + 0.25 * (sample.kind == f.kind)
+            + 0.25 * (sample.breadth == f.breadth))
 
 
 def _prior(shape: str, lasting: bool, h: int) -> tuple[np.ndarray, np.ndarray]:
