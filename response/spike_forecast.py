@@ -28,6 +28,7 @@ Pure: the caller builds the ``SpikeView`` from the series and feeds ended incide
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -206,24 +207,29 @@ def _quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
 def view_from_series(brand: str, records: list[dict], first_window: float, now: float,
                      window_s: int, kinds: frozenset[str] = frozenset()) -> SpikeView:
     """The view at ``now`` (the end of the last closed window) from the brand's series
-    records (``count``, ``expected``, ``retweets`` per ``window_start``): its last hour,
-    a window with no record counting 0 against the expectation of the window before it
-    (the series keeps only windows with mentions), and the retweet share of the
-    incident's windows so far."""
-    by_start = {int(r["window_start"]): r for r in records}
+    records in time order (``count``, ``expected``, ``retweets`` per ``window_start``):
+    its last hour, a window with no record counting 0 against the expectation of the
+    window before it (the series keeps only windows with mentions), and the retweet
+    share of the incident's windows so far."""
     per_hour = max(round(3600 / window_s), 1)
-    starts = [int(now) - (per_hour - i) * window_s for i in range(per_hour)]
-    older = [r for r in records[-(per_hour + 1) * 4:] if r["window_start"] < starts[0]]
-    last_expected = float(older[-1]["expected"]) if older else 0.0
+    lo = int(now) - per_hour * window_s
+    first, end = window_index(records, lo), window_index(records, now)
+    by_start = {int(r["window_start"]): r for r in records[first:end]}
+    last_expected = float(records[first - 1].get("expected") or 0.0) if first else 0.0
     counts, expected = [], []
-    for s in starts:
+    for s in range(lo, lo + per_hour * window_s, window_s):
         r = by_start.get(s)
         if r is not None:
             last_expected = float(r.get("expected") or 0.0)
         counts.append(float(r["count"]) if r else 0.0)
         expected.append(last_expected)
-    during = [r for r in records[-HOURS * 4 * per_hour:] if first_window <= r["window_start"] < now]
+    during = records[window_index(records, first_window):end]
     mentions = sum(r["count"] for r in during)
     share = sum(r.get("retweets", 0) for r in during) / mentions if mentions else 0.0
     return SpikeView(brand, tuple(counts), tuple(expected), window_s, kinds, share,
                      now - first_window)
+
+
+def window_index(records: list[dict], t: float) -> int:
+    """The index of the first record (in time order) of a window starting at or after ``t``."""
+    return bisect_left(records, t, key=lambda r: r["window_start"])

@@ -7,10 +7,16 @@ people read is the forecast that was measured. Pure: the records come from the c
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from typing import Any
 
-from response.spike_forecast import HOURS, Forecast, ShapeModel, SpikeView, view_from_series
+from response.spike_forecast import (
+    HOURS,
+    Forecast,
+    ShapeModel,
+    SpikeView,
+    view_from_series,
+    window_index,
+)
 
 HOUR_S = 3600
 
@@ -27,24 +33,17 @@ def open_until(incident: dict[str, Any], now: float) -> float:
     return now
 
 
-def before(records: list[dict[str, Any]], t: float) -> list[dict[str, Any]]:
-    """The records (in time order) of the windows that started before ``t``."""
-    return records[:bisect_left(records, t, key=lambda r: r["window_start"])]
-
-
 def kinds_until(records: list[dict[str, Any]], first_window: float, now: float) -> frozenset[str]:
-    """The kinds of evidence the incident had gathered by ``now`` (each series record
-    names its window's signals)."""
-    during = before(records, now)
-    during = during[bisect_left(during, first_window, key=lambda r: r["window_start"]):]
+    """The kinds of evidence the incident had gathered by ``now`` (each series record,
+    in time order, names its window's signals)."""
+    during = records[window_index(records, first_window):window_index(records, now)]
     return frozenset(k for r in during for k in r.get("signals", ()))
 
 
 def view_at(incident: dict[str, Any], records: list[dict[str, Any]], now: float) -> SpikeView:
     """The incident's spike as it was at ``now`` (a window end)."""
     first = float(incident["first_window"])
-    return view_from_series(incident["brand"], before(records, now),
-                            first, now, int(incident["window_s"]),
+    return view_from_series(incident["brand"], records, first, now, int(incident["window_s"]),
                             kinds_until(records, first, now))
 
 
@@ -52,13 +51,11 @@ def hourly_excess(records: list[dict[str, Any]], start: float, hours: int,
                   window_s: int) -> list[float]:
     """Mentions above the brand's expected volume in each hour from ``start`` (at least 0;
     a window with no record counts 0 against the expectation of the window before it)."""
-    per_hour = HOUR_S // window_s
     out = []
     for h in range(hours):
         lo = start + h * HOUR_S
-        view = view_from_series("", before(records, lo + HOUR_S),
-                                lo, lo + HOUR_S, window_s)
-        out.append(max(sum(view.counts[-per_hour:]) - sum(view.expected[-per_hour:]), 0.0))
+        view = view_from_series("", records, lo, lo + HOUR_S, window_s)
+        out.append(max(sum(view.counts) - sum(view.expected), 0.0))
     return out
 
 
