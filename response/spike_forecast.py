@@ -4,10 +4,12 @@ A fixed decay (the excess halves every two hours) is worse than assuming no spik
 all on real streams: a storm still rising grows for hours, and most bursts are over
 within one. What is known when the forecast is made says which of these a spike is:
 
-- its **shape** over the last hour, in quarters: ``rising`` (each quarter above the one
-  before: a storm building up), ``blip`` (one window carries most of the hour's excess:
-  a burst that has not grown), ``fading`` (the last quarter well below the hour's
-  busiest) or ``steady``;
+- its **shape** over the last hour, in quarters: ``rising`` (the last quarter-hour above
+  the one before by more than count noise, which was no lower than the one before it: a
+  storm building up), ``blip`` (one window carries most of the hour's excess: a burst
+  that has not grown), ``fading`` (the last quarter well below the hour's busiest) or
+  ``steady``; and whether the incident has lasted an hour (what has lasted tends to
+  last);
 - its **kind** (``storm``: emerging hashtags; ``outage``: watch terms or a sentiment
   shift; ``burst``: volume alone) and its **breadth** (``narrow``: mostly retweets of a
   few posts, which stop when the retweeting does; ``broad``: people writing their own);
@@ -19,7 +21,15 @@ within one. What is known when the forecast is made says which of these a spike 
 Learning starts from a prior per shape, worth a few incidents, that states the
 shrinkage: a burst that has not grown falls to nothing within the hour, a rising one
 keeps rising for a while, anything else decays. The median and the P90 of the weighted
-ratios give a median forecast and a cautious one, so a team chooses its risk.
+ratios give a median forecast and a cautious one, so a team chooses its risk; the P90
+adds the count noise of an hour at the brand's expected volume.
+
+Measured by ``crisiswatch eval --staffing`` (total absolute error over the four hours
+after each warning or critical alert, over the actual excess: no forecast at all scores
+1.0): airline sample 0.95 at the alert, 0.85 updated each hour (the fixed two-hour
+decay it replaces: 1.92 and 3.15); stocknet 0.98 and 0.88 (9.69 and 12.93). A spike's
+first window says little about its next hours: most of the gain is in not forecasting
+bursts that are over, and in the updates once a spike has lasted.
 
 Pure: the caller builds the ``SpikeView`` from the series and feeds ended incidents to
 ``ShapeModel.learn``.
@@ -112,12 +122,12 @@ def features(view: SpikeView) -> Features:
     x = np.concatenate([np.zeros(max(per_hour - len(x), 0)), x[-per_hour:]])
     quarters = [max(float(v.sum()), 0.0) for v in np.array_split(x, 4)]
     hour = max(float(x.sum()), 0.0)
-    quarter_expected = float(np.sum(np.asarray(view.expected, float)[-per_hour:])) / 4
+    baseline = max(float(np.sum(np.asarray(view.expected, float)[-per_hour:])), 0.0)
     top = max(float(x.max()), 0.0)
     q1, q2, q3, q4 = quarters
     if hour <= 0:
         shape = "fading"
-    elif q4 - q3 > 2 * math.sqrt(q3 + quarter_expected + 1) and q3 >= q2 and q3 > 0.25 * q4:
+    elif q4 - q3 > 2 * math.sqrt(q3 + baseline / 4 + 1) and q3 >= q2 and q3 > 0.25 * q4:
         shape = "rising"
     elif top >= 0.6 * hour:
         shape = "blip"
@@ -129,8 +139,7 @@ def features(view: SpikeView) -> Features:
     kind = ("storm" if "hashtag" in view.kinds else
             "outage" if view.kinds & {"keyword", "sentiment"} else "burst")
     breadth = "narrow" if view.retweet_share >= 0.6 else "broad"
-    baseline = float(np.sum(np.asarray(view.expected, float)[-per_hour:]))
-    return Features(level, max(baseline, 0.0), shape, view.age_s >= LASTING_S, kind, breadth)
+    return Features(level, baseline, shape, view.age_s >= LASTING_S, kind, breadth)
 
 
 @dataclass(frozen=True)
