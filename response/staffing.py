@@ -154,13 +154,15 @@ def recommend(explanation: dict[str, Any], cfg: StaffingConfig,
     peak = max((h["extra_agents"] for h in hours), default=0)
     peak_p90 = max((h["extra_agents_p90"] for h in hours), default=0)
     first = hours[0] if hours else None
+    by_hour = ", ".join(f"{h['extra_agents']}/{h['extra_agents_p90']}" for h in hours)
     summary = (
         f"next hour: ~{first['contacts']:.0f} extra contacts from the spike "
         f"(P90 {first['contacts_p90']:.0f}); {first['extra_agents']} extra agent(s), "
         f"{first['extra_agents_p90']} to be safe (peak {peak}, P90 {peak_p90} over "
         f"{cfg.horizon_hours} h; the spike is {forecast.features.shape}) to "
         f"answer {cfg.service_level:.0%} within {cfg.answer_within_seconds / 60:g} min "
-        f"at {cfg.aht_seconds / 60:g} min per reply"
+        f"at {cfg.aht_seconds / 60:g} min per reply; extra agents hour by hour, "
+        f"median/P90: {by_hour}"
         if first else "no advice: zero-hour horizon"
     )
     return {"summary": summary, "peak_extra_agents": peak, "peak_extra_agents_p90": peak_p90,

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from crisiswatch.evaluation.staffing import error, score_incidents, summarise
 from crisiswatch.settings import load_settings
 from response.spike_forecast import HOURS, ShapeModel, SpikeView
@@ -70,7 +72,8 @@ def test_advice_staffs_the_median_and_the_p90() -> None:
     assert [h["excess_mentions"] for h in advice["hours"]] == [round(x, 1) for x in f.median]
     assert [h["excess_mentions_p90"] for h in advice["hours"]] == [round(x, 1) for x in f.p90]
     assert advice["peak_extra_agents_p90"] >= advice["peak_extra_agents"]
-    assert "P90" in advice["summary"]
+    by_hour = ", ".join(f"{h['extra_agents']}/{h['extra_agents_p90']}" for h in advice["hours"])
+    assert advice["summary"].endswith(f"median/P90: {by_hour}")  # what the messages say
 
 
 def storm_and_burst(path: Path) -> Path:
@@ -118,6 +121,10 @@ def test_through_the_flow_a_rising_storm_and_a_burst(redis_server: EmbeddedRedis
     totals = summarise(list(scored.values()))
     assert totals["updated"]["learned"] < totals["updated"]["fixed decay"]
     assert error([scored["Riser"].updated["learned"]], [scored["Riser"].actual]) < 1.0
+    # and what it measured is what the advice reads from the store
+    advised = spike_forecast(store, riser, at=start)
+    assert advised is not None
+    assert list(advised.median) == pytest.approx(scored["Riser"].at_alert["learned"])
     if "Blip" in scored:  # a warning: scored, with nothing forecast after its hour
         assert scored["Blip"].updated["learned"][1:] == [0.0] * (HOURS - 1)
 
