@@ -51,6 +51,7 @@ class ForecastOut(BaseModel):
     kind: Literal["storm", "outage", "burst"]
     breadth: Literal["narrow", "broad"]
     learned_from: int = Field(description="past forecasts of this shape that weighed in")
+    made_at: float = Field(description="epoch seconds: the end of the last window it knew")
 
 
 class StaffingOut(BaseModel):
@@ -82,6 +83,23 @@ class SlaOut(BaseModel):
     respond_by: float | None = Field(description="the earliest running response clock")
     acknowledged_at: float | None
     breaches: int = Field(description="clocks that ran out without an acknowledgement")
+
+
+class SnoozeOut(BaseModel):
+    """A snooze: automatic playbooks and escalations wait until ``until``."""
+
+    scope: Literal["alert", "brand"]
+    target: str = Field(description="the incident id or the brand")
+    actor: str
+    reason: str
+    at: float = Field(description="when it was set, epoch seconds")
+    until: float = Field(description="when it ends by itself, epoch seconds")
+
+
+class SnoozeIn(BaseModel):
+    hours: float = Field(gt=0, le=24 * 7, description="how long; it ends by itself")
+    actor: str = Field(min_length=1, max_length=200, description="who snoozes")
+    reason: str = Field("", max_length=500, description="why, for the audit trail")
 
 
 class ActorIn(BaseModel):

@@ -142,7 +142,8 @@ def staffing(alert_id: str, request: Request) -> dict:
     """Extra agents the incident's spike needs, hour by hour, for the median and the P90
     of its forecast (remade from the brand's latest window while the incident is open,
     learned from past incidents; Erlang C; settings in the `staffing` section of the
-    configuration)."""
+    configuration). The dashboard shows this figure; a staffing playbook's messages
+    carry the one made when they were sent (its `forecast.made_at` says when)."""
     store, cfg = _store(request), _staffing(request)
     incident = _incident(store, alert_id)
     advice = recommend(incident.get("explanation") or {}, cfg,

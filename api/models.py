@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api.activation_models import ActivationOut, AuditEntry, SlaOut
+from api.activation_models import ActivationOut, AuditEntry, SlaOut, SnoozeOut
 
 Severity = Literal["info", "warning", "critical"]
 
@@ -156,6 +156,9 @@ class AlertOut(BaseModel):
     last_window: float
     window_s: int
     updated_window: float
+    headline: str = Field("", description="the incident in plain words, to read first: "
+                          "what kind of trouble, how far above the usual volume, the "
+                          "hashtag, how negative (the statistics are in explanation)")
     explanation: Explanation
     detector_state: Literal["open", "resolved"] | None = Field(
         None, description="the detector's view: resolved after a quiet cool-down")
@@ -163,6 +166,8 @@ class AlertOut(BaseModel):
     playbooks: list[ActivationOut] = Field([], description="activated playbooks")
     sla: SlaOut | None = None
     audit: list[AuditEntry] = Field([], description="every change, oldest first")
+    snoozed: SnoozeOut | None = Field(None, description="the snooze in force over the "
+                                      "incident (its own or its brand's)")
 
 
 class StatsOut(BaseModel):

@@ -98,9 +98,10 @@ def eval_(
     stream: Annotated[Path | None, typer.Option(
         help="labelled stream to backtest (JSON lines, or an airline Tweets.csv); default: "
         "--airline")] = None,
-    labels: Annotated[Path, typer.Option(
-        help="labels CSV: brand,start,end,kind,expect (alert|maybe|benign|no_alert)")] =
-    SHARED_DATA / "airline" / "events.csv",
+    labels: Annotated[Path | None, typer.Option(
+        help="labels CSV: brand,start,end,kind,expect (alert|maybe|benign|no_alert); "
+        "default: the airline sample's events.csv for the airline stream, none for "
+        "another --stream (its incidents and their support are printed to be read)")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Evaluate the detectors on labelled data and print the tables.
@@ -144,7 +145,9 @@ def eval_(
         from crisiswatch.evaluation import events as events_eval
 
         source = stream or airline
-        for path in (source, labels):
+        if labels is None and stream is None:
+            labels = SHARED_DATA / "airline" / "events.csv"
+        for path in (source, *([labels] if labels else [])):
             if not path.is_file():
                 err.print(f"[red]no such file:[/] {path}")
                 raise typer.Exit(2)
@@ -154,23 +157,46 @@ def eval_(
 def backtest(
     history: Annotated[Path, typer.Argument(
         help="the history to replay: JSON-lines mentions, or an airline Tweets.csv")],
-    against: Annotated[Path, typer.Option(
-        help="the configuration in use now (YAML), to compare -c against")],
+    against: Annotated[Path | None, typer.Option(
+        help="the configuration in use now (YAML), to compare -c against (default: the "
+        "same as -c, to see what --feedback changes)")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="the new configuration (default: configs/default.yaml)")]
     = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="print the comparison as JSON on stdout instead of the table")]
     = False,
+    feedback: Annotated[Path | None, typer.Option(
+        help="a team's verdicts on incidents, as GET /feedback answers them (JSON): the "
+        "new run replays with them, so patterns marked noise are no longer paged")] = None,
 ) -> None:
     """Replay one history under two configurations and list the incidents that appear,
     vanish or change severity with the new one: tune before switching a change on."""
     from crisiswatch.evaluation import backtest as backtest_eval
 
-    check_inputs([history])
-    new, old = settings_or_exit(config), settings_or_exit(against)
-    report = backtest_eval.run(history, new, old, config, against, err)
+    check_inputs([history, *([feedback] if feedback else [])])
+    if against is None and feedback is None:
+        err.print("[red]nothing to compare:[/] give --against (another configuration), "
+                  "--feedback (a team's verdicts), or both")
+        raise typer.Exit(2)
+    said = _feedback(feedback) if feedback else []
+    new, old = settings_or_exit(config), settings_or_exit(against or config)
+    report = backtest_eval.run(history, new, old, config, against or config, err, said)
     if as_json:
         sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     else:
         backtest_eval.print_report(report, err)
+
+
+def _feedback(path: Path) -> list[dict]:
+    """The verdicts in ``path`` (a JSON list, as ``GET /feedback`` answers), or exit."""
+    try:
+        said = orjson.loads(path.read_bytes())
+        if not isinstance(said, list) or not all(
+                isinstance(e, dict) and {"incident", "brand", "verdict"} <= e.keys()
+                for e in said):
+            raise ValueError("expected a JSON list of verdicts with incident, brand, verdict")
+    except (orjson.JSONDecodeError, ValueError) as e:
+        err.print(f"[red]cannot read the feedback in {path}:[/] {e}")
+        raise typer.Exit(2) from None
+    return said

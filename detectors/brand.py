@@ -28,6 +28,9 @@ from detectors import (
     volume,
 )
 from detectors.embeddings import Embedder
+from detectors.feedback import NoiseMark
+from detectors.support import SupportConfig
+from detectors.targeting import Lenses
 from detectors.types import Alert, Signal, VolumeScore
 from detectors.watchlist import Watchlist
 from detectors.window import WindowStats
@@ -57,6 +60,10 @@ class DetectorConfig:
     # hashtags ("#askus") and watch terms whose bursts people declared routine for the
     # brand (a daily reply tag, a weekly show): reported as info, never paged
     routine: frozenset[str] = frozenset()
+    # how brands are named: the brand a post is aimed at, the brand's own accounts
+    lenses: Lenses = field(default_factory=Lenses)
+    # patterns the brand's team marked noise (``detectors.feedback``): not paged again
+    noise: tuple[NoiseMark, ...] = ()
 
 
 def routine_term(term: str) -> str:
@@ -112,7 +119,8 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
         background=state.background,
         background_cfg=cfg.background,
     )
-    emerging = terms.update(state.terms, window, hashtag_counts, watch, cfg.terms)
+    emerging = terms.update(state.terms, window, hashtag_counts, watch, cfg.terms,
+                            stats.count)
     # tone shares are over the mentions whose tone could be read
     shift = sentiment_shift.update(state.sentiment, window, stats.negatives, stats.positives,
                                    stats.readable, cfg.sentiment)
@@ -138,7 +146,7 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
     longest = max(cfg.volume.horizons)
     lead_in = [s for w, s in state.recent if w > window - longest]
     alerts = incidents.step(state.incident, brand, start, cfg.window_s, stats, score, signals,
-                            baselines, cfg.incidents, lead_in)
+                            baselines, cfg.incidents, lead_in, cfg.noise)
     if not signals:  # a burst must not become its own background
         state.background.learn(window, stats.terms.counts, cfg.background)
     state.recent.append((window, stats))
@@ -213,6 +221,11 @@ def _term_signal(start: float, e: terms.Emergence, stats: WindowStats,
         share = retweets / in_window if in_window else 0.0
         amplified = (f"; {share:.0%} of it retweets of {len(stats.retweeted)} originals"
                      if retweets else "")
+        whose = _tag_owner(tag, in_window, stats, cfg.incidents.support)
+        if whose:
+            figures["whose"] = whose
+            recurring = f"{whose}: {recurring}"
+            quiet = True
         return Signal(
             kind="hashtag", window_start=start,
             severity="info" if quiet else "warning",
@@ -234,6 +247,24 @@ def _term_signal(start: float, e: terms.Emergence, stats: WindowStats,
         score=e.surprise,
         details={**figures, "authors": e.authors, "reach": e.reach, "supported": supported},
     )
+
+
+def _tag_owner(tag: str, in_window: int, stats: WindowStats, cfg: SupportConfig
+               ) -> str | None:
+    """Whose a hashtag's burst is when it is not the public's: mostly the brand's own
+    posts and retweets of them (its giveaway, its anniversary), mostly spam, or a few
+    accounts posting it over and over (a bot, a template)."""
+    if not in_window:
+        return None
+    if stats.hashtag_own.counts.get(tag, 0) > cfg.max_own_share * in_window:
+        return "the brand's own post being shared"
+    if stats.hashtag_spam.counts.get(tag, 0) > cfg.max_spam_share * in_window:
+        return "mostly spam"
+    who = stats.hashtag_authors.get(tag)
+    authors = who.estimate() if who is not None else in_window
+    if authors <= cfg.few_accounts and in_window >= cfg.posts_per_account * authors:
+        return f"{in_window} posts from only {authors} account{'s' if authors != 1 else ''}"
+    return None
 
 
 def _recurring(e: terms.Emergence, start: float, cfg: DetectorConfig) -> str:

@@ -70,6 +70,8 @@ from detectors.volume_baseline import (
     VolumeConfig,
     VolumeState,
     accept_new_level,
+    forget_young,
+    lagged_expected,
     learn,
     young_expected,
 )
@@ -102,6 +104,7 @@ def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
         state.high_run = 0
         state.recent.clear()
         state.local_sum = state.local_weight = 0.0
+        forget_young(state)
     else:
         for missing in range(state.last_window + 1, window):
             learn(state, missing, 0, state.expected(missing, cfg), cfg)
@@ -141,6 +144,13 @@ def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig
     # the strongest horizon that passes every test, else the most surprising one
     best = max(candidates, key=lambda t: (spike(t), -t.p_high))
     anomalous = can_alert and spike(best)
+    lagged = lagged_expected(state, window, cfg) if can_alert and not anomalous else None
+    if lagged is not None and lagged < expected:  # a young stream's rise within the hour
+        second = horizon_tests(state, count, lagged, float(max(cfg.horizons)), cfg,
+                               [(c, lagged) for c, _ in state.recent])
+        rising = [t for t in second if spike(t)]
+        if rising:  # judged so, the windows it opens are compared with the same level
+            best, expected, anomalous = min(rising, key=lambda t: t.p_high), lagged, True
     drops = [t for t in tests if is_drop(t, p_threshold, cfg)
              and (drop_open or record_low(state, t, cfg))] \
         if cfg.detect_drops and can_alert and not anomalous else []

@@ -257,6 +257,10 @@ def clock_ran_out(snap: Snapshot, ctx: Context, name: str) -> Change:
     due = None if rec is None else rec.get("respond_by")
     if due is None or snap.state in ("acknowledged", "resolved"):
         return Change(timers={name: None})
+    if ctx.incident.get("state") == "resolved":  # the storm passed before anyone answered
+        return Change(timers={name: None}, activations={name: {**rec, "respond_by": None}},
+                      audit=[entry(ctx.now, SYSTEM, "sla.stopped",
+                                   "the detector resolved the incident", playbook=name)])
     if due > ctx.now:
         return Change(timers={name: due})  # moved on since the timer was read: re-arm
     minutes = rec.get("respond_within_minutes")

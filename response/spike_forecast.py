@@ -81,6 +81,7 @@ class SpikeView:
     kinds: frozenset[str] = frozenset()
     retweet_share: float = 0.0
     age_s: float = 0.0  # since the incident's first window opened
+    made_at: float = 0.0  # the end of the last window in the view (epoch seconds)
 
     @property
     def excess(self) -> np.ndarray:
@@ -105,6 +106,7 @@ class Forecast:
     p90: tuple[float, ...]
     features: Features
     learned_from: int  # past forecasts of this shape that weighed in
+    made_at: float = 0.0  # the end of the last window it knew (epoch seconds)
 
     def to_dict(self) -> dict[str, object]:
         f = self.features
@@ -112,7 +114,8 @@ class Forecast:
                 "p90": [round(x, 1) for x in self.p90],
                 "level_per_hour": round(f.level, 1), "shape": f.shape,
                 "lasting": f.lasting, "kind": f.kind,
-                "breadth": f.breadth, "learned_from": self.learned_from}
+                "breadth": f.breadth, "learned_from": self.learned_from,
+                "made_at": self.made_at}
 
 
 def features(view: SpikeView) -> Features:
@@ -182,7 +185,7 @@ class ShapeModel:
             median.append(f.level * _quantile(values, w, 0.5))
             top = f.level * _quantile(values, w, 0.9)
             p90.append(top + Z90 * math.sqrt(f.baseline + top))
-        return Forecast(tuple(median), tuple(p90), f, len(past))
+        return Forecast(tuple(median), tuple(p90), f, len(past), view.made_at)
 
 
 def _similarity(sample: _Sample, brand: str, f: Features) -> float:
@@ -236,7 +239,7 @@ def view_from_series(brand: str, records: list[dict], first_window: float, now: 
     mentions = sum(r["count"] for r in during)
     share = sum(r.get("retweets", 0) for r in during) / mentions if mentions else 0.0
     return SpikeView(brand, tuple(counts), tuple(expected), window_s, kinds, share,
-                     now - first_window)
+                     now - first_window, now)
 
 
 def window_index(records: list[dict], t: float) -> int:

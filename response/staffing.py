@@ -107,7 +107,8 @@ def explanation_view(explanation: dict[str, Any], brand: str = "",
     per_hour = max(round(3600 / window_s), span)
     counts = [0.0] * (per_hour - span) + [observed / span] * span
     expected_w = [expected / span] * per_hour
-    return SpikeView(brand, tuple(counts), tuple(expected_w), window_s)
+    made_at = float(explanation.get("peak_window") or 0.0) + window_s
+    return SpikeView(brand, tuple(counts), tuple(expected_w), window_s, made_at=made_at)
 
 
 def recommend(explanation: dict[str, Any], cfg: StaffingConfig,

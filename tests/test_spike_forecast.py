@@ -123,7 +123,7 @@ def test_through_the_flow_a_rising_storm_and_a_burst(redis_server: EmbeddedRedis
     assert error([scored["Riser"].updated["learned"]], [scored["Riser"].actual]) < 1.0
     # and what it measured is what the advice reads from the store
     advised = spike_forecast(store, riser, at=start)
-    assert advised is not None
+    assert advised is not None and advised.made_at == start
     assert list(advised.median) == pytest.approx(scored["Riser"].at_alert["learned"])
     if "Blip" in scored:  # a warning: scored, with nothing forecast after its hour
         assert scored["Blip"].updated["learned"][1:] == [0.0] * (HOURS - 1)
