@@ -83,42 +83,61 @@ def explained_rate(records: list[dict[str, Any]], first_window: float, now: floa
     return max(excess, 0.0) * 3600 / (span * window_s)
 
 
+@dataclass(frozen=True)
+class Made:
+    """What was forecast at one time: the learned median and P90, and the excess rate the
+    explanation stated then (where persistence and the fixed decay start)."""
+
+    median: list[float]
+    p90: list[float]
+    rate: float
+
+    def hour(self, method: str, offset_s: float) -> float:
+        """``method``'s forecast (or the learned ``p90``) for the hour ``offset_s`` on."""
+        per_hour = {"learned": self.median, "p90": self.p90, "zero": [],
+                    "persistence": [self.rate] * (HOURS + 1),
+                    "fixed decay": fixed_decay(self.rate, HOURS + 1, FIXED_HALF_LIFE_HOURS)}
+        return _hour_of(per_hour[method], offset_s)
+
+
+def made_at(incident: dict[str, Any], alerts: list[dict[str, Any]],
+            series: dict[str, list[dict[str, Any]]], t: float) -> Made:
+    """The forecasts for ``incident`` at ``t``, the model taught only by what was known."""
+    records = series.get(incident["brand"], [])
+    model = model_from([a for a in alerts if a["first_window"] < t], series, t)
+    f = forecast_now(model, incident, records, t)
+    return Made(list(f.median), list(f.p90),
+                explained_rate(records, incident["first_window"], t, int(incident["window_s"])))
+
+
 def score_incidents(alerts: list[dict[str, Any]],
                     series: dict[str, list[dict[str, Any]]]) -> list[Scored]:
-    """Every warning or critical incident with ``HOURS`` of data after its alert, scored."""
+    """Every warning or critical incident with ``HOURS`` of data after its alert, scored:
+    each hour at the alert, and updated (on the forecast made when the hour began, or the
+    last one made while the incident was open)."""
     data_end = max((pts[-1]["window_end"] for pts in series.values() if pts), default=0.0)
     out = []
     for inc in sorted(alerts, key=lambda a: a["first_window"]):
         start = alert_time(inc)
         if inc["severity"] == "info" or start + HOURS * HOUR_S > data_end:
             continue
-        records, window_s = series.get(inc["brand"], []), int(inc["window_s"])
-        actual = hourly_excess(records, start, HOURS, window_s)
-        made: dict[float, tuple[list[float], list[float], float]] = {}
-        for h in range(HOURS):
-            t = min(start + h * HOUR_S, max(open_until(inc, data_end), start))
-            if t not in made:
-                model = model_from([a for a in alerts if a["first_window"] < t], series, t)
-                f = forecast_now(model, inc, records, t)
-                made[t] = (list(f.median), list(f.p90),
-                           explained_rate(records, inc["first_window"], t, window_s))
-        at_alert, updated, p90_alert, p90_updated = {}, {}, [], []
-        for name in METHODS:
-            at_alert[name], updated[name] = [], []
-        for h in range(HOURS):
-            t = min(start + h * HOUR_S, max(open_until(inc, data_end), start))
-            for target, t_made in ((at_alert, start), (updated, t)):
-                median, _p90, rate = made[t_made]
-                target["learned"].append(_hour_of(median, start + h * HOUR_S - t_made))
-                target["fixed decay"].append(_hour_of(
-                    fixed_decay(rate, HOURS + 1, FIXED_HALF_LIFE_HOURS),
-                    start + h * HOUR_S - t_made))
-                target["persistence"].append(rate)
-                target["zero"].append(0.0)
-            p90_alert.append(_hour_of(made[start][1], h * HOUR_S))
-            p90_updated.append(_hour_of(made[t][1], start + h * HOUR_S - t))
-        out.append(Scored(inc, actual, at_alert, updated, p90_alert, p90_updated))
+        last_open = max(open_until(inc, data_end), start)
+        hours = [start + h * HOUR_S for h in range(HOURS)]
+        alert_plan = [(start, hour) for hour in hours]
+        update_plan = [(min(hour, last_open), hour) for hour in hours]
+        made = {t: made_at(inc, alerts, series, t) for t, _ in alert_plan + update_plan}
+        out.append(Scored(
+            inc, hourly_excess(series.get(inc["brand"], []), start, HOURS, int(inc["window_s"])),
+            {m: _planned(made, m, alert_plan) for m in METHODS},
+            {m: _planned(made, m, update_plan) for m in METHODS},
+            _planned(made, "p90", alert_plan), _planned(made, "p90", update_plan)))
     return out
+
+
+def _planned(made: dict[float, Made], method: str,
+             plan: list[tuple[float, float]]) -> list[float]:
+    """``method``'s forecast of each hour (its start) from the forecast made then (its time)."""
+    return [made[t].hour(method, hour - t) for t, hour in plan]
 
 
 def _hour_of(per_hour: list[float], offset_s: float) -> float:
