@@ -26,8 +26,8 @@ adds the count noise of an hour at the brand's expected volume.
 
 Measured by ``crisiswatch eval --staffing`` (total absolute error over the four hours
 after each warning or critical alert, over the actual excess: no forecast at all scores
-1.0): airline sample 0.95 at the alert, 0.85 updated each hour (the fixed two-hour
-decay it replaces: 1.92 and 3.15); stocknet 0.98 and 0.88 (9.69 and 12.93). A spike's
+1.0): airline sample 0.90 at the alert, 0.79 updated each hour (the fixed two-hour
+decay it replaces: 2.38 and 3.68); stocknet 0.94 and 0.62 (1.52 and 1.59). A spike's
 first window says little about its next hours: most of the gain is in not forecasting
 bursts that are over, and in the updates once a spike has lasted.
 
