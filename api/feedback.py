@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from api.models import ErrorOut
+from api.models import ErrorOut, VerdictOut
 from api.security import require
 from detectors.feedback import REASONS
 from store import Store
@@ -33,31 +33,11 @@ class FeedbackIn(BaseModel):
     note: str | None = Field(None, max_length=1000)
 
 
-class PatternOut(BaseModel):
-    terms: list[str] = Field(description="hashtags ('#tag') and watch terms it was about")
-    topic_words: list[str]
-
-
-class FeedbackOut(BaseModel):
-    incident: str
-    brand: str
-    kinds: list[str]
-    severity: str = Field(description="the incident's severity when it was judged")
-    first_window: float | None
-    verdict: Literal["useful", "noise"]
-    reason: str | None
-    actor: str | None
-    note: str | None
-    at: float = Field(description="when it was judged, epoch seconds")
-    pattern: PatternOut = Field(description="what a later incident must share with it to "
-                                "be taken for the same (noise: not paged again)")
-
-
 def _store(request: Request) -> Store:
     return request.app.state.store
 
 
-@router.post("/alerts/{alert_id}/feedback", response_model=FeedbackOut, responses=ERRORS,
+@router.post("/alerts/{alert_id}/feedback", response_model=VerdictOut, responses=ERRORS,
              dependencies=[Depends(require("operate"))])
 def give_feedback(alert_id: str, body: FeedbackIn, request: Request) -> dict:
     """Judge an incident: ``noise`` downgrades the next incident of its pattern."""
@@ -70,7 +50,7 @@ def give_feedback(alert_id: str, body: FeedbackIn, request: Request) -> dict:
     return store.feedback.give(incident, body.verdict, body.reason, body.actor, body.note)
 
 
-@router.get("/alerts/{alert_id}/feedback", response_model=FeedbackOut, responses=ERRORS,
+@router.get("/alerts/{alert_id}/feedback", response_model=VerdictOut, responses=ERRORS,
             dependencies=[Depends(require("read"))])
 def incident_feedback(alert_id: str, request: Request) -> dict:
     """The latest verdict on an incident."""
@@ -80,7 +60,7 @@ def incident_feedback(alert_id: str, request: Request) -> dict:
     return found
 
 
-@router.get("/feedback", response_model=list[FeedbackOut], responses=ERRORS,
+@router.get("/feedback", response_model=list[VerdictOut], responses=ERRORS,
             dependencies=[Depends(require("read"))])
 def all_feedback(request: Request,
                  brand: Annotated[str | None, Query(max_length=200)] = None) -> list[dict]:

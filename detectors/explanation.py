@@ -13,6 +13,7 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from detectors.support import Quiet
 from detectors.text import extract_hashtags, normalise_text, terms
 from detectors.types import SEVERITY_ORDER, Example, Signal
 from detectors.window import WindowStats
@@ -28,7 +29,7 @@ def rank(s: Signal) -> tuple[int, float]:
 
 def explain(brand: str, state: IncidentState, window_s: int, tone: str,
             cfg: IncidentConfig, demoted: bool = False,
-            quiet: str | None = None) -> dict[str, Any]:
+            quiet: Quiet | None = None) -> dict[str, Any]:
     """What a person reads in ten seconds: how much, how surprising, about what, by whom.
 
     ``demoted``: the tone lowered the severity to ``info``; ``quiet``: why the bursts
@@ -48,7 +49,7 @@ def explain(brand: str, state: IncidentState, window_s: int, tone: str,
     # not look frequent (and so distinctive) on the counter's inherited count
     counted = [(t, n - s.terms.errors.get(t, 0)) for t, n in s.terms.counts.items()]
     lifted_terms = b.background.lifts(counted, b.background_cfg)
-    lead = f"{quiet}, not paged: " if quiet else _lead(tone, demoted, s)
+    lead = f"{quiet.reason}, not paged: " if quiet else _lead(tone, demoted, s)
     summary = f"{brand}: {lead}" + "; ".join(
         x.summary for x in sorted(state.strongest.values(), key=rank, reverse=True)[:3])
     named = [t for t in _storm_tags(state, tags, cfg)
@@ -102,7 +103,8 @@ def explain(brand: str, state: IncidentState, window_s: int, tone: str,
             s, lifted_terms, tags, [h["term"] for h in watch_hits], cfg)],
         "loudest_complaints": [_example(e) for e in sorted(s.loudest, key=lambda e: -e.followers)],
         "support": s.support().to_dict(),
-        "quiet_reason": quiet,
+        "quiet_reason": quiet.reason if quiet else None,
+        "quiet_kind": quiet.kind if quiet else None,
         "signals": [x.to_dict() for x in state.signals],
         "signal_counts": dict(sorted(state.signal_counts.items())),
     }

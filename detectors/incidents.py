@@ -42,7 +42,7 @@ from scipy.special import betainc
 from detectors.background import Background, BackgroundConfig
 from detectors.explanation import explain, rank
 from detectors.feedback import PATTERN_TAGS, NoiseMark, Pattern, marked, pattern
-from detectors.support import SupportConfig, verdict
+from detectors.support import Quiet, SupportConfig, verdict
 from detectors.types import SEVERITY_ORDER, Alert, Signal, VolumeScore
 from detectors.window import WindowStats
 
@@ -166,7 +166,8 @@ def step(
     tone, praise_p = _tone(state, cfg)
     about = _pattern(state)
     marked_noise = marked(about, noise) if noise else None
-    quiet = marked_noise or _quiet_reason(state, tone, cfg)
+    quiet = Quiet("marked noise", marked_noise) if marked_noise \
+        else _quiet_reason(state, tone, cfg)
     alert.severity = _max_severity(
         alert.severity, "info" if marked_noise else _severity(state, cfg, quiet))
     modest = state.peak.surprise < cfg.calm_surprise
@@ -193,7 +194,7 @@ BURSTS = ("volume", "hashtag", "sentiment")  # judged by who is talking in the i
 PRIMARY = (*BURSTS, "keyword", "reach")  # may page on their own; a topic only corroborates
 
 
-def _quiet_reason(state: IncidentState, tone: str, cfg: IncidentConfig) -> str | None:
+def _quiet_reason(state: IncidentState, tone: str, cfg: IncidentConfig) -> Quiet | None:
     """Why the incident's bursts should page nobody, whatever their size: who is
     talking (``detectors.support.verdict``: the brand's own posts, spam, a handful of
     accounts), or a volume burst made of a term already known to be routine, recurring,
@@ -211,7 +212,7 @@ def _quiet_reason(state: IncidentState, tone: str, cfg: IncidentConfig) -> str |
     excess = peak.horizon_observed - peak.horizon_expected
     quiet = max(terms, key=lambda x: x.details["observed"])
     if quiet.details["observed"] >= cfg.explained_share * excess:
-        return f"the burst is {quiet.details['term']}, which pages nobody"
+        return Quiet("quiet term", f"the burst is {quiet.details['term']}, which pages nobody")
     return None
 
 
@@ -221,7 +222,7 @@ def _version(alert: Alert) -> Alert:
     return replace(alert, kinds=list(alert.kinds))
 
 
-def _severity(state: IncidentState, cfg: IncidentConfig, quiet: str | None) -> str:
+def _severity(state: IncidentState, cfg: IncidentConfig, quiet: Quiet | None) -> str:
     """The strongest signal's severity, one level up when ``escalate_kinds`` kinds of
     evidence page together. A burst with a ``quiet`` reason pages nobody; a topic
     alone is a product team's news, not a page: it only corroborates other evidence."""

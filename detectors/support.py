@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 from zlib import crc32
 
 SKETCH_K = 64
@@ -198,24 +199,33 @@ class Support:
                 "spam_share": round(self.spam_share, 3), "spam_authors": self.spam_authors}
 
 
-def verdict(s: Support, negative: bool, cfg: SupportConfig) -> str | None:
+class Quiet(NamedTuple):
+    """Why an incident pages nobody: ``kind`` for machines (``own``, ``spam``,
+    ``few accounts``, ``few voices``, ``quiet term``, ``marked noise``), ``reason`` for
+    people, as its summary says it."""
+
+    kind: str
+    reason: str
+
+
+def verdict(s: Support, negative: bool, cfg: SupportConfig) -> Quiet | None:
     """Why this burst should not page anyone (None: it may). ``negative``: its tone
     reads negative, which makes one widely shared original a viral complaint."""
     if s.mentions == 0:
         return None
     if s.own_share > cfg.max_own_share:
-        return (f"your own post is being shared ({s.own_share:.0%} of it the brand's own "
-                "posts or retweets of them)")
+        return Quiet("own", f"your own post is being shared ({s.own_share:.0%} of it the "
+                     "brand's own posts or retweets of them)")
     if s.spam_share > cfg.max_spam_share:
         accounts = f"{s.spam_authors} account{'s' if s.spam_authors != 1 else ''}"
-        return f"mostly spam ({s.spam_share:.0%} of it) from {accounts}"
+        return Quiet("spam", f"mostly spam ({s.spam_share:.0%} of it) from {accounts}")
     if s.authors <= cfg.few_accounts and s.mentions >= cfg.posts_per_account * s.authors:
-        return (f"{s.mentions} posts from only {s.authors} account"
-                f"{'s' if s.authors != 1 else ''}: a bot or a template, not a public")
+        return Quiet("few accounts", f"{s.mentions} posts from only {s.authors} account"
+                     f"{'s' if s.authors != 1 else ''}: a bot or a template, not a public")
     if s.voices >= cfg.min_voices:
         return None
     if negative and s.top_retweets >= cfg.viral_retweets:
         return None  # a viral complaint is a crisis
     people = f"{s.voices} {'person' if s.voices == 1 else 'people'}"
-    return (f"only {people} in their own words ({s.mentions} mentions from "
-            f"{s.authors} account{'s' if s.authors != 1 else ''})")
+    return Quiet("few voices", f"only {people} in their own words ({s.mentions} mentions "
+                 f"from {s.authors} account{'s' if s.authors != 1 else ''})")

@@ -63,7 +63,17 @@ def _category(ex: dict[str, Any]) -> str | None:
     return None
 
 
+# What an incident that pages nobody is, by why (``explanation.quiet_kind``)
+QUIET_SUBJECTS = {"own": "Your own post being shared", "spam": "Spam",
+                  "few accounts": "A few accounts posting over and over",
+                  "few voices": "Few people", "quiet term": "A routine burst",
+                  "marked noise": "Marked noise before"}
+
+
 def _subject(ex: dict[str, Any], kinds: list[str]) -> str:
+    quiet = QUIET_SUBJECTS.get(ex.get("quiet_kind") or "")
+    if quiet:
+        return quiet
     hits = ex.get("watchlist_hits") or []
     if hits:
         return f"Watchlist: “{hits[0].get('term', '?')}”"

@@ -144,7 +144,7 @@ def test_the_page_shows_the_replay_and_the_fleek_spike_marked(tab: Page,
     assert len(inside) >= 3 and inside == marks  # the spike, and only the spike, marked
     text = dialog.inner_text()
     why = fleek["explanation"]
-    figures = page.locator("dl.figures").inner_text()
+    figures = page.locator("dl.figures").first.inner_text()
     assert str(why["observed"]) in figures and f"{why['expected']:.1f}" in figures
     assert "#fleek" in text  # the hashtags with their lift ...
     assert all(f"#{t['tag']}" in text for t in why["hashtags"])
@@ -200,6 +200,13 @@ def test_acknowledge_activate_resolve_from_the_page_go_through_the_api(
     audit = page.locator("#detail-body table").last.inner_text()
     assert "playbook.activated" in audit and "resolved" in audit
     assert page.locator("#act-ack").is_disabled() and page.locator("#act-resolve").is_disabled()
+    assert page.locator("#detail-support").is_visible()  # who was talking
+    page.select_option("#verdict-reason", "spam")  # the team's verdict, from the dialog
+    page.click("#act-noise")
+    page.wait_for_function("document.getElementById('detail-verdict-text').textContent"
+                           ".startsWith('noise (spam) by ana')")
+    verdict = api.get(f"/alerts/{target['id']}").json()["feedback"]
+    assert (verdict["verdict"], verdict["reason"], verdict["actor"]) == ("noise", "spam", "ana")
     assert tab.errors == []
 
 

@@ -1,9 +1,9 @@
 """The failures of issue 12, replayed through the real flow (``tests/helpers/storm_streams.py``):
 a storm of retweeted handle lists pages within 15 minutes, on a brand with history and
 on one whose stream began two hours before; one watch-term post pages nobody, nor do
-three customers wondering about it, a story told by several authors is critical; a reply hashtag that bursts every
-morning alerts once and is then reported as recurring; a stream whose first hour holds a
-tenfold spike alerts inside that hour."""
+three customers wondering about it, a story told by several authors is critical; a reply
+hashtag that bursts every morning alerts once and is then reported as recurring; a
+stream whose first hour holds a tenfold spike alerts inside that hour."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@
 import { ApiError, get, post, prefs, request } from "./api.js";
 import { bucketize, drawVolume } from "./chart.js";
 import { $, announce, badge, h, num, pct, slaText, when } from "./dom.js";
+import { giveVerdict, supportList, verdictText } from "./feedback.js";
 
 const AROUND_BEFORE = 6 * 3600; // the mini chart: 6 h before the incident ...
 const AROUND_AFTER = 3 * 3600; // ... and 3 h after it
@@ -88,6 +89,8 @@ export const detail = {
     $("act-snooze").addEventListener("click", () => this.act("snooze"));
     $("act-snooze-brand").addEventListener("click", () => this.act("snooze-brand"));
     $("act-unsnooze").addEventListener("click", () => this.act("unsnooze"));
+    $("act-useful").addEventListener("click", () => this.act("useful"));
+    $("act-noise").addEventListener("click", () => this.act("noise"));
   },
 
   // GET /playbooks needs scope 'operate' (webhook targets may be secrets): without a
@@ -218,6 +221,8 @@ export const detail = {
             x.top_terms.map(([term, n]) => h("li", {}, `${term} (${n})`)))) : "",
           x.watchlist_hits.length ? section("Watchlist hits", h("ul", {},
             x.watchlist_hits.map((w) => h("li", {}, badge(w.severity), ` “${w.term}” ×${w.count}`)))) : "",
+          section("Who is talking", supportList(x)),
+          section("Team verdict", h("div", { id: "detail-verdict" }, verdictText(doc.feedback))),
           section("Signals", signals(x))),
         h("div", {},
           section("Response", doc.playbooks.length ? h("ul", { class: "playbooks" }, doc.playbooks.map((p) => h("li", {},
@@ -273,16 +278,21 @@ export const detail = {
     const id = this.id;
     status.textContent = "sending…";
     try {
-      const doc = action.includes("snooze") ? await this.snooze(action, actor, body.note)
-        : await post(`/alerts/${encodeURIComponent(id)}/${action}`, body);
+      const verdict = action === "useful" || action === "noise";
+      if (verdict) await giveVerdict(id, action, actor, body.note);
+      const doc = verdict ? await get(`/alerts/${encodeURIComponent(id)}`)
+        : action.includes("snooze") ? await this.snooze(action, actor, body.note)
+          : await post(`/alerts/${encodeURIComponent(id)}/${action}`, body);
       $("note").value = "";
       const hours = $("snooze-hours").value;
       const done = { ack: "acknowledged", resolve: "resolved", activate: `playbook ${body.playbook} activated`,
         snooze: `snoozed for ${hours} h`, "snooze-brand": `${this.doc.brand} muted for ${hours} h`,
-        unsnooze: "snooze ended" }[action];
+        unsnooze: "snooze ended", useful: "marked useful",
+        noise: `marked noise (${$("verdict-reason").value})` }[action];
       status.textContent = `Done: ${done} by ${actor}.`;
       announce(`Incident ${done}.`);
       this.onChange(doc);
+      if (verdict) $("detail-verdict").replaceChildren(verdictText(doc.feedback));
     } catch (e) {
       const hint = e.status === 401 || e.status === 403
         ? " Acting needs an API key with scope 'operate' (crisiswatch keys create --scope operate --name you): paste it above." : "";
