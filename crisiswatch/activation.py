@@ -44,8 +44,10 @@ from response.lifecycle import (
 )
 from response.lifecycle import clock_ran_out as clock_change
 from response.playbooks import Playbook, PlaybookSet, matches
+from response.spike_forecast import Forecast
 from response.staffing import StaffingConfig
 from store import Store, StoreError
+from store.spike import spike_forecast
 
 GROUP = "activation"
 HEARTBEAT_S = 5.0
@@ -78,6 +80,22 @@ class ActivationEngine:
         self.consumer = consumer or socket.gethostname()
         self.recovering = True
         store.events.ensure_group(GROUP)
+
+    def _forecaster(self, incident: dict[str, Any]) -> Callable[[], Forecast | None]:
+        """The staffing advice's spike forecast as known when this version of the
+        incident was published, read when a step staffs; None (advice from the
+        incident's explanation alone) when the store cannot say."""
+        at = float(incident["last_window"]) + int(incident["window_s"])
+
+        def forecast() -> Forecast | None:
+            try:
+                return spike_forecast(self.store, incident, self.staffing.horizon_hours, at)
+            except StoreError as e:
+                log.warning("staffing forecast for %s from its explanation only: %s",
+                            incident.get("id"), e)
+                return None
+
+        return forecast
 
     def process_events(self, block_ms: int | None = None, count: int = 100) -> int:
         """Handle one batch of events (first those left unfinished by an earlier run);
@@ -147,7 +165,8 @@ class ActivationEngine:
         def decide(snap: Snapshot) -> Change | None:
             if playbook.name in snap.activations or snap.state == "resolved":
                 return None  # once per incident; a closed incident pages nobody
-            ctx = Context(incident, self.playbooks, self.staffing, time.time())
+            ctx = Context(incident, self.playbooks, self.staffing, time.time(),
+                          self._forecaster(incident))
             return activate(snap, ctx, playbook, SYSTEM, "", reasons, "auto")
 
         return decide
@@ -179,7 +198,8 @@ class ActivationEngine:
                 if snoozed is not None:  # the next step waits for the snooze's end
                     return Change(timers={name: snoozed["until"]})
                 return clock_change(snap, Context(incident, self.playbooks, self.staffing,
-                                                  time.time()), name)
+                                                  time.time(), self._forecaster(incident)),
+                                    name)
 
             try:
                 self.store.lifecycle.transact(alert_id, decide)

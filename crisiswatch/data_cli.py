@@ -74,6 +74,12 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def eval_(
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="with --staffing: the streams to replay (JSON lines, or an airline Tweets.csv)")]
+    = None,
+    staffing: Annotated[bool, typer.Option(
+        help="the staffing advice's spike forecast against what followed each incident, "
+        "on FILE... (default: --airline)")] = False,
     nab: Annotated[Path | None, typer.Option(
         help="a directory in NAB's layout (data/, labels/combined_windows.json, "
         "config/profiles.json or profiles.json): NAB scores of the volume detector")] = None,
@@ -100,6 +106,9 @@ def eval_(
 ) -> None:
     """Evaluate the detectors on labelled data and print the tables.
 
+    ``--staffing FILE...``: replay each stream as ``run`` does and score the forecast of
+    excess mentions behind the staffing advice against the zero and persistence forecasts.
+
     With no option: backtest the airline stream against its labelled events (caught or
     not, how fast, false alerts per brand per day, NAB-style score)."""
     ran = False
@@ -122,6 +131,16 @@ def eval_(
 
         topics_eval.run(airline, err)
         ran = True
+    if staffing:
+        from crisiswatch.evaluation import staffing as staffing_eval
+
+        paths = files or [airline]
+        check_inputs(paths)
+        staffing_eval.run(paths, settings_or_exit(config), config, err)
+        ran = True
+    elif files:
+        err.print("[red]files are read only with --staffing[/]")
+        raise typer.Exit(2)
     if stream is not None or not ran:
         from crisiswatch.evaluation import events as events_eval
 

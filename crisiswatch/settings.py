@@ -217,7 +217,6 @@ class StaffingSettings(BaseModel):
     service_level: float = Field(0.8, gt=0, lt=1)
     answer_within_seconds: float = Field(900, gt=0)
     horizon_hours: int = Field(4, ge=1, le=48)
-    decay_half_life_hours: float = Field(2, gt=0)
     max_occupancy: float = Field(0.85, gt=0, le=1)
 
     def model(self) -> StaffingConfig:

@@ -147,7 +147,7 @@ export const detail = {
     const box = $("detail-staffing");
     if (!box) return;
     const active = doc.playbooks.find((p) => p.staffing);
-    let advice = active?.staffing || this.advice;
+    let advice = this.advice; // the forecast as remade now, not as it was at activation
     if (!advice) {
       try {
         advice = await get(`/alerts/${encodeURIComponent(doc.id)}/staffing`);
@@ -156,16 +156,17 @@ export const detail = {
       }
     }
     if (this.id !== doc.id) return;
-    this.advice = active ? null : advice;
+    this.advice = advice;
     if (advice.error) {
       box.replaceChildren(h("p", { class: "muted" }, advice.error));
       return;
     }
     box.replaceChildren(
       h("p", {}, advice.summary, active ? "" : h("span", { class: "muted" }, " (advice; no staffing playbook is active)")),
-      table("Extra agents, hour by hour", ["hour", "excess mentions", "contacts", "agents", "extra agents"],
-        advice.hours.map((x) => [`+${x.hour} h`, x.excess_mentions.toFixed(1), x.contacts.toFixed(1),
-          num(x.agents), num(x.extra_agents)])));
+      table("Extra agents, hour by hour: the forecast's median, and its P90 to be safe",
+        ["hour", "excess mentions", "P90", "extra agents", "P90"],
+        advice.hours.map((x) => [`+${x.hour} h`, x.excess_mentions.toFixed(1), x.excess_mentions_p90.toFixed(1),
+          num(x.extra_agents), num(x.extra_agents_p90)])));
   },
 
   render(doc) {
