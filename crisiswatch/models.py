@@ -358,6 +358,7 @@ def embedder(backend: str, directory: Path | str | None = None, dims: int = DEFA
     """The backend by name: the static table (``table_path``: numpy only, loads in a
     fraction of a second) or MiniLM, running where ``device`` says (``torch_device``)."""
     if backend == "minilm":
+        minilm_files()  # without the extra: ModelUnavailable, saying how to get it
         return MiniLMEmbedder(device=device)
     if backend != "static":
         raise ModelUnavailable(f"unknown embedding backend {backend!r}: use 'static' or 'minilm'")

@@ -76,7 +76,11 @@ def test_topics_run_from_the_shipped_table_without_torch_or_a_cache(tmp_path: Pa
         "e = models.embedder('static')\n"
         "v = e.embed(['my bill doubled this month', 'flight delayed again'])\n"
         "print(e.meta['projection'], v.shape, round(float((v * v).sum()), 3))\n"
-        "print(models.minilm_installed())\n")
+        "print(models.minilm_installed())\n"
+        "try:\n"
+        "    models.embedder('minilm')\n"
+        "except models.ModelUnavailable as e:\n"
+        "    print(e)\n")
     env = {k: v for k, v in os.environ.items()
            if k not in ("XDG_CACHE_HOME", models.ENV_DIR)}
     env.update(HOME=str(tmp_path), PYTHONPATH=str(ROOT))
@@ -84,6 +88,7 @@ def test_topics_run_from_the_shipped_table_without_torch_or_a_cache(tmp_path: Pa
                          text=True, timeout=60, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split("\n")[:2] == ["on (2, 256) 2.0", "False"]
+    assert "pip install 'crisiswatch[minilm]'" in out.stdout  # topics off, saying how
     assert not (tmp_path / ".cache").exists()
 
 
