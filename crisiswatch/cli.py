@@ -8,12 +8,14 @@ separately against a Redis server, for production.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -257,6 +259,7 @@ def flow(
     """Run the detection flow against the Redis at REDIS_URL (production)."""
     from crisiswatch.cluster import FlowSpec
     from crisiswatch.flow_cli import FlowFailed, run_flow
+    from flows.stopping import stop_requested
 
     settings = settings_or_exit(config)
     if from_stream == bool(inputs):
@@ -269,8 +272,15 @@ def flow(
     with redis_url(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
         try:
-            _summary(store, run_flow(settings, url, spec, processes, recovery_dir,
-                                     snapshot_interval, err))
+            elapsed = run_flow(settings, url, spec, processes, recovery_dir,
+                               snapshot_interval, err)
+            if stop_requested():
+                err.print(f"flow stopped: {store.stats()['read']:,} records read; " + (
+                    f"state snapshotted in {recovery_dir}, the same command resumes"
+                    if recovery_dir else "windows still open are not kept (--recovery-dir "
+                    "keeps them for a restart)"), soft_wrap=True)
+                return
+            _summary(store, elapsed)
         except LayoutMismatch as e:
             err.print(f"[red]refusing to start:[/] {e}")
             raise typer.Exit(2) from None
@@ -311,17 +321,30 @@ def api(
                                 **settings.security.proxy_options())
         try:
             _Server(config).run()
+        except KeyboardInterrupt:  # a stop before uvicorn took the signals over
+            pass
         finally:
             activation.stop(timeout=5)
+        err.print("api stopped", soft_wrap=True)
 
 
 class _Server(uvicorn.Server):
     """uvicorn that ends the live streams (GET /stream) first when told to stop: it waits
-    for open responses, and those never end by themselves."""
+    for open responses, and those never end by themselves. A stop asked for (SIGTERM,
+    Ctrl-C) is the end of its job: it returns, instead of raising the signal again once
+    shut down as uvicorn does (which made a SIGTERM exit 130 through the CLI's handler)."""
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         close_streams(self.config.app)
         super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
 
 
 @app.command("worker")
@@ -344,9 +367,10 @@ def worker_(config: ConfigOpt = None, log_format: LogFormatOpt = None) -> None:
             while True:
                 time.sleep(1)
         except KeyboardInterrupt:
-            err.print("stopping: the requests in flight finish first")
+            pass
         finally:
             activation.stop()
+        err.print("worker stopped: the requests in flight finished first", soft_wrap=True)
 
 
 app.command("import")(import_)

@@ -197,7 +197,9 @@ def connect_command(
         try:
             while any(r.thread is not None and r.thread.is_alive() for r in live):
                 time.sleep(1)
-        except KeyboardInterrupt:
-            err.print("stopping")
+        except KeyboardInterrupt:  # SIGTERM too: the CLI's handler
+            pass
         finally:
             _stop(live, err)
+        err.print(f"{source} connector stopped; its cursor is kept for the next start",
+                  soft_wrap=True)
