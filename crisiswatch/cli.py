@@ -43,6 +43,7 @@ from crisiswatch.data_cli import backtest, demo, eval_, import_
 from crisiswatch.incident_table import incident_table
 from crisiswatch.keys_cli import keys_app
 from crisiswatch.logs import json_handler, uvicorn_log_config
+from crisiswatch.refusals import refusal_lines
 from crisiswatch.sentiment_cli import train_sentiment
 from crisiswatch.settings import ConfigError, Settings
 from crisiswatch.topics_cli import models_app, print_topics, topics_embedder
@@ -98,6 +99,8 @@ def _summary(store: Store, elapsed: float) -> None:
               f"({s['read'] / max(elapsed, 1e-9):,.0f}/s): {s['processed']:,} processed, "
               f"{s['duplicate']:,} duplicate, {s['late']:,} late, "
               f"{s['dead_lettered']:,} dead-lettered")
+    for line in refusal_lines(store.deadletters(limit=1000), s["dead_lettered"]):
+        err.print(line, soft_wrap=True, highlight=False, markup=False)
     print_topics(store, err)
     alerts = store.alerts(limit=50)
     if not alerts:
