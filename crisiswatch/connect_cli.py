@@ -180,8 +180,8 @@ def _stop(live: list[LiveRunner], console: Console) -> None:
 
 def connect_command(
     source: Annotated[str, typer.Argument(help="the platform: " + ", ".join(CONNECTORS))],
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML settings "
-                                                "file")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", envvar="CRISISWATCH_CONFIG",
+                                                help="YAML settings file")] = None,
 ) -> None:
     """Run a live connector against the Redis at REDIS_URL until stopped: it appends
     what it reads to the input streams that `crisiswatch flow --from-stream` reads."""

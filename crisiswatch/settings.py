@@ -232,7 +232,10 @@ class ActivationSettings(BaseModel):
 
     @property
     def playbooks_path(self) -> Path:
-        return self.playbooks or CONFIG_DIR / "playbooks.yaml"
+        """A bare file name not in the working directory is one of the shipped configs
+        (``playbooks: playbooks.production.yaml`` works from anywhere, wheel included)."""
+        path = self.playbooks or CONFIG_DIR / "playbooks.yaml"
+        return CONFIG_DIR / path if path.parent == Path(".") and not path.exists() else path
 
 
 class BrandQuerySettings(BaseModel):
