@@ -125,10 +125,12 @@ def _run_cluster(url: str, spec: FlowSpec, processes: int, recovery_dir: Path | 
                                  env=env, preexec_fn=_die_with_parent)
                 for i in range(processes)]
     try:
+        forwarded = False
         with _progress(console, spec, store) as advance:
             while any(c.poll() is None for c in children):
-                if stop_requested():  # each process stops itself, with its snapshot
-                    _signal(children, signal.SIGTERM)
+                if stop_requested() and not forwarded:  # once: a second one is "now"
+                    _signal(children, signal.SIGTERM)  # each stops itself, with a snapshot
+                    forwarded = True
                 _check(children)
                 advance(None)
                 time.sleep(0.2)

@@ -57,7 +57,8 @@ def stopped_cleanly(proc: subprocess.Popen[bytes], sig: int, log: Path) -> str:
 
 
 @pytest.mark.parametrize(("source", "sig"), [("files", signal.SIGINT),
-                                             ("stream", signal.SIGTERM)])
+                                             ("stream", signal.SIGTERM),
+                                             ("cluster", signal.SIGTERM)])
 def test_a_stopped_flow_snapshots_and_its_restart_publishes_an_uninterrupted_run(
         source: str, sig: int, redis_server: EmbeddedRedis, synth: Path,
         reference: dict[str, Any], tmp_path: Path) -> None:
@@ -70,8 +71,9 @@ def test_a_stopped_flow_snapshots_and_its_restart_publishes_an_uninterrupted_run
         for i in range(0, len(lines), 5000):
             store.inputs.append([(line_brand(x), x) for x in lines[i:i + 5000]])
         first, restart = ["--from-stream", *common], ["--from-stream", "--drain", *common]
-    else:
-        first = restart = [str(synth), *common]
+    else:  # a cluster's processes get the signal from the command, and stop the same way
+        processes = ["--processes", "2"] if source == "cluster" else []
+        first = restart = [str(synth), *processes, *common]
     env, log = cli_env(redis_server.url, prefix), tmp_path / "flow.log"
 
     with flow_process(first, env, log) as proc:
