@@ -76,9 +76,8 @@ def run_flow(settings: Settings, url: str, spec: FlowSpec, processes: int,
                       f"({'until drained' if spec.drain else 'until stopped: Ctrl-C'}) "
                       f"with {processes} process(es)")
     recovery = prepare_recovery(recovery_dir, processes, console) if recovery_dir else None
-    # Built here first: the static embedding table may have to be distilled once, and the
-    # processes of a cluster should not all do it at the same time.
-    embedder = topics_embedder(settings.topics, console)
+    # the processes of a cluster load their own (crisiswatch.cluster.flow)
+    embedder = topics_embedder(settings.topics, console) if processes == 1 else None
     # pid and host let GET /health say ``dead`` once this process is gone (kill -9
     # included); a clean end says why itself (finished, stopped, failed)
     store.set_status(state="running", started=datetime.now(UTC).isoformat(timespec="seconds"),
