@@ -48,6 +48,7 @@ from crisiswatch.sentiment_cli import train_sentiment
 from crisiswatch.settings import ConfigError, Settings
 from crisiswatch.topics_cli import models_app, print_topics, topics_embedder
 from crisiswatch.webhooks import SECRET_ENV, secret_from_env
+from flows.stopping import stop_on_signals, stop_requested
 from response.playbooks import PlaybookSet
 from store import LayoutMismatch, Store, connect
 
@@ -222,20 +223,23 @@ def run(
             err.print(f"\n  [bold reverse] Dashboard [/] [bold underline]{_browser_url(host, port)}"
                       "[/]  open it in a browser: it updates live (paste the API key into an "
                       "incident's 'API key' field to act from the page)\n")
+            stop_on_signals()  # a stop ends the replay or the live run at its next batch
             try:
                 if source is not None:
                     _summary(store, run_live(settings, url, source, err))
                     return
                 _summary(store, _replay(settings, inputs, url, speed))
-                if serve:
+                if serve and not stop_requested():
                     err.print("replay done; serving until Ctrl-C")
-                    while True:
-                        time.sleep(1)
-            except KeyboardInterrupt:
-                err.print("stopping")
+                    while not stop_requested():
+                        time.sleep(0.2)
+            except KeyboardInterrupt:  # a second Ctrl-C
+                pass
             finally:
                 server.should_exit = True
                 worker.stop(timeout=5)
+            if stop_requested():
+                err.print("stopped", soft_wrap=True)
 
 
 @app.command()
@@ -262,7 +266,6 @@ def flow(
     """Run the detection flow against the Redis at REDIS_URL (production)."""
     from crisiswatch.cluster import FlowSpec
     from crisiswatch.flow_cli import FlowFailed, run_flow
-    from flows.stopping import stop_requested
 
     settings = settings_or_exit(config)
     if from_stream == bool(inputs):

@@ -1,6 +1,6 @@
 """Clean stops, through real processes: SIGTERM (what a container runtime sends) and
-Ctrl-C (SIGINT) end ``crisiswatch flow``, ``api``, ``worker`` and ``connect`` with exit
-status 0 and one closing line, never a Rust panic or a traceback; a stopped flow has
+Ctrl-C (SIGINT) end ``crisiswatch flow``, ``api``, ``worker``, ``connect`` and ``run``
+with exit status 0 and one closing line, never a Rust panic or a traceback; a stopped flow has
 snapshotted its state, and its restart publishes what an uninterrupted run does."""
 
 from __future__ import annotations
@@ -134,3 +134,28 @@ def _answers(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code < 500
     except httpx.HTTPError:
         return False
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_run_stops_cleanly_in_the_middle_of_a_replay(sig: int, synth: Path,
+                                                      tmp_path: Path) -> None:
+    env = cli_env("", "cw")
+    del env["REDIS_URL"]  # the embedded store
+    port, log = free_port(), tmp_path / "run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([*CLI, "run", str(synth), "--port", str(port), "--speed",
+                                 "600"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: _read(port), 60, "the replay under way", proc, log)
+        assert stopped_cleanly(proc, sig, log) == "stopped"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _read(port: int) -> int:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/stats", timeout=1).json()["read"]
+    except (httpx.HTTPError, KeyError, ValueError):
+        return 0
