@@ -325,9 +325,10 @@ def api(
                                     log_format or settings.observability.log_format),
                                 timeout_graceful_shutdown=5,
                                 **settings.security.proxy_options())
+        stop_on_signals()  # until uvicorn takes the signals over (see _Server)
         try:
             _Server(config).run()
-        except KeyboardInterrupt:  # a stop before uvicorn took the signals over
+        except KeyboardInterrupt:  # a second Ctrl-C
             pass
         finally:
             activation.stop(timeout=5)
@@ -347,6 +348,7 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         with super().capture_signals():
+            self.should_exit = self.should_exit or stop_requested()  # asked before
             try:
                 yield
             finally:
@@ -366,13 +368,14 @@ def worker_(config: ConfigOpt = None, log_format: LogFormatOpt = None) -> None:
     with redis_url(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
         playbooks, activation = _activation(settings, store)
+        stop_on_signals()  # a flag: a stop at any moment from here ends the loop below
+        activation.start()
         err.print(f"activation worker: {len(playbooks.playbooks)} playbook(s) from "
                   f"{playbooks.source}; Ctrl-C stops")
-        activation.start()
         try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
+            while not stop_requested():
+                time.sleep(0.2)
+        except KeyboardInterrupt:  # a second Ctrl-C
             pass
         finally:
             activation.stop()

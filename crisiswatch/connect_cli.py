@@ -24,6 +24,7 @@ from crisiswatch.settings import Settings
 from detectors.brands import BrandMatcher
 from flows.live import Connector, LiveRunner
 from flows.parse import Parser
+from flows.stopping import stop_on_signals, stop_requested
 from store import Store, connect
 
 
@@ -191,13 +192,15 @@ def connect_command(
     check_source(source, settings, err)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     with redis_url(settings, embedded_ok=False) as url:
+        stop_on_signals()  # a flag: a stop at any moment from here ends the loop below
         live = [r.start() for r in runners(settings, url, source)]
         err.print(f"{', '.join(r.name for r in live)}: reading into "
                   f"{live[0].store.inputs.key(0)}…; Ctrl-C stops")
         try:
-            while any(r.thread is not None and r.thread.is_alive() for r in live):
-                time.sleep(1)
-        except KeyboardInterrupt:  # SIGTERM too: the CLI's handler
+            while not stop_requested() and any(r.thread is not None and r.thread.is_alive()
+                                               for r in live):
+                time.sleep(0.2)
+        except KeyboardInterrupt:  # a second Ctrl-C
             pass
         finally:
             _stop(live, err)
