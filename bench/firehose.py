@@ -12,8 +12,8 @@ see ``stages.fresh_runs``):
 (b) the engine's ceiling: a Bytewax flow that reads the file with ``ReplaySource`` and
     discards every line (items travel in the source's batches of 8,000 lines);
 (c) the crisiswatch flow (``build_flow``) without topics, into a fresh embedded Redis;
-(d) the same with topics on the ``static`` embedding backend (the table that
-    ``crisiswatch models build`` makes; without it, (d) says why and is skipped).
+(d) the same with topics on the ``static`` embedding backend (the shipped table, or a
+    rebuild by ``crisiswatch models build``).
 
 The generated stream has the firehose's density by default (``--rate 6000`` mentions
 per second of event time: 200,000 mentions cover about half a minute), so each brand's

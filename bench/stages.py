@@ -189,12 +189,9 @@ def passthrough(path: Path, runs: int, show: bool) -> StageResult:
 # -- (c) and (d): the crisiswatch flow into an embedded Redis ----------------------------
 
 def static_embedder(settings: Settings) -> Embedder:
-    """The embedder of (d), as the main job makes it: the static table behind a cache.
-
-    A benchmark does not build the table (``crisiswatch models build``, ~30 s once): a
-    missing table makes (d) unavailable, with the reason printed.
-    """
-    return CachedEmbedder(models.embedder("static", settings.topics.models_dir, build=False))
+    """The embedder of (d), as the main job makes it: the static table behind a cache
+    (the shipped one, or a rebuild in the models directory)."""
+    return CachedEmbedder(models.embedder("static", settings.topics.models_dir))
 
 
 def topics_unavailable(config: Path | None) -> str | None:

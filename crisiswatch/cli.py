@@ -8,12 +8,14 @@ separately against a Redis server, for production.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -41,10 +43,12 @@ from crisiswatch.data_cli import backtest, demo, eval_, import_
 from crisiswatch.incident_table import incident_table
 from crisiswatch.keys_cli import keys_app
 from crisiswatch.logs import json_handler, uvicorn_log_config
+from crisiswatch.refusals import refusal_lines
 from crisiswatch.sentiment_cli import train_sentiment
 from crisiswatch.settings import ConfigError, Settings
 from crisiswatch.topics_cli import models_app, print_topics, topics_embedder
 from crisiswatch.webhooks import SECRET_ENV, secret_from_env
+from flows.stopping import stop_on_signals, stop_requested
 from response.playbooks import PlaybookSet
 from store import LayoutMismatch, Store, connect
 
@@ -96,6 +100,8 @@ def _summary(store: Store, elapsed: float) -> None:
               f"({s['read'] / max(elapsed, 1e-9):,.0f}/s): {s['processed']:,} processed, "
               f"{s['duplicate']:,} duplicate, {s['late']:,} late, "
               f"{s['dead_lettered']:,} dead-lettered")
+    for line in refusal_lines(store.deadletters(limit=1000), s["dead_lettered"]):
+        err.print(line, soft_wrap=True, highlight=False, markup=False)
     print_topics(store, err)
     alerts = store.alerts(limit=50)
     if not alerts:
@@ -217,20 +223,23 @@ def run(
             err.print(f"\n  [bold reverse] Dashboard [/] [bold underline]{_browser_url(host, port)}"
                       "[/]  open it in a browser: it updates live (paste the API key into an "
                       "incident's 'API key' field to act from the page)\n")
+            stop_on_signals()  # a stop ends the replay or the live run at its next batch
             try:
                 if source is not None:
                     _summary(store, run_live(settings, url, source, err))
                     return
                 _summary(store, _replay(settings, inputs, url, speed))
-                if serve:
+                if serve and not stop_requested():
                     err.print("replay done; serving until Ctrl-C")
-                    while True:
-                        time.sleep(1)
-            except KeyboardInterrupt:
-                err.print("stopping")
+                    while not stop_requested():
+                        time.sleep(0.2)
+            except KeyboardInterrupt:  # a second Ctrl-C
+                pass
             finally:
                 server.should_exit = True
                 worker.stop(timeout=5)
+            if stop_requested():
+                err.print("stopped", soft_wrap=True)
 
 
 @app.command()
@@ -269,8 +278,15 @@ def flow(
     with redis_url(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
         try:
-            _summary(store, run_flow(settings, url, spec, processes, recovery_dir,
-                                     snapshot_interval, err))
+            elapsed = run_flow(settings, url, spec, processes, recovery_dir,
+                               snapshot_interval, err)
+            if stop_requested():
+                err.print(f"flow stopped: {store.stats()['read']:,} records read; " + (
+                    f"state snapshotted in {recovery_dir}, the same command resumes"
+                    if recovery_dir else "windows still open are not kept (--recovery-dir "
+                    "keeps them for a restart)"), soft_wrap=True)
+                return
+            _summary(store, elapsed)
         except LayoutMismatch as e:
             err.print(f"[red]refusing to start:[/] {e}")
             raise typer.Exit(2) from None
@@ -309,19 +325,34 @@ def api(
                                     log_format or settings.observability.log_format),
                                 timeout_graceful_shutdown=5,
                                 **settings.security.proxy_options())
+        stop_on_signals()  # until uvicorn takes the signals over (see _Server)
         try:
             _Server(config).run()
+        except KeyboardInterrupt:  # a second Ctrl-C
+            pass
         finally:
             activation.stop(timeout=5)
+        err.print("api stopped", soft_wrap=True)
 
 
 class _Server(uvicorn.Server):
     """uvicorn that ends the live streams (GET /stream) first when told to stop: it waits
-    for open responses, and those never end by themselves."""
+    for open responses, and those never end by themselves. A stop asked for (SIGTERM,
+    Ctrl-C) is the end of its job: it returns, instead of raising the signal again once
+    shut down as uvicorn does (which made a SIGTERM exit 130 through the CLI's handler)."""
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         close_streams(self.config.app)
         super().handle_exit(sig, frame)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            self.should_exit = self.should_exit or stop_requested()  # asked before
+            try:
+                yield
+            finally:
+                self._captured_signals.clear()
 
 
 @app.command("worker")
@@ -337,16 +368,18 @@ def worker_(config: ConfigOpt = None, log_format: LogFormatOpt = None) -> None:
     with redis_url(settings, embedded_ok=False) as url:
         store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
         playbooks, activation = _activation(settings, store)
+        stop_on_signals()  # a flag: a stop at any moment from here ends the loop below
+        activation.start()
         err.print(f"activation worker: {len(playbooks.playbooks)} playbook(s) from "
                   f"{playbooks.source}; Ctrl-C stops")
-        activation.start()
         try:
-            while True:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            err.print("stopping: the requests in flight finish first")
+            while not stop_requested():
+                time.sleep(0.2)
+        except KeyboardInterrupt:  # a second Ctrl-C
+            pass
         finally:
             activation.stop()
+        err.print("worker stopped: the requests in flight finished first", soft_wrap=True)
 
 
 app.command("import")(import_)

@@ -18,8 +18,10 @@ from store.embedded import EmbeddedRedis
 
 err = Console(stderr=True)
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML settings file "
-                                                "(default: configs/default.yaml)")]
+CONFIG_ENV = "CRISISWATCH_CONFIG"  # as the processes of a cluster read it (cluster.py)
+ConfigOpt = Annotated[Path | None, typer.Option(
+    "--config", "-c", envvar=CONFIG_ENV, help="YAML settings file (default: "
+    "configs/default.yaml)")]
 SpeedOpt = Annotated[float | None, typer.Option(
     help="pace the replay at this many event seconds per wall second (default: as fast as "
     "possible)", min=0.001)]

@@ -30,6 +30,7 @@ from flows.gc_tuning import tune_gc
 from flows.redis_source import RedisStreamSource
 from flows.replay_shards import ShardedReplaySource
 from flows.sources import ProgressFn, ReplaySource
+from flows.stopping import stop_on_signals
 from store import Store, connect
 
 SPEC_ENV = "CRISISWATCH_FLOW_SPEC"
@@ -86,5 +87,6 @@ def flow() -> Dataflow:
                          "with the stream source, reads from) one Redis server")
     embedder = topics_embedder(settings.topics, Console(stderr=True))
     tune_gc()  # this process runs nothing but the flow
+    stop_on_signals()  # SIGTERM from `crisiswatch flow --processes N` ends it with a snapshot
     return build_flow(settings, spec.build_source(settings, settings.redis_url),
                       settings.redis_url, embedder=embedder)

@@ -24,6 +24,7 @@ from crisiswatch.settings import Settings
 from detectors.brands import BrandMatcher
 from flows.live import Connector, LiveRunner
 from flows.parse import Parser
+from flows.stopping import stop_on_signals, stop_requested
 from store import Store, connect
 
 
@@ -180,8 +181,8 @@ def _stop(live: list[LiveRunner], console: Console) -> None:
 
 def connect_command(
     source: Annotated[str, typer.Argument(help="the platform: " + ", ".join(CONNECTORS))],
-    config: Annotated[Path | None, typer.Option("--config", "-c", help="YAML settings "
-                                                "file")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c", envvar="CRISISWATCH_CONFIG",
+                                                help="YAML settings file")] = None,
 ) -> None:
     """Run a live connector against the Redis at REDIS_URL until stopped: it appends
     what it reads to the input streams that `crisiswatch flow --from-stream` reads."""
@@ -191,13 +192,17 @@ def connect_command(
     check_source(source, settings, err)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     with redis_url(settings, embedded_ok=False) as url:
+        stop_on_signals()  # a flag: a stop at any moment from here ends the loop below
         live = [r.start() for r in runners(settings, url, source)]
         err.print(f"{', '.join(r.name for r in live)}: reading into "
                   f"{live[0].store.inputs.key(0)}…; Ctrl-C stops")
         try:
-            while any(r.thread is not None and r.thread.is_alive() for r in live):
-                time.sleep(1)
-        except KeyboardInterrupt:
-            err.print("stopping")
+            while not stop_requested() and any(r.thread is not None and r.thread.is_alive()
+                                               for r in live):
+                time.sleep(0.2)
+        except KeyboardInterrupt:  # a second Ctrl-C
+            pass
         finally:
             _stop(live, err)
+        err.print(f"{source} connector stopped; its cursor is kept for the next start",
+                  soft_wrap=True)

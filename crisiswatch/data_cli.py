@@ -23,8 +23,9 @@ def import_(
                                                 help="write here instead of stdout")] = None,
     map_: Annotated[str | None, typer.Option(
         "--map", help="csv/ndjson: mention field=column, comma-separated, e.g. "
-        "'text=Content,ts=Date,author.handle=Author,author.followers=Followers' (ndjson: "
-        "a column may be a dotted path)")] = None,
+        "'brand=Topic,text=Content,ts=Date,author.handle=Author' (ndjson: a column may be a "
+        "dotted path). Without brand=, the settings' brand queries must match the texts, "
+        "or the flow dead-letters the rows 'no brand'")] = None,
     tz: Annotated[str | None, typer.Option(
         help="the zone of times written without one, e.g. Europe/Paris")] = None,
     ts_format: Annotated[str | None, typer.Option(
@@ -60,6 +61,10 @@ def import_(
         if output:
             out.close()
     err.print(f"{len(records):,} records from {path}")
+    if mapping is not None and "brand" not in mapping.columns:
+        err.print("no brand column mapped: the flow assigns a brand by the brand queries of "
+                  "the settings (brands:), and dead-letters 'no brand' what none of them "
+                  "matches; --map brand=COLUMN if the export has one", soft_wrap=True)
 
 
 def demo(output: Annotated[Path, typer.Option("--output", "-o")] = Path("demo.jsonl"),

@@ -43,6 +43,7 @@ from crisiswatch.settings import Settings
 from crisiswatch.topics_cli import topics_embedder
 from flows.gc_tuning import tune_gc
 from flows.retry import until_done
+from flows.stopping import stop_on_signals, stop_requested
 from store import Store, StoreError, connect
 from store.embedded import free_port
 
@@ -65,7 +66,9 @@ def prepare_recovery(directory: Path, partitions: int, console: Console) -> Reco
 
 def run_flow(settings: Settings, url: str, spec: FlowSpec, processes: int,
              recovery_dir: Path | None, snapshot_s: int, console: Console) -> float:
-    """Run until the input ends (files, a drained stream) or Ctrl-C; returns seconds."""
+    """Run until the input ends (files, a drained stream) or a stop (SIGTERM, Ctrl-C:
+    ``stop_requested()`` then says so); returns seconds."""
+    stop_on_signals()
     store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
     if spec.source == "stream":
         partitions = store.inputs.pin(settings.ingest.partitions)
@@ -73,9 +76,8 @@ def run_flow(settings: Settings, url: str, spec: FlowSpec, processes: int,
                       f"({'until drained' if spec.drain else 'until stopped: Ctrl-C'}) "
                       f"with {processes} process(es)")
     recovery = prepare_recovery(recovery_dir, processes, console) if recovery_dir else None
-    # Built here first: the static embedding table may have to be distilled once, and the
-    # processes of a cluster should not all do it at the same time.
-    embedder = topics_embedder(settings.topics, console)
+    # the processes of a cluster load their own (crisiswatch.cluster.flow)
+    embedder = topics_embedder(settings.topics, console) if processes == 1 else None
     # pid and host let GET /health say ``dead`` once this process is gone (kill -9
     # included); a clean end says why itself (finished, stopped, failed)
     store.set_status(state="running", started=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -99,7 +101,8 @@ def run_flow(settings: Settings, url: str, spec: FlowSpec, processes: int,
         raise
     elapsed = time.perf_counter() - started
     finished = datetime.now(UTC).isoformat(timespec="seconds")
-    until_done("flow status", lambda: store.set_status(state="finished", finished=finished))
+    state = "stopped" if stop_requested() else "finished"
+    until_done("flow status", lambda: store.set_status(state=state, finished=finished))
     return elapsed
 
 
@@ -121,8 +124,12 @@ def _run_cluster(url: str, spec: FlowSpec, processes: int, recovery_dir: Path | 
                                  env=env, preexec_fn=_die_with_parent)
                 for i in range(processes)]
     try:
+        forwarded = False
         with _progress(console, spec, store) as advance:
             while any(c.poll() is None for c in children):
+                if stop_requested() and not forwarded:  # once: a second one is "now"
+                    _signal(children, signal.SIGTERM)  # each stops itself, with a snapshot
+                    forwarded = True
                 _check(children)
                 advance(None)
                 time.sleep(0.2)
@@ -138,11 +145,15 @@ def _check(children: list[subprocess.Popen[bytes]]) -> None:
             raise FlowFailed(f"flow process {i} exited with status {c.returncode}")
 
 
-def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    """Ctrl-C for the processes still running (Bytewax stops at it), then SIGKILL."""
+def _signal(children: list[subprocess.Popen[bytes]], sig: int) -> None:
     for c in children:
         if c.poll() is None:
-            c.send_signal(signal.SIGINT)
+            c.send_signal(sig)
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM for the processes still running (they stop at it), then SIGKILL."""
+    _signal(children, signal.SIGTERM)
     deadline = time.monotonic() + 10
     for c in children:
         try:

@@ -16,14 +16,12 @@ from rich.console import Console
 from rich.table import Table
 
 from api.security import SCOPES
+from crisiswatch.cli_common import ConfigOpt
 from crisiswatch.settings import ConfigError, load_settings
 from store import Store, connect
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys: who may read, ingest, operate.")
 err = Console(stderr=True)
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="YAML settings file "
-                                                "(default: configs/default.yaml)")]
 
 
 def _store(config: Path | None) -> Store:

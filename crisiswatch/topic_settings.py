@@ -34,8 +34,8 @@ class TopicSettings(BaseModel):
         description="where the minilm backend runs: auto (a CUDA GPU when torch sees one, "
         "else the CPU), cpu, cuda or cuda:N")
     models_dir: Path | None = Field(
-        None, description="where the static table is cached (default: $CRISISWATCH_MODELS_DIR "
-        "or $XDG_CACHE_HOME/crisiswatch)")
+        None, description="where a rebuilt static table is used from instead of the shipped "
+        "one (default: $CRISISWATCH_MODELS_DIR or $XDG_CACHE_HOME/crisiswatch)")
     join_similarity: PerBackend = Field(
         PerBackend(static=0.3, minilm=0.3), description="cosine to a topic's centroid to join it")
     merge_similarity: PerBackend = Field(

@@ -1,5 +1,5 @@
-"""The command line's side of topics: ``crisiswatch models build|show``, the embedder
-the main job clusters with, and the topics table it prints after a replay."""
+"""The command line's side of topics: ``crisiswatch models build|fit-projection|show``,
+the embedder the main job clusters with, and the topics table it prints after a replay."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crisiswatch import models
+from crisiswatch.model_files import save_projection
 from crisiswatch.topic_settings import TopicSettings
 from detectors.embeddings import CachedEmbedder
 from store import Store
@@ -28,9 +29,13 @@ def build(directory: DirOpt = None,
           dims: Annotated[int, typer.Option(min=8, max=384, help="dimensions kept by PCA")]
           = models.DEFAULT_DIMS,
           force: Annotated[bool, typer.Option(help="rebuild even if the table exists")]
+          = False,
+          ship: Annotated[bool, typer.Option(
+              help=f"write the compact table that ships with the package ({models.SHIPPED})")]
           = False) -> None:
-    """Distil MiniLM into the static embedding table (about 30 s on 2 cores, once)."""
-    path = models.static_path(directory, dims)
+    """Distil MiniLM into the static embedding table (needs the minilm extra; 1-2 minutes
+    on 2 cores). The package ships one: a rebuild in the cache is used instead of it."""
+    path = models.SHIPPED if ship else models.static_path(directory, dims)
     if path.is_file() and not force:
         err.print(f"already built: {path} ({path.stat().st_size / 1e6:.1f} MB); --force "
                   "rebuilds it")
@@ -40,7 +45,7 @@ def build(directory: DirOpt = None,
     except models.ModelUnavailable as e:
         err.print(f"[red]cannot build:[/] {e}")
         raise typer.Exit(1) from None
-    models.build_static(path, dims, err)
+    models.build_static(path, dims, err, compact=ship)
 
 
 @models_app.command("fit-projection")
@@ -57,12 +62,12 @@ def fit_projection(
     corpus = [line.rsplit("\t", 1)[-1] for line in lines if line.strip()]
     try:
         matrix, meta = models.fit_static_projection(
-            corpus, models.static_path(directory), console=err)
+            corpus, models.table_path(directory), console=err)
     except models.ModelUnavailable as e:
         err.print(f"[red]cannot fit:[/] {e}")
         raise typer.Exit(1) from None
     meta["corpus"] = texts.name
-    models.save_projection(output, matrix, meta)
+    save_projection(output, matrix, meta)
     agree = meta["agreement_held_out"]
     err.print(f"projection fitted on {meta['texts']:,} texts -> {output}; agreement with "
               f"MiniLM's pairwise similarities on a held-out fifth: {agree['without']:.3f} "
@@ -72,13 +77,11 @@ def fit_projection(
 @models_app.command("show")
 def show(directory: DirOpt = None) -> None:
     """Where the models are, how big, and how they were made."""
-    path = models.static_path(directory)
-    if path.is_file():
-        meta = models.load_static(path).meta
-        err.print(f"static: {path} ({path.stat().st_size / 1e6:.1f} MB): "
-                  + ", ".join(f"{k}={v}" for k, v in meta.items()))
-    else:
-        err.print(f"static: not built (would be {path}); `crisiswatch models build`")
+    path = models.table_path(directory)
+    where = "shipped" if path == models.SHIPPED else "rebuilt"
+    meta = models.load_static(path).meta
+    err.print(f"static ({where}): {path} ({path.stat().st_size / 1e6:.1f} MB): "
+              + ", ".join(f"{k}={v}" for k, v in meta.items()))
     try:
         files = models.minilm_files()
         size = sum(p.stat().st_size for p in files.rglob("*") if p.is_file())
@@ -89,12 +92,11 @@ def show(directory: DirOpt = None) -> None:
 
 def topics_embedder(cfg: TopicSettings, console: Console) -> CachedEmbedder | None:
     """The embedder the flow clusters with, or None (and the reason, printed) when
-    topics are off or cannot run here. Builds the static table on first use."""
+    topics are off or cannot run here (the minilm backend without its extra)."""
     if not cfg.enabled:
         return None
     try:
-        backend = models.embedder(cfg.backend, cfg.models_dir, console=console,
-                                  device=cfg.device)
+        backend = models.embedder(cfg.backend, cfg.models_dir, device=cfg.device)
     except models.ModelUnavailable as e:
         console.print(f"[yellow]topics off:[/] {e}")
         return None

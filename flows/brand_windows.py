@@ -52,6 +52,7 @@ from detectors.types import Mention
 from detectors.window import WindowStats
 from flows.dedup import SeenIds
 from flows.items import AlertItem, Count, DeadLetterItem, LateItem, Out, TopicItem, WindowItem
+from flows.stopping import stop_requested
 
 log = logging.getLogger("crisiswatch.flow")
 RAW_KEPT = 2000  # characters of a quarantined record kept in its dead letter
@@ -240,7 +241,11 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         return self._close(self._watermark()), False
 
     def on_eof(self) -> tuple[Iterable[Out], bool]:
-        """Suspects still held are folded: nothing came after them to make late."""
+        """Suspects still held are folded: nothing came after them to make late. A stop
+        (``flows.stopping``) is no end of input: the state is kept as it is, for the last
+        snapshot."""
+        if stop_requested():
+            return [], False
         held = [m for m, _ in self.s.suspects]
         self.s.suspects.clear()
         out = self._fold(held, screen=False) if held else []

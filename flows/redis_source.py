@@ -56,6 +56,7 @@ from datetime import UTC, datetime, timedelta
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
 from flows.retry import TRANSIENT, Backoff
+from flows.stopping import stop_requested
 from store import Entry, InputPartition, ResponseError, Store, connect
 
 Batch = list[tuple[int, bytes]]
@@ -98,6 +99,8 @@ class _StreamPartition(StatefulSourcePartition[Batch, str | None]):
         self.what = f"input stream {part.key}"
 
     def next_batch(self) -> Batch:
+        if stop_requested():
+            raise StopIteration
         try:
             if not self.planned:
                 self._plan()

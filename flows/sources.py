@@ -24,6 +24,8 @@ from pathlib import Path
 import orjson
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
+from flows.stopping import stop_requested
+
 Batch = list[tuple[int, bytes]]
 MAX_PACED_JUMP_S = 3600.0  # event time a paced replay will wait through at once
 ProgressFn = Callable[[str, int], None]
@@ -65,6 +67,8 @@ class _FilePartition(StatefulSourcePartition[Batch, Position]):
         self.wake: datetime | None = None
 
     def next_batch(self) -> Batch:
+        if stop_requested():  # the position stays where it was: a restart reads on
+            raise StopIteration
         batch: Batch = []
         offset, line_no = self.pos.offset, self.pos.line
         while len(batch) < self.batch_size:

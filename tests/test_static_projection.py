@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crisiswatch import models
+from crisiswatch import model_files, models
 from detectors.embeddings import StaticEmbedder, fit_projection, similarity_agreement
 from tests.helpers.topic_data import fixture_embedder, fixture_vocab
 
@@ -40,7 +40,7 @@ def test_a_projection_is_folded_in_only_on_the_table_it_was_fitted_on(tmp_path: 
     matrix = np.linalg.qr(np.random.default_rng(2).normal(size=(16, 16)))[0].astype(np.float32)
     probe = models.probe_rows(vectors, {t: i for i, t in enumerate(vocab)})
     projection = tmp_path / "projection.npz"
-    models.save_projection(projection, matrix, {"teacher": "t", "recipe": 1, "dims": 16,
+    model_files.save_projection(projection, matrix, {"teacher": "t", "recipe": 1, "dims": 16,
                                                 "probe": probe.tolist()})
 
     on = models.load_static(table, projection)

@@ -6,7 +6,7 @@
 for a detector nobody runs: on a synthetic stream (``bench.synth``, 60,000 mentions of
 20 brands over 3 days) topics alone turn 49 incidents into 86. So the flow here is
 built exactly as ``run`` builds it: the same settings, the same embedder for topics
-(the static table cached in ``~/.cache/crisiswatch``), the same batches. ``describe``
+(the shipped static table, or a rebuild in the models directory), the same batches. ``describe``
 says in one line which configuration that was.
 """
 

@@ -244,7 +244,7 @@ def run(airline_csv: Path, console: Console) -> dict[str, Any]:
         try:
             rss = _rss_bytes()
             t0 = time.perf_counter()
-            embedder = models.embedder(backend, settings.topics.models_dir, console=console,
+            embedder = models.embedder(backend, settings.topics.models_dir,
                                        device=settings.topics.device)
             load_s = time.perf_counter() - t0
             rss_added = _rss_bytes() - rss
@@ -258,7 +258,7 @@ def run(airline_csv: Path, console: Console) -> dict[str, Any]:
         result["load_seconds"] = round(load_s, 2)
         result["resident_mb_added"] = round(rss_added / 1e6, 1)
         results.append(result)
-    _print(console, results, _model_files(models.static_path(settings.topics.models_dir)))
+    _print(console, results, _model_files(models.table_path(settings.topics.models_dir)))
     return {"results": results, "texts": len(rows)}
 
 

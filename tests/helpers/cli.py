@@ -13,8 +13,8 @@ CLI = [sys.executable, "-m", "crisiswatch.cli"]
 def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120
         ) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    # Topics need the static embedding table, distilled from MiniLM on first use (tens of
-    # seconds): these tests are about the command, tests/test_flow_topics.py about topics.
+    # These tests are about the command, tests/test_flow_topics.py about topics: clustering
+    # would only slow them.
     full_env["CRISISWATCH_TOPICS__ENABLED"] = "false"
     full_env.update(env or {})
     full_env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
