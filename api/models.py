@@ -112,7 +112,7 @@ class SupportOut(BaseModel):
     authors: int = Field(description="distinct authors (exact up to 64, estimated beyond)")
     voices: int = Field(description="distinct authors of original, non-spam posts that are "
                         "not the brand's own: people writing in their own words")
-    originals: int = Field(description="distinct original texts in their own words")
+    originals: int = Field(description="distinct originals its retweets repeat")
     retweets: int
     retweet_share: float
     top_retweets: int = Field(description="retweets of the most retweeted original")

@@ -285,7 +285,7 @@ def _tag_owner(tag: str, in_window: int, stats: WindowStats, cfg: SupportConfig
     if stats.hashtag_spam.counts.get(tag, 0) > cfg.max_spam_share * in_window:
         return "mostly spam"
     who = stats.hashtag_authors.get(tag)
-    authors = who.estimate() if who is not None else in_window
+    authors = len(who) if who is not None else in_window  # counted up to a few
     if authors <= cfg.few_accounts and in_window >= cfg.posts_per_account * authors:
         return f"{in_window} posts from only {authors} account{'s' if authors != 1 else ''}"
     return None

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from heapq import heapify, heappush, heappushpop
 from typing import NamedTuple
 from zlib import crc32
 
-SKETCH_K = 64
+SKETCH_K = 32  # exact up to this many: paging asks for 3 to 5
 _FULL = 1 << 32
 
 _CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z][A-Za-z.]{0,5}(?![\w$])")
@@ -47,11 +48,18 @@ _HEDGES = re.compile(
     r"\b", re.IGNORECASE)
 
 
+def key_hash(key: str) -> int:
+    """The 32-bit hash the sketches keep."""
+    return crc32(key.encode())
+
+
 class Distinct:
     """Distinct keys in bounded space: the ``k`` smallest 32-bit hashes (a bottom-k, or
     KMV, sketch). Exact while fewer than ``k`` keys were seen; beyond, the k-th smallest
     hash says how dense the hashes are, hence how many there were. Two sketches merge
-    into the sketch of the union, so an incident's windows add up.
+    into the sketch of the union, so an incident's windows add up. The hashes kept are
+    a max-heap (negated) beside a set, so a newcomer costs a comparison with the floor,
+    and a replacement a heap step, not a scan.
 
     >>> d = Distinct()
     >>> for who in ["ann", "bob", "ann"]: d.add(who)
@@ -59,25 +67,31 @@ class Distinct:
     2
     """
 
-    __slots__ = ("floor", "hashes", "k")
+    __slots__ = ("floor", "hashes", "heap", "k")
 
     def __init__(self, k: int = SKETCH_K) -> None:
         self.k = k
         self.hashes: set[int] = set()
+        self.heap: list[int] = []  # the hashes kept, negated: the largest first
         self.floor = _FULL  # a hash must be below this to join (any, until full)
 
     def add(self, key: str) -> None:
-        h = crc32(key.encode())
+        self.add_hash(key_hash(key))
+
+    def add_hash(self, h: int) -> None:
+        """Add a key by its ``key_hash`` (one hash for the sketches a key goes into)."""
         if h < self.floor and h not in self.hashes:
             self._put(h)
 
     def _put(self, h: int) -> None:
-        hashes = self.hashes
-        hashes.add(h)
-        if len(hashes) > self.k:
-            hashes.remove(max(hashes))
-        if len(hashes) >= self.k:
-            self.floor = max(hashes)
+        self.hashes.add(h)
+        if len(self.heap) < self.k:
+            heappush(self.heap, -h)
+            if len(self.heap) == self.k:
+                self.floor = -self.heap[0]
+            return
+        self.hashes.discard(-heappushpop(self.heap, -h))
+        self.floor = -self.heap[0]
 
     def merge(self, other: Distinct) -> Distinct:
         for h in other.hashes:
@@ -86,8 +100,8 @@ class Distinct:
         return self
 
     def estimate(self) -> int:
-        if len(self.hashes) < self.k:
-            return len(self.hashes)
+        if len(self.heap) < self.k:
+            return len(self.heap)
         return round((self.k - 1) * _FULL / (self.floor + 1))
 
     def __getstate__(self) -> tuple[int, list[int]]:
@@ -96,7 +110,9 @@ class Distinct:
     def __setstate__(self, state: tuple[int, list[int]]) -> None:
         self.k, hashes = state
         self.hashes = set(hashes)
-        self.floor = max(hashes) if len(hashes) >= self.k else _FULL
+        self.heap = [-h for h in hashes]
+        heapify(self.heap)
+        self.floor = -self.heap[0] if len(self.heap) >= self.k else _FULL
 
 
 def spam_like(text: str) -> bool:
@@ -171,7 +187,7 @@ class Support:
     mentions: int
     authors: int  # distinct authors
     voices: int  # distinct authors of original, non-spam posts not by the brand
-    originals: int  # distinct original texts in their own words
+    originals: int  # distinct originals its retweets repeat
     retweets: int
     top_retweets: int  # retweets of the most retweeted original
     own: int  # the brand's own posts and retweets of them

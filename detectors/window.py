@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zlib import crc32
 
-from detectors.support import Distinct, Support
+from detectors.support import Distinct, Support, key_hash
 from detectors.text import terms
 from detectors.topics import WindowTexts
 from detectors.topk import TopK
@@ -22,7 +22,8 @@ LOUDEST_KEPT = 3
 SAMPLE_KEPT = 8
 TAG_EXAMPLES_KEPT = 8
 AUTHORS_KEPT = 16  # distinct authors remembered per watch term (support needs a few)
-TAG_AUTHORS_KEPT = 16  # hashtags whose distinct authors are counted (the first seen)
+TAG_AUTHORS_KEPT = 16  # hashtags whose authors are counted (the first seen) ...
+TAG_AUTHORS_COUNTED = 8  # ... up to this many each: past it, a tag is no bot's
 
 
 @dataclass(slots=True)
@@ -59,18 +60,17 @@ class WindowStats:
     loudest: list[Example] = field(default_factory=list)  # most-followed complaints
     texts: WindowTexts | None = None  # distinct texts for topic clustering, when enabled
     # who is talking (detectors.support): distinct authors; distinct voices (authors of
-    # original, non-spam posts that are not the brand's own) and original texts; the
-    # brand's own posts and retweets of them; spam-like posts and their authors
+    # original, non-spam posts that are not the brand's own); the brand's own posts and
+    # retweets of them; spam-like posts and their authors
     authors: Distinct = field(default_factory=Distinct)
     voices: Distinct = field(default_factory=Distinct)
-    originals: Distinct = field(default_factory=Distinct)
     own: int = 0
     spam: int = 0
     spam_authors: Distinct = field(default_factory=Distinct)
     hashtag_own: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
     hashtag_spam: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
-    # distinct authors of a hashtag: twenty posts of a tag from three accounts are a bot
-    hashtag_authors: dict[str, Distinct] = field(default_factory=dict)
+    # a hashtag's first few authors: twenty posts of a tag from three accounts are a bot
+    hashtag_authors: dict[str, set[str]] = field(default_factory=dict)
     # the followers a mention must exceed to join the full lists above (-1 while not
     # full): most mentions of a busy window are turned away by this one comparison
     examples_floor: int = field(default=-1, init=False, repr=False)
@@ -84,7 +84,9 @@ class WindowStats:
         self.count += 1
         tags = m.hashtags  # most mentions have none: skip the counters' calls then
         author = m.author_id or m.handle or m.id  # an anonymous post stands for itself
-        self.authors.add(author)
+        who = key_hash(author)
+        if who < self.authors.floor:
+            self.authors.add_hash(who)
         if tags:
             self._count_tag_authors(tags, author)
         if own:
@@ -93,12 +95,11 @@ class WindowStats:
                 self.hashtag_own.update(tags)
         if m.spam:
             self.spam += 1
-            self.spam_authors.add(author)
+            self.spam_authors.add_hash(who)
             if tags:
                 self.hashtag_spam.update(tags)
-        elif not own and not m.is_retweet:
-            self.voices.add(author)
-            self.originals.add(m.norm_text)
+        elif not own and not m.is_retweet and who < self.voices.floor:
+            self.voices.add_hash(who)
         tone = m.tone
         if tone is None:
             self.unknown += 1
@@ -169,8 +170,9 @@ class WindowStats:
             if who is None:
                 if len(kept) >= TAG_AUTHORS_KEPT:
                     continue
-                who = kept[tag] = Distinct()
-            who.add(author)
+                who = kept[tag] = set()
+            if len(who) < TAG_AUTHORS_COUNTED:
+                who.add(author)
 
     def _keep_tag_example(self, m: Mention) -> Example | None:
         example = None
@@ -227,18 +229,14 @@ class WindowStats:
         self.terms.merge(other.terms)
         self.authors.merge(other.authors)
         self.voices.merge(other.voices)
-        self.originals.merge(other.originals)
         self.own += other.own
         self.spam += other.spam
         self.spam_authors.merge(other.spam_authors)
         self.hashtag_own.merge(other.hashtag_own)
         self.hashtag_spam.merge(other.hashtag_spam)
         for tag, who in other.hashtag_authors.items():
-            mine = self.hashtag_authors.get(tag)
-            if mine is None:
-                self.hashtag_authors[tag] = Distinct().merge(who)
-            else:
-                mine.merge(who)
+            mine = self.hashtag_authors.setdefault(tag, set())
+            mine.update(list(who)[:TAG_AUTHORS_COUNTED - len(mine)])
         if len(self.hashtag_authors) > TAG_AUTHORS_KEPT:
             counts = self.hashtags.counts
             kept = sorted(self.hashtag_authors, key=lambda t: (-counts.get(t, 0), t))
@@ -275,7 +273,7 @@ class WindowStats:
         """Who wrote these mentions (``detectors.support``)."""
         top = max(self.retweeted.counts.values(), default=0)
         return Support(mentions=self.count, authors=self.authors.estimate(),
-                       voices=self.voices.estimate(), originals=self.originals.estimate(),
+                       voices=self.voices.estimate(), originals=len(self.retweeted),
                        retweets=self.retweets, top_retweets=top, own=self.own,
                        spam=self.spam, spam_authors=self.spam_authors.estimate())
 
