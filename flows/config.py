@@ -41,4 +41,5 @@ class FlowConfig:
     store_prefix: str
     records_kept: int  # dead letters and late records kept in the store
     brand_detectors: dict[str, DetectorConfig] = field(default_factory=dict)
+    max_lead_s: float | None = None  # how far event time may lead the wall clock
     sentiment: SentimentScoring = SentimentScoring()
