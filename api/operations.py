@@ -39,6 +39,9 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"] = Field(
         description="degraded: Redis is unreachable, or the flow or the worker stalled")
     redis: bool
+    store: Literal["ok", "down", "hung"] = Field(
+        description="down: Redis refuses or dropped the connection; hung: it took the "
+        "connection and did not answer within the API's timeout (stopped, partitioned)")
     flow: dict[str, str] = Field(description="status fields the flow last wrote")
     flow_state: State = Field(description="running (fresh heartbeat), stalled (stale "
                               "heartbeat), dead (the process is gone), finished (a replay "
@@ -85,14 +88,15 @@ def health(request: Request) -> Health:
                 status = {**status, "state": "dead", "error": reason}
             flow = "dead"
     except StoreError as e:
-        request.app.state.breaker.trip(e)
-        return Health(status="degraded", redis=False, flow={}, flow_state="unknown",
-                      flow_heartbeat_age_s=None, worker_state="unknown",
-                      worker_heartbeat_age_s=None)
+        breaker = request.app.state.breaker
+        breaker.trip(e)
+        return Health(status="degraded", redis=False, store=breaker.cause, flow={},
+                      flow_state="unknown", flow_heartbeat_age_s=None,
+                      worker_state="unknown", worker_heartbeat_age_s=None)
     worker, worker_age = _state(beats["worker"], now, stale)
     ok = not {"stalled", "dead"} & {flow, worker}
-    return Health(status="ok" if ok else "degraded", redis=True, flow=status, flow_state=flow,
-                  flow_heartbeat_age_s=flow_age, worker_state=worker,
+    return Health(status="ok" if ok else "degraded", redis=True, store="ok", flow=status,
+                  flow_state=flow, flow_heartbeat_age_s=flow_age, worker_state=worker,
                   worker_heartbeat_age_s=worker_age)
 
 

@@ -19,7 +19,7 @@ read, and only when ``SecurityConfig.anonymous_read`` is on.
 The limit is a token bucket in Redis (``Store.take_token``), not in the process: several
 API processes behind one balancer must share a client's allowance.
 
-While Redis is unreachable, ``StoreBreaker`` answers 503 at once for ``BREAKER_S`` after a
+While Redis is unreachable or hung, ``StoreBreaker`` answers 503 at once for ``BREAKER_S`` after a
 failed call instead of letting every request wait for its own timeout, and a route that
 needs no store (``GET /metrics``, ``require(..., store_optional=True)``) still honours a
 key this process verified in the last ``VERIFIED_KEPT_S``: it cannot have been revoked
@@ -47,7 +47,7 @@ from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from api.models import ErrorOut
-from store import Store, StoreError, StoreUnavailable, token_digest
+from store import Store, StoreError, StoreUnavailable, hung, token_digest
 
 Scope = Literal["read", "ingest", "operate", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "ingest", "operate", "admin")
@@ -71,6 +71,8 @@ class StoreBreaker:
 
     clock: Callable[[], float] = time.monotonic
     open_until: float = float("-inf")
+    # why it last opened: "down" (refused, lost) or "hung" (a command timed out)
+    cause: Literal["down", "hung"] = "down"
     # token digest -> (key, when verified): keys honoured by store-optional routes
     verified: OrderedDict[str, tuple[dict[str, Any], float]] = field(
         default_factory=OrderedDict)
@@ -81,8 +83,11 @@ class StoreBreaker:
 
     def trip(self, error: Exception) -> None:
         """A store call failed with ``error``: open for ``BREAKER_S`` (a refusal by the
-        open breaker itself does not extend it, or polling would keep it open)."""
+        open breaker itself does not extend it, or polling would keep it open). A
+        timeout trips it as a refusal does: every request then fails at once, instead of
+        each waiting out its own timeout against a hung server."""
         if not isinstance(error, StoreDown):
+            self.cause = "hung" if hung(error) else "down"
             self.open_until = self.clock() + BREAKER_S
 
     def remember(self, digest: str, key: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ from api.security import require
 from store import Store, StoreError
 
 router = APIRouter(tags=["stream"], dependencies=[Depends(require("read"))])
-BLOCK_MS = 2000  # how long one read waits for news; a keep-alive comment follows it
+BLOCK_MS = 250  # how long one read waits for news (below the API client's timeout)
 EVENT_ID = re.compile(r"^\d+(-\d+)?$")
 
 
