@@ -41,6 +41,11 @@ class IngestSettings(BaseModel):
         "mention stamped further ahead waits in its own window without making the honest "
         "ones after it late (keep it below window.lateness_minutes); null = no bound")
 
+    max_brands: int | None = Field(
+        20_000, ge=1, description="brands one flow process keeps windows and detectors "
+        "for (about 35 KiB each); a mention of a further brand is dead-lettered with the "
+        "reason; null = no bound")
+
     @field_validator("earliest_ts", mode="before")
     @classmethod
     def _timestamp(cls, value: object) -> float:
