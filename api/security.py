@@ -288,18 +288,27 @@ def _limit(store: Store, breaker: StoreBreaker, bucket: str, rate: float | None,
 class HostCheckMiddleware:
     """Refuse (400) a request whose ``Host`` is not one this API serves. A web page on
     ``evil.example`` that rebinds its name to 127.0.0.1 sends ``Host: evil.example``:
-    without this check the browser would let it read the local, anonymous-read API."""
+    without this check the browser would let it read the local, anonymous-read API.
+    A request with several ``Host`` headers is refused too: a proxy may judge the first
+    and this server the last."""
 
     def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
         self.app = app
         self.allowed = tuple(a.lower().strip("[]") for a in allowed)
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and "*" not in self.allowed:
-            host = host_of(dict(scope["headers"]).get(b"host", b"").decode("latin-1"))
-            if not any(fnmatch.fnmatchcase(host, a) for a in self.allowed):
-                body = orjson.dumps({"error": {"status": 400, "message": (
-                    f"Host {host!r} is not served here (security.allowed_hosts)")}})
+        if scope["type"] in ("http", "websocket"):
+            hosts = [v for k, v in scope["headers"] if k == b"host"]
+            host = host_of(hosts[0].decode("latin-1")) if hosts else ""
+            if len(hosts) > 1:  # which one a proxy and this server read differs
+                problem = f"{len(hosts)} Host headers: send one"
+            elif "*" in self.allowed or any(fnmatch.fnmatchcase(host, a)
+                                            for a in self.allowed):
+                problem = None
+            else:
+                problem = f"Host {host!r} is not served here (security.allowed_hosts)"
+            if problem is not None:
+                body = orjson.dumps({"error": {"status": 400, "message": problem}})
                 await send({"type": "http.response.start", "status": 400, "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode())]})
