@@ -1,6 +1,7 @@
 """A hung Redis (SIGSTOP: a long fork, a partition, a slow command) does not hang the
 API: a real redis-server is stopped under a real uvicorn, every route answers within
-about a second, ``/health`` says the store is hung, and all recovers by itself."""
+about a second, ``/health`` says the store is hung, and all recovers by itself. The
+flow rides it out as it does a refusal, and reads on after SIGCONT."""
 
 from __future__ import annotations
 
@@ -8,13 +9,18 @@ import os
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
+import orjson
+import pytest
 
 from api.security import SecurityConfig
 from store import Store, connect
 from store.embedded import EmbeddedRedis, free_port
 from tests.conftest import LiveAPI
+from tests.helpers.flow_runs import cli_env, flow_process
+from tests.helpers.waiting import wait_for
 
 ROUTES = ["/health", "/alerts", "/stats", "/brands", "/stream", "/brands/Acme/series",
           "/late"]
@@ -66,6 +72,41 @@ def test_a_stopped_redis_is_answered_fast_and_called_hung_and_recovers(prefix: s
                 assert time.monotonic() < deadline, h
                 time.sleep(0.2)
             assert api.get("/alerts").status_code == 200
+    finally:
+        if stopped:
+            os.kill(pid, signal.SIGCONT)
+        server.close()
+
+
+@pytest.mark.slow
+def test_the_flow_rides_out_a_stopped_redis_and_reads_on(prefix: str, tmp_path: Path) -> None:
+    """Stopped longer than the flow's 10 s command timeout: its reads and writes time
+    out, are retried with backoff, and nothing is lost or counted twice."""
+    server = EmbeddedRedis(port=free_port()).start()
+    assert server.process is not None
+    pid, stopped = server.process.pid, False
+    store = Store(connect(server.url), prefix)
+
+    def send(start: int) -> None:
+        store.inputs.append([("Acme", orjson.dumps({"id": f"m{i}", "ts": time.time(),
+                                                    "brand": "Acme", "text": "hi"}))
+                             for i in range(start, start + 100)])
+
+    log = tmp_path / "flow.log"
+    try:
+        with flow_process(["--from-stream"], cli_env(server.url, prefix), log) as proc:
+            send(0)
+            wait_for(lambda: store.stats()["read"] == 100, 60, "the first 100", proc, log)
+            os.kill(pid, signal.SIGSTOP)
+            stopped = True
+            time.sleep(12)
+            os.kill(pid, signal.SIGCONT)
+            stopped = False
+            send(100)
+            wait_for(lambda: store.stats()["read"] == 200, 60, "the next 100", proc, log)
+            assert proc.poll() is None, log.read_text()
+        s = store.stats()
+        assert (s["duplicate"], s["late"], s["dead_lettered"]) == (0, 0, 0), s
     finally:
         if stopped:
             os.kill(pid, signal.SIGCONT)
