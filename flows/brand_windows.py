@@ -214,8 +214,9 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         """A late mention, kept with why: ``GET /late`` must say what closed its window."""
         start = window * self.cfg.window_s
         reason = (f"its window at {_iso(start)} had closed: the brand's watermark "
-                  f"{_iso(watermark)} (newest event time less "
-                  f"{self.lateness_s:,.0f} s of lateness) had passed its end")
+                  f"{_iso(watermark)} (its newest event time less {self.lateness_s:,.0f} s "
+                  "of lateness, moving on with the wall clock while quiet) had passed its "
+                  "end")
         return LateItem(f"{self.s.brand}:{m.id}", {"brand": self.s.brand,
                                                    "window_start": start, "reason": reason,
                                                    **m.to_dict()})
