@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -67,3 +68,16 @@ def test_three_wall_clock_stamps_in_the_airline_replay_change_no_window(
                if d["raw"].find("wall-") >= 0]
     assert len(reasons) == 3 and all("held, then dead-lettered" in x for x in reasons)
     assert all(x["reason"] for x in store.late(limit=10))  # a late record says why
+
+
+def test_a_late_mention_says_why_on_get_late(
+        tmp_path: Path, redis_server: EmbeddedRedis, store: Store, api: Any) -> None:
+    t0 = 1_700_000_100
+    records = [{"id": f"m{i}", "ts": t0 + i * 60, "brand": "Acme", "text": "on time"}
+               for i in range(30)] + [{"id": "old", "ts": t0, "brand": "Acme", "text": "late"}]
+    replay(settings_for(store.p), [write_jsonl(tmp_path / "in.jsonl", records)],
+           redis_server.url)
+    [late] = api.get("/late").json()
+    assert late["id"] == "old"
+    assert late["reason"].startswith("its window at 2023-11-14T22:15:00+00:00 had closed: "
+                                     "the brand's watermark 2023-11-14T22:3")
