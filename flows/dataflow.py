@@ -36,6 +36,7 @@ from flows.brand_windows import BrandWindows, BrandWindowsState
 from flows.config import FlowConfig, SentimentLoader
 from flows.dedup import SeenIds
 from flows.enrich import Enricher
+from flows.idle_brands import PackedWhenIdle
 from flows.items import Count, DeadLetterItem, StatsItem
 from flows.parse import RAW_KEPT
 from flows.routine import RoutineRefresher
@@ -133,6 +134,9 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
                             config.max_jump_s, config.jump_confirm, routine,
                             config.max_lead_s)
 
+    def brand_logic(resume: bytes | None) -> PackedWhenIdle:
+        return PackedWhenIdle(brand_windows, resume)
+
     flow = Dataflow(flow_id)
     lines = op.input("read", flow, source)  # (line number, raw bytes)
     prepared = op.flat_map_batch("prepare", lines, prepare)
@@ -142,7 +146,7 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
     dead_out = op.map("dead_out", others.trues, lambda d: d if isinstance(d, DeadLetterItem)
                       else DeadLetterItem(d.key, d.to_dict()))
 
-    windows = op.stateful_batch("brands", is_mention.trues, brand_windows)
+    windows = op.stateful_batch("brands", is_mention.trues, brand_logic)
     results = op.map("unkey", windows, lambda kv: kv[1])
     is_count = op.branch("is_count", results, lambda t: type(t) is Count)
     counts = op.merge("counts", others.falses,
