@@ -135,7 +135,7 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
                             config.max_lead_s)
 
     def brand_logic(resume: bytes | None) -> PackedWhenIdle:
-        return PackedWhenIdle(brand_windows, resume)
+        return PackedWhenIdle(brand_windows, resume, time.time)
 
     flow = Dataflow(flow_id)
     lines = op.input("read", flow, source)  # (line number, raw bytes)

@@ -101,3 +101,28 @@ def test_quiet_brands_take_a_fraction_of_the_memory_when_packed() -> None:
     live, packed = held(False), held(True)
     print(f"\nan idle brand: {live / 1024:.1f} KiB live, {packed / 1024:.1f} KiB packed")
     assert packed < live / 4
+
+
+def test_a_brand_untouched_for_a_while_is_packed_with_its_window_open_and_woken_for_it(
+        ) -> None:
+    clock_a, clock_b = Clock(), Clock()
+    live = builder(clock_a)(None)
+    packed = PackedWhenIdle(builder(clock_b), None, clock_b, pack_after_s=30)
+    batch = [("Acme", [mention(k, T0 + k) for k in range(5)])]
+    got_live = published(live.on_batch(batch)[0])
+    got_packed = published(packed.on_batch(batch)[0])
+    assert packed.logic is not None  # its window is open: kept while mentions may come
+    own = live.notify_at()
+    assert own is not None
+    assert packed.notify_at().timestamp() == clock_b.now + 30  # type: ignore[union-attr]
+    clock_b.now += 31
+    assert list(packed.on_notify()[0]) == []  # nothing due: packed, window and all
+    assert packed.logic is None and packed.notify_at() == own  # woken when its window is
+    clock_b.now = own.timestamp() - 1
+    assert packed.on_notify() == ([], False) and packed.logic is None  # early: stays packed
+    clock_a.now = clock_b.now = own.timestamp()
+    got_live += published(live.on_notify()[0])
+    got_packed += published(packed.on_notify()[0])
+    assert [type(x) for x in got_live] == [WindowItem, Count]
+    assert got_packed == got_live
+    assert packed.logic is None  # idle again
