@@ -8,9 +8,11 @@ unpacked in 21 us), when
 
 - it is idle after a call: no open window, no suspect held, so nothing can happen to
   it until its next mention; or
-- no mention of it came for ``PACK_AFTER_S`` of wall time, open windows or not: it
-  asks Bytewax to wake it then (``notify_at``), and once packed it still asks to be
-  woken when its own next window is due, which unpacks it to close that window.
+- no mention of it came for ``PACK_AFTER_S`` (5 minutes) of wall time, open windows
+  or not: it asks Bytewax to wake it then (``notify_at``), and once packed it still
+  asks to be woken when its own next window is due, which unpacks it to close that
+  window. (30 s cost a fast replay a quarter of its speed: it packed and unpacked
+  brands that were merely met every few batches.)
 
 It is unpacked exactly as a restart resumes it, so results do not change: a packed
 brand is what a recovered flow would resume from (the golden replays pack every brand
@@ -30,7 +32,7 @@ from detectors.types import Mention
 from flows.brand_windows import BrandWindows
 from flows.items import Out
 
-PACK_AFTER_S = 30.0  # of wall time without a mention, after which a brand is packed
+PACK_AFTER_S = 300.0  # of wall time without a mention, after which a brand is packed
 Result = tuple[Iterable[Out], bool]
 
 
