@@ -19,15 +19,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import (
     connectors,
+    digest,
     docs,
+    feedback,
     ingest,
     labels,
     lifecycle,
     operations,
     reports,
     routine,
+    snooze,
     stream,
     topics,
+    wall,
     webhooks,
 )
 from api.body_limit import BodyLimitMiddleware
@@ -105,6 +109,10 @@ def create_app(store: Store, security: SecurityConfig | None = None,
     app.include_router(stream.router)
     app.include_router(labels.router)
     app.include_router(routine.router)
+    app.include_router(feedback.router)
+    app.include_router(snooze.router)
+    app.include_router(wall.router)
+    app.include_router(digest.router)
     app.include_router(topics.router)
     app.include_router(reports.router)
     app.include_router(ingest.router)

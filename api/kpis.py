@@ -165,3 +165,27 @@ def top_topics(topics: list[dict[str, Any]], start: float | None, end: float | N
                     "state": t["state"]})
     out.sort(key=lambda t: (-t["mentions"], -t["size"], t["id"]))
     return out[:n]
+
+
+def precision(docs: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]]
+              ) -> dict[str, Any]:
+    """What the team said of the period's paging incidents (``POST /alerts/{id}/feedback``):
+    how many were judged, useful, noise (by reason), and the precision, useful over
+    judged, for the brand and per kind of evidence (an incident counts for each of its
+    kinds). None where nothing was judged: no verdict is no evidence either way."""
+    judged = [(a, verdicts[a["id"]]) for a in docs
+              if a["severity"] != "info" and a["id"] in verdicts]
+    useful = sum(v["verdict"] == "useful" for _, v in judged)
+    reasons: dict[str, int] = {}
+    per_kind: dict[str, list[int]] = {}
+    for a, v in judged:
+        if v["verdict"] == "noise":
+            reasons[v.get("reason") or "other"] = reasons.get(v.get("reason") or "other", 0) + 1
+        for kind in a["kinds"]:
+            tally = per_kind.setdefault(kind, [0, 0])
+            tally[0] += v["verdict"] == "useful"
+            tally[1] += 1
+    return {"judged": len(judged), "useful": useful, "noise": len(judged) - useful,
+            "noise_reasons": dict(sorted(reasons.items())),
+            "precision": round(useful / len(judged), 3) if judged else None,
+            "by_kind": {k: round(u / n, 3) for k, (u, n) in sorted(per_kind.items())}}

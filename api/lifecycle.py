@@ -28,8 +28,10 @@ from api.security import require
 from response import lifecycle
 from response.lifecycle import Change, Context, LifecycleError, Snapshot
 from response.playbooks import Action, PlaybookSet, matches
+from response.spike_forecast import Forecast
 from response.staffing import StaffingConfig, recommend
 from store import Store
+from store.spike import spike_forecast
 
 router = APIRouter(tags=["lifecycle"])
 ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut},
@@ -51,6 +53,12 @@ def _playbooks(request: Request) -> PlaybookSet:
 
 def _staffing(request: Request) -> StaffingConfig:
     return getattr(request.app.state, "staffing", None) or StaffingConfig()
+
+
+def _forecaster(request: Request,
+                incident: dict[str, Any]) -> Callable[[], Forecast | None]:
+    """The staffing advice's spike forecast, asked only when a step staffs."""
+    return lambda: spike_forecast(_store(request), incident, _staffing(request).horizon_hours)
 
 
 def _incident(store: Store, alert_id: str) -> dict[str, Any]:
@@ -98,7 +106,8 @@ def escalate(alert_id: str, body: EscalateIn, request: Request) -> dict:
     """Move the active playbooks (or one) to their next escalation step now."""
     store = _store(request)
     incident = _incident(store, alert_id)
-    ctx = Context(incident, _playbooks(request), _staffing(request), time.time())
+    ctx = Context(incident, _playbooks(request), _staffing(request), time.time(),
+                  _forecaster(request, incident))
     return _apply(store, alert_id,
                   lambda s: lifecycle.escalate(s, ctx, body.actor, body.note, body.playbook))
 
@@ -121,7 +130,8 @@ def activate(alert_id: str, body: ActivateIn, request: Request) -> dict:
         raise HTTPException(404, f"no playbook named {body.playbook!r}; known: "
                             f"{', '.join(playbooks.names) or 'none'} (GET /playbooks)")
     reasons = matches(playbook, incident) or ["activated by hand; its conditions do not match"]
-    ctx = Context(incident, playbooks, _staffing(request), time.time())
+    ctx = Context(incident, playbooks, _staffing(request), time.time(),
+                  _forecaster(request, incident))
     return _apply(store, alert_id, lambda s: lifecycle.activate(
         s, ctx, playbook, body.actor, body.note, reasons, "manual"))
 
@@ -129,10 +139,15 @@ def activate(alert_id: str, body: ActivateIn, request: Request) -> dict:
 @router.get("/alerts/{alert_id}/staffing", response_model=StaffingOut, responses=ERRORS,
             tags=["staffing"], dependencies=[Depends(require("read"))])
 def staffing(alert_id: str, request: Request) -> dict:
-    """Extra agents the incident's spike needs, hour by hour (Erlang C; settings in the
-    `staffing` section of the configuration)."""
-    incident = _incident(_store(request), alert_id)
-    advice = recommend(incident.get("explanation") or {}, _staffing(request))
+    """Extra agents the incident's spike needs, hour by hour, for the median and the P90
+    of its forecast (remade from the brand's latest window while the incident is open,
+    learned from past incidents; Erlang C; settings in the `staffing` section of the
+    configuration). The dashboard shows this figure; a staffing playbook's messages
+    carry the one made when they were sent (its `forecast.made_at` says when)."""
+    store, cfg = _store(request), _staffing(request)
+    incident = _incident(store, alert_id)
+    advice = recommend(incident.get("explanation") or {}, cfg,
+                       spike_forecast(store, incident, cfg.horizon_hours))
     if advice is None:
         raise HTTPException(422, f"incident {alert_id} has no observed/expected counts to "
                             "advise from")

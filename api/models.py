@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api.activation_models import ActivationOut, AuditEntry, SlaOut
+from api.activation_models import ActivationOut, AuditEntry, SlaOut, SnoozeOut
 
 Severity = Literal["info", "warning", "critical"]
 
@@ -105,6 +105,29 @@ class TermLift(BaseModel):
     lift: float
 
 
+class SupportOut(BaseModel):
+    """Who was talking (``detectors.support``): what decides whether a burst pages."""
+
+    mentions: int
+    authors: int = Field(description="distinct authors (exact up to 64, estimated beyond)")
+    voices: int = Field(description="distinct authors of original, non-spam posts that are "
+                        "not the brand's own: people writing in their own words")
+    originals: int = Field(description="distinct original texts in their own words")
+    retweets: int
+    retweet_share: float
+    top_retweets: int = Field(description="retweets of the most retweeted original")
+    own: int = Field(description="the brand's own posts and retweets of them")
+    own_share: float
+    spam: int = Field(description="spam-like posts: ticker lists, promotion")
+    spam_share: float
+    spam_authors: int
+
+
+class PatternOut(BaseModel):
+    terms: list[str] = Field(description="hashtags ('#tag') and watch terms it was about")
+    topic_words: list[str]
+
+
 class Explanation(BaseModel):
     summary: str = Field(description="the one line to read first")
     tone: Literal["positive", "calm", "negative", "unknown"] = Field(
@@ -142,6 +165,32 @@ class Explanation(BaseModel):
     loudest_complaints: list[Example]
     signals: list[SignalOut]
     signal_counts: dict[str, int]
+    support: SupportOut | None = Field(None, description="who was talking (none: an "
+                                       "incident stored before this was recorded)")
+    quiet_reason: str | None = Field(None, description="why it pages nobody, if so: the "
+                                     "brand's own post shared, spam, a few accounts, few "
+                                     "people, a routine term, a pattern marked noise")
+    quiet_kind: Literal["own", "spam", "few accounts", "few voices", "quiet term",
+                        "marked noise"] | None = None
+    pattern: PatternOut | None = Field(None, description="what a later incident must share "
+                                       "with it to be the same (feedback)")
+
+
+class VerdictOut(BaseModel):
+    """A team's verdict on an incident (``POST /alerts/{id}/feedback``)."""
+
+    incident: str
+    brand: str
+    kinds: list[str]
+    severity: str = Field(description="the incident's severity when it was judged")
+    first_window: float | None
+    verdict: Literal["useful", "noise"]
+    reason: str | None
+    actor: str | None
+    note: str | None
+    at: float = Field(description="when it was judged, epoch seconds")
+    pattern: PatternOut = Field(description="what a later incident must share with it to "
+                                "be taken for the same (noise: not paged again)")
 
 
 class AlertOut(BaseModel):
@@ -156,6 +205,9 @@ class AlertOut(BaseModel):
     last_window: float
     window_s: int
     updated_window: float
+    headline: str = Field("", description="the incident in plain words, to read first: "
+                          "what kind of trouble, how far above the usual volume, the "
+                          "hashtag, how negative (the statistics are in explanation)")
     explanation: Explanation
     detector_state: Literal["open", "resolved"] | None = Field(
         None, description="the detector's view: resolved after a quiet cool-down")
@@ -163,6 +215,10 @@ class AlertOut(BaseModel):
     playbooks: list[ActivationOut] = Field([], description="activated playbooks")
     sla: SlaOut | None = None
     audit: list[AuditEntry] = Field([], description="every change, oldest first")
+    snoozed: SnoozeOut | None = Field(None, description="the snooze in force over the "
+                                      "incident (its own or its brand's)")
+    feedback: VerdictOut | None = Field(None, description="the team's latest verdict: "
+                                        "useful or noise")
 
 
 class StatsOut(BaseModel):

@@ -71,11 +71,21 @@ class TopicKpi(BaseModel):
     state: str
 
 
+class PrecisionKpis(BaseModel):
+    judged: int = Field(description="paging incidents a team gave feedback on")
+    useful: int
+    noise: int
+    noise_reasons: dict[str, int] = Field(description="noise verdicts by reason")
+    precision: float | None = Field(description="useful / judged; null: none judged")
+    by_kind: dict[str, float] = Field(description="the same per kind of evidence")
+
+
 class BrandReport(BaseModel):
     brand: str
     volume: VolumeKpis
     incidents: IncidentKpis
     sla: SlaKpis
+    precision: PrecisionKpis = Field(description="what the team said of its pages")
     top_topics: list[TopicKpi] = Field(description="most mentions in the period first")
 
 

@@ -41,6 +41,7 @@ CSV_COLUMNS = (
     "resolved_by_detector", "open", "unmeasured", "tta_n", "tta_median_s", "tta_p90_s",
     "ttr_n", "ttr_median_s", "ttr_p90_s", "duration_median_s", "duration_p90_s",
     "sla_clocks", "sla_met", "sla_breached", "sla_pending", "sla_compliance", "top_topics",
+    "feedback_judged", "precision",
 )
 TimeQuery = Annotated[str | None, Query(
     description="event time: ISO-8601 with a zone (2015-02-23T00:00:00-08:00) or epoch s")]
@@ -56,6 +57,7 @@ def build_report(store: Store, brands: list[str], start: float | None,
     ids = {a["id"] for docs in per_brand.values() for a in docs}
     published = store.events.first_times("incident.opened", ids) if ids else {}
     now = time.time()
+    verdicts = {e["incident"]: e for e in store.feedback.all()}
     out = []
     for brand in brands:
         points = [p for p in store.series(brand, start, end, ALL) if p["window_start"] < hi]
@@ -63,6 +65,7 @@ def build_report(store: Store, brands: list[str], start: float | None,
         out.append({"brand": brand, "volume": kpis.volume(points),
                     "incidents": kpis.incidents(docs, published),
                     "sla": kpis.sla(docs, now),
+                    "precision": kpis.precision(docs, verdicts),
                     "top_topics": kpis.top_topics(store.topics(brand, start, limit=1000),
                                                   start, end)})
     return {"start": start, "end": end, "generated_at": now, "clocks": CLOCKS, "brands": out}
@@ -103,7 +106,8 @@ def to_csv(report: dict[str, Any]) -> str:
                i["acknowledged"], i["resolved_by_people"], i["resolved_by_detector"],
                i["open"], i["unmeasured"], tta["n"], tta["median_s"], tta["p90_s"],
                ttr["n"], ttr["median_s"], ttr["p90_s"], dur["median_s"], dur["p90_s"],
-               s["clocks"], s["met"], s["breached"], s["pending"], s["compliance"], topics]
+               s["clocks"], s["met"], s["breached"], s["pending"], s["compliance"], topics,
+               b["precision"]["judged"], b["precision"]["precision"]]
         w.writerow([_cell(x) for x in row])
     return buf.getvalue()
 

@@ -28,6 +28,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from crisiswatch.digests import DigestSchedule
 from crisiswatch.playbook_file import load_playbooks
 from crisiswatch.settings import Settings
 from crisiswatch.webhooks import DeliveryWorker
@@ -43,8 +44,10 @@ from response.lifecycle import (
 )
 from response.lifecycle import clock_ran_out as clock_change
 from response.playbooks import Playbook, PlaybookSet, matches
+from response.spike_forecast import Forecast
 from response.staffing import StaffingConfig
 from store import Store, StoreError
+from store.spike import spike_forecast
 
 GROUP = "activation"
 HEARTBEAT_S = 5.0
@@ -77,6 +80,22 @@ class ActivationEngine:
         self.consumer = consumer or socket.gethostname()
         self.recovering = True
         store.events.ensure_group(GROUP)
+
+    def _forecaster(self, incident: dict[str, Any]) -> Callable[[], Forecast | None]:
+        """The staffing advice's spike forecast as known when this version of the
+        incident was published, read when a step staffs; None (advice from the
+        incident's explanation alone) when the store cannot say."""
+        at = float(incident["last_window"]) + int(incident["window_s"])
+
+        def forecast() -> Forecast | None:
+            try:
+                return spike_forecast(self.store, incident, self.staffing.horizon_hours, at)
+            except StoreError as e:
+                log.warning("staffing forecast for %s from its explanation only: %s",
+                            incident.get("id"), e)
+                return None
+
+        return forecast
 
     def process_events(self, block_ms: int | None = None, count: int = 100) -> int:
         """Handle one batch of events (first those left unfinished by an earlier run);
@@ -113,7 +132,12 @@ class ActivationEngine:
 
     def evaluate(self, incident: dict[str, Any]) -> list[str]:
         """Activate every automatic playbook that matches and is not active yet."""
-        activated = []
+        activated: list[str] = []
+        snoozed = self.store.snoozes.covering(incident)
+        if snoozed is not None:  # looked at again when the snooze ends (wake_snoozed)
+            log.info("incident %s (%s): snoozed until %s, no playbook now", incident.get("id"),
+                     incident.get("brand"), snoozed["until"])
+            return activated
         for playbook in self.playbooks.playbooks:
             if not playbook.auto:
                 continue
@@ -141,10 +165,25 @@ class ActivationEngine:
         def decide(snap: Snapshot) -> Change | None:
             if playbook.name in snap.activations or snap.state == "resolved":
                 return None  # once per incident; a closed incident pages nobody
-            ctx = Context(incident, self.playbooks, self.staffing, time.time())
+            ctx = Context(incident, self.playbooks, self.staffing, time.time(),
+                          self._forecaster(incident))
             return activate(snap, ctx, playbook, SYSTEM, "", reasons, "auto")
 
         return decide
+
+    def wake_snoozed(self, now: float | None = None) -> int:
+        """Snoozes that ended: look again at the incidents they held back (an incident,
+        or a brand's open ones), as if their event came now; returns how many."""
+        woken = 0
+        for snooze in self.store.snoozes.ended(now):
+            ids = [snooze["target"]] if snooze["scope"] == "alert" else [
+                a["id"] for a in self.store.alerts(brand=snooze["target"], limit=1000)
+                if a["state"] != "resolved"]
+            for incident in map(self.store.detector_alert, ids):
+                if incident is not None and incident["state"] != "resolved":
+                    self.evaluate(incident)
+                    woken += 1
+        return woken
 
     def run_clocks(self, now: float | None = None) -> int:
         """Fire the response clocks that ran out; returns how many were handled."""
@@ -152,11 +191,15 @@ class ActivationEngine:
         due = self.store.timers.claim(now, self.clock_lease_s)
         for alert_id, name in due:
             incident = self.store.detector_alert(alert_id) or {"id": alert_id}
+            snoozed = self.store.snoozes.covering(incident)
 
             def decide(snap: Snapshot, incident: dict[str, Any] = incident,
-                       name: str = name) -> Change:
+                       name: str = name, snoozed: dict[str, Any] | None = snoozed) -> Change:
+                if snoozed is not None:  # the next step waits for the snooze's end
+                    return Change(timers={name: snoozed["until"]})
                 return clock_change(snap, Context(incident, self.playbooks, self.staffing,
-                                                  time.time()), name)
+                                                  time.time(), self._forecaster(incident)),
+                                    name)
 
             try:
                 self.store.lifecycle.transact(alert_id, decide)
@@ -175,6 +218,7 @@ class Worker:
         self.engine = ActivationEngine(store, playbooks, settings.staffing.model(),
                                        settings.activation.sla_lease_seconds)
         self.secret = secret
+        self.digests = DigestSchedule(store, settings.activation.digests, playbooks)
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -230,6 +274,8 @@ class Worker:
         def step() -> None:
             nonlocal last_beat
             self.engine.run_clocks()
+            self.engine.wake_snoozed()
+            self.digests.run_due()
             if time.monotonic() - last_beat > HEARTBEAT_S:
                 last_beat = time.monotonic()
                 self.store.outbox.set_worker(

@@ -74,6 +74,12 @@ SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def eval_(
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="with --staffing: the streams to replay (JSON lines, or an airline Tweets.csv)")]
+    = None,
+    staffing: Annotated[bool, typer.Option(
+        help="the staffing advice's spike forecast against what followed each incident, "
+        "on FILE... (default: --airline)")] = False,
     nab: Annotated[Path | None, typer.Option(
         help="a directory in NAB's layout (data/, labels/combined_windows.json, "
         "config/profiles.json or profiles.json): NAB scores of the volume detector")] = None,
@@ -92,12 +98,16 @@ def eval_(
     stream: Annotated[Path | None, typer.Option(
         help="labelled stream to backtest (JSON lines, or an airline Tweets.csv); default: "
         "--airline")] = None,
-    labels: Annotated[Path, typer.Option(
-        help="labels CSV: brand,start,end,kind,expect (alert|maybe|benign|no_alert)")] =
-    SHARED_DATA / "airline" / "events.csv",
+    labels: Annotated[Path | None, typer.Option(
+        help="labels CSV: brand,start,end,kind,expect (alert|maybe|benign|no_alert); "
+        "default: the airline sample's events.csv for the airline stream, none for "
+        "another --stream (its incidents and their support are printed to be read)")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Evaluate the detectors on labelled data and print the tables.
+
+    ``--staffing FILE...``: replay each stream as ``run`` does and score the forecast of
+    excess mentions behind the staffing advice against the zero and persistence forecasts.
 
     With no option: backtest the airline stream against its labelled events (caught or
     not, how fast, false alerts per brand per day, NAB-style score)."""
@@ -121,11 +131,23 @@ def eval_(
 
         topics_eval.run(airline, err)
         ran = True
+    if staffing:
+        from crisiswatch.evaluation import staffing as staffing_eval
+
+        paths = files or [airline]
+        check_inputs(paths)
+        staffing_eval.run(paths, settings_or_exit(config), config, err)
+        ran = True
+    elif files:
+        err.print("[red]files are read only with --staffing[/]")
+        raise typer.Exit(2)
     if stream is not None or not ran:
         from crisiswatch.evaluation import events as events_eval
 
         source = stream or airline
-        for path in (source, labels):
+        if labels is None and stream is None:
+            labels = SHARED_DATA / "airline" / "events.csv"
+        for path in (source, *([labels] if labels else [])):
             if not path.is_file():
                 err.print(f"[red]no such file:[/] {path}")
                 raise typer.Exit(2)
@@ -135,23 +157,46 @@ def eval_(
 def backtest(
     history: Annotated[Path, typer.Argument(
         help="the history to replay: JSON-lines mentions, or an airline Tweets.csv")],
-    against: Annotated[Path, typer.Option(
-        help="the configuration in use now (YAML), to compare -c against")],
+    against: Annotated[Path | None, typer.Option(
+        help="the configuration in use now (YAML), to compare -c against (default: the "
+        "same as -c, to see what --feedback changes)")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", "-c", help="the new configuration (default: configs/default.yaml)")]
     = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="print the comparison as JSON on stdout instead of the table")]
     = False,
+    feedback: Annotated[Path | None, typer.Option(
+        help="a team's verdicts on incidents, as GET /feedback answers them (JSON): the "
+        "new run replays with them, so patterns marked noise are no longer paged")] = None,
 ) -> None:
     """Replay one history under two configurations and list the incidents that appear,
     vanish or change severity with the new one: tune before switching a change on."""
     from crisiswatch.evaluation import backtest as backtest_eval
 
-    check_inputs([history])
-    new, old = settings_or_exit(config), settings_or_exit(against)
-    report = backtest_eval.run(history, new, old, config, against, err)
+    check_inputs([history, *([feedback] if feedback else [])])
+    if against is None and feedback is None:
+        err.print("[red]nothing to compare:[/] give --against (another configuration), "
+                  "--feedback (a team's verdicts), or both")
+        raise typer.Exit(2)
+    said = _feedback(feedback) if feedback else []
+    new, old = settings_or_exit(config), settings_or_exit(against or config)
+    report = backtest_eval.run(history, new, old, config, against or config, err, said)
     if as_json:
         sys.stdout.buffer.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
     else:
         backtest_eval.print_report(report, err)
+
+
+def _feedback(path: Path) -> list[dict]:
+    """The verdicts in ``path`` (a JSON list, as ``GET /feedback`` answers), or exit."""
+    try:
+        said = orjson.loads(path.read_bytes())
+        if not isinstance(said, list) or not all(
+                isinstance(e, dict) and {"incident", "brand", "verdict"} <= e.keys()
+                for e in said):
+            raise ValueError("expected a JSON list of verdicts with incident, brand, verdict")
+    except (orjson.JSONDecodeError, ValueError) as e:
+        err.print(f"[red]cannot read the feedback in {path}:[/] {e}")
+        raise typer.Exit(2) from None
+    return said

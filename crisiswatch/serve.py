@@ -15,6 +15,7 @@ from api.ingest import IngestConfig
 from api.security import SecurityConfig
 from crisiswatch import __version__
 from crisiswatch.activation import attach
+from crisiswatch.digests import attach_digests
 from crisiswatch.settings import Settings
 from response.playbooks import PlaybookSet
 from store import Store
@@ -32,6 +33,7 @@ def build_app(store: Store, settings: Settings, playbooks: PlaybookSet,
         cors_origins=tuple(sec.cors_origins), allowed_hosts=sec.hosts_for(host)),
         settings.observability.stale_after_seconds, version=__version__)
     attach(app, playbooks, settings.staffing.model())
+    attach_digests(app, settings.activation.digests)
     attach_ingest(app, settings)
     return app
 

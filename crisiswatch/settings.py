@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from crisiswatch.api_settings import ObservabilitySettings, SecuritySettings
+from crisiswatch.digest_settings import DigestSettings
 from crisiswatch.ingest_settings import IngestSettings
 from crisiswatch.source_settings import SourcesSettings
 from crisiswatch.topic_settings import TopicSettings
@@ -33,6 +34,7 @@ from detectors.incidents import IncidentConfig
 from detectors.sensitivity import Sensitivity
 from detectors.sensitivity import apply as apply_sensitivity
 from detectors.sentiment_shift import SentimentConfig
+from detectors.targeting import BrandNames, Lenses
 from detectors.terms import TermConfig
 from detectors.volume import VolumeConfig
 from detectors.watchlist import Watchlist, WatchTerm
@@ -215,7 +217,6 @@ class StaffingSettings(BaseModel):
     service_level: float = Field(0.8, gt=0, lt=1)
     answer_within_seconds: float = Field(900, gt=0)
     horizon_hours: int = Field(4, ge=1, le=48)
-    decay_half_life_hours: float = Field(2, gt=0)
     max_occupancy: float = Field(0.85, gt=0, le=1)
 
     def model(self) -> StaffingConfig:
@@ -228,6 +229,7 @@ class ActivationSettings(BaseModel):
     poll_seconds: float = Field(0.5, gt=0, description="how often clocks and the outbox "
                                 "are checked")
     sla_lease_seconds: float = Field(30, gt=0)
+    digests: list[DigestSettings] = Field([], description="teams' shift or daily digests")
 
     @property
     def playbooks_path(self) -> Path:
@@ -248,6 +250,10 @@ class BrandQuerySettings(BaseModel):
     routine: list[str] = Field(
         [], description="hashtags (with '#') and watch terms whose bursts are routine for "
         "this brand (a daily reply tag, a weekly show): reported as info, never paged")
+    owned: list[str] | None = Field(
+        None, description="handles of the brand's own accounts (default: `handles`): a "
+        "burst of their posts, or of retweets of them, is the brand's content being "
+        "shared, reported as info")
 
     def routine_terms(self) -> frozenset[str]:
         return frozenset(routine_term(t) for t in self.routine if t.strip())
@@ -336,12 +342,22 @@ class Settings(BaseSettings):
             sentiment=self.sentiment_shift.model(),
             reach=ReachConfig(**self.reach.model_dump()),
             incidents=IncidentConfig(cooldown_windows=i.cooldown_windows,
-                                     escalate_kinds=i.escalate_kinds),
+                                     escalate_kinds=i.escalate_kinds,
+                                     term_hold_windows=max(self.terms.horizons)),
             watchlist=self.watchlist_model(),
             topics=self.topics.model(self.window_s) if topics and self.topics.enabled else None,
             critical_surprise=i.critical_surprise,
             critical_lift=i.critical_lift,
+            lenses=self.lenses(),
         )
+
+    def lenses(self) -> Lenses:
+        """How each configured brand is named and which accounts are its own: what tells
+        the brand a post is aimed at, and the brand's own content."""
+        return Lenses({
+            name: BrandNames(tuple(q.handles), tuple(q.keywords), tuple(q.hashtags),
+                             tuple(q.handles if q.owned is None else q.owned))
+            for name, q in self.brands.items()})
 
     def make_parser(self) -> Parser:
         """The parser of the flow and of ``POST /mentions`` (one, so that an accepted

@@ -28,6 +28,9 @@ from detectors import (
     volume,
 )
 from detectors.embeddings import Embedder
+from detectors.feedback import NoiseMark
+from detectors.support import SupportConfig
+from detectors.targeting import Lenses
 from detectors.types import Alert, Signal, VolumeScore
 from detectors.watchlist import Watchlist
 from detectors.window import WindowStats
@@ -57,6 +60,10 @@ class DetectorConfig:
     # hashtags ("#askus") and watch terms whose bursts people declared routine for the
     # brand (a daily reply tag, a weekly show): reported as info, never paged
     routine: frozenset[str] = frozenset()
+    # how brands are named: the brand a post is aimed at, the brand's own accounts
+    lenses: Lenses = field(default_factory=Lenses)
+    # patterns the brand's team marked noise (``detectors.feedback``): not paged again
+    noise: tuple[NoiseMark, ...] = ()
 
 
 def routine_term(term: str) -> str:
@@ -95,7 +102,10 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
     ``cfg.topics`` is set and the window kept its texts)."""
     stats.seal()
     start = window * cfg.window_s
+    rise, turn = _young_onset(state, window, stats, cfg)
     score = volume.update(state.volume, window, stats.count, cfg.volume)
+    if rise is not None and not score.anomalous:
+        score = rise
     watch = {t: terms.WatchCount(n, w.min_count, frozenset(stats.watch_authors.get(t, ())),
                                  stats.watch_reach.get(t, 0))
              for t, n in stats.watch.items()
@@ -112,7 +122,8 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
         background=state.background,
         background_cfg=cfg.background,
     )
-    emerging = terms.update(state.terms, window, hashtag_counts, watch, cfg.terms)
+    emerging = terms.update(state.terms, window, hashtag_counts, watch, cfg.terms,
+                            stats.count)
     # tone shares are over the mentions whose tone could be read
     shift = sentiment_shift.update(state.sentiment, window, stats.negatives, stats.positives,
                                    stats.readable, cfg.sentiment)
@@ -123,6 +134,7 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
     elif score.drop:
         signals.append(_silence_signal(start, score, cfg))
     signals += [_term_signal(start, e, stats, cfg) for e in emerging]
+    shift = shift or turn
     if shift is not None:
         signals.append(_sentiment_signal(start, shift))
     signals += _reach_signals(start, stats, cfg.reach)
@@ -138,7 +150,7 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
     longest = max(cfg.volume.horizons)
     lead_in = [s for w, s in state.recent if w > window - longest]
     alerts = incidents.step(state.incident, brand, start, cfg.window_s, stats, score, signals,
-                            baselines, cfg.incidents, lead_in)
+                            baselines, cfg.incidents, lead_in, cfg.noise)
     if not signals:  # a burst must not become its own background
         state.background.learn(window, stats.terms.counts, cfg.background)
     state.recent.append((window, stats))
@@ -160,6 +172,26 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
         "signals": [s.kind for s in signals],
     }
     return Observation(record, alerts, topic_records)
+
+
+def _young_onset(state: BrandState, window: int, stats: WindowStats, cfg: DetectorConfig
+                 ) -> tuple[VolumeScore | None, sentiment_shift.Shift | None]:
+    """A young stream's onset, read before the window is learnt: its complaints rising
+    against the hour before while its tone turns against the stream so far
+    (``sentiment_shift.young_turn``), with its volume's rise when that shows too
+    (``volume.young_rise``). A stream a few hours old going from 50 to 130 mentions an
+    hour, its complaints from 15 to 70, is an onset the young baseline would follow; a
+    first morning (more mentions, the same mood) is not. None, None: no onset now."""
+    if state.volume.live_windows >= cfg.volume.warmup_windows:
+        return None, None
+    level = volume.lagged_expected(state.volume, window, cfg.volume)
+    if level is None:
+        return None, None
+    turn = sentiment_shift.young_turn(state.sentiment, window, stats.negatives,
+                                      stats.readable, level, cfg.sentiment)
+    if turn is None:
+        return None, None
+    return volume.young_rise(state.volume, window, stats.count, cfg.volume), turn
 
 
 def _volume_signal(start: float, score: VolumeScore, cfg: DetectorConfig) -> Signal:
@@ -213,6 +245,11 @@ def _term_signal(start: float, e: terms.Emergence, stats: WindowStats,
         share = retweets / in_window if in_window else 0.0
         amplified = (f"; {share:.0%} of it retweets of {len(stats.retweeted)} originals"
                      if retweets else "")
+        whose = _tag_owner(tag, in_window, stats, cfg.incidents.support)
+        if whose:
+            figures["whose"] = whose
+            recurring = f"{whose}: {recurring}"
+            quiet = True
         return Signal(
             kind="hashtag", window_start=start,
             severity="info" if quiet else "warning",
@@ -234,6 +271,24 @@ def _term_signal(start: float, e: terms.Emergence, stats: WindowStats,
         score=e.surprise,
         details={**figures, "authors": e.authors, "reach": e.reach, "supported": supported},
     )
+
+
+def _tag_owner(tag: str, in_window: int, stats: WindowStats, cfg: SupportConfig
+               ) -> str | None:
+    """Whose a hashtag's burst is when it is not the public's: mostly the brand's own
+    posts and retweets of them (its giveaway, its anniversary), mostly spam, or a few
+    accounts posting it over and over (a bot, a template)."""
+    if not in_window:
+        return None
+    if stats.hashtag_own.counts.get(tag, 0) > cfg.max_own_share * in_window:
+        return "the brand's own post being shared"
+    if stats.hashtag_spam.counts.get(tag, 0) > cfg.max_spam_share * in_window:
+        return "mostly spam"
+    who = stats.hashtag_authors.get(tag)
+    authors = who.estimate() if who is not None else in_window
+    if authors <= cfg.few_accounts and in_window >= cfg.posts_per_account * authors:
+        return f"{in_window} posts from only {authors} account{'s' if authors != 1 else ''}"
+    return None
 
 
 def _recurring(e: terms.Emergence, start: float, cfg: DetectorConfig) -> str:

@@ -17,29 +17,35 @@ retweet stubs) is of *unknown* tone and keeps the severity its volume and hashta
 and a storm (overwhelming volume and emerging hashtags) is called a campaign only when
 its praise is itself significant, not merely a few points above usual.
 
-The explanation says what the burst is about by what is unusual in it: its terms and
-hashtags ranked by lift against the brand's own background, and its representative
-posts picked from a sample of its mentions by those terms, not by follower count alone.
+Paging needs people. A burst (volume, hashtags, tone) pages only when several distinct
+people write in their own words, or one negative original is shared widely; the
+brand's own posts being shared, spam, and a handful of accounts posting over and over
+are reported as ``info`` and the summary says which (``detectors.support``). So is a
+volume burst made of a term already known to page nobody (routine, recurring, own,
+spam): a weaker signal cannot override that downgrade. A topic alone is a product
+team's news: it corroborates other evidence but pages nobody by itself. Watch terms
+weigh their own witnesses (``detectors.watchlist``), and an incident that repeats a
+pattern the brand's team marked noise is ``info`` (``detectors.feedback``).
+
+The explanation (``detectors.explanation``) says what the burst is about by what is
+unusual in it, and who was talking.
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from typing import Any
 
 from scipy.special import betainc
 
 from detectors.background import Background, BackgroundConfig
-from detectors.text import extract_hashtags, normalise_text, terms
-from detectors.types import Alert, Example, Signal, VolumeScore
+from detectors.explanation import explain, rank
+from detectors.feedback import PATTERN_TAGS, NoiseMark, Pattern, marked, pattern
+from detectors.support import Quiet, SupportConfig, verdict
+from detectors.types import SEVERITY_ORDER, Alert, Signal, VolumeScore
 from detectors.window import WindowStats
 
-SEVERITY_ORDER = ("info", "warning", "critical")
 SIGNALS_KEPT = 20
 
 
@@ -60,6 +66,9 @@ class IncidentConfig:
     top: int = 8
     storm_tags: int = 3  # hashtags named in the summary line
     storm_tag_min: int = 5  # mentions a tag needs in the incident to be named
+    support: SupportConfig = field(default_factory=SupportConfig)  # who must be talking
+    explained_share: float = 0.5  # of a volume burst's excess, held by a quiet term
+    term_hold_windows: int = 36  # a watch-term incident stays open the terms' longest horizon
 
 
 @dataclass(slots=True)
@@ -83,6 +92,10 @@ class IncidentState:
     strongest: dict[str, Signal] = field(default_factory=dict)  # per kind, for the summary
     signal_counts: dict[str, int] = field(default_factory=dict)
     windows: int = 0  # windows merged into ``stats`` (lead-in included)
+    # windows the incident stays open without a signal beyond ``cooldown_windows``: a
+    # watch term is judged over hours (``term_hold_windows``), and its next hit within
+    # them is the same story, not a new incident
+    hold: int = 0
     baselines: Baselines = field(default_factory=Baselines)
 
 
@@ -101,18 +114,21 @@ def step(
     baselines: Baselines,
     cfg: IncidentConfig,
     lead_in: Sequence[WindowStats] = (),
+    noise: Sequence[NoiseMark] = (),
 ) -> list[Alert]:
     """Advance the brand's incident by one window; return the alert versions to store.
 
     ``lead_in`` holds the windows just before this one: an incident that opens on an
     hour-long rise describes that hour, not only its last five minutes, so its counts,
-    shares and examples agree with its "observed".
+    shares and examples agree with its "observed". ``noise``: the patterns the brand's
+    team marked noise (``detectors.feedback``); an incident that repeats one is ``info``.
     """
     out: list[Alert] = []
     alert = state.open
-    if alert is not None and window_start - alert.last_window > cfg.cooldown_windows * window_s:
+    cooldown = max(cfg.cooldown_windows, state.hold)
+    if alert is not None and window_start - alert.last_window > cooldown * window_s:
         alert.state = "resolved"
-        alert.updated_window = alert.last_window + (cfg.cooldown_windows + 1) * window_s
+        alert.updated_window = alert.last_window + (cooldown + 1) * window_s
         out.append(_version(alert))
         state.open = alert = None
     if not signals:
@@ -124,6 +140,7 @@ def step(
                       updated_window=window_start)
         state.open, state.stats, state.peak, state.windows = alert, WindowStats(), None, 0
         state.signals, state.strongest, state.signal_counts = [], {}, {}
+        state.hold = 0
         state.baselines = replace(baselines, hashtag_rate=dict(baselines.hashtag_rate))
         span = max((s.details.get("horizon", 1) for s in signals), default=1)
         for earlier in list(lead_in)[len(lead_in) - (span - 1):] if span > 1 else ():
@@ -137,15 +154,22 @@ def step(
     if state.peak is None or score.surprise >= state.peak.surprise:
         state.peak, state.peak_window = score, window_start
     for s in signals:
+        if s.kind == "keyword":
+            state.hold = cfg.term_hold_windows
         state.signal_counts[s.kind] = state.signal_counts.get(s.kind, 0) + 1
         best = state.strongest.get(s.kind)
-        if best is None or _rank(s) > _rank(best):
+        if best is None or rank(s) > rank(best):
             state.strongest[s.kind] = s
     state.signals = (state.signals + list(signals))[-SIGNALS_KEPT:]
     alert.kinds = sorted(state.signal_counts)
     alert.last_window = alert.updated_window = window_start
     tone, praise_p = _tone(state, cfg)
-    alert.severity = _max_severity(alert.severity, _severity(state, cfg))
+    about = _pattern(state)
+    marked_noise = marked(about, noise) if noise else None
+    quiet = Quiet("marked noise", marked_noise) if marked_noise \
+        else _quiet_reason(state, tone, cfg)
+    alert.severity = _max_severity(
+        alert.severity, "info" if marked_noise else _severity(state, cfg, quiet))
     modest = state.peak.surprise < cfg.calm_surprise
     # strong volume and hashtags together are a storm: praise must be significant to
     # call it a campaign (a few points above usual could be anything)
@@ -154,9 +178,42 @@ def step(
         (tone == "calm" and modest)
     if demoted:
         alert.severity = "info"
-    alert.explanation = explain(brand, state, window_s, tone, cfg, demoted)
+    alert.explanation = explain(brand, state, window_s, tone, cfg, demoted, quiet)
+    alert.explanation["pattern"] = about.to_dict()
     out.append(_version(alert))
     return out
+
+
+def _pattern(state: IncidentState) -> Pattern:
+    """What the incident is about, as feedback remembers it (``detectors.feedback``)."""
+    return pattern(({"kind": x.kind, "details": x.details} for x in state.signals),
+                   state.stats.hashtags.top(PATTERN_TAGS))
+
+
+BURSTS = ("volume", "hashtag", "sentiment")  # judged by who is talking in the incident
+PRIMARY = (*BURSTS, "keyword", "reach")  # may page on their own; a topic only corroborates
+
+
+def _quiet_reason(state: IncidentState, tone: str, cfg: IncidentConfig) -> Quiet | None:
+    """Why the incident's bursts should page nobody, whatever their size: who is
+    talking (``detectors.support.verdict``: the brand's own posts, spam, a handful of
+    accounts), or a volume burst made of a term already known to be routine, recurring,
+    spam or own content (a weaker signal cannot override that downgrade)."""
+    if not any(kind in BURSTS for kind in state.signal_counts):
+        return None  # watch terms and reach weigh their own support
+    reason = verdict(state.stats.support(), tone == "negative", cfg.support)
+    if reason is not None:
+        return reason
+    peak = state.peak
+    terms = [x for x in state.signals if x.kind in ("hashtag", "keyword")]
+    if peak is None or "volume" not in state.signal_counts or not terms \
+            or any(x.severity != "info" for x in terms):
+        return None
+    excess = peak.horizon_observed - peak.horizon_expected
+    quiet = max(terms, key=lambda x: x.details["observed"])
+    if quiet.details["observed"] >= cfg.explained_share * excess:
+        return Quiet("quiet term", f"the burst is {quiet.details['term']}, which pages nobody")
+    return None
 
 
 def _version(alert: Alert) -> Alert:
@@ -165,14 +222,17 @@ def _version(alert: Alert) -> Alert:
     return replace(alert, kinds=list(alert.kinds))
 
 
-def _rank(s: Signal) -> tuple[int, float]:
-    return SEVERITY_ORDER.index(s.severity), s.score
-
-
-def _severity(state: IncidentState, cfg: IncidentConfig) -> str:
-    strongest = max((SEVERITY_ORDER.index(s.severity) for s in state.strongest.values()),
-                    default=0)
-    if len(state.signal_counts) >= cfg.escalate_kinds:
+def _severity(state: IncidentState, cfg: IncidentConfig, quiet: Quiet | None) -> str:
+    """The strongest signal's severity, one level up when ``escalate_kinds`` kinds of
+    evidence page together. A burst with a ``quiet`` reason pages nobody; a topic
+    alone is a product team's news, not a page: it only corroborates other evidence."""
+    levels = {kind: SEVERITY_ORDER.index(s.severity) for kind, s in state.strongest.items()
+              if kind in PRIMARY and not (quiet and kind in BURSTS)}
+    strongest = max(levels.values(), default=0)
+    paging = [k for k, level in levels.items() if level > 0]
+    if paging and "topic" in state.strongest:
+        paging.append("topic")
+    if len(paging) >= cfg.escalate_kinds:
         strongest = min(strongest + 1, len(SEVERITY_ORDER) - 1)
     return SEVERITY_ORDER[strongest]
 
@@ -187,8 +247,9 @@ def _tone(state: IncidentState, cfg: IncidentConfig) -> tuple[str, float]:
     and how significant its praise is (the binomial p-value of its positive mentions
     against the brand's usual positive share; 1 when there is none to speak of).
 
-    Only bursts (volume, hashtags) have a tone; any other evidence (a sentiment shift, a
-    watch term, a loud complaint) is ``negative`` by nature. A positive burst is a
+    Only bursts (volume, hashtags, and the topics beside them) have a tone; any other
+    evidence (a sentiment shift, a watch term, a loud complaint) is ``negative`` by
+    nature. A positive burst is a
     campaign (#DestinationDragons: more mentions, more praise, no more complaints). A
     calm one (no more negative than usual, no more praise) pages only when the volume
     evidence is overwhelming: a PR gaffe going viral is calm at first, a snow day's
@@ -198,7 +259,7 @@ def _tone(state: IncidentState, cfg: IncidentConfig) -> tuple[str, float]:
     read; when too few could (a storm of retweeted handle lists), the tone is
     ``unknown``, which neither pages nor reassures anyone by itself.
     """
-    if not set(state.signal_counts) <= {"volume", "hashtag"}:
+    if not set(state.signal_counts) <= {"volume", "hashtag", "topic"}:
         return "negative", 1.0
     s, b = state.stats, state.baselines
     latest = {x.details["term"]: x.details for x in state.signals if x.kind == "hashtag"}
@@ -218,145 +279,3 @@ def _tone(state: IncidentState, cfg: IncidentConfig) -> tuple[str, float]:
         return "calm", 1.0
     base = min(max(b.positive_share, 0.02), 0.98)
     return "positive", float(betainc(positives, readable - positives + 1, base))
-
-
-def explain(brand: str, state: IncidentState, window_s: int, tone: str,
-            cfg: IncidentConfig, demoted: bool = False) -> dict[str, Any]:
-    """What a person reads in ten seconds: how much, how surprising, about what, by whom.
-
-    ``demoted``: the tone lowered the severity to ``info`` (the summary says why)."""
-    s, peak, b = state.stats, state.peak, state.baselines
-    assert peak is not None
-    minutes = peak.horizon * window_s // 60
-    at = datetime.fromtimestamp(state.peak_window, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    windows_in = max(state.windows, 1)
-    tags = []
-    for tag, n in s.hashtags.top(cfg.top):
-        rate = b.hashtag_rate.get(tag, 0.0) * windows_in
-        tags.append({"tag": tag, "count": n, "expected": round(rate, 2),
-                     "lift": round(n / rate, 1) if rate > 0 else None,
-                     "retweets": s.hashtag_retweets.counts.get(tag, 0)})
-    # counts less their space-saving error: a term that took over a counter late must
-    # not look frequent (and so distinctive) on the counter's inherited count
-    counted = [(t, n - s.terms.errors.get(t, 0)) for t, n in s.terms.counts.items()]
-    lifted_terms = b.background.lifts(counted, b.background_cfg)
-    summary = f"{brand}: {_lead(tone, demoted, s)}" + "; ".join(
-        x.summary for x in sorted(state.strongest.values(), key=_rank, reverse=True)[:3])
-    named = [t for t in _storm_tags(state, tags, cfg)
-             if not re.search(rf"{re.escape(t)}(?!\w)", summary)]
-    if named:
-        summary += "; hashtags " + ", ".join(named)
-    watch_hits = []
-    for x in state.signals:
-        if x.kind == "keyword" and all(h["term"] != x.details["term"] for h in watch_hits):
-            watch_hits.append({"term": x.details["term"], "severity": x.severity,
-                               "count": s.watch.get(x.details["term"], x.details["observed"])})
-    topics = {x.details["topic_id"]: {"id": x.details["topic_id"], "terms": x.details["terms"],
-                                      "size": x.details["size"], "reason": x.details["reason"]}
-              for x in state.signals if x.kind == "topic"}
-    return {
-        "summary": summary,
-        "tone": tone,
-        "positive": tone == "positive",
-        "observed": peak.horizon_observed,
-        "expected": peak.horizon_expected,
-        "horizon_minutes": minutes,
-        "lift": peak.lift,
-        "p_value": peak.p_value,
-        "surprise": peak.surprise,
-        "score_meaning": (
-            f"volume surprise {peak.surprise:.1f} = -log10(p): a count this "
-            f"{'low' if peak.drop else 'high'} over {minutes}"
-            f" min (to {at}) happens about once in 10^{peak.surprise:.1f} windows when nothing"
-            " is going on (negative binomial baseline, corrected for the horizons tested)"
-        ),
-        "peak_window": state.peak_window,
-        "mentions": s.count,
-        "retweets": s.retweets,
-        "retweet_share": round(s.retweets / s.count, 4) if s.count else 0.0,
-        "retweeted_originals": len(s.retweeted),
-        "negative_share": round(s.negative_share, 4),
-        "negative_share_baseline": round(b.negative_share, 4),
-        "positive_share": round(s.positives / s.count, 4) if s.count else 0.0,
-        "positive_share_baseline": round(b.positive_share, 4),
-        "mean_sentiment": round(s.mean_sentiment, 4),
-        "reach": s.reach,
-        "max_followers": s.max_followers,
-        "top_hashtags": s.hashtags.top(cfg.top),
-        "hashtags": tags,
-        "top_terms": [(t, n) for t, n, _ in lifted_terms[:cfg.top]],
-        "term_lifts": [{"term": t, "count": n, "lift": lift}
-                       for t, n, lift in lifted_terms[:cfg.top]],
-        "watchlist_hits": watch_hits,
-        "topics": list(topics.values()),
-        "examples": [_example(e) for e in _representative(
-            s, lifted_terms, tags, [h["term"] for h in watch_hits], cfg)],
-        "loudest_complaints": [_example(e) for e in sorted(s.loudest, key=lambda e: -e.followers)],
-        "signals": [x.to_dict() for x in state.signals],
-        "signal_counts": dict(sorted(state.signal_counts.items())),
-    }
-
-
-def _example(e: Any) -> dict[str, Any]:
-    return {"id": e.id, "ts": e.ts, "text": e.text, "handle": e.handle,
-            "followers": e.followers, "sentiment": round(e.sentiment, 3)}
-
-
-def _lead(tone: str, demoted: bool, s: WindowStats) -> str:
-    """What the tone says about the burst, before the evidence."""
-    if tone == "positive":
-        return ("positive burst, not a crisis: " if demoted else
-                "more praise than usual, but not enough to explain this volume: ")
-    if tone == "calm":
-        return "attention burst, no more negative than usual: "
-    if tone == "unknown":
-        return (f"tone unknown ({s.unknown_share:.0%} of its posts have no words the "
-                f"sentiment model reads: handles, hashtags, links, or not English): ")
-    return ""
-
-
-def _storm_tags(state: IncidentState, tags: list[dict[str, Any]],
-                cfg: IncidentConfig) -> list[str]:
-    """The hashtags the burst is about: those that emerged, then frequent ones far above
-    their own rate (or never seen before), most mentioned first."""
-    emerged = list(dict.fromkeys(x.details["term"] for x in state.signals
-                                 if x.kind == "hashtag"))
-    frequent = [f"#{t['tag']}" for t in tags if t["count"] >= cfg.storm_tag_min
-                and (t["lift"] is None or t["lift"] >= 4)]
-    return list(dict.fromkeys(emerged + frequent))[:cfg.storm_tags]
-
-
-def _representative(s: WindowStats, lifted: list[tuple[str, int, float]],
-                    tags: list[dict[str, Any]], watch_terms: list[str],
-                    cfg: IncidentConfig) -> list[Example]:
-    """Posts that show what the burst is about: candidates (the widest-reaching originals,
-    the first post of each frequent hashtag, a uniform sample of the mentions) scored by
-    the log-lift of the distinctive terms and hashtags they contain; topped up with the
-    widest-reaching ones when too few say anything distinctive (an ordinary burst)."""
-    weight = {t: math.log(lift) for t, _, lift in lifted}
-    for t in tags:
-        if t["count"] >= 2 and (t["lift"] is None or t["lift"] >= 2):
-            weight["#" + t["tag"]] = math.log(t["lift"] or 10.0)
-    # a watch term's hits are what a keyword incident is about, first: "data breach*"
-    # matches a text holding "data breach..." (its words in order, the last as a prefix)
-    watched = [t.rstrip("*").lower() for t in watch_terms]
-    candidates: dict[str, Example] = {}
-    for e in [*s.examples, *s.tag_examples.values(), *(e for _, e in s.sample.values())]:
-        candidates.setdefault(normalise_text(e.text), e)
-
-    def score(e: Example) -> tuple[int, float]:
-        norm = f" {normalise_text(e.text)}"
-        words = set(terms(norm)) | {"#" + t for t in extract_hashtags(e.text)}
-        # summed in sorted order: the same float in every process (a set's order varies)
-        return (sum(f" {w}" in norm for w in watched),
-                sum(weight.get(w, 0.0) for w in sorted(words)))
-
-    scored = sorted(((score(e), e) for e in candidates.values()),
-                    key=lambda x: (-x[0][0], -x[0][1], -x[1].followers, x[1].id))
-    picked = [e for (hits, lift), e in scored if hits or lift > 0][:cfg.examples]
-    for e in sorted(s.examples, key=lambda e: (-e.followers, e.id)):
-        if len(picked) >= cfg.min_examples:
-            break
-        if e not in picked:
-            picked.append(e)
-    return picked

@@ -15,7 +15,10 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from scipy.special import betainc
+from scipy.special import betainc, gammainc
+
+YOUNG_TURN_WINDOWS = 12  # the longest horizon a young turn of tone is read over
+MIN_EXCESS = 10  # negative mentions above the expected, for a young stream's turn
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,8 @@ class SentimentConfig:
     p_threshold: float = 1e-4
     min_mentions: int = 20
     min_rise: float = 0.15
+    young_p_threshold: float = 1e-2  # a young stream's turn of tone (share) ...
+    young_count_p: float = 1e-3  # ... with its complaints' rise (count): both at once
 
     @property
     def alpha(self) -> float:
@@ -101,3 +106,39 @@ def _test(state: SentimentState, window: int, negatives: int, count: int,
         return None
     best.p_value = min(1.0, best.p_value * len(cfg.horizons))
     return best if best.p_value <= cfg.p_threshold else None
+
+
+def young_turn(state: SentimentState, window: int, negatives: int, count: int,
+               level: float, cfg: SentimentConfig) -> Shift | None:
+    """Whether a young stream's complaints rise and its tone turns at once, read before
+    ``update`` learns the window: over a horizon of up to an hour, more negative
+    mentions than the stream's share before them times ``level`` (its mentions a window
+    in the hour before: ``volume.lagged_expected``) would give (overdispersed Poisson,
+    ``young_count_p``), and a negative share ``min_rise`` above that share (binomial,
+    ``young_p_threshold``). Complaints alone rise on a first morning too; a share alone
+    turns on a few angry posts at night; both are an onset, whatever the warm-up."""
+    best: Shift | None = None
+    for h in (h for h in cfg.horizons if h <= YOUNG_TURN_WINDOWS):
+        earlier = [(neg, c) for w, neg, c in state.recent if w > window - h]
+        k = negatives + sum(neg for neg, _ in earlier)
+        n = count + sum(c for _, c in earlier)
+        # the stream's share before these windows: they must not explain themselves
+        before = state.mentions - (n - count)
+        if before <= 0 or n < cfg.min_mentions:
+            continue
+        base = min(max((state.negatives - (k - negatives)) / before, 0.02), 0.98)
+        expected = base * level * h
+        phi = cfg.overdispersion
+        if k / n - base < cfg.min_rise or k < 2 * expected or k - expected < MIN_EXCESS \
+                or gammaincc_tail(k / phi, expected / phi) > cfg.young_count_p:
+            continue
+        p = float(betainc(k, n - k + 1.0, base)) if k > 0 else 1.0
+        if best is None or p < best.p_value:
+            best = Shift(round(k / n, 4), round(base, 4), n, k, h, p)
+    return best if best is not None and best.p_value <= cfg.young_p_threshold else None
+
+
+def gammaincc_tail(k: float, mu: float) -> float:
+    """P(X >= k) for a Poisson count of mean ``mu`` (continuous in k, as overdispersed
+    counts are scaled)."""
+    return float(gammainc(k, mu)) if k > 0 else 1.0

@@ -59,6 +59,7 @@ class TermConfig:
     min_history_windows: int = 3
     young_windows: int = 288
     gap_reset_windows: int = 72
+    gap_reset_expected: float = 10.0  # mentions the brand's rate promised in such a gap
     young_p_threshold: float = 1e-9
     young_min_support: int = 20
     young_hashtag_floor: float = 0.2
@@ -100,6 +101,8 @@ class TermState:
     since: int = 0  # the window the brand's current stretch of live data began
     last_window: int | None = None
     weight: float = 0.0  # the windows learnt, weighted as the terms' sums weigh them
+    first_window: int | None = None  # the brand's first window, and its mentions since:
+    mentions: int = 0  # its long-run rate, which tells a quiet brand from a dead stream
 
     def expected(self, term: str, window: int, cfg: TermConfig) -> float:
         """The term's expected count per window (0 if it is not tracked).
@@ -169,17 +172,21 @@ class Emergence:
 
 
 def update(state: TermState, window: int, counts: dict[str, tuple[int, int, int, int]],
-           watch: dict[str, WatchCount], cfg: TermConfig) -> list[Emergence]:
+           watch: dict[str, WatchCount], cfg: TermConfig, mentions: int = 0
+           ) -> list[Emergence]:
     """Test this window's hashtag and watch-term counts, then learn them.
 
     ``counts`` maps a hashtag (without '#') to its count, negatives, positives and
     mentions of unknown tone in the window; ``watch`` maps a watch term to its
-    ``WatchCount``. Terms are tested once the brand has ``min_history_windows`` of
-    data, with stricter thresholds while its baseline is young. Returns the emerging
-    terms, strongest first.
+    ``WatchCount``; ``mentions`` is the brand's count in the window. Terms are tested
+    once the brand has ``min_history_windows`` of data, with stricter thresholds while
+    its baseline is young. Returns the emerging terms, strongest first.
     """
-    if state.last_window is None or window - state.last_window > cfg.gap_reset_windows:
+    if _resumed(state, window, cfg):
         state.since = window
+    if state.first_window is None:
+        state.first_window = window
+    state.mentions += mentions
     young = state.young(window, cfg)
     found: list[Emergence] = []
     span = max(cfg.horizons)
@@ -193,7 +200,8 @@ def update(state: TermState, window: int, counts: dict[str, tuple[int, int, int,
                 found.append(e)
         watch_floor = cfg.young_watch_floor if young else cfg.watch_floor
         for term, w in watch.items():
-            e = _test(state, term, window, (w.count, 0, 0, 0), watch_floor, cfg)
+            rare = state.expected(term, window, cfg) < cfg.young_watch_floor
+            e = _test(state, term, window, (w.count, 0, 0, 0), watch_floor, cfg, before=rare)
             if e.p_value <= cfg.watch_p_threshold and e.observed >= w.min_count:
                 _support(state, term, window, w, e)
                 found.append(e)
@@ -218,8 +226,29 @@ def update(state: TermState, window: int, counts: dict[str, tuple[int, int, int,
     return found
 
 
+def _resumed(state: TermState, window: int, cfg: TermConfig) -> bool:
+    """Whether the silence before ``window`` means the stream was not live (a collector
+    down, a query changed), so the baseline starts young again: a gap longer than
+    ``gap_reset_windows`` in which the brand's long-run rate promised at least
+    ``gap_reset_expected`` mentions. A brand talked about twice a day is silent for
+    hours as a matter of course: if each silence made its baseline young, no watch term
+    would ever be tested on the quiet brands whose small crises a team most needs to
+    hear about (a card breach at a retailer with two posts a day)."""
+    if state.last_window is None:
+        return True
+    gap = window - state.last_window - 1
+    if gap < cfg.gap_reset_windows:
+        return False
+    lived = state.last_window - (state.first_window or state.last_window) + 1
+    return state.mentions / lived * gap >= cfg.gap_reset_expected
+
+
 def _test(state: TermState, term: str, window: int, current: tuple[int, int, int, int],
-          floor: float, cfg: TermConfig) -> Emergence:
+          floor: float, cfg: TermConfig, before: bool = False) -> Emergence:
+    """The term's most surprising horizon. ``before``: each horizon is judged against
+    the rate the term had before it. For a watch term the brand rarely hears (less
+    than ``young_watch_floor`` a window), a few hits are the news: "fraud" once at
+    14:58 must not make "fraud" three times by 15:40 look ordinary."""
     rate = max(state.expected(term, window, cfg), floor)
     st = state.terms.get(term)
     history = [r for r in st.recent if r[0] > window - max(cfg.horizons)] if st else []
@@ -227,7 +256,8 @@ def _test(state: TermState, term: str, window: int, current: tuple[int, int, int
     for h in cfg.horizons:
         within = [(window, *current)] + [r for r in history if r[0] > window - h]
         observed = sum(r[1] for r in within)
-        mu = rate * h
+        mu = (max(_expected_before(state, term, window, h, cfg), floor) if before
+              else rate) * h
         p = float(gammainc(observed, mu)) if observed > 0 else 1.0
         if best is None or p < best.p_value:
             best = Emergence(term, observed, round(mu, 4), h, p, observed / mu,
@@ -236,6 +266,20 @@ def _test(state: TermState, term: str, window: int, current: tuple[int, int, int
     assert best is not None
     best.p_value = min(1.0, best.p_value * len(cfg.horizons))
     return best
+
+
+def _expected_before(state: TermState, term: str, window: int, h: int,
+                     cfg: TermConfig) -> float:
+    """The term's expected count per window without what the last ``h`` windows taught
+    it (``TermState.expected`` less their share of the weighted sum)."""
+    st = state.terms.get(term)
+    weight = state._weight(window, cfg)
+    if st is None or weight <= 0.0:
+        return 0.0
+    keep = 1.0 - cfg.alpha
+    taught = sum(cfg.alpha * r[1] * keep ** (st.last_window - r[0]) for r in st.recent
+                 if window - h < r[0] <= st.last_window)
+    return max(st.rate - taught, 0.0) * keep ** max(window - st.last_window, 0) / weight
 
 
 def _support(state: TermState, term: str, window: int, current: WatchCount,

@@ -103,8 +103,9 @@ class TopicSignal:
 
     def to_signal(self) -> Signal:
         """The form incident fusion reads. A topic has no p-value, so its score is 0 and
-        its evidence is in the details."""
-        return Signal(kind="topic", window_start=self.window_start, severity="warning",
+        its evidence is in the details; it is ``info``: a new cluster of a few posts is
+        a product team's news, and pages only with other evidence beside it."""
+        return Signal(kind="topic", window_start=self.window_start, severity="info",
                       summary=self.summary, details={"topic_id": self.topic_id,
                                                      "reason": self.reason, **self.figures})
 
@@ -331,6 +332,8 @@ def _examples(state: BrandTopics, t: _Topic, keep: int) -> list[dict[str, Any]]:
     centroid = state.centroids[row]
     own = [e for e in t.examples if state.example_of.get(e[1]) == t.id]
     shown = ranked(own, centroid)[:keep]
+    if not shown:  # every example joined other topics since: none left to show
+        return []
     return [{"id": e.id, "ts": e.ts, "text": e.text, "handle": e.handle,
              "followers": e.followers, "sentiment": e.sentiment, "copies": copies,
              "similarity": round(float(sim), 4)}

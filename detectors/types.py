@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+SEVERITY_ORDER = ("info", "warning", "critical")  # the one place severities are ordered
+
 
 @dataclass(slots=True)
 class Mention:
@@ -33,6 +35,8 @@ class Mention:
     # -1 negative, 0 neutral, 1 positive: the scorer's class; None: unknown, for a text
     # with no words of its own (detectors.text.has_own_words), whose score is noise
     tone: int | None = 0
+    spam: bool = False  # reads as promotion or a ticker list (detectors.support.spam_like)
+    hedged: tuple[str, ...] = ()  # watch terms whose clause wonders rather than tells
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

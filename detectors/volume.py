@@ -70,6 +70,8 @@ from detectors.volume_baseline import (
     VolumeConfig,
     VolumeState,
     accept_new_level,
+    forget_young,
+    lagged_expected,
     learn,
     young_expected,
 )
@@ -85,7 +87,8 @@ from detectors.volume_evidence import (
     record_low,
 )
 
-__all__ = ["VolumeConfig", "VolumeState", "count_tail", "update"]
+__all__ = ["VolumeConfig", "VolumeState", "count_tail", "lagged_expected", "update",
+           "young_rise"]
 
 
 def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> VolumeScore:
@@ -102,6 +105,7 @@ def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
         state.high_run = 0
         state.recent.clear()
         state.local_sum = state.local_weight = 0.0
+        forget_young(state)
     else:
         for missing in range(state.last_window + 1, window):
             learn(state, missing, 0, state.expected(missing, cfg), cfg)
@@ -120,6 +124,38 @@ def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
     if state.high_run >= cfg.shift_windows:
         accept_new_level(state)
     return score
+
+
+def young_rise(state: VolumeState, window: int, count: int, cfg: VolumeConfig
+               ) -> VolumeScore | None:
+    """A young stream's second opinion on ``window``, read before ``update`` learns it
+    (None: none to give, or no rise): its count against the hour before plus that
+    hour's rise (``volume_baseline.lagged_expected``).
+
+    The young baseline follows the last half hour, so a rise within the hour explains
+    itself away; judged against the hour before, a stream going from 50 to 130 mentions
+    an hour is a rise. So is a first morning, which counts alone cannot tell apart:
+    ``detectors.brand`` pages on this only when the tone turns too."""
+    if state.last_window is not None and window <= state.last_window:
+        return None
+    lagged = lagged_expected(state, window, cfg)
+    if lagged is None or state.live_windows < cfg.cold_start_windows:
+        return None
+    tests = horizon_tests(state, count, lagged, float(max(cfg.horizons)), cfg,
+                          [(c, lagged) for c, _ in state.recent])
+    # looser than a lone volume signal's tests: the tone must turn too to page
+    rising = [t for t in tests if t.p_high <= cfg.young_rise_p
+              and t.observed >= cfg.young_rise_lift * t.expected
+              and t.observed - t.expected >= cfg.min_excess and t.log_z >= 1.0]
+    if not rising:
+        return None
+    best = min(rising, key=lambda t: t.p_high)
+    return VolumeScore(
+        observed=count, expected=round(lagged, 4), horizon=best.h,
+        horizon_observed=int(best.observed), horizon_expected=round(best.expected, 4),
+        p_value=best.p_high, surprise=round(-math.log10(max(best.p_high, 1e-300)), 3),
+        lift=round(best.observed / best.expected, 3) if best.expected > 0 else 1e9,
+        anomalous=True, warming_up=True, log_z=round(best.log_z, 3))
 
 
 def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig

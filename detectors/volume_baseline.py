@@ -29,6 +29,9 @@ class VolumeConfig:
     cold_start_windows: int = 3
     local_half_life: float = 6.0  # windows: the young baseline's own recent level
     young_p_factor: float = 0.1  # p-value threshold multiplier while the baseline is young
+    lagged_min_level: float = 1.0  # mentions a window in the hour before, for a second opinion
+    young_rise_p: float = 1e-3  # ... its p-value and lift, paging only with a turn of tone
+    young_rise_lift: float = 1.5
     gap_reset_windows: int = 72
     shift_windows: int = 72
     p_threshold: float = 1e-4
@@ -83,6 +86,12 @@ class VolumeState:
     recent: deque[tuple[int, float]] = field(default_factory=deque)  # (count, expected)
     local_sum: float = 0.0  # EW sum of learnt counts and of their weights: the young
     local_weight: float = 0.0  # baseline's recent level and how many windows it rests on
+    # While young, the counts of the last 2 x max(horizons) windows learnt, and the sum
+    # and number of those before them: the hour before the one being tested and the
+    # stream's earlier level (``lagged_expected``)
+    young_counts: deque[float] = field(default_factory=deque)
+    young_sum: float = 0.0
+    young_n: int = 0
     log_var: list[float] = field(default_factory=list)  # per horizon (module doc)
     log_var_n: int = 0  # windows it was learnt from
     since_anomalous: int = 1_000_000
@@ -139,6 +148,39 @@ def young_expected(state: VolumeState, window: int, cfg: VolumeConfig) -> tuple[
     return max(expected, local), support
 
 
+def lagged_expected(state: VolumeState, window: int, cfg: VolumeConfig) -> float | None:
+    """A young stream's second opinion (None: none to give): the hour before the one
+    being tested, plus its rise over the stream's earlier level.
+
+    The young baseline follows the stream's level of the last half hour, so a rise
+    within the hour explains itself away: a stream a few hours old going from 50 to 130
+    mentions an hour expects 90 half an hour in. Judged against the hour before, that
+    rise is news, while a morning ramp, which was rising an hour ago too, is expected to
+    go on rising. Only for an hour of the day never seen before (a stream that resumed
+    after a night's silence knows this hour from earlier days), and from an hour with a
+    level of its own (``lagged_min_level``): from a night's trickle, the morning is a
+    rise of ten times, and no crisis."""
+    span = max(cfg.horizons)
+    counts = state.young_counts
+    if state.live_windows >= cfg.warmup_windows or len(counts) < 2 * span:
+        return None
+    hour, weekday = hour_and_weekday(window, cfg)
+    this_visit = state.visit_windows if state.visit_slot == weekday * HOURS + hour else 0
+    if state.hourly_seen[hour] - this_visit >= span:
+        return None
+    before = sum(list(counts)[:span]) / span
+    if before < cfg.lagged_min_level:  # a night's trickle is no level to rise from
+        return None
+    earlier = state.young_sum / state.young_n if state.young_n else before
+    return before + max(before - earlier, 0.0)
+
+
+def forget_young(state: VolumeState) -> None:
+    """The young baseline's own memory, emptied when the stream matures or restarts."""
+    state.young_counts.clear()
+    state.young_sum, state.young_n = 0.0, 0
+
+
 def learn(state: VolumeState, window: int, count: int, expected: float,
           cfg: VolumeConfig, frozen: bool = False) -> None:
     """Learn one window; a ``frozen`` (anomalous) window is only remembered for the
@@ -164,6 +206,13 @@ def learn(state: VolumeState, window: int, count: int, expected: float,
     local_decay = 1.0 - cfg.local_alpha
     state.local_sum = local_decay * state.local_sum + x
     state.local_weight = local_decay * state.local_weight + 1.0
+    if n < cfg.warmup_windows:
+        state.young_counts.append(x)
+        if len(state.young_counts) > 2 * max(cfg.horizons):
+            state.young_sum += state.young_counts.popleft()
+            state.young_n += 1
+    elif state.young_counts:
+        forget_young(state)
     state.recent_seasonal = decay * state.recent_seasonal + seasonal
     state.mean += (x - state.mean) / min(n + 1, cfg.warmup_windows)
     adjust = state.adjust

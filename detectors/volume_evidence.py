@@ -56,10 +56,12 @@ class Horizon:
 
 
 def horizon_tests(state: VolumeState, count: int, expected: float, support: float,
-                  cfg: VolumeConfig) -> list[Horizon]:
-    """The evidence of every horizon the history is long enough for."""
+                  cfg: VolumeConfig, history: list[tuple[int, float]] | None = None
+                  ) -> list[Horizon]:
+    """The evidence of every horizon the history is long enough for (``history``: the
+    earlier windows' counts and expectations, ``state.recent`` unless given)."""
     phi = state.dispersion(cfg)
-    history = list(state.recent)
+    history = list(state.recent) if history is None else history
     usable = [(i, h) for i, h in enumerate(cfg.horizons) if h - 1 <= len(history)]
     out = []
     for i, h in usable:

@@ -14,10 +14,12 @@ answer at a fraction of the cost.
 
 A hit's severity needs support. One post saying "I think you may have had a data
 breach" is a lead, not a crisis: a term's configured ``severity`` applies once its hits
-are supported (``support_mentions`` mentions from ``support_authors`` distinct authors,
-or mentions that reached ``support_reach`` followers together); short of that the hit is
-one level lower, unless the term says otherwise (``unsupported``: e.g. ``critical`` for
-a pharmacovigilance team that must treat every single report as one).
+are supported (``support_mentions`` mentions from ``support_authors`` distinct
+witnesses, or mentions that reached ``support_reach`` followers together); short of
+that the hit is one level lower, and ``info`` with a single witness, unless the term
+says otherwise (``unsupported``: e.g. ``critical`` for a pharmacovigilance team that
+must treat every single report as one). Witnesses are authors who tell rather than
+wonder ("data breach?" supports nothing), a retweet standing for the post it repeats.
 """
 
 from __future__ import annotations
@@ -47,11 +49,17 @@ class WatchTerm:
             or reach >= self.support_reach
 
     def severity_for(self, mentions: int, authors: int, reach: int) -> str:
-        """The severity of a hit with this much support."""
+        """The severity of a hit with this much support. ``authors`` are witnesses:
+        distinct authors who tell rather than wonder, a retweet counting for the post
+        it repeats. Short of support a hit is one level lower, and ``info`` with fewer
+        than two witnesses (one post, or only questions and rumours) unless the term
+        sets ``unsupported``."""
         if self.supported(mentions, authors, reach):
             return self.severity
         if self.unsupported is not None:
             return self.unsupported
+        if authors < min(2, self.support_authors):
+            return "info"  # one voice, or only questions: a lead, not a page
         return SEVERITIES[max(SEVERITIES.index(self.severity) - 1, 0)]
 
 
@@ -87,6 +95,14 @@ class Watchlist:
         found = {self._by_key[m.lastgroup].term for m in self._pattern.finditer(text)
                  if m.lastgroup}
         return tuple(sorted(found))
+
+    def spans(self, text: str) -> list[tuple[str, int]]:
+        """Each watch-term hit in ``text`` with where it starts: what deciding which
+        brand a term is aimed at, and whether its clause wonders, reads."""
+        if self._pattern is None:
+            return []
+        return [(self._by_key[m.lastgroup].term, m.start())
+                for m in self._pattern.finditer(text) if m.lastgroup]
 
     def get(self, term: str) -> WatchTerm | None:
         return next((t for t in self.terms if t.term == term), None)

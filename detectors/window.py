@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zlib import crc32
 
+from detectors.support import Distinct, Support
 from detectors.text import terms
 from detectors.topics import WindowTexts
 from detectors.topk import TopK
@@ -21,6 +22,7 @@ LOUDEST_KEPT = 3
 SAMPLE_KEPT = 8
 TAG_EXAMPLES_KEPT = 8
 AUTHORS_KEPT = 16  # distinct authors remembered per watch term (support needs a few)
+TAG_AUTHORS_KEPT = 16  # hashtags whose distinct authors are counted (the first seen)
 
 
 @dataclass(slots=True)
@@ -56,15 +58,47 @@ class WindowStats:
     tag_examples: dict[str, Example] = field(default_factory=dict)
     loudest: list[Example] = field(default_factory=list)  # most-followed complaints
     texts: WindowTexts | None = None  # distinct texts for topic clustering, when enabled
+    # who is talking (detectors.support): distinct authors; distinct voices (authors of
+    # original, non-spam posts that are not the brand's own) and original texts; the
+    # brand's own posts and retweets of them; spam-like posts and their authors
+    authors: Distinct = field(default_factory=Distinct)
+    voices: Distinct = field(default_factory=Distinct)
+    originals: Distinct = field(default_factory=Distinct)
+    own: int = 0
+    spam: int = 0
+    spam_authors: Distinct = field(default_factory=Distinct)
+    hashtag_own: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
+    hashtag_spam: TopK = field(default_factory=lambda: TopK(TOP_CAPACITY))
+    # distinct authors of a hashtag: twenty posts of a tag from three accounts are a bot
+    hashtag_authors: dict[str, Distinct] = field(default_factory=dict)
     # the followers a mention must exceed to join the full lists above (-1 while not
     # full): most mentions of a busy window are turned away by this one comparison
     examples_floor: int = field(default=-1, init=False, repr=False)
     loudest_floor: int = field(default=-1, init=False, repr=False)
     sample_floor: int = field(default=1 << 32, init=False, repr=False)
 
-    def add(self, m: Mention) -> WindowStats:
+    def add(self, m: Mention, own: bool = False,
+            watch: tuple[str, ...] | None = None) -> WindowStats:
+        """Count one mention. ``own``: the brand's own post or a retweet of one;
+        ``watch``: its watch terms aimed at this brand (``m.watch`` when None)."""
         self.count += 1
         tags = m.hashtags  # most mentions have none: skip the counters' calls then
+        author = m.author_id or m.handle or m.id  # an anonymous post stands for itself
+        self.authors.add(author)
+        if tags:
+            self._count_tag_authors(tags, author)
+        if own:
+            self.own += 1
+            if tags:
+                self.hashtag_own.update(tags)
+        if m.spam:
+            self.spam += 1
+            self.spam_authors.add(author)
+            if tags:
+                self.hashtag_spam.update(tags)
+        elif not own and not m.is_retweet:
+            self.voices.add(author)
+            self.originals.add(m.norm_text)
         tone = m.tone
         if tone is None:
             self.unknown += 1
@@ -89,8 +123,9 @@ class WindowStats:
             self.hashtags.update(tags)
             if len(self.tag_examples) < TAG_EXAMPLES_KEPT:
                 example = self._keep_tag_example(m)
-        if m.watch:
-            self._count_watch(m)
+        watch = m.watch if watch is None else watch
+        if watch:
+            self._count_watch(m, watch, author)
         rank = crc32(m.id.encode())
         if rank < self.sample_floor:
             example = example or _example(m)
@@ -112,15 +147,30 @@ class WindowStats:
                 self.loudest_floor = _keep_top(self.loudest, kept, LOUDEST_KEPT)
         return self
 
-    def _count_watch(self, m: Mention) -> None:
-        """Count the mention's watch terms, with who said them and to how many people."""
-        author = m.author_id or m.handle or m.id  # an anonymous post stands for itself
-        for term in m.watch:
+    def _count_watch(self, m: Mention, watch: tuple[str, ...], author: str) -> None:
+        """Count the mention's watch terms, with who said them and to how many people.
+
+        A term's support is its witnesses: a retweet stands for the post it repeats (a
+        hundred retweets of one rumour are one source), and a post that wonders ("data
+        breach?") is counted but supports nothing."""
+        if m.is_retweet:
+            author = "rt:" + (m.retweet_of or m.norm_text)
+        for term in watch:
             self.watch[term] = self.watch.get(term, 0) + 1
             self.watch_reach[term] = self.watch_reach.get(term, 0) + m.followers
             authors = self.watch_authors.setdefault(term, set())
-            if len(authors) < AUTHORS_KEPT:
+            if len(authors) < AUTHORS_KEPT and term not in m.hedged:
                 authors.add(author)
+
+    def _count_tag_authors(self, tags: tuple[str, ...], author: str) -> None:
+        kept = self.hashtag_authors
+        for tag in tags:
+            who = kept.get(tag)
+            if who is None:
+                if len(kept) >= TAG_AUTHORS_KEPT:
+                    continue
+                who = kept[tag] = Distinct()
+            who.add(author)
 
     def _keep_tag_example(self, m: Mention) -> Example | None:
         example = None
@@ -155,7 +205,8 @@ class WindowStats:
         """The window is closed: each counter down to its capacity (``TopK.seal``), so
         the detectors and the published record read the top ``TOP_CAPACITY`` of each."""
         for top in (self.hashtags, self.hashtag_retweets, self.hashtag_negatives,
-                    self.hashtag_positives, self.hashtag_unknown, self.retweeted, self.terms):
+                    self.hashtag_positives, self.hashtag_unknown, self.retweeted, self.terms,
+                    self.hashtag_own, self.hashtag_spam):
             top.seal()
 
     def merge(self, other: WindowStats) -> WindowStats:
@@ -174,6 +225,25 @@ class WindowStats:
         self.hashtag_unknown.merge(other.hashtag_unknown)
         self.retweeted.merge(other.retweeted)
         self.terms.merge(other.terms)
+        self.authors.merge(other.authors)
+        self.voices.merge(other.voices)
+        self.originals.merge(other.originals)
+        self.own += other.own
+        self.spam += other.spam
+        self.spam_authors.merge(other.spam_authors)
+        self.hashtag_own.merge(other.hashtag_own)
+        self.hashtag_spam.merge(other.hashtag_spam)
+        for tag, who in other.hashtag_authors.items():
+            mine = self.hashtag_authors.get(tag)
+            if mine is None:
+                self.hashtag_authors[tag] = Distinct().merge(who)
+            else:
+                mine.merge(who)
+        if len(self.hashtag_authors) > TAG_AUTHORS_KEPT:
+            counts = self.hashtags.counts
+            kept = sorted(self.hashtag_authors, key=lambda t: (-counts.get(t, 0), t))
+            self.hashtag_authors = {t: self.hashtag_authors[t]
+                                    for t in kept[:TAG_AUTHORS_KEPT]}
         for term, n in other.watch.items():
             self.watch[term] = self.watch.get(term, 0) + n
             self.watch_reach[term] = (self.watch_reach.get(term, 0)
@@ -200,6 +270,14 @@ class WindowStats:
             if all(x.id != e.id for x in self.loudest):
                 self.loudest_floor = _keep_top(self.loudest, e, LOUDEST_KEPT)
         return self
+
+    def support(self) -> Support:
+        """Who wrote these mentions (``detectors.support``)."""
+        top = max(self.retweeted.counts.values(), default=0)
+        return Support(mentions=self.count, authors=self.authors.estimate(),
+                       voices=self.voices.estimate(), originals=self.originals.estimate(),
+                       retweets=self.retweets, top_retweets=top, own=self.own,
+                       spam=self.spam, spam_authors=self.spam_authors.estimate())
 
     @property
     def readable(self) -> int:

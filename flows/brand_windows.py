@@ -53,6 +53,7 @@ from bytewax.operators import StatefulBatchLogic
 
 from detectors.brand import BrandState, DetectorConfig, observe
 from detectors.embeddings import Embedder
+from detectors.feedback import NoiseMark
 from detectors.topics import WindowTexts
 from detectors.types import Mention
 from detectors.window import WindowStats
@@ -93,9 +94,11 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
                  brand_cfgs: Mapping[str, DetectorConfig] | None = None,
                  max_jump_s: float | None = None, confirm: int = 8,
                  routine: Callable[[str], frozenset[str]] | None = None,
+                 noise: Callable[[str], tuple[NoiseMark, ...]] | None = None,
                  max_lead_s: float | None = None) -> None:
         self.default_cfg = cfg
         self.routine = routine  # terms people declared routine at run time, by brand
+        self.noise = noise  # incident patterns people marked noise, by brand
         self.brand_cfgs = brand_cfgs or {}
         self.embedder = embedder if cfg.topics is not None else None
         self.texts_per_window = texts_per_window
@@ -121,6 +124,7 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         newest event time are held as suspects first."""
         s, window_s, lateness = self.s, self.cfg.window_s, self.lateness_s
         seen, open_windows, suspects = s.seen, s.open, s.suspects
+        lens, watchlist = self.cfg.lenses.lens(s.brand), self.cfg.watchlist
         out: list[Out] = []
         duplicates = late = 0
         watermark = self._watermark()
@@ -173,8 +177,9 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
             stats = open_windows.get(window)
             if stats is None:
                 stats = open_windows[window] = self._new_window()
-            try:
-                stats.add(m)
+            try:  # as this brand reads it: its own post? its watch terms aimed at it?
+                stats.add(m, lens.is_own(m),
+                          lens.watch_terms(m, watchlist) if m.watch else None)
             except Exception as e:  # a bug must not stop the flow: keep it visible
                 out.extend(self._quarantine_mention(m, window, e))
                 continue
@@ -242,10 +247,14 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         return self.brand_cfgs.get(self.s.brand, self.default_cfg)
 
     def _window_cfg(self) -> DetectorConfig:
-        """``cfg`` with the routine terms declared through the API added."""
+        """``cfg`` with the routine terms declared through the API added, and the
+        patterns marked noise."""
         cfg = self.cfg
         extra = self.routine(self.s.brand) if self.routine else frozenset()
-        return replace(cfg, routine=cfg.routine | extra) if extra - cfg.routine else cfg
+        if extra - cfg.routine:
+            cfg = replace(cfg, routine=cfg.routine | extra)
+        marks = self.noise(self.s.brand) if self.noise else ()
+        return replace(cfg, noise=cfg.noise + marks) if marks else cfg
 
     def on_notify(self) -> tuple[Iterable[Out], bool]:
         return self._close(self._watermark()), False

@@ -27,14 +27,17 @@ from __future__ import annotations
 from itertools import islice
 
 from detectors.language import ENGLISH, LanguageIdentifier, normalise_lang
+from detectors.support import spam_like, speculative
 from detectors.text import has_own_words, normalise_text
 from detectors.types import Mention
 from detectors.watchlist import Watchlist
 from flows.sentiment import FlowSentiment
 
 # norm_text, sentiment (None until scored: texts not in English are scored only when a
-# mention says they are), tone (None: unknown), watch terms, the language of the text
-Enrichment = tuple[str, float | None, int | None, tuple[str, ...], str | None]
+# mention says they are), tone (None: unknown), watch terms, the language of the text,
+# spam-like, the watch terms it only wonders about
+Enrichment = tuple[str, float | None, int | None, tuple[str, ...], str | None, bool,
+                   tuple[str, ...]]
 
 
 class Enricher:
@@ -75,10 +78,12 @@ class Enricher:
             for text, norm, (p, t), lang in zip(new, norms, scores, langs, strict=True):
                 if not has_own_words(norm):  # the normalised text: same answer, faster
                     p, t = 0.0, None
-                cached(text, (norm, p, t, match(norm), lang))
+                watch = match(norm)
+                cached(text, (norm, p, t, watch, lang, spam_like(text),
+                              self._hedged(text) if watch else ()))
         late: list[Mention] = []
         for m in mentions:
-            norm, p, t, watch, lang = cache[m.text]
+            norm, p, t, watch, lang, m.spam, m.hedged = cache[m.text]
             m.norm_text, m.watch = norm, watch
             if t is None:  # no words of its own: unknown tone in any language
                 m.sentiment, m.tone = 0.0, None
@@ -103,6 +108,11 @@ class Enricher:
             for text in list(islice(cache, len(cache) - self.max_texts * 9 // 10)):
                 del cache[text]
 
+    def _hedged(self, text: str) -> tuple[str, ...]:
+        """The watch terms the text only wonders about (``detectors.support.speculative``)."""
+        return tuple(sorted({term for term, at in self.watchlist.spans(text)
+                             if speculative(text, at)}))
+
     def _complete(self, mentions: list[Mention]) -> None:
         """What the cache lacks for these mentions, worked out now: the language of a
         text first cached for a mention that gave its own, or the score of a text
@@ -113,8 +123,8 @@ class Enricher:
         missing = [t for t in texts if cache[t][4] is None]
         for text, lang in zip(missing, self.language.identify(missing),
                               strict=True):
-            norm, p, t, watch, _ = cache[text]
-            cache[text] = (norm, p, t, watch, lang)
+            norm, p, t, watch, _, spam, hedged = cache[text]
+            cache[text] = (norm, p, t, watch, lang, spam, hedged)
         for m in mentions:
             if m.lang is None:
                 m.lang = cache[m.text][4]
@@ -122,11 +132,11 @@ class Enricher:
         unscored = [t for t in english if cache[t][1] is None]
         polarity, tone = self.sentiment.score(unscored)
         for text, p, t in zip(unscored, polarity, tone, strict=True):
-            norm, _, _, watch, lang = cache[text]
+            norm, _, _, watch, lang, spam, hedged = cache[text]
             cache[text] = (norm, *((p, t) if has_own_words(norm) else (0.0, None)), watch,
-                           lang)
+                           lang, spam, hedged)
         for m in mentions:
             if m.lang == ENGLISH:
-                _, m.sentiment, m.tone, _, _ = cache[m.text]  # type: ignore[assignment]
+                _, m.sentiment, m.tone, *_ = cache[m.text]  # type: ignore[assignment]
             else:  # identified as another language: tone unknown
                 m.sentiment, m.tone = 0.0, None

@@ -14,12 +14,14 @@ never touched here: a person may acknowledge an incident the detector already cl
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from response.notify import follow_up as follow_up_body
 from response.notify import render
 from response.playbooks import Action, Playbook, PlaybookSet
+from response.spike_forecast import Forecast
 from response.staffing import StaffingConfig, recommend
 
 SYSTEM = "crisiswatch"  # the actor of automatic activations
@@ -79,6 +81,9 @@ class Context:
     playbooks: PlaybookSet
     staffing: StaffingConfig
     now: float
+    # the spike forecast for the staffing advice, asked only when a step staffs (it
+    # reads the brand's series); None or None returned: from the explanation alone
+    forecast: Callable[[], Forecast | None] | None = None
 
 
 def entry(now: float, actor: str, action: str, note: str = "", **details: Any) -> dict[str, Any]:
@@ -252,6 +257,10 @@ def clock_ran_out(snap: Snapshot, ctx: Context, name: str) -> Change:
     due = None if rec is None else rec.get("respond_by")
     if due is None or snap.state in ("acknowledged", "resolved"):
         return Change(timers={name: None})
+    if ctx.incident.get("state") == "resolved":  # the storm passed before anyone answered
+        return Change(timers={name: None}, activations={name: {**rec, "respond_by": None}},
+                      audit=[entry(ctx.now, SYSTEM, "sla.stopped",
+                                   "the detector resolved the incident", playbook=name)])
     if due > ctx.now:
         return Change(timers={name: due})  # moved on since the timer was read: re-arm
     minutes = rec.get("respond_within_minutes")
@@ -300,7 +309,8 @@ def _run(change: Change, snap: Snapshot, ctx: Context, playbook: Playbook,
     incident from someone a person assigned it to; an escalation step does."""
     now, incident = ctx.now, ctx.incident
     if any(a.kind == "staffing" for a in actions):
-        staffing = recommend(incident.get("explanation") or {}, ctx.staffing)
+        staffing = recommend(incident.get("explanation") or {}, ctx.staffing,
+                             ctx.forecast() if ctx.forecast else None)
         change.audit.append(entry(now, SYSTEM, "staffing", playbook=playbook.name,
                                   summary=staffing["summary"] if staffing
                                   else "no counts in the incident to advise from"))

@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 
+from response.headline import headline
 from response.playbooks import Destination
 
 SEVERITY_MARK = {"critical": ":rotating_light:", "warning": ":warning:",
@@ -102,7 +103,9 @@ class _Text:
 
     @property
     def summary(self) -> str:
-        return (self.incident.get("explanation") or {}).get("summary") or "(no summary)"
+        """The headline in plain words, then the detector's own line."""
+        said = (self.incident.get("explanation") or {}).get("summary") or "(no summary)"
+        return f"{self.incident.get('headline') or headline(self.incident)}\n{said}"
 
     @property
     def why(self) -> str | None:
@@ -194,9 +197,10 @@ def _pagerduty(dest: Destination, *, incident: dict[str, Any], key: str, playboo
     ex = incident.get("explanation") or {}
     sev = str(incident.get("severity", "info"))
     brand = str(incident.get("brand", "?"))
-    summary = f"[{sev.upper()}] {brand}: {ex.get('summary') or 'incident'}"
+    summary = f"[{sev.upper()}] {brand}: {incident.get('headline') or headline(incident)}"
     details = {
-        "incident": _id(incident), "playbook": playbook, "step": step, "reasons": reasons,
+        "incident": _id(incident), "explanation": ex.get("summary"), "playbook": playbook,
+        "step": step, "reasons": reasons,
         "observed": ex.get("observed"), "expected": ex.get("expected"),
         "lift": ex.get("lift"), "surprise": ex.get("surprise"),
         "negative_share": ex.get("negative_share"), "reach": ex.get("reach"),

@@ -6,9 +6,10 @@ reply takes an agent some minutes, and the contact center promises a service lev
 hour, average handle time and that promise into the number of agents needed, so the
 advice is "staff 4 more agents for the next two hours", not "volume is up 3x".
 
-The spike's future is unknown; the incident only says how far above its baseline the
-brand is now. We assume the excess decays exponentially (a stated half-life), the
-usual shape of a social media storm once the news cycle moves on.
+The spike's future is unknown: ``spike_forecast`` gives the excess mentions of each
+hour ahead as a median and a P90, learned from past incidents, and the advice staffs
+both, so a team chooses its risk (the median, or the cautious P90). A fixed decay was
+worse than assuming no spike at all on real streams (``crisiswatch eval --staffing``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
+
+from response.spike_forecast import Forecast, ShapeModel, SpikeView
 
 
 @dataclass(frozen=True)
@@ -25,7 +28,6 @@ class StaffingConfig:
     service_level: float = 0.8  # share of contacts answered within ...
     answer_within_seconds: float = 900.0  # ... this many seconds
     horizon_hours: int = 4  # hours of advice
-    decay_half_life_hours: float = 2.0  # how fast the excess is assumed to fade
     max_occupancy: float = 0.85  # busy share of an agent's time that is sustainable
     max_agents: int = 10_000  # search bound: a larger answer means the inputs are wrong
 
@@ -88,19 +90,11 @@ def agents_needed(contacts_per_hour: float, cfg: StaffingConfig) -> int:
     return agents
 
 
-def excess_forecast(excess_per_hour: float, hours: int, half_life_hours: float) -> list[float]:
-    """Expected excess mentions in each of the next ``hours`` hours when the current
-    excess rate decays with the given half-life (the exact integral over each hour)."""
-    if excess_per_hour <= 0:
-        return [0.0] * hours
-    k = math.log(2) / half_life_hours
-    return [excess_per_hour * (math.exp(-k * h) - math.exp(-k * (h + 1))) / k
-            for h in range(hours)]
-
-
-def recommend(explanation: dict[str, Any], cfg: StaffingConfig) -> dict[str, Any] | None:
-    """Hour-by-hour advice from an incident's explanation (observed and expected counts
-    over ``horizon_minutes``); None when the explanation has no counts to work from."""
+def explanation_view(explanation: dict[str, Any], brand: str = "",
+                     window_s: int = 300) -> SpikeView | None:
+    """A view of the spike from the incident's explanation alone (its observed and
+    expected counts over ``horizon_minutes``, spread evenly over those windows), for
+    when the brand's series cannot be read; None without counts."""
     try:
         observed = float(explanation["observed"])
         expected = float(explanation["expected"])
@@ -109,39 +103,69 @@ def recommend(explanation: dict[str, Any], cfg: StaffingConfig) -> dict[str, Any
         return None
     if minutes <= 0:
         return None
-    per_hour = 60.0 / minutes
-    baseline = max(expected, 0.0) * per_hour
-    excess_now = max(observed - expected, 0.0) * per_hour
+    span = max(round(minutes * 60 / window_s), 1)
+    per_hour = max(round(3600 / window_s), span)
+    counts = [0.0] * (per_hour - span) + [observed / span] * span
+    expected_w = [expected / span] * per_hour
+    made_at = float(explanation.get("peak_window") or 0.0) + window_s
+    return SpikeView(brand, tuple(counts), tuple(expected_w), window_s, made_at=made_at)
+
+
+def recommend(explanation: dict[str, Any], cfg: StaffingConfig,
+              forecast: Forecast | None = None) -> dict[str, Any] | None:
+    """Hour-by-hour advice for the median and the P90 of the spike's forecast (made from
+    the brand's series by ``spike_history``; without one, from the explanation's counts
+    and no history). The baseline is the explanation's expected rate. None when the
+    explanation has no counts to work from."""
+    view = explanation_view(explanation)
+    if view is None:
+        return None
+    if forecast is None:
+        forecast = ShapeModel().forecast(view, cfg.horizon_hours)
+    minutes = float(explanation["horizon_minutes"])
+    baseline = max(float(explanation["expected"]), 0.0) * 60.0 / minutes
     base_contacts = cfg.reply_fraction * baseline
     base_agents = agents_needed(base_contacts, cfg)
     hours = []
-    for h, excess in enumerate(excess_forecast(excess_now, cfg.horizon_hours,
-                                               cfg.decay_half_life_hours)):
-        contacts = cfg.reply_fraction * excess
+    for h in range(cfg.horizon_hours):
+        median = forecast.median[h] if h < len(forecast.median) else 0.0
+        p90 = forecast.p90[h] if h < len(forecast.p90) else 0.0
+        contacts = cfg.reply_fraction * median
         traffic = (base_contacts + contacts) * cfg.aht_seconds / 3600.0
         agents = agents_needed(base_contacts + contacts, cfg)
+        agents_p90 = agents_needed(base_contacts + cfg.reply_fraction * p90, cfg)
         asa = average_speed_of_answer(agents, traffic, cfg.aht_seconds)
         hours.append({
             "hour": h,
-            "excess_mentions": round(excess, 1),
+            "excess_mentions": round(median, 1),
+            "excess_mentions_p90": round(p90, 1),
             "contacts": round(contacts, 1),
+            "contacts_p90": round(cfg.reply_fraction * p90, 1),
             "baseline_contacts": round(base_contacts, 1),
             "agents": agents,
+            "agents_p90": agents_p90,
             "baseline_agents": base_agents,
             "extra_agents": agents - base_agents,
+            "extra_agents_p90": agents_p90 - base_agents,
             "service_level": round(service_level(agents, traffic, cfg.aht_seconds,
                                                  cfg.answer_within_seconds), 4),
             "asa_seconds": round(asa, 1),
             "occupancy": round(traffic / agents, 3) if agents else 0.0,
         })
     peak = max((h["extra_agents"] for h in hours), default=0)
+    peak_p90 = max((h["extra_agents_p90"] for h in hours), default=0)
     first = hours[0] if hours else None
+    by_hour = ", ".join(f"{h['extra_agents']}/{h['extra_agents_p90']}" for h in hours)
     summary = (
-        f"next hour: ~{first['contacts']:.0f} extra contacts from the spike; "
-        f"{first['extra_agents']} extra agent(s) (peak {peak} over {cfg.horizon_hours} h) to "
+        f"next hour: ~{first['contacts']:.0f} extra contacts from the spike "
+        f"(P90 {first['contacts_p90']:.0f}); {first['extra_agents']} extra agent(s), "
+        f"{first['extra_agents_p90']} to be safe (peak {peak}, P90 {peak_p90} over "
+        f"{cfg.horizon_hours} h; the spike is {forecast.features.shape}) to "
         f"answer {cfg.service_level:.0%} within {cfg.answer_within_seconds / 60:g} min "
-        f"at {cfg.aht_seconds / 60:g} min per reply"
+        f"at {cfg.aht_seconds / 60:g} min per reply; extra agents hour by hour, "
+        f"median/P90: {by_hour}"
         if first else "no advice: zero-hour horizon"
     )
-    return {"summary": summary, "peak_extra_agents": peak, "hours": hours,
-            "excess_per_hour_now": round(excess_now, 1), "config": asdict(cfg)}
+    return {"summary": summary, "peak_extra_agents": peak, "peak_extra_agents_p90": peak_p90,
+            "hours": hours, "excess_per_hour_now": round(forecast.features.level, 1),
+            "forecast": forecast.to_dict(), "config": asdict(cfg)}

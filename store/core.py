@@ -5,7 +5,7 @@ by construction (hash fields and sorted-set members keyed by window start, incid
 or record position; counters written as absolute totals), because Bytewax re-emits
 windows after recovery and a sink that appends would double count. The key names are
 in ``store/keys.py``; each concern has its module (``reads``, ``writer``, ``events``,
-``lifecycle``, ``outbox``, ``labels``, ``routine``, ``api_keys``, ``inputs``,
+``lifecycle``, ``outbox``, ``labels``, ``routine``, ``feedback``, ``api_keys``, ``inputs``,
 ``connectors``).
 """
 
@@ -21,6 +21,7 @@ from store.api_keys import ApiKeys
 from store.client import lua
 from store.connectors import Connectors
 from store.events import EventLog
+from store.feedback import Feedback
 from store.inputs import InputStreams
 from store.keys import KeySpace
 from store.labels import Labels
@@ -28,6 +29,7 @@ from store.lifecycle import Lifecycle
 from store.outbox import Outbox, Timers
 from store.reads import Reads
 from store.routine import RoutineTerms
+from store.snooze import Snoozes
 from store.writer import StoreWriter
 
 
@@ -71,6 +73,14 @@ class Store(Reads):
         return RoutineTerms(self)
 
     @functools.cached_property
+    def feedback(self) -> Feedback:
+        return Feedback(self.r, self.keys.feedback)
+
+    @functools.cached_property
+    def snoozes(self) -> Snoozes:
+        return Snoozes(self)
+
+    @functools.cached_property
     def api_keys(self) -> ApiKeys:
         return ApiKeys(self)
 
@@ -95,12 +105,32 @@ class Store(Reads):
         return self.r.register_script(lua("topic"))
 
     @functools.cached_property
+    def _wall_script(self) -> Any:
+        return self.r.register_script(lua("wall"))
+
+    @functools.cached_property
     def _dead_script(self) -> Any:
         return self.r.register_script(lua("mark_dead"))
 
     def publish(self, kind: str, data: dict[str, Any]) -> str:
         """Add an event to ``p:events`` (SSE clients and the activation worker read it)."""
         return self.events.publish(kind, data)
+
+    def claim_digest(self, team: str, period_end: float) -> bool:
+        """Record that ``team``'s digest up to ``period_end`` is sent; False when it
+        already was (by this worker before a restart, or by another one)."""
+        key = self.keys.digests
+
+        def attempt(pipe: Any) -> bool:
+            last = pipe.hget(key, team)
+            if last is not None and float(last) >= period_end:
+                pipe.reset()
+                return False
+            pipe.multi()
+            pipe.hset(key, team, repr(period_end))
+            return True
+
+        return bool(self.r.transaction(attempt, key, value_from_callable=True))
 
     def set_status(self, **fields: Any) -> None:
         self.r.hset(self.keys.stats, mapping={f"status_{k}": str(v) for k, v in fields.items()})

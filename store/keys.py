@@ -18,6 +18,11 @@ With prefix ``p`` (``cw`` by default):
 - ``p:labels``                   stream: sentiment labels people gave mentions (``Labels``)
 - ``p:routine``                  hash: [brand, term] (JSON) -> who declared the term's
   bursts routine for the brand, why, until when (``RoutineTerms``)
+- ``p:feedback``                 hash: incident id -> a team's verdict on it, useful or
+  noise, why, and the incident's pattern (``Feedback``)
+- ``p:snooze``                   hash: [scope, target] (JSON) -> a snooze of an incident or
+  a brand (``Snoozes``); ``p:snooze:log``: list of snoozes, take-backs and ends
+- ``p:digest``                   hash: digest schedule -> end of the last period sent
 - ``p:topic:{id}``               string: a complaint topic (JSON), merged and faded ones too
 - ``p:topics:{brand}``           zset: topic id by last window, capped at ``TOPICS_KEPT``
 - ``p:apikeys``, ``p:apikey_ids``: API keys, stored as token digests (``ApiKeys``)
@@ -114,6 +119,22 @@ class KeySpace:
     @property
     def routine(self) -> str:
         return self._k("routine")
+
+    @property
+    def feedback(self) -> str:
+        return self._k("feedback")
+
+    @property
+    def snoozes(self) -> str:
+        return self._k("snooze")
+
+    @property
+    def snooze_log(self) -> str:
+        return self._k("snooze", "log")
+
+    @property
+    def digests(self) -> str:
+        return self._k("digest")
 
     # -- access ---------------------------------------------------------------------------
     @property

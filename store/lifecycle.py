@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from response.headline import headline
 from response.lifecycle import Change, Snapshot
 from store.events import EVENTS_KEPT
 
@@ -53,10 +54,15 @@ class Lifecycle:
             pipe.hgetall(life)
             pipe.lrange(audit, 0, -1)
             pipe.hgetall(act)
-        raw = pipe.execute()
+        pipe.hmget(self.s.keys.feedback, [doc["id"] for doc in docs])
+        *raw, verdicts = pipe.execute()
+        snoozes = self.s.snoozes.covering_all(docs)
         for n, doc in enumerate(docs):
+            doc["snoozed"] = snoozes[n]
+            doc["feedback"] = orjson.loads(verdicts[n]) if verdicts[n] else None
             life, audit, act = raw[3 * n: 3 * n + 3]
             snap = _snapshot(doc["id"], life, act)
+            doc.setdefault("headline", headline(doc))  # stored before headlines were
             doc["detector_state"] = doc["state"]
             doc["state"] = snap.state or doc["state"]
             doc["assignee"] = snap.assignee

@@ -19,6 +19,7 @@ class Reads:
     r: redis.Redis
     keys: KeySpace
     lifecycle: Lifecycle
+    _wall_script: Any
 
     def ping(self) -> bool:
         return bool(self.r.ping())
@@ -61,6 +62,30 @@ class Reads:
         raw = self.r.get(self.keys.alert(alert_id))
         return orjson.loads(raw) if raw else None
 
+    def wall(self, span_s: float = 86_400, buckets: int = 24,
+             incidents: int = 3) -> list[dict[str, Any]]:
+        """Every brand's tile for the wall, in two round trips whatever the number of
+        brands: its last ``span_s`` of windows summed into ``buckets`` (mentions and
+        expected mentions, ``counts`` / ``expected``; ``last``: the newest window's
+        start) and its newest ``incidents``, each with ``state`` as people left it."""
+        brands = self.brands()
+        pipe = self.r.pipeline(transaction=False)
+        for brand in brands:
+            self._wall_script(keys=[self.keys.series_idx(brand), self.keys.series(brand),
+                                    self.keys.alerts(brand)],
+                              args=[span_s, buckets, incidents, self.keys.alert("")],
+                              client=pipe)
+        rows = [{"brand": b, **orjson.loads(raw)} for b, raw in zip(brands, pipe.execute(),
+                                                                     strict=True)]
+        found = [a for row in rows for a in _listed(row, "incidents")]
+        pipe = self.r.pipeline(transaction=False)
+        for a in found:
+            pipe.hget(self.keys.life(a["id"]), "state")
+        for a, state in zip(found, pipe.execute(), strict=True):
+            a["detector_state"] = a["state"]
+            a["state"] = state.decode() if state else a["state"]
+        return rows
+
     def topics(self, brand: str, since: float | None = None, limit: int = 100,
                merged: bool = False) -> list[dict[str, Any]]:
         """The brand's topics seen at or after ``since``, by recent growth (the last
@@ -98,3 +123,10 @@ class Reads:
             return []
         return [orjson.loads(x) for x in self.r.hmget(self.keys.capped(name), keys)
                 if x is not None]
+
+
+def _listed(row: dict[str, Any], name: str) -> list[Any]:
+    """A list from a Lua script's JSON, where an empty list comes out as ``{}``."""
+    value = row.get(name) or []
+    row[name] = value if isinstance(value, list) else []
+    return row[name]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from response.headline import headline
 from store.events import EVENTS_KEPT
 
 if TYPE_CHECKING:
@@ -32,8 +33,11 @@ class StoreWriter:
         self.pipe.zadd(self.keys.series_idx(brand), {str(int(start)): start})
 
     def alert(self, alert: dict[str, Any]) -> None:
-        """Store an incident version and publish incident.opened/updated/resolved."""
+        """Store an incident version and publish incident.opened/updated/resolved. The
+        plain-language ``headline`` goes with it, so the event that the dashboard and
+        the wall read carries the same line as the API and the messages."""
         k = self.keys
+        alert = {**alert, "headline": headline(alert)}
         self.s._alert_script(
             keys=[k.alert(alert["id"]), k.alerts(), k.alerts(alert["brand"]), k.events],
             args=[orjson.dumps(alert), alert["id"], alert["last_window"], alert["state"],

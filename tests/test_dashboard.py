@@ -144,7 +144,7 @@ def test_the_page_shows_the_replay_and_the_fleek_spike_marked(tab: Page,
     assert len(inside) >= 3 and inside == marks  # the spike, and only the spike, marked
     text = dialog.inner_text()
     why = fleek["explanation"]
-    figures = page.locator("dl.figures").inner_text()
+    figures = page.locator("dl.figures").first.inner_text()
     assert str(why["observed"]) in figures and f"{why['expected']:.1f}" in figures
     assert "#fleek" in text  # the hashtags with their lift ...
     assert all(f"#{t['tag']}" in text for t in why["hashtags"])
@@ -200,6 +200,13 @@ def test_acknowledge_activate_resolve_from_the_page_go_through_the_api(
     audit = page.locator("#detail-body table").last.inner_text()
     assert "playbook.activated" in audit and "resolved" in audit
     assert page.locator("#act-ack").is_disabled() and page.locator("#act-resolve").is_disabled()
+    assert page.locator("#detail-support").is_visible()  # who was talking
+    page.select_option("#verdict-reason", "spam")  # the team's verdict, from the dialog
+    page.click("#act-noise")
+    page.wait_for_function("document.getElementById('detail-verdict-text').textContent"
+                           ".startsWith('noise (spam) by ana')")
+    verdict = api.get(f"/alerts/{target['id']}").json()["feedback"]
+    assert (verdict["verdict"], verdict["reason"], verdict["actor"]) == ("noise", "spam", "ana")
     assert tab.errors == []
 
 
@@ -355,3 +362,43 @@ def test_an_api_that_refuses_anonymous_reads_asks_for_a_key(browser: Any, dash_s
         assert page.locator("#incident-list > li").count() >= 4
         assert tab.errors and all("401" in e for e in tab.errors)  # the refusals before
         page.close()
+
+
+OVERFLOW = """(sel) => { const el = document.querySelector(sel);
+  return [el.scrollWidth, el.clientWidth]; }"""
+
+
+def test_a_deep_link_opens_its_incident_and_fits_a_phone(tab: Page, api: httpx.Client) -> None:
+    fleek = fleek_incident(api)
+    page = tab.page
+    page.goto(f"{tab.base}/#/brands/Delta")
+    page.wait_for_selector("body[data-loaded=true]", timeout=10_000)
+    page.goto(f"{tab.base}/#/alerts/{fleek['id']}")  # as "Open the incident" in a message
+    page.wait_for_selector("#detail-state", timeout=10_000)
+    assert page.evaluate("document.getElementById('detail').open")
+    title = page.locator("#detail-title").inner_text()
+    assert fleek["headline"] and fleek["headline"] in title  # the plain words first
+    assert page.locator("#detail-meta code").inner_text() == fleek["id"]
+    assert "resolved: no response clock" in page.locator("#detail-sla").inner_text()
+    page.wait_for_selector("#detail-chart circle.anomaly", state="attached", timeout=10_000)
+    page.screenshot(path=str(SCREENSHOTS / "deep-link-incident-1440.png"))
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_selector("#detail-staffing table", timeout=10_000)
+    width, client = page.evaluate(OVERFLOW, "dialog#detail")
+    assert width <= client, f"the dialog overflows at 390 px: {width} > {client}"
+    width, client = page.evaluate(OVERFLOW, "body")
+    assert width <= client, (width, client)
+    page.screenshot(path=str(SCREENSHOTS / "deep-link-incident-390.png"))
+
+    page.go_back()  # back closes the incident, onto the brand it came from
+    page.wait_for_function("!document.getElementById('detail').open")
+    assert page.evaluate("location.hash") == "#/brands/Delta"
+    incidents = page.locator("#incident-list").bounding_box()
+    chart = page.locator("#volume-chart").bounding_box()
+    assert incidents["y"] < chart["y"]  # on a phone the incidents come first
+    width, client = page.evaluate(OVERFLOW, "body")
+    assert width <= client, (width, client)
+    page.go_forward()
+    page.wait_for_function("document.getElementById('detail').open")
+    assert tab.errors == []

@@ -97,8 +97,9 @@ def test_pagerduty_one_alert_per_incident_acknowledged_and_resolved(
         assert body["routing_key"] == ROUTING_KEY and body["dedup_key"] == "inc-pd"
         assert verify(q["headers"], q["body"])  # the same signing as every webhook
     trigger = bodies[0]["payload"]
-    assert trigger["severity"] == "critical" and trigger["summary"].startswith(
-        "[CRITICAL] Acme: Acme: 120 mentions")
+    assert trigger["severity"] == "critical" and trigger["summary"] == (
+        "[CRITICAL] Acme: Outage complaints: 6.0× the usual volume, #acmedown, 60% negative")
+    assert trigger["custom_details"]["explanation"].startswith("Acme: 120 mentions")
     assert trigger["custom_details"]["observed"] == 120
     assert bodies[0]["links"] == [{"href": "https://crisis.example.com/#/alerts/inc-pd",
                                    "text": "The incident in crisiswatch"}]
@@ -144,7 +145,8 @@ playbooks:
     card = body["attachments"][0]["content"]
     head, summary = card["body"][0], card["body"][1]
     assert head["text"] == "[CRITICAL] Acme: playbook crit activated"
-    assert head["color"] == "Attention" and summary["text"].startswith("Acme: 120 mentions")
+    assert head["color"] == "Attention" and summary["text"].startswith(
+        "Outage complaints: 6.0× the usual volume, #acmedown, 60% negative\nAcme: 120 mentions")
     facts = {f["title"]: f["value"] for f in card["body"][2]["facts"]}
     assert facts["Incident"] == "inc-t" and facts["Kinds"] == "volume"
     assert any(b["text"].startswith("Staffing:") for b in card["body"][3:])
@@ -206,7 +208,8 @@ def test_email_over_smtp_retries_a_4xx_and_arrives_signed(store: Store,
     key = msg["Idempotency-Key"]
     assert msg["Message-ID"] == f"<{key}@crisiswatch>" and msg["Date"]
     text = msg.get_content().replace("\r\n", "\n")  # SMTP carries CRLF; signed with LF
-    assert text.startswith("Acme: 120 mentions in 60 min") and "Incident: inc-m" in text
+    assert text.startswith("Outage complaints: 6.0× the usual volume, #acmedown, 60% negative\n"
+                           "Acme: 120 mentions in 60 min") and "Incident: inc-m" in text
     stamp = msg["X-Crisiswatch-Timestamp"]
     mac = hmac.new(SECRET, stamp.encode() + b"." + text.encode(), hashlib.sha256).hexdigest()
     assert msg["X-Crisiswatch-Signature"].strip() == "sha256=" + mac  # a folded header

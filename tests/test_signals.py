@@ -263,8 +263,10 @@ def test_a_burst_twice_the_size_of_yesterdays_at_this_time_is_not_recurring() ->
 
 def test_a_watch_terms_severity_needs_support_or_an_explicit_rule() -> None:
     breach = WatchTerm("data breach*", "critical", 1)
-    assert breach.severity_for(1, 1, 150) == "warning"  # one speculative post
-    assert breach.severity_for(3, 1, 450) == "warning"  # one person, three times
+    assert breach.severity_for(1, 1, 150) == "info"  # one post: a lead, not a page
+    assert breach.severity_for(3, 1, 450) == "info"  # one person, three times
+    assert breach.severity_for(2, 0, 450) == "info"  # only questions ("data breach?")
+    assert breach.severity_for(2, 2, 300) == "warning"  # two witnesses, not yet three
     assert breach.severity_for(3, 3, 450) == "critical"
     assert breach.severity_for(1, 1, 2_000_000) == "critical"  # one post, a huge audience
     assert WatchTerm("outage").severity_for(2, 1, 0) == "info"

@@ -12,7 +12,6 @@ from response.staffing import (
     average_speed_of_answer,
     erlang_b,
     erlang_c,
-    excess_forecast,
     recommend,
     service_level,
 )
@@ -65,18 +64,9 @@ def test_erlang_b_recurrence_and_the_edges() -> None:
     assert 1800 < big < 1800 + 3 * math.sqrt(1800)
 
 
-def test_forecast_integrates_the_decay_hour_by_hour() -> None:
-    hours = excess_forecast(100.0, 4, half_life_hours=1.0)
-    # with a one-hour half-life, hour h holds 100·(2^-h - 2^-(h+1))/ln 2
-    expected = [100 * (2 ** -h - 2 ** -(h + 1)) / math.log(2) for h in range(4)]
-    assert hours == pytest.approx(expected)
-    assert hours[0] == pytest.approx(72.13, abs=0.01)
-    assert excess_forecast(0.0, 3, 2.0) == [0.0, 0.0, 0.0]
-
-
 def test_recommendation_is_the_least_staff_that_meets_service_and_occupancy() -> None:
     cfg = StaffingConfig(reply_fraction=0.5, aht_seconds=300, service_level=0.8,
-                         answer_within_seconds=900, horizon_hours=3, decay_half_life_hours=2)
+                         answer_within_seconds=900, horizon_hours=3)
     advice = recommend({"observed": 420, "expected": 60.0, "horizon_minutes": 60}, cfg)
     assert advice is not None
     assert advice["excess_per_hour_now"] == 360.0
@@ -94,5 +84,10 @@ def test_recommendation_is_the_least_staff_that_meets_service_and_occupancy() ->
     extras = [h["extra_agents"] for h in advice["hours"]]
     assert extras == sorted(extras, reverse=True) and extras[0] > 0
     assert advice["peak_extra_agents"] == extras[0]
+    for h in advice["hours"]:  # the cautious figure staffs the forecast's P90
+        assert h["excess_mentions_p90"] >= h["excess_mentions"]
+        assert h["agents_p90"] == agents_needed(base_contacts + h["contacts_p90"], cfg)
+        assert h["extra_agents_p90"] >= h["extra_agents"]
+    assert advice["peak_extra_agents_p90"] >= advice["peak_extra_agents"]
     assert "extra agent" in advice["summary"] and "80% within 15 min" in advice["summary"]
     assert recommend({"summary": "no counts"}, cfg) is None

@@ -26,6 +26,7 @@ def test_every_key_keeps_its_name() -> None:
             k.connector("bluesky"), k.connector_refused("bluesky"), k.connectors] == [
         "p:apikeys", "p:apikey_ids", "p:rate:key:x", "p:input:3", "p:input:partitions",
         "p:connector:bluesky", "p:connector:bluesky:refused", "p:connectors"]
+    assert [k.snoozes, k.snooze_log, k.digests] == ["p:snooze", "p:snooze:log", "p:digest"]
 
 
 def test_the_default_prefix_is_cw() -> None:

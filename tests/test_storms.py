@@ -1,9 +1,9 @@
 """The failures of issue 12, replayed through the real flow (``tests/helpers/storm_streams.py``):
 a storm of retweeted handle lists pages within 15 minutes, on a brand with history and
-on one whose stream began two hours before; one speculative watch-term post is not
-critical, the same words from several authors are; a reply hashtag that bursts every
-morning alerts once and is then reported as recurring; a stream whose first hour holds a
-tenfold spike alerts inside that hour."""
+on one whose stream began two hours before; one watch-term post pages nobody, nor do
+three customers wondering about it, a story told by several authors is critical; a reply
+hashtag that bursts every morning alerts once and is then reported as recurring; a
+stream whose first hour holds a tenfold spike alerts inside that hour."""
 
 from __future__ import annotations
 
@@ -64,12 +64,22 @@ def test_one_speculative_watch_term_post_is_not_critical(
     alerts = alerts_of(store, ss.SPECULATIVE)
     assert alerts and all(a["severity"] != "critical" for a in alerts)
     (lead,) = [a for a in alerts if "keyword" in a["kinds"]]
-    assert lead["severity"] == "warning"  # still surfaced, as a lead
+    assert lead["severity"] == "info"  # still surfaced, as a lead: it pages nobody
     assert "not yet corroborated" in lead["explanation"]["summary"]
     assert "data breach" in lead["explanation"]["examples"][0]["text"]
 
 
-def test_the_same_words_from_several_authors_are_critical(
+def test_customers_wondering_about_a_breach_are_one_rumour_not_witnesses(
+        run: tuple[Store, list[dict[str, Any]]]) -> None:
+    """Three customers asking "data breach?" page nobody: a question supports nothing."""
+    store, _ = run
+    alerts = alerts_of(store, ss.WONDERING)
+    assert alerts and all(a["severity"] == "info" for a in alerts)
+    keyword = [s for a in alerts for s in a["explanation"]["signals"] if s["kind"] == "keyword"]
+    assert keyword and all(s["details"]["authors"] == 0 for s in keyword)
+
+
+def test_the_same_story_from_several_authors_is_critical(
         run: tuple[Store, list[dict[str, Any]]]) -> None:
     store, _ = run
     (incident,) = alerts_of(store, ss.CORROBORATED)

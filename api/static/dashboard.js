@@ -1,3 +1,8 @@
+// The dashboard's views and its routes: the wall of every brand (#/wall, the default
+// when several brands are tracked; #/wall?kiosk=1 for a screen on the wall), one brand
+// (#/brands/{brand}), one incident (#/alerts/{id}: the link every message carries) and
+// the reports (#/reports, #/reports/{brand}); back and forward move between them.
+//
 // The live view: one brand's volume and sentiment, its incidents, its complaint topics
 // and the pipeline's health, kept current by the event stream (GET /stream) rather than
 // by reloading. Incident events carry the whole detector document, so they cost no
@@ -9,6 +14,7 @@ import { bucketize, drawSentiment, drawVolume } from "./chart.js";
 import { detail } from "./detail.js";
 import { $, announce, badge, duration, h, num, pct, slaText, when } from "./dom.js";
 import { reports } from "./reports.js";
+import { wall } from "./wall.js";
 
 const RANGES = [["6 h", 6 * 3600], ["24 h", 86400], ["3 d", 3 * 86400], ["7 d", 7 * 86400],
   ["30 d", 30 * 86400]];
@@ -53,7 +59,7 @@ async function loadBrands() {
   state.brands = await get("/brands");
   const select = $("brand");
   const names = state.brands.map((b) => b.brand);
-  const wanted = new URLSearchParams(location.hash.slice(1)).get("brand");
+  const wanted = route().brand;
   if (!state.brand || !names.includes(state.brand)) {
     const alerting = [...state.brands].sort((a, b) => b.open_alerts - a.open_alerts)[0];
     state.brand = names.includes(wanted) ? wanted : alerting?.open_alerts ? alerting.brand : names[0] || null;
@@ -154,10 +160,11 @@ function itemContent(a) {
     h("span", { class: "line1" }, badge(a.severity),
       h("span", { class: `state state-${a.state}` }, a.state),
       state.allBrands ? h("span", { class: "brand" }, a.brand) : null,
-      h("span", { class: "kinds" }, a.kinds.join(" + ")),
+      a.snoozed ? h("span", { class: "snoozed-mark" }, `snoozed until ${when(a.snoozed.until)}`) : null,
       h("time", { datetime: new Date(a.first_window * 1000).toISOString() },
         `${when(a.first_window)}, ${duration(span)}`)),
-    h("span", { class: "summary" }, a.explanation.summary),
+    h("span", { class: "headline" }, a.headline || a.explanation.summary),
+    h("span", { class: "summary muted small" }, a.explanation.summary),
     h("span", { class: `sla ${sla.cls}`, "data-sla": "" }, sla.text),
   ];
 }
@@ -176,7 +183,7 @@ function renderFeed() {
     let li = items.get(a.id);
     if (!li) {
       const button = h("button", { type: "button", class: "incident-open", "aria-haspopup": "dialog",
-        onclick: (e) => detail.open(a.id, e.currentTarget) });
+        onclick: (e) => openIncident(a.id, e.currentTarget) });
       li = h("li", { class: "incident", dataset: { id: a.id } }, button);
       items.set(a.id, li);
     }
@@ -194,7 +201,7 @@ function tickClocks() {
   for (const [id, li] of items) {
     const a = state.alerts.get(id);
     const el = li.querySelector("[data-sla]");
-    if (!a || !el || !a.sla?.respond_by || a.sla.acknowledged_at) continue;
+    if (!a || !el || !a.sla?.respond_by || a.sla.acknowledged_at || a.state === "resolved") continue;
     const sla = slaText(a);
     el.textContent = sla.text;
     el.className = `sla ${sla.cls}`;
@@ -256,8 +263,9 @@ function onEvent({ type, data }) {
     renderFeed();
     if (doc.brand === state.brand) scheduleDraw();
     if (detail.id === doc.id) detail.render(doc);
+    if (wall.visible) wall.onIncident(type, data);
     if (type === "incident.opened" && !known && state.loaded) {
-      announce(`New ${doc.severity} incident for ${doc.brand}: ${doc.explanation.summary}`);
+      if (!wall.visible) announce(`New ${doc.severity} incident for ${doc.brand}: ${doc.headline || doc.explanation.summary}`);
       items.get(doc.id)?.classList.add("fresh");
     }
     if (!state.brands.some((b) => b.brand === doc.brand) || doc.brand === state.brand) {
@@ -267,8 +275,12 @@ function onEvent({ type, data }) {
       });
     }
     reports.stale();
-  } else if (type.startsWith("lifecycle.") || type === "playbook.activated") {
-    if (state.alerts.has(data.id)) later(`alert:${data.id}`, 300, async () => replaceAlert(await get(`/alerts/${encodeURIComponent(data.id)}`)));
+  } else if (type.startsWith("lifecycle.") || type === "playbook.activated" || type.startsWith("snooze.")) {
+    const ids = data.id ? [data.id] : [...state.alerts.values()].filter((a) => a.brand === data.target).map((a) => a.id);
+    for (const id of ids) {
+      if (state.alerts.has(id)) later(`alert:${id}`, 300, async () => replaceAlert(await get(`/alerts/${encodeURIComponent(id)}`)));
+    }
+    wall.stale();
     reports.stale();
   } else if (type.startsWith("topic.")) {
     if (data.brand === state.brand) later("topics", 3000, loadTopics);
@@ -288,15 +300,86 @@ function onStreamState(connected, why) {
   }
 }
 
+// -- routes -------------------------------------------------------------------------------
+// "#/alerts/{id}" -> {view: "alert", id}; the old "#brand=X" still opens the brand.
+function route() {
+  const raw = location.hash.replace(/^#/, "");
+  if (raw.startsWith("brand=")) return { view: "brand", brand: new URLSearchParams(raw).get("brand") };
+  const [path, query = ""] = raw.split("?");
+  const [head, ...rest] = path.split("/").filter(Boolean);
+  const tail = rest.length ? decodeURIComponent(rest.join("/")) : null;
+  switch (head) {
+    case "wall": return { view: "wall", kiosk: new URLSearchParams(query).has("kiosk") };
+    case "alerts": return { view: "alert", id: tail };
+    case "brands": return { view: "brand", brand: tail };
+    case "reports": return { view: "reports", brand: tail };
+    default: return { view: null };
+  }
+}
+
+const brandRoute = (brand) => `#/brands/${encodeURIComponent(brand || "")}`;
+
+function showView(name) {
+  for (const view of ["wall", "live", "reports"]) {
+    $(`view-${view}`).hidden = view !== name;
+    $(`tab-${view}`).setAttribute("aria-pressed", String(view === name));
+  }
+  if (name !== "wall") wall.hide();
+  if (name !== "reports") reports.hide();
+}
+
+async function showBrand(brand) {
+  showView("live");
+  if (brand && brand !== state.brand && state.brands.some((b) => b.brand === brand)) {
+    state.brand = brand;
+    $("brand").value = brand;
+    state.shown = null;
+  }
+  if (state.shown !== state.brand) {
+    state.shown = state.brand;
+    await loadBrand();
+  } else drawCharts();
+}
+
+// Opening an incident from the page is a move to its route, so back closes it again.
+function openIncident(id, opener) {
+  state.opener = opener || null;
+  state.pushedAlert = true;
+  location.hash = `#/alerts/${encodeURIComponent(id)}`;
+}
+
+async function applyRoute() {
+  const r = route();
+  if (r.view !== "alert" && $("detail").open) {
+    state.pushedAlert = false; // closing it now must not move back a second time
+    $("detail").close();
+  }
+  const several = state.brands.length > 1;
+  if (r.view === "wall" || (r.view === null && several)) {
+    showView("wall");
+    await wall.show(Boolean(r.kiosk));
+  } else if (r.view === "reports") {
+    showView("reports");
+    await reports.show(r.brand || state.brand);
+  } else if (r.view === "alert") {
+    if (detail.id !== r.id || !$("detail").open) await detail.open(r.id, state.opener);
+    state.opener = null;
+    await showBrand(detail.doc?.brand);
+  } else {
+    await showBrand(r.brand);
+  }
+}
+
 // -- loading and wiring -----------------------------------------------------------------
 async function loadBrand() {
-  history.replaceState(null, "", state.brand ? `#brand=${encodeURIComponent(state.brand)}` : "#");
   await Promise.all([loadSeries(), loadAlerts(), loadTopics()]);
 }
 
 async function loadAll() {
+  const walling = route().view === "wall" ? applyRoute() : null; // it needs no brand list
   await loadBrands();
-  await Promise.all([loadBrand(), loadPipeline()]);
+  state.shown = null;
+  await Promise.all([walling || applyRoute(), loadPipeline()]);
   state.loaded = true;
   document.body.dataset.loaded = "true";
 }
@@ -310,9 +393,13 @@ function wire() {
     stream.retryNow();
     loadAll().catch(showError);
   });
-  $("brand").addEventListener("change", (e) => {
-    state.brand = e.target.value;
-    loadBrand().catch(showError);
+  $("brand").addEventListener("change", (e) => { location.hash = brandRoute(e.target.value); });
+  window.addEventListener("hashchange", () => applyRoute().catch(showError));
+  $("detail").addEventListener("close", () => {
+    if (route().view !== "alert") return;
+    if (state.pushedAlert) history.back();
+    else history.replaceState(null, "", brandRoute(state.brand));
+    state.pushedAlert = false;
   });
   $("all-brands").addEventListener("change", (e) => {
     state.allBrands = e.target.checked;
@@ -327,19 +414,11 @@ function wire() {
       loadSeries().catch(showError);
     },
   }, label)));
-  for (const [view, other] of [["live", "reports"], ["reports", "live"]]) {
-    $(`tab-${view}`).addEventListener("click", () => {
-      $(`view-${view}`).hidden = false;
-      $(`view-${other}`).hidden = true;
-      $(`tab-${view}`).setAttribute("aria-pressed", "true");
-      $(`tab-${other}`).setAttribute("aria-pressed", "false");
-      if (view === "reports") reports.show(state.brand).catch(showError);
-      else {
-        reports.hide();
-        drawCharts();
-      }
-    });
-  }
+  $("tab-wall").addEventListener("click", () => { location.hash = "#/wall"; });
+  $("tab-live").addEventListener("click", () => { location.hash = brandRoute(state.brand); });
+  $("tab-reports").addEventListener("click", () => {
+    location.hash = `#/reports/${encodeURIComponent(state.brand || "")}`;
+  });
   new ResizeObserver(() => later("resize", 150, async () => drawCharts())).observe($("volume-chart"));
   setInterval(tickClocks, 1000);
   setInterval(() => {
@@ -353,5 +432,6 @@ function wire() {
 wire();
 detail.init({ onChange: replaceAlert });
 reports.init();
+wall.init({ onError: showError });
 const stream = openStream({ onEvent, onState: onStreamState });
 timers.initial = setTimeout(() => loadAll().catch(showError), 3000); // if the stream is slow

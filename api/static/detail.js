@@ -2,9 +2,10 @@
 // representative mentions, signals), what to do (staffing advice, playbooks, response
 // clock), what was done (audit trail), and the buttons to act through the API.
 
-import { ApiError, get, post, prefs } from "./api.js";
+import { ApiError, get, post, prefs, request } from "./api.js";
 import { bucketize, drawVolume } from "./chart.js";
 import { $, announce, badge, h, num, pct, slaText, when } from "./dom.js";
+import { giveVerdict, supportList, verdictText } from "./feedback.js";
 
 const AROUND_BEFORE = 6 * 3600; // the mini chart: 6 h before the incident ...
 const AROUND_AFTER = 3 * 3600; // ... and 3 h after it
@@ -33,11 +34,16 @@ function signals(x) {
     if (!strongest.has(s.kind) || s.score > strongest.get(s.kind).score) strongest.set(s.kind, s);
   }
   const line = (s) => h("li", {}, badge(s.severity), ` ${s.kind} · ${when(s.window_start)} · `, s.summary);
-  const counts = Object.entries(x.signal_counts || {}).map(([k, n]) => `${k} ${n}`).join(", ");
+  // signal_counts counts every signal the incident had; x.signals keeps the strongest few
+  const counted = Object.entries(x.signal_counts || {});
+  const total = counted.reduce((sum, [, n]) => sum + n, 0);
+  const counts = counted.map(([k, n]) => `${k} ${n}`).join(", ");
+  const kept = total > x.signals.length ? `the strongest ${x.signals.length} of ${total} signals`
+    : `all ${x.signals.length} signals`;
   return [
     h("ul", { class: "signals" }, [...strongest.values()].map(line)),
     x.signals.length > strongest.size ? h("details", {},
-      h("summary", {}, `all ${x.signals.length} signals (${counts})`),
+      h("summary", {}, `${kept} (${counts})`),
       h("ul", { class: "signals" }, x.signals.map(line))) : "",
   ];
 }
@@ -80,6 +86,11 @@ export const detail = {
     $("act-ack").addEventListener("click", () => this.act("ack"));
     $("act-resolve").addEventListener("click", () => this.act("resolve"));
     $("act-activate").addEventListener("click", () => this.act("activate"));
+    $("act-snooze").addEventListener("click", () => this.act("snooze"));
+    $("act-snooze-brand").addEventListener("click", () => this.act("snooze-brand"));
+    $("act-unsnooze").addEventListener("click", () => this.act("unsnooze"));
+    $("act-useful").addEventListener("click", () => this.act("useful"));
+    $("act-noise").addEventListener("click", () => this.act("noise"));
   },
 
   // GET /playbooks needs scope 'operate' (webhook targets may be secrets): without a
@@ -136,7 +147,7 @@ export const detail = {
     const box = $("detail-staffing");
     if (!box) return;
     const active = doc.playbooks.find((p) => p.staffing);
-    let advice = active?.staffing || this.advice;
+    let advice = this.advice; // the forecast as remade now, not as it was at activation
     if (!advice) {
       try {
         advice = await get(`/alerts/${encodeURIComponent(doc.id)}/staffing`);
@@ -145,29 +156,33 @@ export const detail = {
       }
     }
     if (this.id !== doc.id) return;
-    this.advice = active ? null : advice;
+    this.advice = advice;
     if (advice.error) {
       box.replaceChildren(h("p", { class: "muted" }, advice.error));
       return;
     }
     box.replaceChildren(
       h("p", {}, advice.summary, active ? "" : h("span", { class: "muted" }, " (advice; no staffing playbook is active)")),
-      table("Extra agents, hour by hour", ["hour", "excess mentions", "contacts", "agents", "extra agents"],
-        advice.hours.map((x) => [`+${x.hour} h`, x.excess_mentions.toFixed(1), x.contacts.toFixed(1),
-          num(x.agents), num(x.extra_agents)])));
+      table("Extra agents, hour by hour: the forecast's median, and its P90 to be safe",
+        ["hour", "excess mentions", "P90", "extra agents", "P90"],
+        advice.hours.map((x) => [`+${x.hour} h`, x.excess_mentions.toFixed(1), x.excess_mentions_p90.toFixed(1),
+          num(x.extra_agents), num(x.extra_agents_p90)])));
   },
 
   render(doc) {
     this.doc = doc;
     const x = doc.explanation;
     const sla = slaText(doc);
-    $("detail-title").replaceChildren(badge(doc.severity), " ", `${doc.brand}: ${doc.kinds.join(" + ")} incident`);
+    $("detail-title").replaceChildren(badge(doc.severity), " ", `${doc.brand}: ${doc.headline || `${doc.kinds.join(" + ")} incident`}`);
     $("detail-meta").replaceChildren(
       h("span", { class: `state state-${doc.state}`, id: "detail-state" }, doc.state),
       doc.detector_state && doc.detector_state !== doc.state ? h("span", { class: "muted" }, ` (detector: ${doc.detector_state})`) : "",
       " · ", `${when(doc.first_window)} – ${when(doc.last_window + doc.window_s)}`,
       " · ", h("span", { class: `sla ${sla.cls}`, id: "detail-sla" }, sla.text),
       doc.assignee ? ` · assigned to ${doc.assignee}` : "",
+      doc.snoozed ? h("span", { class: "snoozed-mark", id: "detail-snoozed" },
+        ` · ${doc.snoozed.scope === "brand" ? `${doc.brand} muted` : "snoozed"} until ${when(doc.snoozed.until)} by ${doc.snoozed.actor}` +
+        (doc.snoozed.reason ? ` (${doc.snoozed.reason})` : "") + ": no automatic playbook or escalation until then") : "",
       " · ", h("code", {}, doc.id));
     const peopleResolved = doc.audit.some((e) => e.action === "resolved");
     $("act-ack").disabled = doc.state === "acknowledged" || peopleResolved;
@@ -177,11 +192,14 @@ export const detail = {
     $("playbook").replaceChildren(...(choices.length ? choices.map((p) => h("option", { value: p.name }, p.name))
       : [h("option", { value: "" }, this.playbookHint)]));
     $("act-activate").disabled = peopleResolved || !choices.length;
+    $("act-snooze").disabled = doc.state === "resolved";
+    $("act-unsnooze").hidden = !doc.snoozed;
     $("playbook").disabled = !choices.length;
 
     const lift = (t) => (t.lift === null ? "new" : `×${t.lift.toFixed(1)}`);
     $("detail-body").replaceChildren(
       h("p", { class: `summary tone-${x.tone}` }, x.summary),
+      h("p", { class: "muted small" }, "The detector's own words; the statistics are below."),
       h("div", { class: "d-grid" },
         h("div", {},
           section("Observed vs expected",
@@ -203,6 +221,8 @@ export const detail = {
             x.top_terms.map(([term, n]) => h("li", {}, `${term} (${n})`)))) : "",
           x.watchlist_hits.length ? section("Watchlist hits", h("ul", {},
             x.watchlist_hits.map((w) => h("li", {}, badge(w.severity), ` “${w.term}” ×${w.count}`)))) : "",
+          section("Who is talking", supportList(x)),
+          section("Team verdict", h("div", { id: "detail-verdict" }, verdictText(doc.feedback))),
           section("Signals", signals(x))),
         h("div", {},
           section("Response", doc.playbooks.length ? h("ul", { class: "playbooks" }, doc.playbooks.map((p) => h("li", {},
@@ -232,6 +252,17 @@ export const detail = {
     el.className = `sla ${sla.cls}`;
   },
 
+  // Snooze the incident or mute its brand (the note is the reason), or end the snooze;
+  // answers the incident as it now stands.
+  async snooze(action, actor, reason) {
+    const doc = this.doc;
+    const path = action === "snooze-brand" || doc.snoozed?.scope === "brand" && action === "unsnooze"
+      ? `/brands/${encodeURIComponent(doc.brand)}/snooze` : `/alerts/${encodeURIComponent(doc.id)}/snooze`;
+    if (action === "unsnooze") await request(`${path}?actor=${encodeURIComponent(actor)}`, { method: "DELETE", accept: "*/*" });
+    else await post(path, { hours: Number($("snooze-hours").value), actor, reason });
+    return get(`/alerts/${encodeURIComponent(doc.id)}`);
+  },
+
   async act(action) {
     const status = $("act-status");
     const actor = $("actor").value.trim();
@@ -247,12 +278,21 @@ export const detail = {
     const id = this.id;
     status.textContent = "sending…";
     try {
-      const doc = await post(`/alerts/${encodeURIComponent(id)}/${action}`, body);
+      const verdict = action === "useful" || action === "noise";
+      if (verdict) await giveVerdict(id, action, actor, body.note);
+      const doc = verdict ? await get(`/alerts/${encodeURIComponent(id)}`)
+        : action.includes("snooze") ? await this.snooze(action, actor, body.note)
+          : await post(`/alerts/${encodeURIComponent(id)}/${action}`, body);
       $("note").value = "";
-      const done = { ack: "acknowledged", resolve: "resolved", activate: `playbook ${body.playbook} activated` }[action];
+      const hours = $("snooze-hours").value;
+      const done = { ack: "acknowledged", resolve: "resolved", activate: `playbook ${body.playbook} activated`,
+        snooze: `snoozed for ${hours} h`, "snooze-brand": `${this.doc.brand} muted for ${hours} h`,
+        unsnooze: "snooze ended", useful: "marked useful",
+        noise: `marked noise (${$("verdict-reason").value})` }[action];
       status.textContent = `Done: ${done} by ${actor}.`;
       announce(`Incident ${done}.`);
       this.onChange(doc);
+      if (verdict) $("detail-verdict").replaceChildren(verdictText(doc.feedback));
     } catch (e) {
       const hint = e.status === 401 || e.status === 403
         ? " Acting needs an API key with scope 'operate' (crisiswatch keys create --scope operate --name you): paste it above." : "";

@@ -44,6 +44,9 @@ export function badge(severity) {
 export function slaText(alert, now = Date.now() / 1000) {
   const sla = alert.sla || {};
   const missed = sla.breaches ? ` · ${sla.breaches} deadline(s) missed` : "";
+  if (alert.state === "resolved" || alert.detector_state === "resolved") {
+    return { text: `resolved: no response clock${missed}`, cls: "sla-done" };
+  }
   if (sla.acknowledged_at) return { text: `acknowledged ${when(sla.acknowledged_at)}${missed}`, cls: "sla-done" };
   if (sla.respond_by) {
     const left = sla.respond_by - now;

@@ -17,6 +17,7 @@ left over appeared (only the new configuration raises it) or vanished (only the 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -84,17 +85,24 @@ def match(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[Pair]:
 
 
 def run(stream: Path, new: Settings, old: Settings, new_path: Path | None,
-        old_path: Path, console: Console) -> dict[str, Any]:
+        old_path: Path | None, console: Console,
+        feedback: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Replay ``stream`` (JSON lines, or an airline ``Tweets.csv``) under ``old`` and
-    ``new`` and compare their incidents; returns the comparison as plain data."""
+    ``new`` and compare their incidents; returns the comparison as plain data.
+    ``feedback`` (verdicts as ``GET /feedback`` lists them) is given to the new run
+    only: what a team's triage so far would have changed."""
     runs = {}
     with tempfile.TemporaryDirectory(prefix="crisiswatch-backtest-") as tmp:
         lines = replays.as_stream(stream, Path(tmp))
-        for name, settings, path in (("old", old, old_path), ("new", new, new_path)):
+        for name, settings, path, said in (("old", old, old_path, ()),
+                                           ("new", new, new_path, feedback)):
             embedder = replays.embedder_for(settings, console)
             described = replays.describe(settings, path, topics=embedder is not None)
+            if said:
+                described += f"; with {len(said)} feedback verdict(s)"
             console.print(f"{name}: {described}")
-            ran = replays.replay(lines, settings, console, embedder, label=f"replay ({name})")
+            ran = replays.replay(lines, settings, console, embedder, label=f"replay ({name})",
+                                 feedback=said)
             runs[name] = {"configuration": described, "alerts": ran.alerts}
     pairs = match(runs["old"]["alerts"], runs["new"]["alerts"])
     counts = {c: sum(p.change == c for p in pairs) for c in CHANGES}

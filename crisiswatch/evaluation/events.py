@@ -23,7 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from crisiswatch.evaluation import replays
+from crisiswatch.evaluation import paging, replays
 from crisiswatch.evaluation.nab_scoring import (
     CostMatrix,
     Score,
@@ -223,13 +223,14 @@ def _verdict(detections: list[bool], first: int, last: int, skip: int, probation
     return "missed: no incident opened inside the window"
 
 
-def run(stream: Path, labels_path: Path, console: Console,
+def run(stream: Path, labels_path: Path | None, console: Console,
         settings: Settings | None = None, config: Path | None = None) -> dict[str, Any]:
     """Replay ``stream`` (JSON lines, or the airline ``Tweets.csv``) with the configuration
     ``run`` would use (``settings``, read from ``config``) and judge it against
-    ``labels_path``; print the tables and return the figures."""
+    ``labels_path`` (None: no labels, the paging incidents are printed to be read);
+    print the tables and return the figures."""
     settings = settings or load_settings(config)
-    labels = read_labels(labels_path)
+    labels = read_labels(labels_path) if labels_path is not None else []
     embedder = replays.embedder_for(settings, console)
     evaluated = replays.describe(settings, config, topics=embedder is not None)
     console.print(f"evaluating the configuration `crisiswatch run` runs: {evaluated}")
@@ -239,6 +240,7 @@ def run(stream: Path, labels_path: Path, console: Console,
     figures["configuration"] = evaluated
     figures["incidents"] = {sev: sum(a["severity"] == sev for a in ran.alerts)
                             for sev in ("critical", "warning", "info")}
+    figures.update(paging.print_paged(ran.alerts, ran.series, console))
     _print(figures, console)
     return figures
 

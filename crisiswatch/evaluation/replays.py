@@ -13,6 +13,7 @@ says in one line which configuration that was.
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,9 +62,10 @@ def embedder_for(settings: Settings, console: Console) -> Embedder | None:
 
 
 def replay(stream: Path, settings: Settings, console: Console, embedder: Embedder | None,
-           label: str = "replay") -> Replayed:
+           label: str = "replay", feedback: Sequence[dict[str, Any]] = ()) -> Replayed:
     """Replay ``stream`` (JSON lines) to its end into a fresh embedded Redis, with a
-    progress bar on a terminal."""
+    progress bar on a terminal. ``feedback``: verdicts as ``GET /feedback`` lists them,
+    in the store before the flow starts (it reads the noise marks as it would live)."""
     progress = Progress(TextColumn(label), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
                         TimeRemainingColumn(), console=console,
                         disable=not console.is_terminal and not sys.stderr.isatty())
@@ -71,8 +73,10 @@ def replay(stream: Path, settings: Settings, console: Console, embedder: Embedde
     source = ReplaySource([stream], settings.ingest.batch_records,
                           progress=lambda _path, n: progress.advance(task, n))
     with EmbeddedRedis() as server, progress:
-        run_main(build_flow(settings, source, server.url, embedder=embedder))
         store = Store(connect(server.url), settings.store.prefix, settings.store.records_kept)
+        for entry in feedback:
+            store.feedback.put(entry)
+        run_main(build_flow(settings, source, server.url, embedder=embedder))
         return Replayed(store.alerts(limit=1_000_000),
                         {b: store.series(b, limit=10_000_000) for b in store.brands()},
                         store.stats())

@@ -37,6 +37,7 @@ STORM_TEXT = ("RT @fedupcustomer: @{handle} @{handle}Help @ofcom @bbcnews @guard
               "#dump{tag} #{tag}lies")  # no watch term: the tone alone decides
 STORM_PER_WINDOW = 60
 SPECULATION = "@{handle} I think you may have had a data breach? got a weird email today"
+REPORT = "@{handle} my card was used abroad after your data breach, nobody picks up"
 REPLIES = (
     "#ask{tag} still waiting for my refund, this is terrible",
     "#ask{tag} my order is late again, really annoyed",
@@ -48,7 +49,8 @@ REPLIES_PER_DAY = 30
 MATURE_STORM = "Northwind"  # a storm 30 h into a stream that began at T0
 YOUNG_STORM = "Eastwind"  # the same storm 2 h after its stream began
 SPECULATIVE = "Harbor Bank"  # one "data breach" post, 30 h in
-CORROBORATED = "Quay Bank"  # the same words from four authors within the hour, 30 h in
+CORROBORATED = "Quay Bank"  # a data breach told by four authors within the hour, 30 h in
+WONDERING = "Pier Bank"  # three customers asking whether there was a data breach
 RECURRING = "Skyways"  # a reply hashtag every morning 09:00-10:00 for five days
 FIRST_HOUR = "Westwind"  # a stream that begins 20 min before its volume goes tenfold
 STORM_AT = T0 + 30 * HOUR
@@ -88,15 +90,17 @@ def write(path: Path, seed: int = 12) -> Path:
     rng = np.random.default_rng(seed)
     records: list[dict[str, Any]] = []
     end = STORM_AT + 4 * HOUR
-    for brand in (MATURE_STORM, SPECULATIVE, CORROBORATED):
+    for brand in (MATURE_STORM, SPECULATIVE, CORROBORATED, WONDERING):
         records += ordinary(brand, brand.replace(" ", ""), T0, end, 8, rng)
     records += storm(MATURE_STORM, MATURE_STORM, STORM_AT, rng)
     records += ordinary(YOUNG_STORM, YOUNG_STORM, YOUNG_START, end, 8, rng)
     records += storm(YOUNG_STORM, YOUNG_STORM, STORM_AT, rng)
     records.append(mention(SPECULATIVE, STORM_AT + 60, SPECULATION.format(
         handle="HarborBank"), "worried-1"))
-    records += [mention(CORROBORATED, STORM_AT + 60 + i * 600, SPECULATION.format(
-        handle="QuayBank"), f"worried-{i}") for i in range(4)]
+    records += [mention(CORROBORATED, STORM_AT + 60 + i * 600, REPORT.format(
+        handle="QuayBank"), f"victim-{i}") for i in range(4)]
+    records += [mention(WONDERING, STORM_AT + 60 + i * 600, SPECULATION.format(
+        handle="PierBank"), f"worried-{i}") for i in range(3)]
     records += ordinary(FIRST_HOUR, FIRST_HOUR, FIRST_HOUR_START, end, 5, rng)
     records += ordinary(FIRST_HOUR, FIRST_HOUR, STORM_AT, STORM_AT + 40 * 60, 45, rng,
                         texts=ORDINARY[:3])  # complaints: an outage

@@ -1,0 +1,175 @@
+"""The explanation of an incident: what a person reads in ten seconds.
+
+How much, how surprising, about what, by whom: the evidence of the incident's signals
+(``detectors.incidents`` fuses them), its terms and hashtags ranked by lift against the
+brand's own background, its representative posts picked by those terms, and who was
+talking (``detectors.support``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from detectors.support import Quiet
+from detectors.text import extract_hashtags, normalise_text, terms
+from detectors.types import SEVERITY_ORDER, Example, Signal
+from detectors.window import WindowStats
+
+if TYPE_CHECKING:
+    from detectors.incidents import IncidentConfig, IncidentState
+
+
+def rank(s: Signal) -> tuple[int, float]:
+    """A signal's weight among its incident's: severity first, then its score."""
+    return SEVERITY_ORDER.index(s.severity), s.score
+
+
+def explain(brand: str, state: IncidentState, window_s: int, tone: str,
+            cfg: IncidentConfig, demoted: bool = False,
+            quiet: Quiet | None = None) -> dict[str, Any]:
+    """What a person reads in ten seconds: how much, how surprising, about what, by whom.
+
+    ``demoted``: the tone lowered the severity to ``info``; ``quiet``: why the bursts
+    page nobody (who is talking); the summary says either."""
+    s, peak, b = state.stats, state.peak, state.baselines
+    assert peak is not None
+    minutes = peak.horizon * window_s // 60
+    at = datetime.fromtimestamp(state.peak_window, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    windows_in = max(state.windows, 1)
+    tags = []
+    for tag, n in s.hashtags.top(cfg.top):
+        rate = b.hashtag_rate.get(tag, 0.0) * windows_in
+        tags.append({"tag": tag, "count": n, "expected": round(rate, 2),
+                     "lift": round(n / rate, 1) if rate > 0 else None,
+                     "retweets": s.hashtag_retweets.counts.get(tag, 0)})
+    # counts less their space-saving error: a term that took over a counter late must
+    # not look frequent (and so distinctive) on the counter's inherited count
+    counted = [(t, n - s.terms.errors.get(t, 0)) for t, n in s.terms.counts.items()]
+    lifted_terms = b.background.lifts(counted, b.background_cfg)
+    lead = f"{quiet.reason}, not paged: " if quiet else _lead(tone, demoted, s)
+    summary = f"{brand}: {lead}" + "; ".join(
+        x.summary for x in sorted(state.strongest.values(), key=rank, reverse=True)[:3])
+    named = [t for t in _storm_tags(state, tags, cfg)
+             if not re.search(rf"{re.escape(t)}(?!\w)", summary)]
+    if named:
+        summary += "; hashtags " + ", ".join(named)
+    watch_hits = []
+    for x in state.signals:
+        if x.kind == "keyword" and all(h["term"] != x.details["term"] for h in watch_hits):
+            watch_hits.append({"term": x.details["term"], "severity": x.severity,
+                               "count": s.watch.get(x.details["term"], x.details["observed"])})
+    topics = {x.details["topic_id"]: {"id": x.details["topic_id"], "terms": x.details["terms"],
+                                      "size": x.details["size"], "reason": x.details["reason"]}
+              for x in state.signals if x.kind == "topic"}
+    return {
+        "summary": summary,
+        "tone": tone,
+        "positive": tone == "positive",
+        "observed": peak.horizon_observed,
+        "expected": peak.horizon_expected,
+        "horizon_minutes": minutes,
+        "lift": peak.lift,
+        "p_value": peak.p_value,
+        "surprise": peak.surprise,
+        "score_meaning": (
+            f"volume surprise {peak.surprise:.1f} = -log10(p): a count this "
+            f"{'low' if peak.drop else 'high'} over {minutes}"
+            f" min (to {at}) happens about once in 10^{peak.surprise:.1f} windows when nothing"
+            " is going on (negative binomial baseline, corrected for the horizons tested)"
+        ),
+        "peak_window": state.peak_window,
+        "mentions": s.count,
+        "retweets": s.retweets,
+        "retweet_share": round(s.retweets / s.count, 4) if s.count else 0.0,
+        "retweeted_originals": len(s.retweeted),
+        "negative_share": round(s.negative_share, 4),
+        "negative_share_baseline": round(b.negative_share, 4),
+        "positive_share": round(s.positives / s.count, 4) if s.count else 0.0,
+        "positive_share_baseline": round(b.positive_share, 4),
+        "mean_sentiment": round(s.mean_sentiment, 4),
+        "reach": s.reach,
+        "max_followers": s.max_followers,
+        "top_hashtags": s.hashtags.top(cfg.top),
+        "hashtags": tags,
+        "top_terms": [(t, n) for t, n, _ in lifted_terms[:cfg.top]],
+        "term_lifts": [{"term": t, "count": n, "lift": lift}
+                       for t, n, lift in lifted_terms[:cfg.top]],
+        "watchlist_hits": watch_hits,
+        "topics": list(topics.values()),
+        "examples": [_example(e) for e in _representative(
+            s, lifted_terms, tags, [h["term"] for h in watch_hits], cfg)],
+        "loudest_complaints": [_example(e) for e in sorted(s.loudest, key=lambda e: -e.followers)],
+        "support": s.support().to_dict(),
+        "quiet_reason": quiet.reason if quiet else None,
+        "quiet_kind": quiet.kind if quiet else None,
+        "signals": [x.to_dict() for x in state.signals],
+        "signal_counts": dict(sorted(state.signal_counts.items())),
+    }
+
+
+def _example(e: Any) -> dict[str, Any]:
+    return {"id": e.id, "ts": e.ts, "text": e.text, "handle": e.handle,
+            "followers": e.followers, "sentiment": round(e.sentiment, 3)}
+
+
+def _lead(tone: str, demoted: bool, s: WindowStats) -> str:
+    """What the tone says about the burst, before the evidence."""
+    if tone == "positive":
+        return ("positive burst, not a crisis: " if demoted else
+                "more praise than usual, but not enough to explain this volume: ")
+    if tone == "calm":
+        return "attention burst, no more negative than usual: "
+    if tone == "unknown":
+        return (f"tone unknown ({s.unknown_share:.0%} of its posts have no words the "
+                f"sentiment model reads: handles, hashtags, links, or not English): ")
+    return ""
+
+
+def _storm_tags(state: IncidentState, tags: list[dict[str, Any]],
+                cfg: IncidentConfig) -> list[str]:
+    """The hashtags the burst is about: those that emerged, then frequent ones far above
+    their own rate (or never seen before), most mentioned first."""
+    emerged = list(dict.fromkeys(x.details["term"] for x in state.signals
+                                 if x.kind == "hashtag"))
+    frequent = [f"#{t['tag']}" for t in tags if t["count"] >= cfg.storm_tag_min
+                and (t["lift"] is None or t["lift"] >= 4)]
+    return list(dict.fromkeys(emerged + frequent))[:cfg.storm_tags]
+
+
+def _representative(s: WindowStats, lifted: list[tuple[str, int, float]],
+                    tags: list[dict[str, Any]], watch_terms: list[str],
+                    cfg: IncidentConfig) -> list[Example]:
+    """Posts that show what the burst is about: candidates (the widest-reaching originals,
+    the first post of each frequent hashtag, a uniform sample of the mentions) scored by
+    the log-lift of the distinctive terms and hashtags they contain; topped up with the
+    widest-reaching ones when too few say anything distinctive (an ordinary burst)."""
+    weight = {t: math.log(lift) for t, _, lift in lifted}
+    for t in tags:
+        if t["count"] >= 2 and (t["lift"] is None or t["lift"] >= 2):
+            weight["#" + t["tag"]] = math.log(t["lift"] or 10.0)
+    # a watch term's hits are what a keyword incident is about, first: "data breach*"
+    # matches a text holding "data breach..." (its words in order, the last as a prefix)
+    watched = [t.rstrip("*").lower() for t in watch_terms]
+    candidates: dict[str, Example] = {}
+    for e in [*s.examples, *s.tag_examples.values(), *(e for _, e in s.sample.values())]:
+        candidates.setdefault(normalise_text(e.text), e)
+
+    def score(e: Example) -> tuple[int, float]:
+        norm = f" {normalise_text(e.text)}"
+        words = set(terms(norm)) | {"#" + t for t in extract_hashtags(e.text)}
+        # summed in sorted order: the same float in every process (a set's order varies)
+        return (sum(f" {w}" in norm for w in watched),
+                sum(weight.get(w, 0.0) for w in sorted(words)))
+
+    scored = sorted(((score(e), e) for e in candidates.values()),
+                    key=lambda x: (-x[0][0], -x[0][1], -x[1].followers, x[1].id))
+    picked = [e for (hits, lift), e in scored if hits or lift > 0][:cfg.examples]
+    for e in sorted(s.examples, key=lambda e: (-e.followers, e.id)):
+        if len(picked) >= cfg.min_examples:
+            break
+        if e not in picked:
+            picked.append(e)
+    return picked

@@ -1,0 +1,109 @@
+"""A shift's or a day's digest as the channels the playbooks use receive it.
+
+The digest itself (incidents opened, acknowledged, resolved; response times against
+the response clocks; the top complaint topics; the worst incidents by headline) is
+computed from the store by ``api/digest.py``; this is how it reads in Slack, in Teams
+and in an e-mail, pure like the incident messages of ``response/notify.py``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from response.notify import _when
+from response.playbooks import Destination
+
+FORMATS = ("json", "slack", "teams", "email")
+
+
+def _minutes(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds / 60:.0f} min"
+
+
+def lines(d: dict[str, Any]) -> list[tuple[str, str]]:
+    """The figures, worded once for every format: (label, value)."""
+    i, sla = d["incidents"], d["sla"]
+    tta = i["time_to_acknowledge"]
+    compliance = "-" if sla["compliance"] is None else f"{sla['compliance']:.0%}"
+    return [
+        ("Opened", f"{i['total']} ({i['by_severity']['critical']} critical, "
+                   f"{i['by_severity']['warning']} warning, {i['by_severity']['info']} info)"),
+        ("Acknowledged", str(i["acknowledged"])),
+        ("Resolved", f"{i['resolved_by_people'] + i['resolved_by_detector']} "
+                     f"({i['resolved_by_people']} by people)"),
+        ("Still open", str(i["open"])),
+        ("Time to acknowledge", f"median {_minutes(tta['median_s'])}, "
+                                f"p90 {_minutes(tta['p90_s'])} (n = {tta['n']})"),
+        ("Response clocks", f"{sla['met']} met, {sla['breached']} missed, "
+                            f"{sla['pending']} running ({compliance} in time)"),
+    ]
+
+
+def title(d: dict[str, Any]) -> str:
+    return (f"crisiswatch digest for {d['team']}: {_when(d['start'])} to {_when(d['end'])}")
+
+
+def _topics(d: dict[str, Any]) -> list[str]:
+    return [f"{' · '.join(t['terms'][:4])} ({t['mentions']} mentions)"
+            for t in d["top_topics"]]
+
+
+def _worst(d: dict[str, Any]) -> list[str]:
+    return [f"[{a['severity'].upper()}] {a['brand']}: {a['headline']} ({a['state']})"
+            for a in d["worst"]]
+
+
+def render(dest: Destination, d: dict[str, Any]) -> str:
+    """The request body of the digest for ``dest`` (as ``response.notify.render``)."""
+    if dest.format == "slack":
+        return _slack(d)
+    if dest.format == "teams":
+        return _teams(d)
+    if dest.format == "email":
+        return _email(dest, d)
+    return orjson.dumps({"event": "digest", "digest": d}).decode()
+
+
+def _slack(d: dict[str, Any]) -> str:
+    facts = [f"*{k}:* {v}" for k, v in lines(d)]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title(d)[:150]}},
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": f} for f in facts]},
+    ]
+    if d["top_topics"]:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
+                       "*Top complaint topics*\n" + "\n".join(f"• {t}" for t in _topics(d))}})
+    if d["worst"]:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text":
+                       "*Incidents*\n" + "\n".join(f"• {w}" for w in _worst(d))}})
+    text = f"{title(d)}\n" + "; ".join(f"{k}: {v}" for k, v in lines(d)[:3])
+    return orjson.dumps({"text": text, "blocks": blocks}).decode()
+
+
+def _teams(d: dict[str, Any]) -> str:
+    body: list[dict[str, Any]] = [
+        {"type": "TextBlock", "text": title(d), "weight": "Bolder", "size": "Medium",
+         "wrap": True},
+        {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in lines(d)]},
+    ]
+    for head, items in (("Top complaint topics", _topics(d)), ("Incidents", _worst(d))):
+        if items:
+            body.append({"type": "TextBlock", "text": head, "weight": "Bolder", "wrap": True})
+            body.append({"type": "TextBlock", "text": "\n".join(f"- {x}" for x in items),
+                         "wrap": True})
+    card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+            "type": "AdaptiveCard", "version": "1.4", "body": body, "msteams": {"width": "Full"}}
+    return orjson.dumps({"type": "message", "attachments": [
+        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
+         "content": card}]}).decode()
+
+
+def _email(dest: Destination, d: dict[str, Any]) -> str:
+    text = [title(d), ""] + [f"{k}: {v}" for k, v in lines(d)]
+    for head, items in (("Top complaint topics", _topics(d)), ("Incidents", _worst(d))):
+        if items:
+            text += ["", f"{head}:"] + [f"  - {x}" for x in items]
+    return orjson.dumps({"from": dest.sender, "to": list(dest.to), "subject": title(d),
+                         "text": "\n".join(text) + "\n"}).decode()
