@@ -4,11 +4,18 @@ The counts are the connector's own ledger (``flows/live.py``): every frame read 
 queued for the flow, unmatched by the brand queries, ignored (not a mention, by
 reason) or refused (with the reason, the latest kept), so an operator can tell a quiet
 platform from a connector that drops everything it reads.
+
+``state`` tells a connector that reads without getting anywhere: ``stalled`` when it
+wrote in the last ``STALL_AFTER_S`` (it runs, reconnects, reads) but its cursor has not
+passed its furthest point for that long (a frame it cannot pass, a reconnect loop);
+``running`` when it got further lately; ``idle`` when it has written nothing lately (a
+quiet stream, or a connector that is not running). ``GET /health`` lists the states.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import time
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
@@ -18,6 +25,28 @@ from api.security import require
 from store import Store
 
 router = APIRouter(tags=["connectors"], dependencies=[Depends(require("read"))])
+STALL_AFTER_S = 300.0  # no progress this long while seen: stalled (app.state may set it)
+State = Literal["running", "stalled", "idle"]
+
+
+def connector_state(times: dict[str, float | None], now: float, stall_after_s: float
+                    ) -> State:
+    """What ``Connectors.times`` say of a connector (see the module's docstring)."""
+    seen, progress = times["seen_at"], times["progress_at"]
+    if seen is None or now - seen > stall_after_s:
+        return "idle"
+    if progress is None or now - progress > stall_after_s:
+        return "stalled"
+    return "running"
+
+
+def states(request: Request) -> dict[str, State]:
+    """Every connector's state, by name (for ``GET /health``)."""
+    store: Store = request.app.state.store
+    stall = getattr(request.app.state, "connector_stall_s", STALL_AFTER_S)
+    now = time.time()
+    return {name: connector_state(store.connectors.times(name), now, stall)
+            for name in store.connectors.names()}
 
 
 class RefusedOut(BaseModel):
@@ -38,6 +67,10 @@ class ConnectorOut(BaseModel):
     rate_limited: int
     ignored_by: dict[str, int] = Field(description="ignored frames by reason")
     recent_refused: list[RefusedOut]
+    state: State = Field(description="running (got further lately), stalled (reads and "
+                         "reconnects, but its cursor has not passed its furthest point for "
+                         "5 minutes) or idle (wrote nothing lately)")
+    progress_age_s: float | None = Field(description="since its cursor last got further")
 
 
 @router.get("/connectors", response_model=list[ConnectorOut],
@@ -46,13 +79,19 @@ def connectors(request: Request,
                refused: Annotated[int, Query(ge=0, le=1000)] = 10) -> list[ConnectorOut]:
     """Every live connector that ever committed, with its counts and latest refusals."""
     store: Store = request.app.state.store
+    stall = getattr(request.app.state, "connector_stall_s", STALL_AFTER_S)
     out = []
     for name in store.connectors.names():
         counts = store.connectors.counts(name)
+        times, now = store.connectors.times(name), time.time()
+        progress = times["progress_at"]
         by = {k.split(".", 1)[1]: v for k, v in counts.items() if k.startswith("ignored.")}
         totals = {k: v for k, v in counts.items() if "." not in k}
         out.append(ConnectorOut(name=name, cursor=store.connectors.cursor(name),
                                 ignored_by=by, **totals,
                                 recent_refused=store.connectors.refused(name, refused)
-                                if refused else []))
+                                if refused else [],
+                                state=connector_state(times, now, stall),
+                                progress_age_s=None if progress is None
+                                else round(now - progress, 3)))
     return out

@@ -26,6 +26,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
+from api.connectors import State as ConnectorState
+from api.connectors import states as connector_states
 from api.metrics import LatencyMiddleware, heartbeats, registry_for
 from api.models import ErrorOut
 from api.security import StoreDown, require
@@ -37,8 +39,12 @@ State = Literal["running", "stalled", "dead", "finished", "unknown"]
 
 class Health(BaseModel):
     status: Literal["ok", "degraded"] = Field(
-        description="degraded: Redis is unreachable, or the flow or the worker stalled")
+        description="degraded: Redis is unreachable, or the flow, the worker or a live "
+        "connector stalled")
     redis: bool
+    store: Literal["ok", "down", "hung"] = Field(
+        description="down: Redis refuses or dropped the connection; hung: it took the "
+        "connection and did not answer within the API's timeout (stopped, partitioned)")
     flow: dict[str, str] = Field(description="status fields the flow last wrote")
     flow_state: State = Field(description="running (fresh heartbeat), stalled (stale "
                               "heartbeat), dead (the process is gone), finished (a replay "
@@ -46,6 +52,9 @@ class Health(BaseModel):
     flow_heartbeat_age_s: float | None
     worker_state: State = Field(description="the activation worker (playbooks, webhooks)")
     worker_heartbeat_age_s: float | None
+    connectors: dict[str, ConnectorState] = Field(
+        {}, description="each live connector: running, stalled (reads without getting "
+        "further) or idle; a stalled one makes the status degraded")
 
 
 def instrument(app: FastAPI, store: Store, stale_after_s: float) -> None:
@@ -75,6 +84,7 @@ def health(request: Request) -> Health:
         if request.app.state.breaker.is_open():
             raise StoreDown("the circuit breaker is open after a failed call")
         status, beats = store.stats()["status"], heartbeats(store)
+        connectors = connector_states(request)
         flow, flow_age = _state(beats["flow"], now, stale, status.get("state") == "finished")
         if status.get("state") in ("dead", "stopped", "failed"):
             flow = "dead"
@@ -85,15 +95,16 @@ def health(request: Request) -> Health:
                 status = {**status, "state": "dead", "error": reason}
             flow = "dead"
     except StoreError as e:
-        request.app.state.breaker.trip(e)
-        return Health(status="degraded", redis=False, flow={}, flow_state="unknown",
-                      flow_heartbeat_age_s=None, worker_state="unknown",
-                      worker_heartbeat_age_s=None)
+        breaker = request.app.state.breaker
+        breaker.trip(e)
+        return Health(status="degraded", redis=False, store=breaker.cause, flow={},
+                      flow_state="unknown", flow_heartbeat_age_s=None,
+                      worker_state="unknown", worker_heartbeat_age_s=None)
     worker, worker_age = _state(beats["worker"], now, stale)
-    ok = not {"stalled", "dead"} & {flow, worker}
-    return Health(status="ok" if ok else "degraded", redis=True, flow=status, flow_state=flow,
-                  flow_heartbeat_age_s=flow_age, worker_state=worker,
-                  worker_heartbeat_age_s=worker_age)
+    ok = not {"stalled", "dead"} & {flow, worker, *connectors.values()}
+    return Health(status="ok" if ok else "degraded", redis=True, store="ok", flow=status,
+                  flow_state=flow, flow_heartbeat_age_s=flow_age, worker_state=worker,
+                  worker_heartbeat_age_s=worker_age, connectors=connectors)
 
 
 def _gone(status: dict[str, str]) -> bool:

@@ -19,7 +19,7 @@ read, and only when ``SecurityConfig.anonymous_read`` is on.
 The limit is a token bucket in Redis (``Store.take_token``), not in the process: several
 API processes behind one balancer must share a client's allowance.
 
-While Redis is unreachable, ``StoreBreaker`` answers 503 at once for ``BREAKER_S`` after a
+While Redis is unreachable or hung, ``StoreBreaker`` answers 503 at once for ``BREAKER_S`` after a
 failed call instead of letting every request wait for its own timeout, and a route that
 needs no store (``GET /metrics``, ``require(..., store_optional=True)``) still honours a
 key this process verified in the last ``VERIFIED_KEPT_S``: it cannot have been revoked
@@ -47,7 +47,7 @@ from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from api.models import ErrorOut
-from store import Store, StoreError, StoreUnavailable, token_digest
+from store import Store, StoreError, StoreUnavailable, hung, token_digest
 
 Scope = Literal["read", "ingest", "operate", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "ingest", "operate", "admin")
@@ -71,6 +71,8 @@ class StoreBreaker:
 
     clock: Callable[[], float] = time.monotonic
     open_until: float = float("-inf")
+    # why it last opened: "down" (refused, lost) or "hung" (a command timed out)
+    cause: Literal["down", "hung"] = "down"
     # token digest -> (key, when verified): keys honoured by store-optional routes
     verified: OrderedDict[str, tuple[dict[str, Any], float]] = field(
         default_factory=OrderedDict)
@@ -81,8 +83,11 @@ class StoreBreaker:
 
     def trip(self, error: Exception) -> None:
         """A store call failed with ``error``: open for ``BREAKER_S`` (a refusal by the
-        open breaker itself does not extend it, or polling would keep it open)."""
+        open breaker itself does not extend it, or polling would keep it open). A
+        timeout trips it as a refusal does: every request then fails at once, instead of
+        each waiting out its own timeout against a hung server."""
         if not isinstance(error, StoreDown):
+            self.cause = "hung" if hung(error) else "down"
             self.open_until = self.clock() + BREAKER_S
 
     def remember(self, digest: str, key: dict[str, Any]) -> None:
@@ -283,18 +288,27 @@ def _limit(store: Store, breaker: StoreBreaker, bucket: str, rate: float | None,
 class HostCheckMiddleware:
     """Refuse (400) a request whose ``Host`` is not one this API serves. A web page on
     ``evil.example`` that rebinds its name to 127.0.0.1 sends ``Host: evil.example``:
-    without this check the browser would let it read the local, anonymous-read API."""
+    without this check the browser would let it read the local, anonymous-read API.
+    A request with several ``Host`` headers is refused too: a proxy may judge the first
+    and this server the last."""
 
     def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
         self.app = app
         self.allowed = tuple(a.lower().strip("[]") for a in allowed)
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and "*" not in self.allowed:
-            host = host_of(dict(scope["headers"]).get(b"host", b"").decode("latin-1"))
-            if not any(fnmatch.fnmatchcase(host, a) for a in self.allowed):
-                body = orjson.dumps({"error": {"status": 400, "message": (
-                    f"Host {host!r} is not served here (security.allowed_hosts)")}})
+        if scope["type"] in ("http", "websocket"):
+            hosts = [v for k, v in scope["headers"] if k == b"host"]
+            host = host_of(hosts[0].decode("latin-1")) if hosts else ""
+            if len(hosts) > 1:  # which one a proxy and this server read differs
+                problem = f"{len(hosts)} Host headers: send one"
+            elif "*" in self.allowed or any(fnmatch.fnmatchcase(host, a)
+                                            for a in self.allowed):
+                problem = None
+            else:
+                problem = f"Host {host!r} is not served here (security.allowed_hosts)"
+            if problem is not None:
+                body = orjson.dumps({"error": {"status": 400, "message": problem}})
                 await send({"type": "http.response.start", "status": 400, "headers": [
                     (b"content-type", b"application/json"),
                     (b"content-length", str(len(body)).encode())]})

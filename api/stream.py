@@ -11,6 +11,12 @@ Event types: ``incident.opened|updated|resolved`` (data: the detector's document
 ``lifecycle.acknowledged|assigned|escalated|resolved``, ``playbook.activated``,
 ``webhook.dead``, ``topic.opened|merged|faded``, and whatever else a writer publishes
 (``StoreWriter.event``, ``Store.publish``).
+
+One reader per API process serves every client (``api/fanout.py``): an open stream costs
+a coroutine and a bounded queue, not a worker thread, so a war room of dashboards leaves
+the rest of the API as fast as it was. A client that falls ``QUEUE_MAX`` events behind
+is sent ``stream.dropped`` (with the last id it was sent and a retry hint) and
+reconnects with its ``Last-Event-ID``.
 """
 
 from __future__ import annotations
@@ -24,20 +30,30 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, R
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from api.fanout import DROPPED, END, KEEPALIVE, Event, Fanout, Subscriber
 from api.models import ErrorOut
 from api.security import require
 from store import Store, StoreError
 
 router = APIRouter(tags=["stream"], dependencies=[Depends(require("read"))])
-BLOCK_MS = 2000  # how long one read waits for news; a keep-alive comment follows it
+PAGE = 500  # events a reconnecting client is sent from the log per read
+RETRY_DROPPED_MS = 5000  # the retry hint of a client dropped for falling behind
 EVENT_ID = re.compile(r"^\d+(-\d+)?$")
 
 
 def close_streams(app: FastAPI) -> None:
-    """Ask the open streams to end (each within BLOCK_MS). A server that stops waits for
-    its open responses, and a live stream never ends by itself; clients reconnect to
+    """Ask the open streams to end (each within KEEPALIVE_S). A server that stops waits
+    for its open responses, and a live stream never ends by itself; clients reconnect to
     the next server with their Last-Event-ID and lose nothing."""
     app.state.streams_closing = True
+
+
+def fanout(app: FastAPI) -> Fanout:
+    """The process's one reader of the event log, made on first use."""
+    found = getattr(app.state, "fanout", None)
+    if found is None:
+        found = app.state.fanout = Fanout(app.state.store)
+    return found
 
 
 def _order(event_id: str) -> tuple[int, int]:
@@ -60,33 +76,68 @@ async def stream(
     start = last_event_id or since
     if start is not None and not EVENT_ID.match(start):
         raise HTTPException(422, f"not an event id: {start!r} (ids look like 1700000000000-0)")
-    cursor = start if start is not None else await run_in_threadpool(store.events.last_id)
     wanted = tuple(t.strip() for t in types.split(",") if t.strip()) if types else ()
-    oldest = await run_in_threadpool(store.events.first_id)
+    oldest = await run_in_threadpool(store.events.first_id) if start not in (None, "0") \
+        else None
+    hub = fanout(request.app)
+    sub = await hub.subscribe()  # before the log is read: nothing falls between the two
 
     async def events() -> AsyncIterator[bytes]:
-        nonlocal cursor
-        yield b"retry: 2000\n\n"
-        if start not in (None, "0") and oldest is not None and _order(oldest) > _order(start):
-            gap = orjson.dumps({"requested": start, "oldest": oldest}).decode()
-            yield f"event: stream.gap\ndata: {gap}\n\n".encode()
-        while not (await request.is_disconnected()
-                   or getattr(request.app.state, "streams_closing", False)):
-            try:
-                batch = await run_in_threadpool(store.events.after, cursor, 100, BLOCK_MS)
-            except StoreError:
-                # The answer has begun: no 503 now. End it; the client reconnects with
-                # its Last-Event-ID (after the retry above) and misses nothing.
-                return
-            if not batch:
-                yield b": keep-alive\n\n"
-                continue
-            for e in batch:
-                cursor = e["id"]
-                if wanted and not e["type"].startswith(wanted):
+        try:
+            yield b"retry: 2000\n\n"
+            if start is not None and oldest is not None and _order(oldest) > _order(start):
+                gap = orjson.dumps({"requested": start, "oldest": oldest}).decode()
+                yield f"event: stream.gap\ndata: {gap}\n\n".encode()
+            sent = sub.floor if start is None else start
+            if start is not None:
+                async for e in _history(store, start):
+                    sent = e.id
+                    if not wanted or e.type.startswith(wanted):
+                        yield e.sse
+            async for e in _live(request, sub):
+                if e is DROPPED:
+                    note = orjson.dumps({"last_id": sent, "reason": "the client fell behind "
+                                         "the live events; reconnect with Last-Event-ID"})
+                    yield (f"retry: {RETRY_DROPPED_MS}\nevent: stream.dropped\n"
+                           f"data: {note.decode()}\n\n").encode()
+                    return
+                if e is KEEPALIVE:
+                    yield e.sse
                     continue
-                data = orjson.dumps(e["data"]).decode()
-                yield f"id: {e['id']}\nevent: {e['type']}\ndata: {data}\n\n".encode()
+                if _order(e.id) <= _order(sent):
+                    continue  # sent from the log already
+                sent = e.id
+                if not wanted or e.type.startswith(wanted):
+                    yield e.sse
+        except StoreError:
+            # The answer has begun: no 503 now. End it; the client reconnects with its
+            # Last-Event-ID (after the retry above) and misses nothing.
+            return
+        finally:
+            hub.unsubscribe(sub)
 
     return StreamingResponse(events(), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+async def _history(store: Store, start: str) -> AsyncIterator[Event]:
+    """The log after ``start`` as it is now, a page at a time (a reconnecting client)."""
+    cursor = start
+    while True:
+        page = await run_in_threadpool(store.events.after, cursor, PAGE)
+        for e in page:
+            yield Event.of(e)
+        if len(page) < PAGE:
+            return
+        cursor = page[-1]["id"]
+
+
+async def _live(request: Request, sub: Subscriber) -> AsyncIterator[Event]:
+    """The events the reader hands this client, ``DROPPED`` last if it fell behind;
+    ``KEEPALIVE`` while quiet (every ``KEEPALIVE_S``, when it also sees whether the
+    server closes the streams). Ends when the log cannot be read."""
+    while not getattr(request.app.state, "streams_closing", False):
+        e = await sub.queue.get()
+        if e is END:
+            return
+        yield e

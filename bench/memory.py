@@ -2,6 +2,12 @@
 
     python -m bench.memory [--mentions 2000000] [--brands 10000] \
         [--distinct-hashtags 1000000] [--rate 6000] [--ceiling-mib 1536]
+    python -m bench.memory --one-mention-brands 100000 [--max-brands N]
+
+The second form is the brand flood: one mention each of N distinct brands (a collector
+that writes handles into ``brand``), under ``ingest.max_brands`` (``--max-brands``; 0:
+no bound). It prints the same peak RSS and outcomes: past the bound, the flood is
+dead-lettered and memory stays bounded.
 
 Generates the stream (``bench.synth``: every tag of the vocabulary is placed on at least
 one ordinary original, so a million distinct tags really reach the parser, the window
@@ -33,7 +39,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+import orjson
+
 from bench import stages, synth
+
+T0 = 1_700_000_000
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -44,8 +54,16 @@ def main(argv: list[str] | None = None) -> None:
                     help="the stated memory ceiling for the flow process (peak RSS)")
     ap.add_argument("--config", type=Path, help="settings file (default: configs/default.yaml)")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--one-mention-brands", type=int, default=0,
+                    help="instead: one mention each of this many distinct brands")
+    ap.add_argument("--max-brands", type=int, help="ingest.max_brands for the run (0: none)")
     args = ap.parse_args(argv)
     show = not args.quiet and sys.stderr.isatty()
+    if args.max_brands is not None:  # the flow's child process reads its environment
+        os.environ["CRISISWATCH_INGEST__MAX_BRANDS"] = str(args.max_brands or 10**12)
+    if args.one_mention_brands:
+        brand_flood(args.one_mention_brands, args.config, show, args.ceiling_mib)
+        return
 
     with tempfile.TemporaryDirectory(prefix="crisiswatch-bench-") as tmp:
         path = Path(tmp) / "memory.jsonl"
@@ -78,6 +96,26 @@ def main(argv: list[str] | None = None) -> None:
     print(f"hashtags through the flow: {summary.distinct_hashtags:,} distinct in the input; "
           + ("no mention was late, so all of them went through the window step"
              if f["late"] == 0 else f"{f['late']:,} late mentions may have carried some"))
+
+
+def brand_flood(brands: int, config: Path | None, show: bool, ceiling_mib: float) -> None:
+    """One mention each of ``brands`` distinct brands, over an hour of event time."""
+    with tempfile.TemporaryDirectory(prefix="crisiswatch-bench-") as tmp:
+        path = Path(tmp) / "brands.jsonl"
+        with path.open("wb") as f:
+            for i in range(brands):
+                f.write(orjson.dumps({"id": f"m{i}", "ts": T0 + i * 3600 / brands,
+                                      "brand": f"handle{i}", "text": f"hello @handle{i}"})
+                        + b"\n")
+        r = stages.isolated(stages.full_flow, path, 1, config, False, show)
+    f = r.facts
+    bound = os.environ.get("CRISISWATCH_INGEST__MAX_BRANDS", "the settings'")
+    verdict = "within" if r.peak_rss_mib <= ceiling_mib else "OVER"
+    print(f"{brands:,} brands of one mention each, ingest.max_brands {bound}: peak RSS of "
+          f"the flow process {r.peak_rss_mib:,.0f} MiB, {verdict} the stated ceiling of "
+          f"{ceiling_mib:,.0f} MiB; {statistics.median(r.seconds):.1f} s")
+    print(f"outcome: {f['read']:,} read, {f['processed']:,} processed, {f['dead_lettered']:,} "
+          f"dead-lettered; {f['brands']:,} brands published")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ def flow_config(settings: Settings, topics: bool = False) -> FlowConfig:
         max_texts_per_window=settings.topics.max_texts_per_window,
         max_jump_s=settings.ingest.max_jump_s,
         jump_confirm=settings.ingest.jump_confirm,
+        max_lead_s=settings.ingest.max_lead_s,
+        max_brands=settings.ingest.max_brands,
         store_prefix=settings.store.prefix,
         records_kept=settings.store.records_kept,
     )

@@ -33,8 +33,18 @@ class IngestSettings(BaseModel):
         "event time is held as suspect until jump_confirm mentions confirm the jump; null = "
         "no hold")
     jump_confirm: int = Field(
-        3, ge=2, description="suspect mentions within max_jump_s of each other that confirm "
-        "a jump; the same number of in-order mentions after a suspect dead-letter it")
+        8, ge=2, description="suspect mentions within max_jump_s of each other that confirm "
+        "a jump (3 in-order mentions after a suspect dead-letter it: a short run of wrong "
+        "stamps is outvoted before it could confirm)")
+    max_lead_s: float | None = Field(
+        60, ge=0, description="how far a brand's event time may lead the wall clock: a "
+        "mention stamped further ahead waits in its own window without making the honest "
+        "ones after it late (keep it below window.lateness_minutes); null = no bound")
+
+    max_brands: int | None = Field(
+        20_000, ge=1, description="brands one flow process keeps windows and detectors "
+        "for (about 17 KiB each while active, 2 KiB quiet); a mention of a further brand "
+        "is dead-lettered with the reason; null = no bound")
 
     @field_validator("earliest_ts", mode="before")
     @classmethod

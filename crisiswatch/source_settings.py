@@ -23,6 +23,11 @@ class BlueskySettings(BaseModel):
     flush_seconds: float = Field(0.2, gt=0, description="or after this long")
     cache_entries: int = Field(100_000, ge=1, description="handles and matched posts "
                                "remembered (handles for authors, texts for reposts)")
+    max_frame_bytes: int = Field(1_048_576, ge=1, description="larger frames are refused "
+                                 "unread (counted, with the reason) and the cursor moves "
+                                 "past them")
+    read_limit_bytes: int = Field(64 * 1_048_576, ge=1, description="the WebSocket's own "
+                                  "frame limit: a larger frame closes the connection")
 
     def model(self) -> JetstreamConfig:
         return JetstreamConfig(**self.model_dump())

@@ -29,10 +29,21 @@ Mapping onto the mention contract
     recently (a bounded cache of at-uri to text) becomes a mention with
     ``retweet_of`` and the original's text, so that repost cascades count as they do on
     X; a repost of a post not seen is ignored (``repost of an unseen post``).
+
+Oversized frames
+    A frame over ``max_frame_bytes`` (a post is at most a few KiB; a record of 10 MB is
+    abuse or a bug) is refused with its size as the reason, unread, and the cursor
+    moves to the ``time_us`` in its head, so the connection reads on past it. The
+    WebSocket itself takes frames up to ``read_limit_bytes``: with the library's 4 MiB
+    default, one 10 MB frame closed the connection, and every reconnect at the same
+    cursor met it again (287 reconnects a minute, the rewound seconds queued again each
+    time). A frame over even that limit still closes the connection: the runner then
+    reports the connector ``stalled`` (``GET /connectors``, ``GET /health``).
 """
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -45,11 +56,13 @@ from websockets.sync.client import connect
 
 from detectors.brands import BrandMatcher
 from detectors.text import extract_hashtags, normalise_hashtag
-from flows.live import Batch, Batcher, Connector, RateLimited, retry_after
+from flows.live import PREVIEW_CHARS, Batch, Batcher, Connector, RateLimited, retry_after
 
 POST = "app.bsky.feed.post"
 REPOST = "app.bsky.feed.repost"
 TAG_FACET = "app.bsky.richtext.facet#tag"
+TIME_US = re.compile(rb'"time_us"\s*:\s*(\d+)')  # Jetstream writes it near the start
+HEAD_BYTES = 4096  # of an oversized frame, searched for its time_us
 
 
 @dataclass(frozen=True)
@@ -60,6 +73,8 @@ class JetstreamConfig:
     flush_seconds: float = 0.2  # ... or after this long, whichever comes first
     cache_entries: int = 100_000  # handles by DID, and texts of matched posts by at-uri
     open_timeout_seconds: float = 10.0
+    max_frame_bytes: int = 1_048_576  # larger frames are refused unread, the cursor moved
+    read_limit_bytes: int = 64 * 1_048_576  # the WebSocket's own limit (it closes beyond)
 
 
 class _Lru(OrderedDict[str, str]):
@@ -93,7 +108,8 @@ class Jetstream(Connector):
 
     def batches(self, cursor: str | None, stop: threading.Event) -> Iterator[Batch]:
         try:
-            ws = connect(self.subscribe_url(cursor), proxy=None, max_size=2**22,
+            ws = connect(self.subscribe_url(cursor), proxy=None,
+                         max_size=self.config.read_limit_bytes,
                          open_timeout=self.config.open_timeout_seconds)
         except InvalidStatus as e:
             if e.response.status_code == 429:
@@ -112,7 +128,10 @@ class Jetstream(Connector):
                         yield rest  # what arrived before the drop is as good as any
                     raise
                 if raw is not None:
-                    self._frame(raw, batcher.batch)
+                    if len(raw) > self.config.max_frame_bytes:
+                        self._oversized(raw, batcher.batch)
+                    else:
+                        self._frame(raw, batcher.batch)
                 if (batch := batcher.due()) is not None:
                     yield batch
 
@@ -145,6 +164,21 @@ class Jetstream(Connector):
         else:
             batch.refuse(f"unknown Jetstream event kind {kind!r}", raw)
         batch.cursor = str(time_us)
+
+    def _oversized(self, raw: str | bytes, batch: Batch) -> None:
+        """Refuse a frame too large to read, and move the cursor past it: reconnecting at
+        the cursor before it would meet it again."""
+        batch.frames += 1
+        head = (raw[:HEAD_BYTES] if isinstance(raw, bytes)
+                else raw[:HEAD_BYTES].encode("utf-8", "replace"))
+        found = TIME_US.search(head)
+        where = "the cursor moves past it" if found else "no time_us in its head"
+        unit = "bytes" if isinstance(raw, bytes) else "characters"
+        batch.refuse(f"frame of {len(raw):,} {unit}, over sources.bluesky.max_frame_bytes "
+                     f"({self.config.max_frame_bytes:,}): skipped unread; {where}",
+                     raw[:PREVIEW_CHARS])
+        if found:
+            batch.cursor = found.group(1).decode()
 
     def _commit(self, event: dict[str, Any], did: Any, time_us: int, batch: Batch) -> None:
         commit = event.get("commit")

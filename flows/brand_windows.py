@@ -14,15 +14,22 @@ published numbers after the fact).
 
 A poison record must not stop the flow nor ruin a brand:
 
-- the watermark never jumps on one record. A mention more than ``max_jump_s`` ahead of
-  the brand's newest event time is held as *suspect*. ``confirm`` suspects within
+- the watermark never jumps on a few records. A mention more than ``max_jump_s`` ahead
+  of the brand's newest event time is held as *suspect*. ``confirm`` (8) suspects within
   ``max_jump_s`` of each other confirm the jump (a stream that resumes after a gap, a
   backfill of a later day) and are folded in arrival order, with every suspect stamped
-  before them; ``confirm`` in-order
-  mentions after a suspect show that the stream went on without it, and it is
-  dead-lettered. At the end of the input the suspects left are folded: nothing follows
-  them that they could make late. Without the hold, one ``2099`` stamp in a 2015 replay
-  made every later mention of the brand late.
+  before them; ``OUTVOTED`` (3) in-order mentions after a suspect show that the stream
+  went on without it, and it is dead-lettered. Agreement takes more records than
+  rejection, so a short run of wrong stamps (three records stamped at the wall clock in
+  a 2015 replay) is outvoted before it could confirm. At the end of the input the
+  suspects left are folded: nothing follows them that they could make late. Without
+  the hold, one ``2099`` stamp in a 2015 replay made every later mention of the brand
+  late.
+- the watermark never leads the wall clock by more than ``max_lead_s`` (below the
+  lateness allowance): a mention stamped further ahead (a collector's clock or zone off
+  by an hour, within ``ingest.max_future_s``) waits in its own, later window, but moves
+  the brand's event time no further than the wall clock allows, so the honest mentions
+  after it are not late.
 - an exception in one brand's detectors (or in folding one mention) is logged with the
   brand and the window, the window's mentions are dead-lettered with the error as the
   reason, and the brand's detectors start afresh (state that raised once would raise on
@@ -57,6 +64,7 @@ from flows.stopping import stop_requested
 log = logging.getLogger("crisiswatch.flow")
 RAW_KEPT = 2000  # characters of a quarantined record kept in its dead letter
 SUSPECTS_KEPT = 1000  # suspects held per brand at most; the oldest is dead-lettered beyond
+OUTVOTED = 3  # in-order mentions after a suspect that dead-letter it
 
 
 @dataclass
@@ -85,9 +93,10 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
                  clock: Callable[[], float], embedder: Embedder | None = None,
                  texts_per_window: int = 5000,
                  brand_cfgs: Mapping[str, DetectorConfig] | None = None,
-                 max_jump_s: float | None = None, confirm: int = 3,
+                 max_jump_s: float | None = None, confirm: int = 8,
                  routine: Callable[[str], frozenset[str]] | None = None,
-                 noise: Callable[[str], tuple[NoiseMark, ...]] | None = None) -> None:
+                 noise: Callable[[str], tuple[NoiseMark, ...]] | None = None,
+                 max_lead_s: float | None = None) -> None:
         self.default_cfg = cfg
         self.routine = routine  # terms people declared routine at run time, by brand
         self.noise = noise  # incident patterns people marked noise, by brand
@@ -99,6 +108,7 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         self.clock = clock
         self.max_jump_s = math.inf if max_jump_s is None else max_jump_s
         self.confirm = confirm
+        self.max_lead_s = math.inf if max_lead_s is None else max_lead_s
 
     def on_batch(self, values: list[tuple[str, list[Mention]]]
                  ) -> tuple[Iterable[Out], bool]:
@@ -121,6 +131,7 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         watermark = self._watermark()
         newest = watermark + lateness
         limit = newest + self.max_jump_s if screen and newest > -math.inf else math.inf
+        ceiling = self.clock() + self.max_lead_s  # the newest event time wall time allows
         unscreened = 0 if screen else len(pending)  # pending[:unscreened] skip the hold
         i = 0
         while i < len(pending):
@@ -140,15 +151,15 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
                 continue
             if suspects and i > unscreened:
                 s.in_order += 1
-                if s.in_order - suspects[0][1] >= self.confirm:
+                if s.in_order - suspects[0][1] >= OUTVOTED:
                     oldest, _ = suspects.pop(0)
                     if oldest.ts <= limit:  # the brand caught up with it: fold it next
                         pending.insert(i, oldest)
                         unscreened = max(unscreened, i + 1)
                     else:
                         out.extend(self._reject(oldest, newest))
-            if ts > newest:
-                newest = ts
+            if ts > newest and newest < ceiling:
+                newest = ts if ts <= ceiling else ceiling
                 if screen:
                     limit = newest + self.max_jump_s
                 if newest - lateness > watermark:
@@ -162,9 +173,7 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
                     duplicates += 1
                     continue
                 late += 1
-                out.append(LateItem(f"{s.brand}:{m.id}",
-                                    {"brand": s.brand, "window_start": window * window_s,
-                                     **m.to_dict()}))
+                out.append(self._late(m, window, watermark))
                 continue
             stats = open_windows.get(window)
             if stats is None:
@@ -203,9 +212,20 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         """The stream went on without a suspect: dead-letter it."""
         reason = (f"ts {_iso(m.ts)} is {m.ts - newest:,.0f} s ahead of the brand's newest "
                   f"event time {_iso(newest)}, more than ingest.max_jump_s "
-                  f"({self.max_jump_s:,.0f} s), and the brand's next {self.confirm} "
+                  f"({self.max_jump_s:,.0f} s), and the brand's next {OUTVOTED} "
                   "mentions were not: held, then dead-lettered")
         return self._dead(f"{self.s.brand}:{m.id}:ahead", reason, m.to_dict(), 1)
+
+    def _late(self, m: Mention, window: int, watermark: float) -> LateItem:
+        """A late mention, kept with why: ``GET /late`` must say what closed its window."""
+        start = window * self.cfg.window_s
+        reason = (f"its window at {_iso(start)} had closed: the brand's watermark "
+                  f"{_iso(watermark)} (its newest event time less {self.lateness_s:,.0f} s "
+                  "of lateness, moving on with the wall clock while quiet) had passed its "
+                  "end")
+        return LateItem(f"{self.s.brand}:{m.id}", {"brand": self.s.brand,
+                                                   "window_start": start, "reason": reason,
+                                                   **m.to_dict()})
 
     def _quarantine_mention(self, m: Mention, window: int, e: Exception) -> list[Out]:
         log.exception("brand %r: folding mention %r into the window at %s failed; the "

@@ -41,4 +41,6 @@ class FlowConfig:
     store_prefix: str
     records_kept: int  # dead letters and late records kept in the store
     brand_detectors: dict[str, DetectorConfig] = field(default_factory=dict)
+    max_lead_s: float | None = None  # how far event time may lead the wall clock
+    max_brands: int | None = None  # brands one flow process keeps state for (brand_cap)
     sentiment: SentimentScoring = SentimentScoring()

@@ -31,10 +31,12 @@ from bytewax.inputs import Source
 
 from detectors.embeddings import Embedder
 from detectors.types import DeadLetter, Mention
+from flows.brand_cap import BrandCap
 from flows.brand_windows import BrandWindows, BrandWindowsState
 from flows.config import FlowConfig, SentimentLoader
 from flows.dedup import SeenIds
 from flows.enrich import Enricher
+from flows.idle_brands import PackedWhenIdle
 from flows.items import Count, DeadLetterItem, StatsItem
 from flows.parse import RAW_KEPT
 from flows.routine import RoutineRefresher
@@ -62,7 +64,9 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
         else None, sentiment.refresh_s, load=load_sentiment), detector_cfg.watchlist)
     lateness_s = config.lateness_s
     horizon_windows, max_ids = config.dedup_horizon_windows, config.dedup_max_ids
-    routine = RoutineRefresher(Store(connect(redis_url), config.store_prefix))
+    store = Store(connect(redis_url), config.store_prefix)
+    routine = RoutineRefresher(store)
+    cap = BrandCap(config.max_brands, store.brands() if config.max_brands else ())
 
     def prepare(batch: list[tuple[int, bytes]]) -> list[Any]:
         """Parse, enrich and fan out one input batch: ``(brand, (brand, mentions))``
@@ -89,6 +93,12 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
         for m in valid:
             counts["fanout"] += len(m.brands) - 1
             for brand in m.brands:
+                if not cap.admits(brand):
+                    counts["dead_lettered"] += 1
+                    out.append(DeadLetterItem(f"{brand}:{m.id}:cap", {
+                        "reason": cap.reason(brand), "brand": brand, "source": parser.source,
+                        "raw": orjson.dumps(m.to_dict()).decode()[:RAW_KEPT]}))
+                    continue
                 mentions = by_brand.get(brand)
                 if mentions is None:
                     by_brand[brand] = [m]
@@ -122,16 +132,21 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
         return BrandWindows(detector_cfg, lateness_s, state, time.time, embedder,
                             config.max_texts_per_window, brand_cfgs,
                             config.max_jump_s, config.jump_confirm, routine,
-                            routine.noise)
+                            routine.noise, config.max_lead_s)
+
+    def brand_logic(resume: bytes | None) -> PackedWhenIdle:
+        return PackedWhenIdle(brand_windows, resume, time.time)
 
     flow = Dataflow(flow_id)
     lines = op.input("read", flow, source)  # (line number, raw bytes)
     prepared = op.flat_map_batch("prepare", lines, prepare)
     is_mention = op.branch("is_mention", prepared, lambda x: type(x) is tuple)
-    others = op.branch("is_dead", is_mention.falses, lambda x: isinstance(x, DeadLetter))
-    dead_out = op.map("dead_out", others.trues, lambda d: DeadLetterItem(d.key, d.to_dict()))
+    others = op.branch("is_dead", is_mention.falses,
+                       lambda x: isinstance(x, DeadLetter | DeadLetterItem))
+    dead_out = op.map("dead_out", others.trues, lambda d: d if isinstance(d, DeadLetterItem)
+                      else DeadLetterItem(d.key, d.to_dict()))
 
-    windows = op.stateful_batch("brands", is_mention.trues, brand_windows)
+    windows = op.stateful_batch("brands", is_mention.trues, brand_logic)
     results = op.map("unkey", windows, lambda kv: kv[1])
     is_count = op.branch("is_count", results, lambda t: type(t) is Count)
     counts = op.merge("counts", others.falses,

@@ -26,6 +26,14 @@ Accounting
     mention contract, kept with its reason under ``p:connector:{name}:refused``). So
     ``frames == queued + unmatched + ignored + refused``; ``reconnects`` and
     ``rate_limited`` count the connections lost and the rate-limit answers.
+
+Progress
+    Every write stamps ``seen_at``; one whose cursor passes the highest this runner
+    has committed stamps ``progress_at`` too. A connector seen lately that has not got
+    further for minutes is reading the same stretch again and again (a frame it cannot
+    pass, a reconnect loop): ``GET /connectors`` and ``GET /health`` call it
+    ``stalled``. Cursors are compared as the platforms issue them (decimal or base-36
+    ids, microseconds): a longer one is later, then the larger.
 """
 
 from __future__ import annotations
@@ -142,6 +150,11 @@ def retry_after(value: str | None) -> float | None:
         return None
 
 
+def later(cursor: str, than: str | None) -> bool:
+    """``cursor`` is further in the stream than ``than`` (None: nowhere yet)."""
+    return than is None or (len(cursor), cursor) > (len(than), than)
+
+
 class LiveRunner:
     """Runs one connector until stopped: maps, matches, commits, reconnects."""
 
@@ -154,6 +167,7 @@ class LiveRunner:
         self.backoff_cap = backoff_cap
         self.stop_event = threading.Event()
         self.thread: threading.Thread | None = None
+        self.high: str | None = None  # the furthest cursor committed (see Progress)
 
     @property
     def name(self) -> str:
@@ -172,6 +186,7 @@ class LiveRunner:
 
     def run(self) -> None:
         failures = 0
+        self.high = self._stored_cursor()
         while not self.stop_event.is_set():
             cursor = self._stored_cursor()
             try:
@@ -233,9 +248,16 @@ class LiveRunner:
                counts: dict[str, int], refused: list[dict[str, Any]]) -> None:
         """Redis away: hold the batch and the connection's reading with it, and retry;
         stopped meanwhile, the batch is dropped uncommitted and read again next time."""
+        now = time.time()
+        times = {"seen_at": now}
+        if cursor is not None and later(cursor, self.high):
+            times["progress_at"] = now
         while True:
             try:
-                self.store.connectors.commit(self.name, queued, cursor, counts, refused)
+                self.store.connectors.commit(self.name, queued, cursor, counts, refused,
+                                             times)
+                if "progress_at" in times:
+                    self.high = cursor
                 return
             except TRANSIENT as e:
                 log.warning("%s: Redis unavailable (%s); holding a batch of %d", self.name,

@@ -23,6 +23,8 @@ from detectors.types import DeadLetter, Mention
 RAW_KEPT = 2000  # characters of the raw record kept in a dead letter
 EPOCH_MS_ABOVE = 1e11  # seconds past this are in year 5138: the value was milliseconds
 BRAND_CHARS = 200  # a brand is a name in URLs, keys and reports, not a text
+ID_CHARS = 512  # ids are keys of the duplicate filter and the store, not texts
+DOT_BRANDS = (".", "..")  # path segments that clients normalise away: /brands/../series
 MAX_FOLLOWERS = 10**10  # more than people on Earth; sums of larger ones overflowed the store
 
 
@@ -68,6 +70,9 @@ class Parser:
             mid = _string(mid, "id")
         if not mid or mid.isspace():
             raise Invalid("field 'id' is empty")
+        if len(mid) > ID_CHARS:
+            raise Invalid(f"field 'id' is {len(mid):,} characters, over the limit of "
+                          f"{ID_CHARS}")
         text = obj.get("text")
         if type(text) is not str:
             if text is None:
@@ -103,6 +108,9 @@ class Parser:
             if len(brand) > BRAND_CHARS or not brand.isprintable():
                 raise Invalid(f"field 'brand' must be at most {BRAND_CHARS} printable "
                               f"characters, got {_clip(repr(brand))}")
+            if brand in DOT_BRANDS:
+                raise Invalid(f"field 'brand' cannot be {brand!r}: clients that normalise "
+                              "paths could never reach /brands/{brand}/...")
         brands = (brand,) if brand else self.matcher.match(text, hashtags)
         if not brands:
             raise Invalid("no brand: field 'brand' is absent and no brand query matches")

@@ -84,8 +84,8 @@ class _FilePartition(StatefulSourcePartition[Batch, Position]):
             offset += len(line)
             line_no += 1
             stripped = line.rstrip(b"\r\n")
-            if stripped and not stripped.isspace():  # blank lines are layout, not records
-                batch.append((line_no, stripped))
+            if stripped:  # an empty line is layout; one of spaces is a record, as in a
+                batch.append((line_no, stripped))  # stream: dead-lettered, counted
         if self.progress is not None:
             self.progress(str(self.path), offset - self.pos.offset)
         self.pos = Position(offset, line_no)

@@ -15,6 +15,7 @@ from store.errors import (
     ResponseError,
     StoreError,
     StoreUnavailable,
+    hung,
     unavailable,
 )
 from store.events import EVENTS_KEPT, EventLog
@@ -40,6 +41,6 @@ __all__ = [
     "LABELS_KEPT", "STAT_FIELDS", "TOKEN_PREFIX", "TOPICS_KEPT", "TRANSIENT", "UNAVAILABLE",
     "ApiKeys", "Client", "Connectors", "Entry", "EventLog", "InputPartition", "InputStreams",
     "KeySpace", "Labels", "LayoutMismatch", "Lifecycle", "Outbox", "ResponseError", "Store",
-    "StoreError", "StoreUnavailable", "StoreWriter", "Timers", "connect", "shard_of",
+    "StoreError", "StoreUnavailable", "StoreWriter", "Timers", "connect", "hung", "shard_of",
     "token_digest", "unavailable",
 ]

@@ -8,21 +8,29 @@ from importlib import resources
 import redis
 
 Client = redis.Redis  # what ``connect`` returns; the type callers annotate with
+FAST_TIMEOUT_S = 0.5  # the API's connect and command timeout: 503 within about a second
 
 
 def connect(url: str, retries: int = 5, fast: bool = False) -> redis.Redis:
     """A client that retries briefly on connection errors instead of failing at once.
     ``retries=0`` is for callers that must see every failure (the input source: a read
     whose reply was lost has still advanced its consumer group). ``fast`` is the API's:
-    one immediate retry (a connection dropped by a Redis restart is replaced at once)
-    and short timeouts, so that a request during an outage is answered 503 within a
-    second instead of after seconds of backoff; the flow and the worker wait instead."""
+    one immediate retry of a dropped connection (a Redis restart replaces it at once),
+    none of a timeout, and ``FAST_TIMEOUT_S`` timeouts, so that a request while Redis
+    is down or hung is answered 503 within a second instead of after seconds of
+    backoff; the flow and the worker wait instead."""
     from redis.backoff import ExponentialBackoff, NoBackoff
     from redis.retry import Retry
 
     if fast:
-        retry, timeout, connect_timeout = Retry(NoBackoff(), retries=1), 5.0, 0.5
+        # A hung server (SIGSTOP, a long fork, a partition) accepts connections and never
+        # answers: only a short command timeout, not retried, bounds the wait. Blocking
+        # reads on this client must block for less (``api/stream.py`` polls instead).
+        retryable: list[type[Exception]] = [redis.ConnectionError]
+        retry = Retry(NoBackoff(), retries=1, supported_errors=tuple(retryable))
+        timeout, connect_timeout = FAST_TIMEOUT_S, FAST_TIMEOUT_S
     else:
+        retryable = [redis.ConnectionError, redis.TimeoutError]
         retry = Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=retries)
         timeout, connect_timeout = 10.0, 5.0
     return redis.Redis.from_url(
@@ -30,7 +38,7 @@ def connect(url: str, retries: int = 5, fast: bool = False) -> redis.Redis:
         socket_timeout=timeout,
         socket_connect_timeout=connect_timeout,
         retry=retry,
-        retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+        retry_on_error=retryable,
         health_check_interval=30,
     )
 

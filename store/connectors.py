@@ -12,6 +12,8 @@ if TYPE_CHECKING:
 REFUSED_KEPT = 1_000  # refused frames kept per connector for a person to inspect
 CONNECTOR_COUNTS = ("frames", "queued", "unmatched", "ignored", "refused", "reconnects",
                     "rate_limited")
+# when (epoch s) the connector last wrote anything, and last got further in its stream
+CONNECTOR_TIMES = ("seen_at", "progress_at")
 
 
 class Connectors:
@@ -34,13 +36,17 @@ class Connectors:
         return raw.decode() if raw is not None else None
 
     def commit(self, name: str, records: list[tuple[str, bytes]], cursor: str | None,
-               counts: dict[str, int], refused: list[dict[str, Any]]) -> None:
+               counts: dict[str, int], refused: list[dict[str, Any]],
+               times: dict[str, float] | None = None) -> None:
+        """``times``: ``CONNECTOR_TIMES`` to set (what tells a stalled connector)."""
         key, refused_key = self.key(name), self.s.keys.connector_refused(name)
         with self.s.r.pipeline(transaction=True) as pipe:
             pipe.sadd(self.s.keys.connectors, name)
             self.s.inputs.queue(pipe, records)
             if cursor is not None:
                 pipe.hset(key, "cursor", cursor)
+            if times:
+                pipe.hset(key, mapping=times)
             for field, n in counts.items():
                 if n:
                     pipe.hincrby(key, field, n)
@@ -55,8 +61,15 @@ class Connectors:
     def counts(self, name: str) -> dict[str, int]:
         """The outcome totals (zero when none yet) and ``ignored.WHY`` by reason."""
         raw = self.s.r.hgetall(self.key(name))
-        found = {k.decode(): int(v) for k, v in raw.items() if k != b"cursor"}
+        found = {k.decode(): int(v) for k, v in raw.items()
+                 if k != b"cursor" and k.decode() not in CONNECTOR_TIMES}
         return {**dict.fromkeys(CONNECTOR_COUNTS, 0), **found}
+
+    def times(self, name: str) -> dict[str, float | None]:
+        """``CONNECTOR_TIMES``, None where never written."""
+        raw = self.s.r.hmget(self.key(name), list(CONNECTOR_TIMES))
+        return {k: float(v) if v is not None else None for k, v in zip(CONNECTOR_TIMES, raw,
+                                                                        strict=True)}
 
     def refused(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
         return [orjson.loads(x) for x in self.s.r.lrange(self.s.keys.connector_refused(name),

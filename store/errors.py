@@ -4,6 +4,7 @@
 - ``StoreUnavailable``: the store cannot be reached now (connection refused or lost,
   a timeout). It is a class to raise (the API's circuit breaker raises it without
   trying) and catches the client's own connection errors through ``UNAVAILABLE``;
+- ``hung``: a timeout, the server took the connection and did not answer;
 - ``TRANSIENT``: errors worth retrying after a pause (``UNAVAILABLE`` and a replica
   that is read-only while a failover promotes it).
 """
@@ -22,6 +23,12 @@ class StoreUnavailable(redis.ConnectionError):
 
 UNAVAILABLE: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
 TRANSIENT: tuple[type[Exception], ...] = (*UNAVAILABLE, redis.ReadOnlyError)
+
+
+def hung(exc: BaseException) -> bool:
+    """True if ``exc`` is a timeout: the server took the connection but did not answer
+    (stopped, swapping, partitioned), as opposed to refusing it."""
+    return isinstance(exc, redis.TimeoutError)
 
 
 def unavailable(exc: BaseException) -> bool:
