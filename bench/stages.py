@@ -32,25 +32,18 @@ from bytewax.testing import run_main
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
+from bench.detectors import prepare
 from crisiswatch import models
 from crisiswatch.flow_config import build_flow
-from crisiswatch.sentiment_weights import load
 from crisiswatch.settings import Settings, load_settings
 from detectors.brand import BrandState, observe
 from detectors.brands import BrandMatcher
 from detectors.embeddings import CachedEmbedder, Embedder
-from detectors.types import Mention
-from detectors.window import WindowStats
-from flows.dedup import SeenIds
-from flows.enrich import Enricher
 from flows.gc_tuning import tune_gc
 from flows.parse import Parser
-from flows.sentiment import FlowSentiment
 from flows.sources import ReplaySource
 from store import Store, connect
 from store.embedded import EmbeddedRedis
-
-SOURCE_BATCH = ReplaySource([]).batch_size  # lines a batch, as the flow reads them
 
 
 @dataclass
@@ -275,64 +268,14 @@ def components(path: Path, runs: int, config: Path | None) -> StageResult:
 def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float], int]:
     settings = settings_for(config, topics=False)
     tune_gc()  # as in the flow's process
-    parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
-    # As the flow: the configured model, learning from labels off (no store to read).
     cfg = settings.detector_config()
-    enricher = Enricher(FlowSentiment(settings.sentiment.model, settings.sentiment.weights,
-                                      None, settings.sentiment.refresh_seconds,
-                                      load=load), cfg.watchlist)
-    window_s = settings.window_s
     t: dict[str, float] = {}
-
-    started = time.perf_counter()
-    with path.open("rb") as f:
-        lines = [line.rstrip(b"\r\n") for line in f]
-    t["read lines"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    parsed = [parser.parse(line, i) for i, line in enumerate(lines, 1)]
-    t["parse (Parser.parse)"] = time.perf_counter() - started
-    mentions = [m for m in parsed if isinstance(m, Mention)]
-    del lines, parsed
-
-    started = time.perf_counter()
-    for start in range(0, len(mentions), SOURCE_BATCH):  # the flow enriches an input batch
-        enricher.enrich(mentions[start:start + SOURCE_BATCH])
-    t[f"enrich (Enricher: normalise, sentiment ({settings.sentiment.model} model), "
-      "watchlist)"] = time.perf_counter() - started
-
-    horizon_windows = settings.dedup_horizon_windows
-    seen: dict[str, SeenIds] = {}
-    started = time.perf_counter()
-    unique = []
-    for m in mentions:
-        window = int(m.ts // window_s)
-        for b in m.brands:
-            ids = seen.get(b)
-            if ids is None:
-                ids = seen[b] = SeenIds(horizon_windows, settings.dedup.max_ids)
-            if not ids.in_open_window(m.id):
-                ids.count(m.id, window)
-                unique.append((b, m))
-    t["dedup (SeenIds)"] = time.perf_counter() - started
-    del seen, mentions
-
-    windows: dict[tuple[int, str], WindowStats] = {}
-    started = time.perf_counter()
-    for b, m in unique:
-        key = (int(m.ts // window_s), b)
-        stats = windows.get(key)
-        if stats is None:
-            stats = windows[key] = WindowStats()
-        stats.add(m)
-    t["window aggregation (WindowStats.add)"] = time.perf_counter() - started
-    del unique
+    in_time_order = prepare(path, settings, t)
 
     states: dict[str, BrandState] = {}
     closing: dict[int, list[tuple[Any, ...]]] = {}
-    in_time_order = sorted(windows.items())
     started = time.perf_counter()
-    for (w, b), stats in in_time_order:
+    for w, b, stats in in_time_order:
         state = states.get(b)
         if state is None:
             state = states[b] = BrandState()
@@ -356,4 +299,4 @@ def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float],
             writer.execute()
         t["store writes (StoreWriter, a batch per window close)"] = \
             time.perf_counter() - started
-    return t, len(windows)
+    return t, len(in_time_order)

@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench import detectors as bench_detectors
 from bench import firehose, synth
 from detectors.brands import BrandMatcher
 from detectors.sentiment import VaderScorer
@@ -126,6 +127,20 @@ def test_firehose_prints_every_stage(capsys: pytest.CaptureFixture[str], tmp_pat
     assert out.count(" MiB") >= 4  # peak RSS of each stage
     first = orjson.loads(small.open("rb").readline())
     assert {"id", "ts", "brand", "text", "author"} <= first.keys()
+
+
+def test_detectors_bench_compares_trees_on_a_realistic_stream(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The per-window bench, with this very tree as "another checkout" (measured once):
+    the same digest in every run, and where the time goes."""
+    here = str(Path(__file__).resolve().parent.parent)
+    bench_detectors.main(["--mentions", "1500", "--brands", "10", "--days", "0.5",
+                          "--incidents", "1", "--runs", "1", "--compare", here])
+    out = capsys.readouterr().out
+    assert "ms/window" in out and "results identical in every run" in out, out
+    for part in ("volume.update", "terms.update", "incidents.step (fusion)",
+                 "Background.learn", "the rest of observe"):
+        assert part in out, f"{part!r} missing from:\n{out}"
 
 
 def test_latency_bench_runs_the_live_path_and_prints_its_figures(
