@@ -71,6 +71,7 @@ from detectors.volume_baseline import (
     VolumeState,
     accept_new_level,
     learn,
+    learn_zeros,
     young_expected,
 )
 from detectors.volume_evidence import (
@@ -103,10 +104,9 @@ def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
         state.recent.clear()
         state.local_sum = state.local_weight = 0.0
     else:
-        for missing in range(state.last_window + 1, window):
-            learn(state, missing, 0, state.expected(missing, cfg), cfg)
-            state.since_anomalous += 1
-            state.since_drop += 1
+        learn_zeros(state, state.last_window + 1, window, cfg)
+        state.since_anomalous += gap
+        state.since_drop += gap
     state.last_window = window
     score, tests = _score(state, window, count, cfg)
     frozen = score.anomalous or score.drop
