@@ -310,14 +310,20 @@ def _evict(state: TermState, window: int, span: int, cfg: TermConfig) -> None:
     if excess <= 0:
         return
     # Forget idle terms first, the weakest first; active ones only if a storm of new
-    # terms exceeds the capacity on its own. The expected rates as ``expected`` computes
-    # them, with the brand's weight computed once; a heap, as only a few go.
+    # terms exceeds the capacity on its own. Ranked by ``expected`` (computed as it
+    # computes it, the brand's weight once); a term's newest count is of its last window.
     weight = state._weight(window, cfg)
-    keep, since = 1.0 - cfg.alpha, window - span
-    ranked = heapq.nsmallest(excess, (
-        (st.recent[-1][0] > since if st.recent else False,
-         st.rate * keep ** max(window - st.last_window, 0) / weight if weight > 0.0 else 0.0,
-         t)
-        for t, st in state.terms.items()))
-    for _, _, term in ranked:
+    keep, since, terms = 1.0 - cfg.alpha, window - span, state.terms.items()
+    if weight <= 0.0:  # every rate is 0: by name
+        ranked = [t for _, _, t in heapq.nsmallest(excess, (
+            (st.last_window > since, 0.0, t) for t, st in terms))]
+    else:
+        idle = [(st.rate * keep ** (window - st.last_window) / weight, t)
+                for t, st in terms if st.last_window <= since]
+        ranked = [t for _, t in heapq.nsmallest(excess, idle)]
+        if len(ranked) < excess:
+            active = [(st.rate * keep ** max(window - st.last_window, 0) / weight, t)
+                      for t, st in terms if st.last_window > since]
+            ranked += [t for _, t in heapq.nsmallest(excess - len(ranked), active)]
+    for term in ranked:
         del state.terms[term]

@@ -129,7 +129,7 @@ def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig
     warming_up = state.live_windows < cfg.warmup_windows
     expected, support = young_expected(state, window, cfg)
     tests = horizon_tests(state, count, expected, support, cfg)
-    candidates = tests or [Horizon(0, 1, count, expected, 1.0, 1.0, 0.0, 0.0, math.log1p(count))]
+    candidates = tests or [Horizon(0, 1, count, expected, 1.0, 0.0, 0.0, math.log1p(count))]
     p_threshold = cfg.p_threshold * (cfg.young_p_factor if warming_up else 1.0)
     can_alert = state.live_windows >= cfg.cold_start_windows
     spike_open = state.since_anomalous <= cfg.rearm_windows

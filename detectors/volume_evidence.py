@@ -6,7 +6,7 @@ a new anomaly must beat (``detectors.volume``'s module doc gives the reasons).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from scipy.special import betainc, gammainc
 
@@ -40,19 +40,28 @@ def _earlier(history: list, h: int) -> list:
     return history[len(history) - (h - 1):] if h > 1 else []
 
 
-@dataclass(frozen=True, slots=True)
-class Horizon:
-    """One horizon's evidence: counts for the count model, the log-space z-score."""
+class Horizon(NamedTuple):
+    """One horizon's evidence: counts for the count model, the log-space z-score. A
+    tuple, as a window makes three of them (a frozen dataclass cost as much to build as
+    the tail it carries)."""
 
     i: int  # its place in ``cfg.horizons``
     h: int
     observed: float
     expected: float
     p_high: float  # P(sum >= observed), corrected for the horizons tried
-    p_low: float  # P(sum <= observed), likewise
     log_mean: float  # mean log((count + 1) / (expected + 1)) over the horizon
     log_z: float  # log_mean in sds of ordinary windows
     level: float  # mean log(count + 1): what a record is measured in
+    var_phi: float = 1.0  # the variance-to-mean ratio its tails are computed with
+    tries: int = 1  # horizons tried: the correction's factor
+
+    @property
+    def p_low(self) -> float:
+        """P(sum <= observed), corrected likewise: computed only when a drop test gets
+        that far (most windows are settled before)."""
+        return min(1.0, (1.0 - count_tail(self.observed + 1, self.expected, self.var_phi))
+                   * self.tries)
 
 
 def horizon_tests(state: VolumeState, count: int, expected: float, support: float,
@@ -76,9 +85,8 @@ def horizon_tests(state: VolumeState, count: int, expected: float, support: floa
         out.append(Horizon(
             i, h, observed, mu,
             p_high=min(1.0, count_tail(observed, mu, var_phi) * len(usable)),
-            p_low=min(1.0, (1.0 - count_tail(observed + 1, mu, var_phi)) * len(usable)),
             log_mean=log_mean, log_z=log_mean / math.sqrt(_log_var(state, i, cfg)),
-            level=level))
+            level=level, var_phi=var_phi, tries=len(usable)))
     return out
 
 
@@ -89,9 +97,8 @@ def is_spike(t: Horizon, p_threshold: float, cfg: VolumeConfig) -> bool:
 
 
 def is_drop(t: Horizon, p_threshold: float, cfg: VolumeConfig) -> bool:
-    return (t.p_low <= p_threshold and t.log_z <= -cfg.min_log_z
-            and t.observed * cfg.min_lift <= t.expected
-            and t.expected - t.observed >= cfg.min_excess)
+    return (t.log_z <= -cfg.min_log_z and t.observed * cfg.min_lift <= t.expected
+            and t.expected - t.observed >= cfg.min_excess and t.p_low <= p_threshold)
 
 
 def record_high(state: VolumeState, t: Horizon, cfg: VolumeConfig) -> bool:
