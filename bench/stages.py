@@ -213,7 +213,8 @@ def full_flow(path: Path, runs: int, config: Path | None, topics: bool, show: bo
                 _bar(f"{label}, run {run + 1}/{runs}", path.stat().st_size, show) as bar:
             source, tracker = _source(path, bar)
             embedder = static_embedder(settings) if topics else None  # a cold cache each run
-            flow = build_flow(settings, source, server.url, embedder=embedder)
+            # as ``crisiswatch run`` builds it: no recovery, so no snapshots
+            flow = build_flow(settings, source, server.url, embedder=embedder, snapshots=False)
             if profiler is not None and run < 0:
                 profiler.runcall(run_main, flow)
                 continue

@@ -35,6 +35,10 @@ class IngestSettings(BaseModel):
     jump_confirm: int = Field(
         3, ge=2, description="suspect mentions within max_jump_s of each other that confirm "
         "a jump; the same number of in-order mentions after a suspect dead-letter it")
+    snapshot_interval_s: int = Field(
+        10, ge=1, description="seconds between the flow's state snapshots with a recovery "
+        "directory (and acknowledgements of the input streams); `flow "
+        "--snapshot-interval` overrides it. Without recovery nothing is snapshotted")
 
     @field_validator("earliest_ts", mode="before")
     @classmethod

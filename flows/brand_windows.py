@@ -84,7 +84,8 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
                  texts_per_window: int = 5000,
                  brand_cfgs: Mapping[str, DetectorConfig] | None = None,
                  max_jump_s: float | None = None, confirm: int = 3,
-                 routine: Callable[[str], frozenset[str]] | None = None) -> None:
+                 routine: Callable[[str], frozenset[str]] | None = None,
+                 snapshots: bool = True) -> None:
         self.default_cfg = cfg
         self.routine = routine  # terms people declared routine at run time, by brand
         self.brand_cfgs = brand_cfgs or {}
@@ -95,6 +96,7 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         self.clock = clock
         self.max_jump_s = math.inf if max_jump_s is None else max_jump_s
         self.confirm = confirm
+        self.snapshots = snapshots  # False: no recovery keeps them (``FlowConfig``)
 
     def on_batch(self, values: list[tuple[str, list[Mention]]]
                  ) -> tuple[Iterable[Out], bool]:
@@ -248,7 +250,10 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
 
     def snapshot(self) -> bytes:
         """Pickled bytes, not a deep copy: the snapshot must not change after it is taken,
-        and pickling is the cheapest immutable copy (about 6x faster than deepcopy here)."""
+        and pickling is the cheapest immutable copy (about 6x faster than deepcopy here).
+        Empty without recovery: nothing would keep it (a resume from it starts afresh)."""
+        if not self.snapshots:
+            return b""
         return pickle.dumps(self.s, protocol=pickle.HIGHEST_PROTOCOL)
 
     def _new_window(self) -> WindowStats:

@@ -121,7 +121,8 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
                  else BrandWindowsState(SeenIds(horizon_windows, max_ids)))
         return BrandWindows(detector_cfg, lateness_s, state, time.time, embedder,
                             config.max_texts_per_window, brand_cfgs,
-                            config.max_jump_s, config.jump_confirm, routine)
+                            config.max_jump_s, config.jump_confirm, routine,
+                            config.snapshots)
 
     flow = Dataflow(flow_id)
     lines = op.input("read", flow, source)  # (line number, raw bytes)
