@@ -311,7 +311,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory(prefix="crisiswatch-detectors-") as tmp:
         stream = Path(tmp) / "stream.jsonl"
         summary = synth.generate(synth.config_from(args), stream)
-        print(f"generated (seed {args.seed}): {summary.describe()}; load average "
+        described = "\n".join(summary.describe().splitlines()[:3])
+        print(f"generated (seed {args.seed}): {described}; load average "
               f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         compare(stream, trees, args.runs, Path(tmp))
 

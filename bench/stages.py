@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import cProfile
 import io
+import json
 import os
 import pstats
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -236,6 +239,32 @@ def full_flow(path: Path, runs: int, config: Path | None, topics: bool, show: bo
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
         text = out.getvalue()
     return StageResult(timer.wall, timer.cpu, peak_rss_mib(), facts, text)
+
+
+# run in another checkout's interpreter path: its own bench.stages, its own code
+_FLOW_IN_TREE = """
+import json, sys
+from pathlib import Path
+from bench import stages
+path, config, topics = sys.argv[1], sys.argv[2] or None, sys.argv[3] == "1"
+r = stages.full_flow(Path(path), 1, config and Path(config), topics, False)
+facts = {k: v for k, v in r.facts.items() if k != "rss_by_progress"}
+print(json.dumps({"seconds": r.seconds, "cpu_seconds": r.cpu_seconds,
+                  "peak_rss_mib": r.peak_rss_mib, "facts": facts}))
+"""
+
+
+def flow_in_tree(tree: Path, path: Path, config: Path | None, topics: bool) -> StageResult:
+    """One run of ``full_flow`` in a fresh interpreter that imports every project
+    package (and ``bench.stages`` itself) from the checkout ``tree``: the same stage as
+    another version of the code runs it, for a same-run comparison."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FLOW_IN_TREE, str(path), str(config or ""),
+         "1" if topics else "0"], cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
+        check=True, capture_output=True, text=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r["facts"]["incident_kinds"] = Counter(r["facts"]["incident_kinds"])
+    return StageResult(r["seconds"], r["cpu_seconds"], r["peak_rss_mib"], r["facts"])
 
 
 def incidents_text(facts: dict[str, Any]) -> str:
