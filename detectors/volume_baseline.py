@@ -186,7 +186,7 @@ def learn_zeros(state: VolumeState, first: int, stop: int, cfg: VolumeConfig) ->
     what ``learn(state, w, 0, state.expected(w, cfg), cfg)`` does for each of them, to
     the last bit, in one loop over local variables. The flow emits no window without
     mentions, so a quiet brand's every window learns a gap of them first: this loop is
-    most of what the volume detector costs. tests/test_volume_gaps.py holds it to
+    most of what the volume detector costs. tests/test_detector_fast_paths.py holds it to
     ``learn``."""
     warmup, hourly_rate, k = cfg.warmup_windows, cfg.hourly_rate, cfg.week_hour_prior
     alpha, local_alpha, weekly_rate = cfg.alpha, cfg.local_alpha, cfg.weekly_rate
@@ -212,25 +212,30 @@ def learn_zeros(state: VolumeState, first: int, stop: int, cfg: VolumeConfig) ->
             recent.popleft()
         # a zero is never winsorised: min(0.0, expected + sd) is 0.0 for expected >= 0
         if n > 0:
-            ratio = (x - expected) ** 2 / max(expected, 0.5)
+            ratio = (x - expected) ** 2 / (0.5 if expected < 0.5 else expected)
             dispersion_ew += alpha * (ratio - dispersion_ew)
         recent_actual = decay * recent_actual + x
         local_sum = local_decay * local_sum + x
         local_weight = local_decay * local_weight + 1.0
         recent_seasonal = decay * recent_seasonal + seasonal
-        mean += (x - mean) / min(n + 1, warmup)
+        mean += (x - mean) / (warmup if warmup < n + 1 else n + 1)
         n += 1
         adjust = recent_actual / recent_seasonal if recent_seasonal > 0 else 1.0
-        target = x / max(adjust * weekly[weekday], 1e-6)
-        hourly[hour] += (target - hourly[hour]) * max(hourly_rate, 1.0 / (seen + 1))
-        hourly_seen[hour] = min(seen + 1, 1_000_000)
+        scaled = adjust * weekly[weekday]
+        target = x / (1e-6 if scaled < 1e-6 else scaled)
+        rate = 1.0 / (seen + 1)
+        hourly[hour] += (target - hourly[hour]) * (rate if rate > hourly_rate else hourly_rate)
+        hourly_seen[hour] = seen + 1 if seen + 1 < 1_000_000 else 1_000_000
         if slot != state.visit_slot:
             _end_visit(state, cfg)
             state.visit_slot = slot
-        state.visit_sum += x / max(adjust, 1e-6)
+        state.visit_sum += x / (1e-6 if adjust < 1e-6 else adjust)
         state.visit_windows += 1
-        if expected > 0:
-            _nudge(weekly, weekday, weekly_rate * (x - expected) / max(expected, 1.0))
+        if expected > 0:  # _nudge, inline
+            step = weekly_rate * (x - expected) / max(expected, 1.0)
+            weekly[weekday] = min(max(weekly[weekday] + step, 0.05), 20.0)
+            scale = sum(weekly) / WEEKDAYS
+            weekly[:] = [f / scale for f in weekly]
     state.recent_actual, state.recent_seasonal = recent_actual, recent_seasonal
     state.local_sum, state.local_weight = local_sum, local_weight
     state.dispersion_ew, state.mean, state.live_windows = dispersion_ew, mean, n

@@ -35,11 +35,6 @@ def log_ratio(count: float, expected: float) -> float:
     return math.log((count + 1.0) / (expected + 1.0))
 
 
-def _earlier(history: list, h: int) -> list:
-    """The windows before this one that an ``h``-window horizon sums with it."""
-    return history[len(history) - (h - 1):] if h > 1 else []
-
-
 class Horizon(NamedTuple):
     """One horizon's evidence: counts for the count model, the log-space z-score. A
     tuple, as a window makes three of them (a frozen dataclass cost as much to build as
@@ -70,18 +65,24 @@ def horizon_tests(state: VolumeState, count: int, expected: float, support: floa
     phi = state.dispersion(cfg)
     history = list(state.recent)
     usable = [(i, h) for i, h in enumerate(cfg.horizons) if h - 1 <= len(history)]
+    # each earlier window's terms once, for every horizon's sums (the same sums, in
+    # the same order, as summing each horizon's windows afresh)
+    counts = [c for c, _ in history]
+    means = [e for _, e in history]
+    ratios = [log_ratio(c, e) for c, e in history]
+    levels = [math.log1p(c) for c in counts]
+    own_ratio, own_level = log_ratio(count, expected), math.log1p(count)
     out = []
     for i, h in usable:
-        earlier = _earlier(history, h)
-        observed = count + sum(c for c, _ in earlier)
-        mu = expected + sum(e for _, e in earlier)
+        start = len(history) - (h - 1) if h > 1 else len(history)
+        observed = count + sum(counts[start:])
+        mu = expected + sum(means[start:])
         # The expected count is itself an estimate from ``support`` windows: its error
         # adds (h^2 / support) * phi * mu to the variance of an h-window sum, so a young
         # baseline needs stronger evidence than a mature one.
         var_phi = phi * (1.0 + h / support)
-        log_mean = (log_ratio(count, expected) +
-                    sum(log_ratio(c, e) for c, e in earlier)) / h
-        level = (math.log1p(count) + sum(math.log1p(c) for c, _ in earlier)) / h
+        log_mean = (own_ratio + sum(ratios[start:])) / h
+        level = (own_level + sum(levels[start:])) / h
         out.append(Horizon(
             i, h, observed, mu,
             p_high=min(1.0, count_tail(observed, mu, var_phi) * len(usable)),
