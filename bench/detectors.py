@@ -204,9 +204,12 @@ def compare(stream: Path, trees: list[Path], runs: int, tmp: Path) -> None:
     for r in range(runs):
         for t in (trees if r % 2 == 0 else trees[::-1]):
             results[t].append(_spawn(t, ["--worker", str(stream), str(caches[t])]))
-            print(f"  run {r + 1}/{runs} {t}: "
-                  f"{results[t][-1]['wall_s'] / results[t][-1]['windows'] * 1e3:.4f} ms a "
-                  f"window (load {results[t][-1]['load']:.1f})", flush=True)
+            last = results[t][-1]
+            print(f"  run {r + 1}/{runs} {t}: {last['wall_s'] / last['windows'] * 1e3:.4f} "
+                  f"ms a window, CPU {last['cpu_s'] / last['windows'] * 1e3:.4f} ms "
+                  f"(load {last['load']:.1f})", flush=True)
+    print("\nms/window: wall time, which others' load stretches; CPU ms/w: this process's "
+          "CPU time, the figure to compare on a shared machine")
     print(f"\n{'code':<28} {'windows':>8} {'ms/window':>10} {'min':>8} {'max':>8} "
           f"{'CPU ms/w':>9} {'load':>5} {'alerts':>7} {'state KiB':>9}  digest")
     for t in trees:
