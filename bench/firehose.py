@@ -2,6 +2,7 @@
 
     python -m bench.firehose --mentions 200000 --brands 2000 --runs 3
     python -m bench.firehose --input mentions.jsonl --runs 3 [--profile]
+    python -m bench.firehose --runs 3 --compare ../main   # realistic stream: vs main
 
 Generates a synthetic stream (``bench.synth``) into a temporary file, or reads
 ``--input``, and measures in one run, each stage ``--runs`` times in a fresh process of
@@ -22,6 +23,14 @@ window holds many mentions and per-mention costs dominate, as they do live. ``--
 many small windows (per-window costs dominate) and baselines that warm up, so the
 detectors raise incidents. Throughput differs between the two; both are worth knowing.
 
+Then, unless ``--input`` or ``--no-realistic``, the stream the product really works on:
+as many mentions and brands over ``--realistic-days`` (3) of event time with 20 injected
+incidents, so windows close for days, baselines warm up and incidents of every kind fire
+(the stream above closes about one window per brand). (c) runs on it in fresh processes,
+alternating with each ``--compare`` checkout's (c) (e.g. a ``git worktree`` of main: its
+own code end to end), and (d) with this code; it prints their rates, this code's rate
+against the one-window stream's and against each other checkout's, and their incidents.
+
 It prints mentions/s (every line read counts) as the median, min and max of the runs,
 the ratios to (b), peak RSS per stage, and where the time of (c) goes: each component
 of the flow timed alone over the same input, as a share of the measured flow time; the
@@ -37,6 +46,7 @@ import os
 import statistics
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 from bench import stages, synth
@@ -55,8 +65,9 @@ def _ratio(a: stages.StageResult | None, b: stages.StageResult) -> str:
     return f"{statistics.median(b.seconds) / statistics.median(a.seconds):.3f}"
 
 
-def measure(path: Path, runs: int, config: Path | None, show: bool, profile: bool) -> None:
-    """Run every stage over ``path`` and print the figures."""
+def measure(path: Path, runs: int, config: Path | None, show: bool, profile: bool
+            ) -> stages.StageResult:
+    """Run every stage over ``path``, print the figures, return (c)'s."""
     lines = sum(1 for _ in path.open("rb"))
     size_mib = path.stat().st_size / 2**20
     print(f"input: {path} ({lines:,} lines, {size_mib:,.1f} MiB); {runs} run(s) a stage, "
@@ -110,6 +121,48 @@ def measure(path: Path, runs: int, config: Path | None, show: bool, profile: boo
               "share is too small to show against their noise")
     if c.profile:
         print("\ncProfile of an extra, untimed run of (c), by own time:\n" + c.profile)
+    return c
+
+
+def realistic(path: Path, lines: int, runs: int, config: Path | None, trees: list[Path],
+              one_window: stages.StageResult | None, show: bool) -> None:
+    """(c) on the realistic stream, in alternating fresh processes of each checkout in
+    ``trees`` (this one last), and (d) with this one: figures of the same run."""
+    here = trees[-1]
+    results: dict[Path, list[stages.StageResult]] = {t: [] for t in trees}
+    loads = []
+    for r in range(runs):
+        for t in trees if r % 2 == 0 else trees[::-1]:
+            loads.append(os.getloadavg()[0])
+            results[t].append(stages.flow_in_tree(t, path, config, False))
+    why_not = stages.topics_unavailable(config)
+    d = None if why_not else stages.fresh_runs(stages.full_flow, path, runs, config, True, show)
+    print(f"\n{'realistic stream: stage':<40} {'mentions/s':>11} {'min':>11} {'max':>11} "
+          f"{'per CPU-s':>11} {'peak RSS':>13}   (load average {statistics.median(loads):.1f}"
+          f", median over the runs)")
+    merged = {t: stages.StageResult([s for x in rs for s in x.seconds],
+                                    [s for x in rs for s in x.cpu_seconds],
+                                    max(x.peak_rss_mib for x in rs), rs[-1].facts)
+              for t, rs in results.items()}
+    for t, c in merged.items():
+        print(_rate_row(f"(c) no topics, {'this code' if t == here else str(t)[-28:]}",
+                        lines, c))
+    if d is not None:
+        print(_rate_row("(d) + topics (static), this code", lines, d))
+    else:
+        print(f"{'(d) + topics (static)':<40} not available here: {why_not}")
+    c = merged[here]
+    if one_window is not None:
+        print(f"this code's (c) on the realistic stream / on the one-window stream: "
+              f"{_ratio(c, one_window)}")
+    for t in trees[:-1]:
+        print(f"this code's (c) / {t}'s (c), realistic stream: {_ratio(c, merged[t])}")
+    for t, r in merged.items():
+        f = r.facts
+        print(f"{'this code' if t == here else t}: {f['processed']:,} processed, "
+              f"{f['duplicate']:,} duplicate, {f['late']:,} late, {f['dead_lettered']:,} "
+              f"dead-lettered; {stages.incidents_text(f)}; Redis used_memory "
+              f"{f['redis_used_mib']:,.1f} MiB")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -123,6 +176,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--profile", action="store_true",
                     help="also profile (c) with cProfile, in one extra run that is not timed")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
+    ap.add_argument("--realistic-days", type=float, default=3.0,
+                    help="event time of the realistic stream (as many mentions and brands, "
+                    "20 incidents): windows close, baselines warm up, incidents fire")
+    ap.add_argument("--no-realistic", action="store_true",
+                    help="measure only the one-window stream")
+    ap.add_argument("--compare", type=Path, action="append", default=[],
+                    help="another checkout (e.g. main) whose (c) runs on the realistic "
+                    "stream beside this code's, alternating fresh processes (repeatable)")
     args = ap.parse_args(argv)
     show = not args.quiet and sys.stderr.isatty()
     if args.input is not None:
@@ -134,7 +195,16 @@ def main(argv: list[str] | None = None) -> None:
         path = Path(tmp) / "firehose.jsonl"
         summary = synth.generate(synth.config_from(args), path, progress=show)
         print(f"generated (seed {args.seed}): {summary.describe()}")
-        measure(path, args.runs, args.config, show, args.profile)
+        c = measure(path, args.runs, args.config, show, args.profile)
+        if args.no_realistic:
+            return
+        path.unlink()
+        shaped = replace(synth.config_from(args), days=args.realistic_days, incidents=20)
+        summary = synth.generate(shaped, path, progress=show)
+        print("\nthe realistic stream: " + "\n".join(summary.describe().splitlines()[:3]))
+        here = Path(__file__).resolve().parent.parent
+        trees = list(dict.fromkeys([t.resolve() for t in args.compare] + [here]))
+        realistic(path, summary.lines, args.runs, args.config, trees, c, show)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import cProfile
 import io
+import json
 import os
 import pstats
 import resource
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,25 +35,18 @@ from bytewax.testing import run_main
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
+from bench.detectors import prepare
 from crisiswatch import models
 from crisiswatch.flow_config import build_flow
-from crisiswatch.sentiment_weights import load
 from crisiswatch.settings import Settings, load_settings
 from detectors.brand import BrandState, observe
 from detectors.brands import BrandMatcher
 from detectors.embeddings import CachedEmbedder, Embedder
-from detectors.types import Mention
-from detectors.window import WindowStats
-from flows.dedup import SeenIds
-from flows.enrich import Enricher
 from flows.gc_tuning import tune_gc
 from flows.parse import Parser
-from flows.sentiment import FlowSentiment
 from flows.sources import ReplaySource
 from store import Store, connect
 from store.embedded import EmbeddedRedis
-
-SOURCE_BATCH = ReplaySource([]).batch_size  # lines a batch, as the flow reads them
 
 
 @dataclass
@@ -217,7 +213,8 @@ def full_flow(path: Path, runs: int, config: Path | None, topics: bool, show: bo
                 _bar(f"{label}, run {run + 1}/{runs}", path.stat().st_size, show) as bar:
             source, tracker = _source(path, bar)
             embedder = static_embedder(settings) if topics else None  # a cold cache each run
-            flow = build_flow(settings, source, server.url, embedder=embedder)
+            # as ``crisiswatch run`` builds it: no recovery, so no snapshots
+            flow = build_flow(settings, source, server.url, embedder=embedder, snapshots=False)
             if profiler is not None and run < 0:
                 profiler.runcall(run_main, flow)
                 continue
@@ -239,6 +236,32 @@ def full_flow(path: Path, runs: int, config: Path | None, topics: bool, show: bo
         pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(30)
         text = out.getvalue()
     return StageResult(timer.wall, timer.cpu, peak_rss_mib(), facts, text)
+
+
+# run in another checkout's interpreter path: its own bench.stages, its own code
+_FLOW_IN_TREE = """
+import json, sys
+from pathlib import Path
+from bench import stages
+path, config, topics = sys.argv[1], sys.argv[2] or None, sys.argv[3] == "1"
+r = stages.full_flow(Path(path), 1, config and Path(config), topics, False)
+facts = {k: v for k, v in r.facts.items() if k != "rss_by_progress"}
+print(json.dumps({"seconds": r.seconds, "cpu_seconds": r.cpu_seconds,
+                  "peak_rss_mib": r.peak_rss_mib, "facts": facts}))
+"""
+
+
+def flow_in_tree(tree: Path, path: Path, config: Path | None, topics: bool) -> StageResult:
+    """One run of ``full_flow`` in a fresh interpreter that imports every project
+    package (and ``bench.stages`` itself) from the checkout ``tree``: the same stage as
+    another version of the code runs it, for a same-run comparison."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FLOW_IN_TREE, str(path), str(config or ""),
+         "1" if topics else "0"], cwd=tree, env={**os.environ, "PYTHONPATH": str(tree)},
+        check=True, capture_output=True, text=True)
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    r["facts"]["incident_kinds"] = Counter(r["facts"]["incident_kinds"])
+    return StageResult(r["seconds"], r["cpu_seconds"], r["peak_rss_mib"], r["facts"])
 
 
 def incidents_text(facts: dict[str, Any]) -> str:
@@ -272,64 +295,14 @@ def components(path: Path, runs: int, config: Path | None) -> StageResult:
 def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float], int]:
     settings = settings_for(config, topics=False)
     tune_gc()  # as in the flow's process
-    parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
-    # As the flow: the configured model, learning from labels off (no store to read).
     cfg = settings.detector_config()
-    enricher = Enricher(FlowSentiment(settings.sentiment.model, settings.sentiment.weights,
-                                      None, settings.sentiment.refresh_seconds,
-                                      load=load), cfg.watchlist)
-    window_s = settings.window_s
     t: dict[str, float] = {}
-
-    started = time.perf_counter()
-    with path.open("rb") as f:
-        lines = [line.rstrip(b"\r\n") for line in f]
-    t["read lines"] = time.perf_counter() - started
-
-    started = time.perf_counter()
-    parsed = [parser.parse(line, i) for i, line in enumerate(lines, 1)]
-    t["parse (Parser.parse)"] = time.perf_counter() - started
-    mentions = [m for m in parsed if isinstance(m, Mention)]
-    del lines, parsed
-
-    started = time.perf_counter()
-    for start in range(0, len(mentions), SOURCE_BATCH):  # the flow enriches an input batch
-        enricher.enrich(mentions[start:start + SOURCE_BATCH])
-    t[f"enrich (Enricher: normalise, sentiment ({settings.sentiment.model} model), "
-      "watchlist)"] = time.perf_counter() - started
-
-    horizon_windows = settings.dedup_horizon_windows
-    seen: dict[str, SeenIds] = {}
-    started = time.perf_counter()
-    unique = []
-    for m in mentions:
-        window = int(m.ts // window_s)
-        for b in m.brands:
-            ids = seen.get(b)
-            if ids is None:
-                ids = seen[b] = SeenIds(horizon_windows, settings.dedup.max_ids)
-            if not ids.in_open_window(m.id):
-                ids.count(m.id, window)
-                unique.append((b, m))
-    t["dedup (SeenIds)"] = time.perf_counter() - started
-    del seen, mentions
-
-    windows: dict[tuple[int, str], WindowStats] = {}
-    started = time.perf_counter()
-    for b, m in unique:
-        key = (int(m.ts // window_s), b)
-        stats = windows.get(key)
-        if stats is None:
-            stats = windows[key] = WindowStats()
-        stats.add(m)
-    t["window aggregation (WindowStats.add)"] = time.perf_counter() - started
-    del unique
+    in_time_order = prepare(path, settings, t)
 
     states: dict[str, BrandState] = {}
     closing: dict[int, list[tuple[Any, ...]]] = {}
-    in_time_order = sorted(windows.items())
     started = time.perf_counter()
-    for (w, b), stats in in_time_order:
+    for w, b, stats in in_time_order:
         state = states.get(b)
         if state is None:
             state = states[b] = BrandState()
@@ -353,4 +326,4 @@ def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float],
             writer.execute()
         t["store writes (StoreWriter, a batch per window close)"] = \
             time.perf_counter() - started
-    return t, len(windows)
+    return t, len(in_time_order)

@@ -88,7 +88,7 @@ def _replay(settings: Settings, paths: list[Path], url: str, speed: float | None
     started = time.perf_counter()
     tune_gc()
     with progress:
-        run_main(build_flow(settings, source, url, embedder=embedder))
+        run_main(build_flow(settings, source, url, embedder=embedder, snapshots=False))
     elapsed = time.perf_counter() - started
     store.set_status(state="finished", finished=datetime.now(UTC).isoformat(timespec="seconds"))
     return elapsed
@@ -259,9 +259,9 @@ def flow(
     recovery_dir: Annotated[Path | None, typer.Option(
         help="snapshot the flow's state here (created if missing) and resume from it after "
         "a crash; keep it per process count and input")] = None,
-    snapshot_interval: Annotated[int, typer.Option(
+    snapshot_interval: Annotated[int | None, typer.Option(
         min=1, help="seconds between snapshots (and acknowledgements of the input "
-        "streams)")] = 10,
+        "streams); default: ingest.snapshot_interval_s")] = None,
 ) -> None:
     """Run the detection flow against the Redis at REDIS_URL (production)."""
     from crisiswatch.cluster import FlowSpec

@@ -65,10 +65,12 @@ def prepare_recovery(directory: Path, partitions: int, console: Console) -> Reco
 
 
 def run_flow(settings: Settings, url: str, spec: FlowSpec, processes: int,
-             recovery_dir: Path | None, snapshot_s: int, console: Console) -> float:
+             recovery_dir: Path | None, snapshot_s: int | None, console: Console) -> float:
     """Run until the input ends (files, a drained stream) or a stop (SIGTERM, Ctrl-C:
-    ``stop_requested()`` then says so); returns seconds."""
+    ``stop_requested()`` then says so); returns seconds. ``snapshot_s``: None for the
+    settings' ``ingest.snapshot_interval_s``."""
     stop_on_signals()
+    snapshot_s = snapshot_s or settings.ingest.snapshot_interval_s
     store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
     if spec.source == "stream":
         partitions = store.inputs.pin(settings.ingest.partitions)
@@ -89,7 +91,8 @@ def run_flow(settings: Settings, url: str, spec: FlowSpec, processes: int,
             with _progress(console, spec, store) as advance:
                 source = spec.build_source(settings, url, progress=lambda _p, n: advance(n))
                 tune_gc()
-                run_main(build_flow(settings, source, url, embedder=embedder),
+                run_main(build_flow(settings, source, url, embedder=embedder,
+                                    snapshots=recovery is not None),
                          epoch_interval=timedelta(seconds=snapshot_s),
                          recovery_config=recovery)
         else:

@@ -14,8 +14,10 @@ from flows import dataflow
 from flows.config import FlowConfig, SentimentScoring
 
 
-def flow_config(settings: Settings, topics: bool = False) -> FlowConfig:
-    """``topics``: an embedder is there to cluster window texts with."""
+def flow_config(settings: Settings, topics: bool = False, snapshots: bool = True
+                ) -> FlowConfig:
+    """``topics``: an embedder is there to cluster window texts with; ``snapshots``:
+    the flow runs with recovery (False only where it certainly does not)."""
     s = settings.sentiment
     return FlowConfig(
         parser=settings.make_parser(),
@@ -32,13 +34,16 @@ def flow_config(settings: Settings, topics: bool = False) -> FlowConfig:
         max_brands=settings.ingest.max_brands,
         store_prefix=settings.store.prefix,
         records_kept=settings.store.records_kept,
+        snapshots=snapshots,
     )
 
 
 def build_flow(settings: Settings, source: Source, redis_url: str,
-               flow_id: str = "crisiswatch", embedder: Embedder | None = None) -> Dataflow:
+               flow_id: str = "crisiswatch", embedder: Embedder | None = None,
+               snapshots: bool = True) -> Dataflow:
     """``flows.dataflow.build_flow`` configured by ``settings``; with an ``embedder``
-    (and ``topics.enabled``), each brand's window texts are clustered into topics."""
-    return dataflow.build_flow(flow_config(settings, topics=embedder is not None), source,
+    (and ``topics.enabled``), each brand's window texts are clustered into topics.
+    ``snapshots=False`` for a flow run without recovery (``FlowConfig.snapshots``)."""
+    return dataflow.build_flow(flow_config(settings, embedder is not None, snapshots), source,
                                redis_url, flow_id, embedder,
                                load_sentiment=sentiment_weights.load)

@@ -45,6 +45,10 @@ class IngestSettings(BaseModel):
         20_000, ge=1, description="brands one flow process keeps windows and detectors "
         "for (about 17 KiB each while active, 2 KiB quiet); a mention of a further brand "
         "is dead-lettered with the reason; null = no bound")
+    snapshot_interval_s: int = Field(
+        10, ge=1, description="seconds between the flow's state snapshots with a recovery "
+        "directory (and acknowledgements of the input streams); `flow "
+        "--snapshot-interval` overrides it. Without recovery nothing is snapshotted")
 
     @field_validator("earliest_ts", mode="before")
     @classmethod

@@ -35,32 +35,51 @@ class BackgroundConfig:
         return 0.5 ** (1.0 / self.half_life_windows)
 
 
+REBASE = 2.0 ** 64  # how far the stored weights may grow before they are rescaled
+
+
 @dataclass(slots=True)
 class Background:
+    """The decay is lazy: ``weights`` are in the units of window ``origin`` (a count
+    learnt later is stored grown by the decay it escapes), so a window costs what it
+    adds, not a pass over every term kept; decay is uniform, so the stored weights rank
+    the terms as the decayed ones do. Every ``REBASE`` of growth they are rescaled."""
+
     weights: dict[str, float] = field(default_factory=dict)
-    total: float = 0.0
+    total: float = 0.0  # decayed eagerly: one number
     last_window: int | None = None
+    origin: int = 0
 
     def learn(self, window: int, counts: dict[str, int], cfg: BackgroundConfig) -> None:
         """Fold one quiet window's term counts in (windows arrive in order)."""
-        if self.last_window is not None:
-            decay = cfg.keep ** max(window - self.last_window, 0)
-            if decay < 1.0:
-                self.weights = {t: w * decay for t, w in self.weights.items()}
-                self.total *= decay
-        self.last_window = window if self.last_window is None else max(window,
-                                                                         self.last_window)
+        if self.last_window is None:
+            self.last_window = self.origin = window
+        elif window > self.last_window:
+            self.total *= cfg.keep ** (window - self.last_window)
+            self.last_window = window
+        grown = cfg.keep ** (self.origin - self.last_window)
+        if grown > REBASE:
+            self.weights = {t: w / grown for t, w in self.weights.items()}
+            self.origin, grown = self.last_window, 1.0
+        weights = self.weights
         for term, n in counts.items():
-            self.weights[term] = self.weights.get(term, 0.0) + n
+            weights[term] = weights.get(term, 0.0) + n * grown
             self.total += n
-        if len(self.weights) > cfg.capacity * 5 // 4:
-            kept = sorted(self.weights.items(), key=lambda kv: (-kv[1], kv[0]))[:cfg.capacity]
+        if len(weights) > cfg.capacity * 5 // 4:
+            kept = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:cfg.capacity]
             self.weights = dict(kept)
+
+    def weight(self, term: str, cfg: BackgroundConfig) -> float:
+        """The term's decayed weight as of the last window learnt."""
+        w = self.weights.get(term)
+        if w is None or self.last_window is None:
+            return 0.0
+        return w * cfg.keep ** (self.last_window - self.origin)
 
     def share(self, term: str, cfg: BackgroundConfig) -> float:
         """The term's usual share of the brand's terms, smoothed so that a term never
         seen has a small share rather than none."""
-        return ((self.weights.get(term, 0.0) + cfg.smoothing)
+        return ((self.weight(term, cfg) + cfg.smoothing)
                 / (self.total + cfg.smoothing * cfg.capacity))
 
     def lifts(self, counts: Iterable[tuple[str, int]], cfg: BackgroundConfig

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from detectors.support import Quiet
@@ -139,6 +140,14 @@ def _storm_tags(state: IncidentState, tags: list[dict[str, Any]],
     return list(dict.fromkeys(emerged + frequent))[:cfg.storm_tags]
 
 
+@lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, frozenset[str]]:
+    """A candidate post's normalised text and its terms and hashtags: an open incident
+    scores much the same candidates at every window, so each text is read once."""
+    norm = normalise_text(text)
+    return norm, frozenset(terms(f" {norm}")) | {"#" + t for t in extract_hashtags(text)}
+
+
 def _representative(s: WindowStats, lifted: list[tuple[str, int, float]],
                     tags: list[dict[str, Any]], watch_terms: list[str],
                     cfg: IncidentConfig) -> list[Example]:
@@ -155,11 +164,11 @@ def _representative(s: WindowStats, lifted: list[tuple[str, int, float]],
     watched = [t.rstrip("*").lower() for t in watch_terms]
     candidates: dict[str, Example] = {}
     for e in [*s.examples, *s.tag_examples.values(), *(e for _, e in s.sample.values())]:
-        candidates.setdefault(normalise_text(e.text), e)
+        candidates.setdefault(_words(e.text)[0], e)
 
     def score(e: Example) -> tuple[int, float]:
-        norm = f" {normalise_text(e.text)}"
-        words = set(terms(norm)) | {"#" + t for t in extract_hashtags(e.text)}
+        norm, words = _words(e.text)
+        norm = f" {norm}"
         # summed in sorted order: the same float in every process (a set's order varies)
         return (sum(f" {w}" in norm for w in watched),
                 sum(weight.get(w, 0.0) for w in sorted(words)))

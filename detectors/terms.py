@@ -33,6 +33,7 @@ decayed rate that is not active right now is forgotten (space-saving in spirit).
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 
@@ -195,14 +196,17 @@ def update(state: TermState, window: int, counts: dict[str, tuple[int, int, int,
         support = cfg.young_min_support if young else cfg.min_support
         tag_floor = cfg.young_hashtag_floor if young else cfg.hashtag_floor
         for term, current in counts.items():
-            e = _test(state, "#" + term, window, current, tag_floor, cfg)
-            if e.p_value <= p_tag and e.lift >= cfg.min_lift and e.observed >= support:
+            e = _test(state, "#" + term, window, current, tag_floor, cfg, support)
+            if e is not None and e.p_value <= p_tag and e.lift >= cfg.min_lift \
+                    and e.observed >= support:
                 found.append(e)
         watch_floor = cfg.young_watch_floor if young else cfg.watch_floor
         for term, w in watch.items():
             rare = state.expected(term, window, cfg) < cfg.young_watch_floor
-            e = _test(state, term, window, (w.count, 0, 0, 0), watch_floor, cfg, before=rare)
-            if e.p_value <= cfg.watch_p_threshold and e.observed >= w.min_count:
+            e = _test(state, term, window, (w.count, 0, 0, 0), watch_floor, cfg, 0,
+                      before=rare)
+            if e is not None and e.p_value <= cfg.watch_p_threshold \
+                    and e.observed >= w.min_count:
                 _support(state, term, window, w, e)
                 found.append(e)
     for e in found:
@@ -244,14 +248,20 @@ def _resumed(state: TermState, window: int, cfg: TermConfig) -> bool:
 
 
 def _test(state: TermState, term: str, window: int, current: tuple[int, int, int, int],
-          floor: float, cfg: TermConfig, before: bool = False) -> Emergence:
-    """The term's most surprising horizon. ``before``: each horizon is judged against
-    the rate the term had before it. For a watch term the brand rarely hears (less
-    than ``young_watch_floor`` a window), a few hits are the news: "fraud" once at
-    14:58 must not make "fraud" three times by 15:40 look ordinary."""
-    rate = max(state.expected(term, window, cfg), floor)
+          floor: float, cfg: TermConfig, min_observed: int, before: bool = False
+          ) -> Emergence | None:
+    """The term's most improbable horizon; None when even the longest holds fewer than
+    ``min_observed`` mentions: then no horizon has the support to emerge, and most of a
+    window's tags are settled by this sum, without a tail probability. ``before``: each
+    horizon is judged against the rate the term had before it. For a watch term the
+    brand rarely hears (less than ``young_watch_floor`` a window), a few hits are the
+    news: "fraud" once at 14:58 must not make "fraud" three times by 15:40 look
+    ordinary."""
     st = state.terms.get(term)
     history = [r for r in st.recent if r[0] > window - max(cfg.horizons)] if st else []
+    if current[0] + sum(r[1] for r in history) < min_observed:
+        return None
+    rate = max(state.expected(term, window, cfg), floor)
     best: Emergence | None = None
     for h in cfg.horizons:
         within = [(window, *current)] + [r for r in history if r[0] > window - h]
@@ -347,11 +357,20 @@ def _evict(state: TermState, window: int, span: int, cfg: TermConfig) -> None:
     if excess <= 0:
         return
     # Forget idle terms first, the weakest first; active ones only if a storm of new
-    # terms exceeds the capacity on its own.
-    ranked = sorted(
-        (st.recent[-1][0] > window - span if st.recent else False,
-         state.expected(t, window, cfg), t)
-        for t, st in state.terms.items()
-    )
-    for _, _, term in ranked[:excess]:
+    # terms exceeds the capacity on its own. Ranked by ``expected`` (computed as it
+    # computes it, the brand's weight once); a term's newest count is of its last window.
+    weight = state._weight(window, cfg)
+    keep, since, terms = 1.0 - cfg.alpha, window - span, state.terms.items()
+    if weight <= 0.0:  # every rate is 0: by name
+        ranked = [t for _, _, t in heapq.nsmallest(excess, (
+            (st.last_window > since, 0.0, t) for t, st in terms))]
+    else:
+        idle = [(st.rate * keep ** (window - st.last_window) / weight, t)
+                for t, st in terms if st.last_window <= since]
+        ranked = [t for _, t in heapq.nsmallest(excess, idle)]
+        if len(ranked) < excess:
+            active = [(st.rate * keep ** max(window - st.last_window, 0) / weight, t)
+                      for t, st in terms if st.last_window > since]
+            ranked += [t for _, t in heapq.nsmallest(excess - len(ranked), active)]
+    for term in ranked:
         del state.terms[term]

@@ -127,4 +127,9 @@ class Signal:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """What ``asdict`` gives, without its deep copy of every detail (an incident's
+        explanation lists its signals again at every window): details are JSON-ready
+        numbers, strings and lists that nothing changes after the signal is made."""
+        return {"kind": self.kind, "window_start": self.window_start,
+                "severity": self.severity, "summary": self.summary, "score": self.score,
+                "details": dict(self.details)}

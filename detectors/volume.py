@@ -73,6 +73,7 @@ from detectors.volume_baseline import (
     forget_young,
     lagged_expected,
     learn,
+    learn_zeros,
     young_expected,
 )
 from detectors.volume_evidence import (
@@ -107,10 +108,9 @@ def update(state: VolumeState, window: int, count: int, cfg: VolumeConfig) -> Vo
         state.local_sum = state.local_weight = 0.0
         forget_young(state)
     else:
-        for missing in range(state.last_window + 1, window):
-            learn(state, missing, 0, state.expected(missing, cfg), cfg)
-            state.since_anomalous += 1
-            state.since_drop += 1
+        learn_zeros(state, state.last_window + 1, window, cfg)
+        state.since_anomalous += gap
+        state.since_drop += gap
     state.last_window = window
     score, tests = _score(state, window, count, cfg)
     frozen = score.anomalous or score.drop
@@ -165,7 +165,7 @@ def _score(state: VolumeState, window: int, count: int, cfg: VolumeConfig
     warming_up = state.live_windows < cfg.warmup_windows
     expected, support = young_expected(state, window, cfg)
     tests = horizon_tests(state, count, expected, support, cfg)
-    candidates = tests or [Horizon(0, 1, count, expected, 1.0, 1.0, 0.0, 0.0, math.log1p(count))]
+    candidates = tests or [Horizon(0, 1, count, expected, 1.0, 0.0, 0.0, math.log1p(count))]
     p_threshold = cfg.p_threshold * (cfg.young_p_factor if warming_up else 1.0)
     can_alert = state.live_windows >= cfg.cold_start_windows
     spike_open = state.since_anomalous <= cfg.rearm_windows

@@ -230,6 +230,74 @@ def learn(state: VolumeState, window: int, count: int, expected: float,
         _nudge(state.weekly, weekday, cfg.weekly_rate * (x - expected) / max(expected, 1.0))
 
 
+def learn_zeros(state: VolumeState, first: int, stop: int, cfg: VolumeConfig) -> None:
+    """Learn the windows ``first .. stop - 1`` as zeros (each at its own expectation):
+    what ``learn(state, w, 0, state.expected(w, cfg), cfg)`` does for each of them, to
+    the last bit, in one loop over local variables. The flow emits no window without
+    mentions, so a quiet brand's every window learns a gap of them first: this loop is
+    most of what the volume detector costs. tests/test_detector_fast_paths.py holds it to
+    ``learn``."""
+    warmup, hourly_rate, k = cfg.warmup_windows, cfg.hourly_rate, cfg.week_hour_prior
+    alpha, local_alpha, weekly_rate = cfg.alpha, cfg.local_alpha, cfg.weekly_rate
+    decay, local_decay, kept = 1.0 - alpha, 1.0 - local_alpha, max(cfg.horizons) - 1
+    hourly, hourly_seen, weekly = state.hourly, state.hourly_seen, state.weekly
+    week_hours, week_hours_seen, recent = state.week_hours, state.week_hours_seen, state.recent
+    recent_actual, recent_seasonal = state.recent_actual, state.recent_seasonal
+    local_sum, local_weight = state.local_sum, state.local_weight
+    dispersion_ew, mean, n = state.dispersion_ew, state.mean, state.live_windows
+    young, young_span = state.young_counts, 2 * max(cfg.horizons)
+    x = 0.0
+    for window in range(first, stop):
+        t = window * cfg.window_s
+        hour, weekday = int(t // 3600) % HOURS, int(t // 86400 + 3) % WEEKDAYS
+        slot = weekday * HOURS + hour
+        seen = hourly_seen[hour]
+        daily = (hourly[hour] if seen else mean) * weekly[weekday]
+        weeks = week_hours_seen[slot]
+        seasonal = daily if weeks == 0 else (weeks * week_hours[slot] + k * daily) / (weeks + k)
+        adjust = recent_actual / recent_seasonal if recent_seasonal > 0 else 1.0
+        expected = seasonal * adjust
+        recent.append((0, expected))
+        if len(recent) > kept:
+            recent.popleft()
+        # a zero is never winsorised: min(0.0, expected + sd) is 0.0 for expected >= 0
+        if n > 0:
+            ratio = (x - expected) ** 2 / (0.5 if expected < 0.5 else expected)
+            dispersion_ew += alpha * (ratio - dispersion_ew)
+        recent_actual = decay * recent_actual + x
+        local_sum = local_decay * local_sum + x
+        local_weight = local_decay * local_weight + 1.0
+        if n < warmup:
+            young.append(x)
+            if len(young) > young_span:
+                state.young_sum += young.popleft()
+                state.young_n += 1
+        elif young:
+            forget_young(state)
+        recent_seasonal = decay * recent_seasonal + seasonal
+        mean += (x - mean) / (warmup if warmup < n + 1 else n + 1)
+        n += 1
+        adjust = recent_actual / recent_seasonal if recent_seasonal > 0 else 1.0
+        scaled = adjust * weekly[weekday]
+        target = x / (1e-6 if scaled < 1e-6 else scaled)
+        rate = 1.0 / (seen + 1)
+        hourly[hour] += (target - hourly[hour]) * (rate if rate > hourly_rate else hourly_rate)
+        hourly_seen[hour] = seen + 1 if seen + 1 < 1_000_000 else 1_000_000
+        if slot != state.visit_slot:
+            _end_visit(state, cfg)
+            state.visit_slot = slot
+        state.visit_sum += x / (1e-6 if adjust < 1e-6 else adjust)
+        state.visit_windows += 1
+        if expected > 0:  # _nudge, inline
+            step = weekly_rate * (x - expected) / max(expected, 1.0)
+            weekly[weekday] = min(max(weekly[weekday] + step, 0.05), 20.0)
+            scale = sum(weekly) / WEEKDAYS
+            weekly[:] = [f / scale for f in weekly]
+    state.recent_actual, state.recent_seasonal = recent_actual, recent_seasonal
+    state.local_sum, state.local_weight = local_sum, local_weight
+    state.dispersion_ew, state.mean, state.live_windows = dispersion_ew, mean, n
+
+
 def _end_visit(state: VolumeState, cfg: VolumeConfig) -> None:
     """Fold the hour of the week just observed into that slot's mean (one week's worth)."""
     slot = state.visit_slot

@@ -6,7 +6,7 @@ a new anomaly must beat (``detectors.volume``'s module doc gives the reasons).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from scipy.special import betainc, gammainc
 
@@ -35,24 +35,28 @@ def log_ratio(count: float, expected: float) -> float:
     return math.log((count + 1.0) / (expected + 1.0))
 
 
-def _earlier(history: list, h: int) -> list:
-    """The windows before this one that an ``h``-window horizon sums with it."""
-    return history[len(history) - (h - 1):] if h > 1 else []
-
-
-@dataclass(frozen=True, slots=True)
-class Horizon:
-    """One horizon's evidence: counts for the count model, the log-space z-score."""
+class Horizon(NamedTuple):
+    """One horizon's evidence: counts for the count model, the log-space z-score. A
+    tuple, as a window makes three of them (a frozen dataclass cost as much to build as
+    the tail it carries)."""
 
     i: int  # its place in ``cfg.horizons``
     h: int
     observed: float
     expected: float
     p_high: float  # P(sum >= observed), corrected for the horizons tried
-    p_low: float  # P(sum <= observed), likewise
     log_mean: float  # mean log((count + 1) / (expected + 1)) over the horizon
     log_z: float  # log_mean in sds of ordinary windows
     level: float  # mean log(count + 1): what a record is measured in
+    var_phi: float = 1.0  # the variance-to-mean ratio its tails are computed with
+    tries: int = 1  # horizons tried: the correction's factor
+
+    @property
+    def p_low(self) -> float:
+        """P(sum <= observed), corrected likewise: computed only when a drop test gets
+        that far (most windows are settled before)."""
+        return min(1.0, (1.0 - count_tail(self.observed + 1, self.expected, self.var_phi))
+                   * self.tries)
 
 
 def horizon_tests(state: VolumeState, count: int, expected: float, support: float,
@@ -63,24 +67,29 @@ def horizon_tests(state: VolumeState, count: int, expected: float, support: floa
     phi = state.dispersion(cfg)
     history = list(state.recent) if history is None else history
     usable = [(i, h) for i, h in enumerate(cfg.horizons) if h - 1 <= len(history)]
+    # each earlier window's terms once, for every horizon's sums (the same sums, in
+    # the same order, as summing each horizon's windows afresh)
+    counts = [c for c, _ in history]
+    means = [e for _, e in history]
+    ratios = [log_ratio(c, e) for c, e in history]
+    levels = [math.log1p(c) for c in counts]
+    own_ratio, own_level = log_ratio(count, expected), math.log1p(count)
     out = []
     for i, h in usable:
-        earlier = _earlier(history, h)
-        observed = count + sum(c for c, _ in earlier)
-        mu = expected + sum(e for _, e in earlier)
+        start = len(history) - (h - 1) if h > 1 else len(history)
+        observed = count + sum(counts[start:])
+        mu = expected + sum(means[start:])
         # The expected count is itself an estimate from ``support`` windows: its error
         # adds (h^2 / support) * phi * mu to the variance of an h-window sum, so a young
         # baseline needs stronger evidence than a mature one.
         var_phi = phi * (1.0 + h / support)
-        log_mean = (log_ratio(count, expected) +
-                    sum(log_ratio(c, e) for c, e in earlier)) / h
-        level = (math.log1p(count) + sum(math.log1p(c) for c, _ in earlier)) / h
+        log_mean = (own_ratio + sum(ratios[start:])) / h
+        level = (own_level + sum(levels[start:])) / h
         out.append(Horizon(
             i, h, observed, mu,
             p_high=min(1.0, count_tail(observed, mu, var_phi) * len(usable)),
-            p_low=min(1.0, (1.0 - count_tail(observed + 1, mu, var_phi)) * len(usable)),
             log_mean=log_mean, log_z=log_mean / math.sqrt(_log_var(state, i, cfg)),
-            level=level))
+            level=level, var_phi=var_phi, tries=len(usable)))
     return out
 
 
@@ -91,9 +100,8 @@ def is_spike(t: Horizon, p_threshold: float, cfg: VolumeConfig) -> bool:
 
 
 def is_drop(t: Horizon, p_threshold: float, cfg: VolumeConfig) -> bool:
-    return (t.p_low <= p_threshold and t.log_z <= -cfg.min_log_z
-            and t.observed * cfg.min_lift <= t.expected
-            and t.expected - t.observed >= cfg.min_excess)
+    return (t.log_z <= -cfg.min_log_z and t.observed * cfg.min_lift <= t.expected
+            and t.expected - t.observed >= cfg.min_excess and t.p_low <= p_threshold)
 
 
 def record_high(state: VolumeState, t: Horizon, cfg: VolumeConfig) -> bool:

@@ -132,10 +132,10 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
         return BrandWindows(detector_cfg, lateness_s, state, time.time, embedder,
                             config.max_texts_per_window, brand_cfgs,
                             config.max_jump_s, config.jump_confirm, routine,
-                            routine.noise, config.max_lead_s)
+                            routine.noise, config.max_lead_s, config.snapshots)
 
     def brand_logic(resume: bytes | None) -> PackedWhenIdle:
-        return PackedWhenIdle(brand_windows, resume, time.time)
+        return PackedWhenIdle(brand_windows, resume, time.time, snapshots=config.snapshots)
 
     flow = Dataflow(flow_id)
     lines = op.input("read", flow, source)  # (line number, raw bytes)

@@ -42,8 +42,9 @@ class PackedWhenIdle(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
 
     def __init__(self, build: Callable[[bytes | None], BrandWindows], resume: bytes | None,
                  clock: Callable[[], float] = time.time,
-                 pack_after_s: float = PACK_AFTER_S) -> None:
+                 pack_after_s: float = PACK_AFTER_S, snapshots: bool = True) -> None:
         self.build = build
+        self.snapshots = snapshots  # False: recovery keeps nothing, a snapshot is empty
         self.clock = clock
         self.pack_after_s = pack_after_s
         self.logic: BrandWindows | None = build(resume)
@@ -82,12 +83,15 @@ class PackedWhenIdle(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
     def snapshot(self) -> bytes:
         if self.logic is not None:
             return self.logic.snapshot()
-        assert self.packed is not None  # one of the two is always set
+        return self._state_bytes() if self.snapshots else b""
+
+    def _state_bytes(self) -> bytes:
+        assert self.packed is not None  # packed, or live: one of the two is always set
         return zlib.decompress(self.packed)
 
     def _unpacked(self) -> BrandWindows:
         if self.logic is None:
-            self.logic, self.packed, self.wake = self.build(self.snapshot()), None, None
+            self.logic, self.packed, self.wake = self.build(self._state_bytes()), None, None
         return self.logic
 
     def _pack(self, idle_only: bool) -> None:
@@ -98,4 +102,4 @@ class PackedWhenIdle(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         if idle_only and (logic.s.open or logic.s.suspects):
             return
         self.wake = logic.notify_at()
-        self.packed, self.logic = zlib.compress(logic.snapshot(), 1), None
+        self.packed, self.logic = zlib.compress(logic.state_bytes(), 1), None

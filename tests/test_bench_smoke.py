@@ -6,6 +6,7 @@ No timing is asserted: benchmarks print figures, they never pass or fail on spee
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from itertools import pairwise
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from bench import detectors as bench_detectors
 from bench import firehose, synth
 from detectors.brands import BrandMatcher
 from detectors.sentiment import VaderScorer
@@ -126,6 +128,33 @@ def test_firehose_prints_every_stage(capsys: pytest.CaptureFixture[str], tmp_pat
     assert out.count(" MiB") >= 4  # peak RSS of each stage
     first = orjson.loads(small.open("rb").readline())
     assert {"id", "ts", "brand", "text", "author"} <= first.keys()
+
+
+@pytest.mark.slow
+def test_firehose_adds_the_realistic_stream_beside_the_one_window_one(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    firehose.main(["--mentions", "1500", "--brands", "10", "--distinct-hashtags", "200",
+                   "--runs", "1", "--quiet"])
+    out = capsys.readouterr().out
+    for expected in ("(c) crisiswatch flow, no topics", "realistic stream: stage",
+                     "(c) no topics, this code", "(d) + topics (static), this code",
+                     "on the one-window stream: "):
+        assert expected in out, f"{expected!r} missing from:\n{out}"
+    assert re.search(r"this code: [\d,]+ processed, [\d,]+ duplicate, 0 late", out), out
+
+
+def test_detectors_bench_compares_trees_on_a_realistic_stream(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The per-window bench, with this very tree as "another checkout" (measured once):
+    the same digest in every run, and where the time goes."""
+    here = str(Path(__file__).resolve().parent.parent)
+    bench_detectors.main(["--mentions", "1500", "--brands", "10", "--days", "0.5",
+                          "--incidents", "1", "--runs", "1", "--compare", here])
+    out = capsys.readouterr().out
+    assert "ms/window" in out and "results identical in every run" in out, out
+    for part in ("volume.update", "terms.update", "incidents.step (fusion)",
+                 "Background.learn", "the rest of observe"):
+        assert part in out, f"{part!r} missing from:\n{out}"
 
 
 def test_latency_bench_runs_the_live_path_and_prints_its_figures(

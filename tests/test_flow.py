@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
+from crisiswatch.flow_config import flow_config
+from crisiswatch.settings import load_settings
+from detectors.types import Mention
+from flows.brand_windows import BrandWindows, BrandWindowsState
+from flows.dedup import SeenIds
+from flows.items import Count
 from store import Store
 from store.embedded import EmbeddedRedis
 from tests.conftest import replay, settings_for, write_jsonl
@@ -90,3 +97,27 @@ def test_a_paced_replay_does_not_wait_for_a_far_future_timestamp(tmp_path: Path)
     part = ReplaySource([path], speed=1.0).build_part("read", str(path), None)
     lines = [n for n, _ in part.next_batch()]
     assert lines == [1, 2, 3]  # all due now: the bad stamp is the parser's to refuse
+
+
+def test_a_brand_is_snapshotted_only_when_recovery_keeps_it() -> None:
+    """Bytewax asks every brand touched in an epoch for a snapshot, recovery or not:
+    without recovery the answer is empty (nothing keeps it), with recovery it is the
+    whole state, from which the brand resumes where it was."""
+    settings = load_settings()
+    assert flow_config(settings).snapshots  # the safe default: snapshot
+    mentions = [Mention(id=f"m{i}", ts=1_700_000_000.0 + i, brands=("B",), text=f"post {i}",
+                        hashtags=()) for i in range(5)]
+
+    def logic(state: BrandWindowsState, snapshots: bool) -> BrandWindows:
+        return BrandWindows(settings.detector_config(), 600, state, lambda: 0.0,
+                            snapshots=snapshots)
+
+    quiet = logic(BrandWindowsState(SeenIds(72, 1000)), snapshots=False)
+    quiet.on_batch([("B", mentions)])
+    assert quiet.snapshot() == b"" and quiet.s.open  # the state itself is untouched
+    kept = logic(BrandWindowsState(SeenIds(72, 1000)), snapshots=True)
+    kept.on_batch([("B", mentions)])
+    resumed = logic(pickle.loads(kept.snapshot()), snapshots=True)
+    assert resumed.s.brand == "B" and sum(w.count for w in resumed.s.open.values()) == 5
+    out, _ = resumed.on_batch([("B", mentions[:2])])  # sent again after the crash
+    assert Count("duplicate", 2) in out
