@@ -11,6 +11,7 @@ import numpy as np
 from detectors.text import terms as content_terms
 from detectors.topic_windows import close_window, merge, promote_and_bound, signal
 from detectors.topics import (
+    AUTHORS_KEPT,
     EXAMPLE_POOL,
     FIRST_ROWS,
     NEGATIVE_BELOW,
@@ -193,6 +194,8 @@ def _absorb(state: BrandTopics, row: int, item: TopicInput, unit: np.ndarray,
     t.sentiment_sum += item.sentiment * item.count
     if item.sentiment <= NEGATIVE_BELOW:
         t.negatives += item.count
+    if len(t.authors) < AUTHORS_KEPT:
+        t.authors.update(list(item.authors)[:AUTHORS_KEPT - len(t.authors)])
     for w in dict.fromkeys(content_terms(item.text)):
         t.terms[w] = t.terms.get(w, 0) + item.count
         state.brand_terms[w] = state.brand_terms.get(w, 0) + item.count

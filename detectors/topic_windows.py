@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 
 from detectors.topics import (
+    AUTHORS_KEPT,
     BrandTopics,
     TopicConfig,
     TopicSignal,
@@ -118,6 +119,7 @@ def _combine(state: BrandTopics, keep: _Topic, gone: _Topic, centroid: np.ndarra
     for w, n in gone.terms.items():
         keep.terms[w] = keep.terms.get(w, 0) + n
     prune(keep.terms, cfg.terms_kept)
+    keep.authors.update(sorted(gone.authors)[:max(AUTHORS_KEPT - len(keep.authors), 0)])
     series: dict[float, int] = dict(keep.series)
     for w, n in gone.series:
         series[w] = series.get(w, 0) + n

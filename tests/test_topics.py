@@ -30,6 +30,7 @@ from detectors.types import Mention
 from tests.helpers.topic_data import (
     MERGE_CFG,
     MERGE_STEPS,
+    SCAM,
     TEMPLATES,
     WINDOW,
     at_angle,
@@ -37,6 +38,7 @@ from tests.helpers.topic_data import (
     fixture_vocab,
     items_of,
     planted,
+    slow_complaint,
 )
 
 
@@ -377,3 +379,27 @@ def test_examples_are_distinct_across_topics_and_closest_first() -> None:
     first = next(t for t in state.rows if t.id not in by_id)
     assert [x["text"] for x in record(state, first, "Acme", WINDOW, cfg)["examples"]] == [
         "a1", "a2"]
+
+
+def test_a_complaint_growing_over_two_days_becomes_one_emerging_topic() -> None:
+    """60 posts of one new complaint from 40 authors over two days, among ordinary
+    traffic: no window is surprising, yet the topic is flagged emerging and named."""
+    emb = fixture_embedder(templates=(*TEMPLATES, SCAM))
+    state, cfg = BrandTopics(), TopicConfig()
+    latest: dict[str, dict] = {}
+    signals = []
+    for start, items in slow_complaint():
+        out = update(state, "Acme", start, items, emb.embed([i.text for i in items]), cfg)
+        latest.update((r["id"], r) for r in out.topics)
+        signals += [s for s in out.signals if "scam" in s.figures["terms"]]
+    emerging = [r for r in latest.values() if r["emerging"] and r["state"] == "active"]
+    assert len(emerging) == 1
+    topic = emerging[0]
+    words = [w for w, _ in topic["terms"]]
+    assert set(words[:3]) <= set(SCAM.split()) and "scam" in words
+    assert topic["size"] >= 50 and topic["authors"] >= 30
+    assert topic["examples"] and all("scam" in e["text"] or "fraud" in e["text"]
+                                     for e in topic["examples"])
+    assert signals == []  # no window said anything: only the days show it
+    # the ordinary complaints, as old as the brand, are its baseline, never emerging
+    assert sum(r["size"] for r in latest.values() if not r["emerging"]) > 1000
