@@ -62,6 +62,8 @@ class TopicSettings(BaseModel):
     emerging_min_authors: int = Field(8, ge=1, le=64, description="... from this many "
                                       "authors (retweets not counted)")
     emerging_min_hours: int = Field(6, ge=1, description="... in this many distinct hours")
+    emerging_min_negative_share: float = Field(0.5, ge=0, le=1, description="... most of "
+                                               "them negative: a complaint")
 
     def model(self, window_s: int, backend: Backend | None = None) -> TopicConfig:
         backend = backend or self.backend
@@ -76,4 +78,5 @@ class TopicSettings(BaseModel):
             emerging_after_days=self.emerging_after_days,
             emerging_min_mentions=self.emerging_min_mentions,
             emerging_min_authors=self.emerging_min_authors,
-            emerging_min_hours=self.emerging_min_hours)
+            emerging_min_hours=self.emerging_min_hours,
+            emerging_min_negative_share=self.emerging_min_negative_share)

@@ -83,14 +83,15 @@ class TopicConfig:
     # Emerging over days (the ``emerging`` flag of a topic's record): a topic born after
     # the brand's first emerging_after_days that, within emerging_days of its birth, has
     # emerging_min_mentions mentions from emerging_min_authors authors spread over
-    # emerging_min_hours distinct hours. A complaint that grows steadily (a scam-call
-    # pattern, two dozen posts a day) surprises no single window, so no signal above
-    # sees it; a product team still wants it on its list.
+    # emerging_min_hours distinct hours, most of them negative. A complaint that grows
+    # steadily (a scam-call pattern, two dozen posts a day) surprises no single window,
+    # so no signal above sees it; a product team still wants it on its list.
     emerging_days: float = 2.0
     emerging_after_days: float = 1.0
     emerging_min_mentions: int = 24
     emerging_min_authors: int = 8
     emerging_min_hours: int = 6
+    emerging_min_negative_share: float = 0.5  # a complaint, not a campaign of praise
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +366,8 @@ def emerging(state: BrandTopics, t: _Topic, window_start: float, cfg: TopicConfi
     if (not t.active or state.first_window is None
             or t.created < state.first_window + cfg.emerging_after_days * day
             or window_start - t.created > cfg.emerging_days * day
-            or len(t.authors) < min(cfg.emerging_min_authors, AUTHORS_KEPT)):
+            or len(t.authors) < min(cfg.emerging_min_authors, AUTHORS_KEPT)
+            or t.negatives < cfg.emerging_min_negative_share * t.size):
         return False
     mentions = sum(n for _, n in t.series)
     hours = {int(w // 3600) for w, _ in t.series}

@@ -403,3 +403,20 @@ def test_a_complaint_growing_over_two_days_becomes_one_emerging_topic() -> None:
     assert signals == []  # no window said anything: only the days show it
     # the ordinary complaints, as old as the brand, are its baseline, never emerging
     assert sum(r["size"] for r in latest.values() if not r["emerging"]) > 1000
+
+
+@pytest.mark.parametrize(("over_days", "tone", "why"), [
+    (0.01, -0.5, "a burst of 15 minutes is the window signals' business"),
+    (2.0, 0.5, "praise growing over days is no complaint"),
+])
+def test_a_burst_or_praise_is_not_an_emerging_complaint(over_days: float, tone: float,
+                                                        why: str) -> None:
+    emb = fixture_embedder(templates=(*TEMPLATES, SCAM))
+    state, cfg = BrandTopics(), TopicConfig()
+    latest: dict[str, dict] = {}
+    for start, items in slow_complaint(over_days=over_days, tone=tone):
+        out = update(state, "Acme", start, items, emb.embed([i.text for i in items]), cfg)
+        latest.update((r["id"], r) for r in out.topics)
+    scam = [r for r in latest.values() if "scam" in {w for w, _ in r["terms"]}]
+    assert scam and sum(r["size"] for r in scam) >= 50  # it is a topic all the same
+    assert not [r for r in latest.values() if r["emerging"]], why

@@ -101,25 +101,25 @@ def vary(template: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def slow_complaint(days_before: float = 1.5, seed: int = 5
-                   ) -> list[tuple[float, list[TopicInput]]]:
+def slow_complaint(days_before: float = 1.5, seed: int = 5, over_days: float = 2.0,
+                   tone: float = -0.5) -> list[tuple[float, list[TopicInput]]]:
     """(window start, items) for every window: ordinary traffic (the first four planted
     complaints, three posts a window from 200 authors) from the start, and from
     ``days_before`` on, 60 posts of one new complaint (SCAM) from 40 authors spread at
-    random over two days: about one post every 50 minutes, so that no window is
-    surprising."""
+    random over ``over_days`` (two: about one post every 50 minutes, so that no window
+    is surprising), each with the sentiment ``tone``."""
     rng = random.Random(seed)
     start = days_before * DAY
-    scam_at = sorted(rng.uniform(start, start + 2 * DAY) for _ in range(60))
+    scam_at = sorted(rng.uniform(start, start + over_days * DAY) for _ in range(60))
     scam_authors = [f"victim{i % 40}" for i in range(60)]
     windows: dict[float, list[tuple[str, str]]] = {}
-    n_windows = int((start + 2 * DAY) // WINDOW) + 1
+    n_windows = int((start + max(over_days, 1.0) * DAY) // WINDOW) + 1
     for w in range(n_windows):
         windows[w * WINDOW] = [(vary(TEMPLATES[rng.randrange(4)], rng),
-                                f"regular{rng.randrange(200)}") for _ in range(3)]
+                                f"regular{rng.randrange(200)}", -0.5) for _ in range(3)]
     for ts, who in zip(scam_at, scam_authors, strict=True):
-        windows[ts // WINDOW * WINDOW].append((vary(SCAM, rng), who))
-    return [(w, [TopicInput(text, 1, -0.5, Example(f"{w}:{i}", w, text, who, 10, -0.5),
+        windows[ts // WINDOW * WINDOW].append((vary(SCAM, rng), who, tone))
+    return [(w, [TopicInput(text, 1, s, Example(f"{w}:{i}", w, text, who, 10, s),
                             frozenset({author_key(who)}))
-                 for i, (text, who) in enumerate(posts)])
+                 for i, (text, who, s) in enumerate(posts)])
             for w, posts in sorted(windows.items())]
