@@ -146,7 +146,7 @@ def eval_(
         spec = LabelledFile(labels or airline, text_col, label_col, brand_col, time_col,
                             skip=tuple(skip_label) if skip_label is not None
                             else LabelledFile.skip)
-        if not topics_eval.run(spec, err, minilm_limit):
+        if not topics_eval.run(spec, err, settings_or_exit(config), minilm_limit):
             raise typer.Exit(2)
         ran = True
     if stream is not None or not ran:

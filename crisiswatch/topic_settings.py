@@ -64,6 +64,11 @@ class TopicSettings(BaseModel):
     emerging_min_hours: int = Field(6, ge=1, description="... in this many distinct hours")
     emerging_min_negative_share: float = Field(0.5, ge=0, le=1, description="... most of "
                                                "them negative: a complaint")
+    consolidate_windows: int = Field(
+        0, ge=0, description="every this many windows, fold the published topics whose "
+        "centroids are close (average linkage) into one, the senior keeping its id; 0: off")
+    consolidate_distance: float = Field(0.7, gt=0, le=2, description="cosine distance that "
+                                        "the consolidation cuts its tree at")
 
     def model(self, window_s: int, backend: Backend | None = None) -> TopicConfig:
         backend = backend or self.backend
@@ -79,4 +84,6 @@ class TopicSettings(BaseModel):
             emerging_min_mentions=self.emerging_min_mentions,
             emerging_min_authors=self.emerging_min_authors,
             emerging_min_hours=self.emerging_min_hours,
-            emerging_min_negative_share=self.emerging_min_negative_share)
+            emerging_min_negative_share=self.emerging_min_negative_share,
+            consolidate_windows=self.consolidate_windows,
+            consolidate_distance=self.consolidate_distance)

@@ -92,6 +92,11 @@ class TopicConfig:
     emerging_min_authors: int = 8
     emerging_min_hours: int = 6
     emerging_min_negative_share: float = 0.5  # a complaint, not a campaign of praise
+    # every consolidate_windows windows (0: never), the published topics whose
+    # centroids lie within this average-linkage cosine distance fold into one
+    # (``topic_windows.consolidate``)
+    consolidate_windows: int = 0
+    consolidate_distance: float = 0.7
 
 
 @dataclass(frozen=True, slots=True)

@@ -420,3 +420,29 @@ def test_a_burst_or_praise_is_not_an_emerging_complaint(over_days: float, tone: 
     scam = [r for r in latest.values() if "scam" in {w for w, _ in r["terms"]}]
     assert scam and sum(r["size"] for r in scam) >= 50  # it is a topic all the same
     assert not [r for r in latest.values() if r["emerging"]], why
+
+
+def test_consolidation_folds_a_complaints_fragments_into_its_senior_topic() -> None:
+    """Three topics a few degrees apart (each its own topic online: joining needs a
+    cosine of 0.99) fold into the largest when the consolidation runs; the one at 90
+    degrees stays apart, and the survivor keeps its id as it grows."""
+    cfg = TopicConfig(join_similarity=0.99, merge_similarity=0.999, centering=0.0,
+                      min_size=2, consolidate_windows=2, consolidate_distance=0.3)
+    state = BrandTopics()
+    parts = [at_angle(a, n) for a, n in ((0, 3), (15, 9), (30, 4), (90, 5))]
+    items = [p[0][0] for p in parts]
+    vecs = np.concatenate([p[1] for p in parts])
+    first = update(state, "Acme", WINDOW, items, vecs, cfg)  # window 1: no consolidation
+    assert first.merged == [] and len({r["id"] for r in first.topics}) == 4
+    ids = dict(zip((0, 15, 30, 90), first.assignments, strict=True))
+    later, vec = at_angle(10, 2)
+    out = update(state, "Acme", 2 * WINDOW, later, vec, cfg)
+    assert sorted(out.merged) == sorted([(ids[0], ids[15]), (ids[30], ids[15])])
+    merged = {r["id"]: r for r in out.topics if r["state"] == "merged"}
+    assert set(merged) == {ids[0], ids[30]}
+    assert {r["merged_into"] for r in merged.values()} == {ids[15]}
+    [survivor] = [r for r in out.topics if r["state"] == "active"]
+    assert survivor["id"] == ids[15] and survivor["size"] == 3 + 9 + 4 + 2
+    assert ids[90] in {t.id for t in state.rows}  # far apart: left alone
+    grown, vec = at_angle(16, 3)
+    assert update(state, "Acme", 3 * WINDOW, grown, vec, cfg).assignments == [ids[15]]

@@ -38,7 +38,7 @@ from crisiswatch.evaluation.labelled_texts import (
     load_labelled,
 )
 from crisiswatch.evaluation.topic_metrics import ami, kmeans, nmi, purity, topic_figures
-from crisiswatch.settings import load_settings
+from crisiswatch.settings import Settings
 from detectors.embeddings import Embedder
 from detectors.text import normalise_text
 from detectors.topic_clustering import update
@@ -115,6 +115,9 @@ def evaluate_backend(name: str, embedder: Embedder, rows: list[Complaint], cfg: 
         "backend": name, "texts": len(rows), "embed_texts_per_s": round(embed_rate, 1),
         "cluster_texts_per_s": round(len(rows) / max(spent, 1e-9), 1),
         "join_similarity": cfg.join_similarity, "brands": len({r.brand for r in rows}),
+        "half_life_windows": cfg.half_life_windows,
+        "consolidate": (f"every {cfg.consolidate_windows} windows, distance "
+                        f"{cfg.consolidate_distance:g}" if cfg.consolidate_windows else "off"),
         "nmi_fragments": round(nmi(labels, clusters), 4), **methods,
     }
 
@@ -136,10 +139,11 @@ def _model_files(static: Path) -> dict[str, int]:
     return sizes
 
 
-def run(spec: LabelledFile, console: Console, minilm_limit: int | None = None
-        ) -> dict[str, Any]:
-    """Evaluate both backends on ``spec``'s texts and print the table; MiniLM gets at most
-    ``minilm_limit`` texts (None: all, 0: skipped)."""
+def run(spec: LabelledFile, console: Console, settings: Settings,
+        minilm_limit: int | None = None) -> dict[str, Any]:
+    """Evaluate both backends on ``spec``'s texts under ``settings`` (the topics section
+    and the window) and print the table; MiniLM gets at most ``minilm_limit`` texts
+    (None: all, 0: skipped)."""
     if not spec.path.is_file():
         console.print(f"[red]no labelled texts at {spec.path}[/] (give --labels PATH)")
         return {}
@@ -158,7 +162,6 @@ def run(spec: LabelledFile, console: Console, minilm_limit: int | None = None
                   f"a label or with {', '.join(map(repr, spec.skip)) or 'none'} left out), "
                   f"{len({r.reason for r in rows})} labels in {spec.label_col!r}, "
                   f"{len({r.brand for r in rows})} brands")
-    settings = load_settings()
     results: list[dict[str, Any]] = []
     for backend in ("static", "minilm"):
         subset = rows
@@ -210,7 +213,9 @@ def _print(console: Console, path: Path, results: list[dict[str, Any]],
         row("  topics per brand-week, max / median", lambda r:
             f"{r[part]['per_brand_week_max']:,} / {r[part]['per_brand_week_median']:g}")
 
-    row("join similarity", lambda r: f"{r['join_similarity']:.2f}")
+    row("join similarity / half-life, windows", lambda r:
+        f"{r['join_similarity']:.2f} / {r['half_life_windows']:g}")
+    row("consolidation", lambda r: r["consolidate"])
     figures("online topics, each brand its own stream", "online")
     row("  AMI inside topics / every candidate a cluster", lambda r:
         f"{r['online']['ami_inside']:.3f} / {r['online']['ami_fragments']:.3f}")
