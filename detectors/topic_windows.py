@@ -101,6 +101,8 @@ def consolidate(state: BrandTopics, brand: str, window_start: float,
     cosine distances, cut at ``consolidate_distance``; at most ``max_topics`` rows, so
     it costs little), and each group folds into its senior member, whose id stays: a
     topic keeps its id while it grows, and the others are published as merged into it.
+    It runs at the windows whose index is a multiple of ``consolidate_windows`` in which
+    the brand has mentions (a brand is called for those only).
     """
     if not cfg.consolidate_windows or int(window_start // cfg.window_s) % \
             cfg.consolidate_windows:
