@@ -202,8 +202,9 @@ class WindowTexts:
     """
 
     limit: int = 5000
-    # text -> [n, sum of sentiments, Example, the authors of its originals (at most
-    # AUTHORS_KEPT; keys only in ``items``, so that a mention costs a set insertion)]
+    # text -> [n, sum of sentiments, Example, the distinct authors of its originals (at
+    # most AUTHORS_KEPT; a list, as most texts have one or two and a list of one is a
+    # quarter of a set's memory; keyed only in ``items``)]
     entries: dict[str, list[Any]] = field(default_factory=dict)
     total: int = 0
 
@@ -216,7 +217,7 @@ class WindowTexts:
             if len(self.entries) >= self.limit:
                 return self
             entry = self.entries[m.norm_text] = [1, m.sentiment, Example(
-                m.id, m.ts, m.text, m.handle, m.followers, m.sentiment), set()]
+                m.id, m.ts, m.text, m.handle, m.followers, m.sentiment), []]
         else:
             entry[0] += 1
             entry[1] += m.sentiment
@@ -224,8 +225,9 @@ class WindowTexts:
                 entry[2] = Example(m.id, m.ts, m.text, m.handle, m.followers, m.sentiment)
         # a retweet is the same voice again, not a new author
         who = m.author_id or m.handle
-        if who and not m.is_retweet and len(entry[3]) < AUTHORS_KEPT:
-            entry[3].add(who)
+        authors = entry[3]
+        if who and not m.is_retweet and len(authors) < AUTHORS_KEPT and who not in authors:
+            authors.append(who)
         return self
 
     def merge(self, other: WindowTexts) -> WindowTexts:
@@ -234,13 +236,14 @@ class WindowTexts:
             entry = self.entries.get(text)
             if entry is None:
                 if len(self.entries) < self.limit:
-                    self.entries[text] = [n, total, example, set(authors)]
+                    self.entries[text] = [n, total, example, list(authors)]
             else:
                 entry[0] += n
                 entry[1] += total
                 if example.followers > entry[2].followers:
                     entry[2] = example
-                entry[3] |= set(list(authors)[:AUTHORS_KEPT - len(entry[3])])
+                mine = entry[3]
+                mine.extend([a for a in authors if a not in mine][:AUTHORS_KEPT - len(mine)])
         return self
 
     def items(self) -> list[TopicInput]:

@@ -446,3 +446,17 @@ def test_consolidation_folds_a_complaints_fragments_into_its_senior_topic() -> N
     assert ids[90] in {t.id for t in state.rows}  # far apart: left alone
     grown, vec = at_angle(16, 3)
     assert update(state, "Acme", 3 * WINDOW, grown, vec, cfg).assignments == [ids[15]]
+
+
+def test_a_window_counts_each_author_of_an_original_once_and_no_retweeter() -> None:
+    def mention(i: int, who: str, retweet: bool = False) -> Mention:
+        return Mention(id=f"m{i}", ts=0.0, brands=("Acme",), text="refund please",
+                       hashtags=(), author_id=who, is_retweet=retweet,
+                       norm_text="refund please")
+
+    a, b = WindowTexts(), WindowTexts()
+    for i, who in enumerate(["ann", "bob", "ann"]):
+        a.add(mention(i, who))
+    b.add(mention(3, "cat")).add(mention(4, "bob")).add(mention(5, "dan", retweet=True))
+    [item] = a.merge(b).items()
+    assert item.count == 6 and len(item.authors) == 3  # ann, bob, cat: dan only retweeted
