@@ -9,6 +9,7 @@ from collections import deque
 import numpy as np
 
 from detectors.text import terms as content_terms
+from detectors.topic_authors import add_authors
 from detectors.topic_windows import (
     close_window,
     consolidate,
@@ -17,7 +18,6 @@ from detectors.topic_windows import (
     signal,
 )
 from detectors.topics import (
-    AUTHORS_KEPT,
     EXAMPLE_POOL,
     FIRST_ROWS,
     NEGATIVE_BELOW,
@@ -201,8 +201,7 @@ def _absorb(state: BrandTopics, row: int, item: TopicInput, unit: np.ndarray,
     t.sentiment_sum += item.sentiment * item.count
     if item.sentiment <= NEGATIVE_BELOW:
         t.negatives += item.count
-    if len(t.authors) < AUTHORS_KEPT:
-        t.authors.update(list(item.authors)[:AUTHORS_KEPT - len(t.authors)])
+    add_authors(t.authors, sorted(item.authors))
     for w in dict.fromkeys(content_terms(item.text)):
         t.terms[w] = t.terms.get(w, 0) + item.count
         state.brand_terms[w] = state.brand_terms.get(w, 0) + item.count

@@ -10,8 +10,8 @@ from typing import Literal
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
+from detectors.topic_authors import add_authors
 from detectors.topics import (
-    AUTHORS_KEPT,
     BrandTopics,
     TopicConfig,
     TopicSignal,
@@ -162,7 +162,7 @@ def _combine(state: BrandTopics, keep: _Topic, gone: _Topic, centroid: np.ndarra
     for w, n in gone.terms.items():
         keep.terms[w] = keep.terms.get(w, 0) + n
     prune(keep.terms, cfg.terms_kept)
-    keep.authors.update(sorted(gone.authors)[:max(AUTHORS_KEPT - len(keep.authors), 0)])
+    add_authors(keep.authors, gone.authors)
     series: dict[float, int] = dict(keep.series)
     for w, n in gone.series:
         series[w] = series.get(w, 0) + n

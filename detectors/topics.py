@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import zlib
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -42,12 +41,12 @@ from typing import Any, Literal
 import numpy as np
 
 from detectors.language import reads_english
+from detectors.topic_authors import AUTHORS_KEPT, add_authors, author_key
 from detectors.types import Example, Mention, Signal
 
 NEGATIVE_BELOW = -0.05  # VADER's convention, as in the windows
 FIRST_ROWS = 4  # rows a brand's matrices get with its first candidate; then they double
 EXAMPLE_POOL = 2  # candidate examples a topic keeps, per example it shows
-AUTHORS_KEPT = 64  # distinct authors a text (per window) and a topic remember: "64 or more"
 
 
 @dataclass(frozen=True)
@@ -158,7 +157,9 @@ class _Topic:
     active: bool = False
     announced: bool = False
     terms: dict[str, int] = field(default_factory=dict)  # bounded by prune
-    authors: set[int] = field(default_factory=set)  # author_key, at most AUTHORS_KEPT
+    # author_key of distinct authors, at most AUTHORS_KEPT: a list, since most of the
+    # candidates never have more than a few and an empty list is a quarter of a set
+    authors: list[int] = field(default_factory=list)
     # candidate examples, at most EXAMPLE_POOL x cfg.examples: (copies, text, original,
     # its centred unit vector as float16 bytes, which pickle without an array's overhead:
     # 5 KiB a topic at 256 dimensions), ranked
@@ -242,20 +243,13 @@ class WindowTexts:
                 entry[1] += total
                 if example.followers > entry[2].followers:
                     entry[2] = example
-                mine = entry[3]
-                mine.extend([a for a in authors if a not in mine][:AUTHORS_KEPT - len(mine)])
+                add_authors(entry[3], authors)
         return self
 
     def items(self) -> list[TopicInput]:
         """In first-seen order, which makes the clustering deterministic."""
         return [TopicInput(text, n, total / n, example, frozenset(map(author_key, authors)))
                 for text, (n, total, example, authors) in self.entries.items()]
-
-
-def author_key(author: str) -> int:
-    """A stable small key for an author (CRC-32): a topic remembers who posted without
-    keeping handles, and the key is the same after a restart, unlike ``hash``."""
-    return zlib.crc32(author.encode())
 
 
 def topic_id(brand: str, window_start: float, text: str) -> str:
