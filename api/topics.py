@@ -40,6 +40,11 @@ class TopicOut(BaseModel):
     window_count: int = Field(description="mentions in its last window")
     expected: float = Field(description="mentions expected in that window from its history")
     growth: float = Field(description="(window_count + 1) / (expected + 1)")
+    authors: int = Field(0, description="distinct authors of its original posts (retweets "
+                         "not counted), up to 64")
+    emerging: bool = Field(False, description="a young topic that grew steadily over a day "
+                           "or two (many mentions, several authors, spread over hours) as of "
+                           "its last window, even if no single window was surprising")
     mean_sentiment: float
     negative_share: float
     first_window: float = Field(description="start of the window that created it")
@@ -60,12 +65,18 @@ def brand_topics(
     since: Annotated[str | None, Query(description="topics with mentions at or after this time: "
                                        "ISO-8601 with a zone, or epoch seconds")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    emerging: Annotated[bool | None, Query(
+        description="true: only the emerging topics; false: only the others")] = None,
 ) -> list[dict]:
-    """The brand's live topics, growing fastest first (last window against expected)."""
+    """The brand's live topics, growing fastest first (last window against expected);
+    ``emerging`` marks the complaints that grew over days (see ``TopicOut``)."""
     store: Store = request.app.state.store
     if brand not in store.brands():
         raise HTTPException(404, f"unknown brand {brand!r}; GET /brands lists them")
-    return store.topics(brand, parse_time(since, "since"), limit)
+    if emerging is None:
+        return store.topics(brand, parse_time(since, "since"), limit)
+    found = store.topics(brand, parse_time(since, "since"), 1000)
+    return [t for t in found if t.get("emerging", False) == emerging][:limit]
 
 
 @router.get("/topics/{topic_id}", response_model=TopicDetail, responses=ERRORS)

@@ -53,6 +53,22 @@ class TopicSettings(BaseModel):
     growth_factor: float = Field(4.0, gt=1, description="a topic's window against its expected")
     relative_factor: float = Field(2.0, gt=1, description="its growth against the brand's")
     min_window_count: int = Field(5, ge=1)
+    emerging_days: float = Field(2.0, gt=0, description="a topic is emerging within this "
+                                 "many days of its birth ...")
+    emerging_after_days: float = Field(1.0, ge=0, description="... when born after the "
+                                       "brand's first days (the topics born with it are its "
+                                       "baseline) ...")
+    emerging_min_mentions: int = Field(24, ge=1, description="... with this many mentions")
+    emerging_min_authors: int = Field(8, ge=1, le=64, description="... from this many "
+                                      "authors (retweets not counted)")
+    emerging_min_hours: int = Field(6, ge=1, description="... in this many distinct hours")
+    emerging_min_negative_share: float = Field(0.5, ge=0, le=1, description="... most of "
+                                               "them negative: a complaint")
+    consolidate_windows: int = Field(
+        0, ge=0, description="every this many windows, fold the published topics whose "
+        "centroids are close (average linkage) into one, the senior keeping its id; 0: off")
+    consolidate_distance: float = Field(0.7, gt=0, le=2, description="cosine distance that "
+                                        "the consolidation cuts its tree at")
 
     def model(self, window_s: int, backend: Backend | None = None) -> TopicConfig:
         backend = backend or self.backend
@@ -63,4 +79,11 @@ class TopicSettings(BaseModel):
             half_life_windows=self.half_life_windows, warmup_windows=self.warmup_windows,
             new_windows=self.new_windows, new_min_size=self.new_min_size,
             growth_factor=self.growth_factor, relative_factor=self.relative_factor,
-            min_window_count=self.min_window_count)
+            min_window_count=self.min_window_count, emerging_days=self.emerging_days,
+            emerging_after_days=self.emerging_after_days,
+            emerging_min_mentions=self.emerging_min_mentions,
+            emerging_min_authors=self.emerging_min_authors,
+            emerging_min_hours=self.emerging_min_hours,
+            emerging_min_negative_share=self.emerging_min_negative_share,
+            consolidate_windows=self.consolidate_windows,
+            consolidate_distance=self.consolidate_distance)

@@ -9,7 +9,14 @@ from collections import deque
 import numpy as np
 
 from detectors.text import terms as content_terms
-from detectors.topic_windows import close_window, merge, promote_and_bound, signal
+from detectors.topic_authors import add_authors
+from detectors.topic_windows import (
+    close_window,
+    consolidate,
+    merge,
+    promote_and_bound,
+    signal,
+)
 from detectors.topics import (
     EXAMPLE_POOL,
     FIRST_ROWS,
@@ -66,6 +73,7 @@ def update(state: BrandTopics, brand: str, window_start: float, items: list[Topi
     changed = close_window(state, window_start, counts, total, cfg)
     changed |= merge(state, brand, window_start, counts, cfg, out)
     changed |= promote_and_bound(state, brand, window_start, cfg, out)
+    changed |= consolidate(state, brand, window_start, counts, cfg, out)
     signal(state, brand, window_start, counts, total, cfg, out)
     out.topics.extend(record(state, t, brand, window_start, cfg) for t in state.rows
                       if t.active and t.id in changed)
@@ -193,6 +201,7 @@ def _absorb(state: BrandTopics, row: int, item: TopicInput, unit: np.ndarray,
     t.sentiment_sum += item.sentiment * item.count
     if item.sentiment <= NEGATIVE_BELOW:
         t.negatives += item.count
+    add_authors(t.authors, sorted(item.authors))
     for w in dict.fromkeys(content_terms(item.text)):
         t.terms[w] = t.terms.get(w, 0) + item.count
         state.brand_terms[w] = state.brand_terms.get(w, 0) + item.count

@@ -8,7 +8,9 @@ from collections import deque
 from typing import Literal
 
 import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
 
+from detectors.topic_authors import add_authors
 from detectors.topics import (
     BrandTopics,
     TopicConfig,
@@ -81,25 +83,67 @@ def merge(state: BrandTopics, brand: str, window_start: float, counts: dict[str,
         a, j = divmod(int(np.argmax(sims)), n)
         if sims[a, j] < cfg.merge_similarity:
             break
-        i = rows[a]
-        keep, gone = state.rows[i], state.rows[j]
-        if _seniority(gone) < _seniority(keep):
-            keep, gone, i, j = gone, keep, j, i
-        out.merged.append((gone.id, keep.id))
-        if gone.active:
-            out.topics.append({**record(state, gone, brand, window_start, cfg),
-                               "state": "merged", "merged_into": keep.id})
-        state.sums[i] += state.sums[j]
-        merged = state.sums[i] / max(float(np.linalg.norm(state.sums[i])), 1e-12)
-        _combine(state, keep, gone, merged, cfg)
-        drop(state, gone)
-        renormalise(state, next(k for k, t in enumerate(state.rows) if t is keep))
-        if gone.id in counts:
-            counts[keep.id] = counts.get(keep.id, 0) + counts.pop(gone.id)
-        moved.discard(gone.id)
-        moved.add(keep.id)
-        changed.add(keep.id)
+        keep, gone = _fold(state, brand, window_start, state.rows[rows[a]], state.rows[j],
+                           counts, cfg, out)
+        moved.discard(gone)
+        moved.add(keep)
+        changed.add(keep)
     return changed
+
+
+def consolidate(state: BrandTopics, brand: str, window_start: float,
+                counts: dict[str, int], cfg: TopicConfig, out: TopicUpdate) -> set[str]:
+    """Every ``consolidate_windows`` windows, merge the fragments of one complaint.
+
+    The online pass joins a text to one topic at a time and merges one pair at a time,
+    so one complaint worded several ways stays several topics. Here the brand's
+    published topics are clustered as a whole (average linkage on their centroids'
+    cosine distances, cut at ``consolidate_distance``; at most ``max_topics`` rows, so
+    it costs little), and each group folds into its senior member, whose id stays: a
+    topic keeps its id while it grows, and the others are published as merged into it.
+    It runs at the windows whose index is a multiple of ``consolidate_windows`` in which
+    the brand has mentions (a brand is called for those only).
+    """
+    if not cfg.consolidate_windows or int(window_start // cfg.window_s) % \
+            cfg.consolidate_windows:
+        return set()
+    active = [t for t in state.rows if t.active]
+    if len(active) < 2:
+        return set()
+    rows = [next(k for k, r in enumerate(state.rows) if r is t) for t in active]
+    groups = fcluster(linkage(state.centroids[rows].astype(np.float64), method="average",
+                              metric="cosine"), cfg.consolidate_distance, "distance")
+    members: dict[int, list[_Topic]] = {}
+    for t, g in zip(active, groups, strict=True):
+        members.setdefault(int(g), []).append(t)
+    changed: set[str] = set()
+    for group in members.values():
+        keep, *rest = sorted(group, key=_seniority)
+        for gone in rest:
+            _fold(state, brand, window_start, keep, gone, counts, cfg, out)
+        if rest:
+            changed.add(keep.id)
+    return changed
+
+
+def _fold(state: BrandTopics, brand: str, window_start: float, a: _Topic, b: _Topic,
+          counts: dict[str, int], cfg: TopicConfig, out: TopicUpdate) -> tuple[str, str]:
+    """Merge two topics into the senior; the window's counts follow it. Returns the
+    (survivor, absorbed) ids."""
+    keep, gone = (b, a) if _seniority(b) < _seniority(a) else (a, b)
+    i, j = (next(k for k, t in enumerate(state.rows) if t is x) for x in (keep, gone))
+    out.merged.append((gone.id, keep.id))
+    if gone.active:
+        out.topics.append({**record(state, gone, brand, window_start, cfg),
+                           "state": "merged", "merged_into": keep.id})
+    state.sums[i] += state.sums[j]
+    merged = state.sums[i] / max(float(np.linalg.norm(state.sums[i])), 1e-12)
+    _combine(state, keep, gone, merged, cfg)
+    drop(state, gone)
+    renormalise(state, next(k for k, t in enumerate(state.rows) if t is keep))
+    if gone.id in counts:
+        counts[keep.id] = counts.get(keep.id, 0) + counts.pop(gone.id)
+    return keep.id, gone.id
 
 
 def _seniority(t: _Topic) -> tuple[bool, int, float, str]:
@@ -118,6 +162,7 @@ def _combine(state: BrandTopics, keep: _Topic, gone: _Topic, centroid: np.ndarra
     for w, n in gone.terms.items():
         keep.terms[w] = keep.terms.get(w, 0) + n
     prune(keep.terms, cfg.terms_kept)
+    add_authors(keep.authors, gone.authors)
     series: dict[float, int] = dict(keep.series)
     for w, n in gone.series:
         series[w] = series.get(w, 0) + n

@@ -41,6 +41,7 @@ from typing import Any, Literal
 import numpy as np
 
 from detectors.language import reads_english
+from detectors.topic_authors import AUTHORS_KEPT, add_authors, author_key
 from detectors.types import Example, Mention, Signal
 
 NEGATIVE_BELOW = -0.05  # VADER's convention, as in the windows
@@ -78,6 +79,23 @@ class TopicConfig:
     growth_factor: float = 4.0
     relative_factor: float = 2.0
     min_window_count: int = 5
+    # Emerging over days (the ``emerging`` flag of a topic's record): a topic born after
+    # the brand's first emerging_after_days that, within emerging_days of its birth, has
+    # emerging_min_mentions mentions from emerging_min_authors authors spread over
+    # emerging_min_hours distinct hours, most of them negative. A complaint that grows
+    # steadily (a scam-call pattern, two dozen posts a day) surprises no single window,
+    # so no signal above sees it; a product team still wants it on its list.
+    emerging_days: float = 2.0
+    emerging_after_days: float = 1.0
+    emerging_min_mentions: int = 24
+    emerging_min_authors: int = 8
+    emerging_min_hours: int = 6
+    emerging_min_negative_share: float = 0.5  # a complaint, not a campaign of praise
+    # every consolidate_windows windows (0: never), the published topics whose
+    # centroids lie within this average-linkage cosine distance fold into one
+    # (``topic_windows.consolidate``)
+    consolidate_windows: int = 0
+    consolidate_distance: float = 0.7
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +106,7 @@ class TopicInput:
     count: int
     sentiment: float
     example: Example
+    authors: frozenset[int] = frozenset()  # author_key of its originals' authors
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +157,9 @@ class _Topic:
     active: bool = False
     announced: bool = False
     terms: dict[str, int] = field(default_factory=dict)  # bounded by prune
+    # author_key of distinct authors, at most AUTHORS_KEPT: a list, since most of the
+    # candidates never have more than a few and an empty list is a quarter of a set
+    authors: list[int] = field(default_factory=list)
     # candidate examples, at most EXAMPLE_POOL x cfg.examples: (copies, text, original,
     # its centred unit vector as float16 bytes, which pickle without an array's overhead:
     # 5 KiB a topic at 256 dimensions), ranked
@@ -181,7 +203,10 @@ class WindowTexts:
     """
 
     limit: int = 5000
-    entries: dict[str, list[Any]] = field(default_factory=dict)  # text -> [n, sum, Example]
+    # text -> [n, sum of sentiments, Example, the distinct authors of its originals (at
+    # most AUTHORS_KEPT; a list, as most texts have one or two and a list of one is a
+    # quarter of a set's memory; keyed only in ``items``)]
+    entries: dict[str, list[Any]] = field(default_factory=dict)
     total: int = 0
 
     def add(self, m: Mention) -> WindowTexts:
@@ -190,34 +215,41 @@ class WindowTexts:
             return self
         entry = self.entries.get(m.norm_text)
         if entry is None:
-            if len(self.entries) < self.limit:
-                self.entries[m.norm_text] = [1, m.sentiment, Example(
-                    m.id, m.ts, m.text, m.handle, m.followers, m.sentiment)]
-            return self
-        entry[0] += 1
-        entry[1] += m.sentiment
-        if m.followers > entry[2].followers and not m.is_retweet:
-            entry[2] = Example(m.id, m.ts, m.text, m.handle, m.followers, m.sentiment)
+            if len(self.entries) >= self.limit:
+                return self
+            entry = self.entries[m.norm_text] = [1, m.sentiment, Example(
+                m.id, m.ts, m.text, m.handle, m.followers, m.sentiment), []]
+        else:
+            entry[0] += 1
+            entry[1] += m.sentiment
+            if m.followers > entry[2].followers and not m.is_retweet:
+                entry[2] = Example(m.id, m.ts, m.text, m.handle, m.followers, m.sentiment)
+        # a retweet is the same voice again, not a new author
+        who = m.author_id or m.handle
+        authors = entry[3]
+        if who and not m.is_retweet and len(authors) < AUTHORS_KEPT and who not in authors:
+            authors.append(who)
         return self
 
     def merge(self, other: WindowTexts) -> WindowTexts:
         self.total += other.total
-        for text, (n, total, example) in other.entries.items():
+        for text, (n, total, example, authors) in other.entries.items():
             entry = self.entries.get(text)
             if entry is None:
                 if len(self.entries) < self.limit:
-                    self.entries[text] = [n, total, example]
+                    self.entries[text] = [n, total, example, list(authors)]
             else:
                 entry[0] += n
                 entry[1] += total
                 if example.followers > entry[2].followers:
                     entry[2] = example
+                add_authors(entry[3], authors)
         return self
 
     def items(self) -> list[TopicInput]:
         """In first-seen order, which makes the clustering deterministic."""
-        return [TopicInput(text, n, total / n, example)
-                for text, (n, total, example) in self.entries.items()]
+        return [TopicInput(text, n, total / n, example, frozenset(map(author_key, authors)))
+                for text, (n, total, example, authors) in self.entries.items()]
 
 
 def topic_id(brand: str, window_start: float, text: str) -> str:
@@ -314,6 +346,8 @@ def record(state: BrandTopics, t: _Topic, brand: str, window_start: float,
         "window_count": t.last_count,
         "expected": round(t.last_expected, 3),
         "growth": round(t.last_growth, 3),
+        "authors": len(t.authors),
+        "emerging": emerging(state, t, window_start, cfg),
         "mean_sentiment": round(t.sentiment_sum / t.size, 4) if t.size else 0.0,
         "negative_share": round(t.negatives / t.size, 4) if t.size else 0.0,
         "first_window": t.created,
@@ -323,6 +357,23 @@ def record(state: BrandTopics, t: _Topic, brand: str, window_start: float,
         "examples": _examples(state, t, cfg.examples),
         "series": [[w, n] for w, n in t.series],
     }
+
+
+def emerging(state: BrandTopics, t: _Topic, window_start: float, cfg: TopicConfig) -> bool:
+    """A young topic that grew steadily over days (``TopicConfig``'s emerging_*): a
+    topic born with the brand is its baseline, one that stopped growing for longer than
+    emerging_days is no longer news, and mentions in few hours are a burst (the window
+    signals' business), not a steady rise."""
+    day = 86400.0
+    if (not t.active or state.first_window is None
+            or t.created < state.first_window + cfg.emerging_after_days * day
+            or window_start - t.created > cfg.emerging_days * day
+            or len(t.authors) < min(cfg.emerging_min_authors, AUTHORS_KEPT)
+            or t.negatives < cfg.emerging_min_negative_share * t.size):
+        return False
+    mentions = sum(n for _, n in t.series)
+    hours = {int(w // 3600) for w, _ in t.series}
+    return mentions >= cfg.emerging_min_mentions and len(hours) >= cfg.emerging_min_hours
 
 
 def _examples(state: BrandTopics, t: _Topic, keep: int) -> list[dict[str, Any]]:

@@ -30,6 +30,7 @@ from detectors.types import Mention
 from tests.helpers.topic_data import (
     MERGE_CFG,
     MERGE_STEPS,
+    SCAM,
     TEMPLATES,
     WINDOW,
     at_angle,
@@ -37,6 +38,7 @@ from tests.helpers.topic_data import (
     fixture_vocab,
     items_of,
     planted,
+    slow_complaint,
 )
 
 
@@ -377,3 +379,84 @@ def test_examples_are_distinct_across_topics_and_closest_first() -> None:
     first = next(t for t in state.rows if t.id not in by_id)
     assert [x["text"] for x in record(state, first, "Acme", WINDOW, cfg)["examples"]] == [
         "a1", "a2"]
+
+
+def test_a_complaint_growing_over_two_days_becomes_one_emerging_topic() -> None:
+    """60 posts of one new complaint from 40 authors over two days, among ordinary
+    traffic: no window is surprising, yet the topic is flagged emerging and named."""
+    emb = fixture_embedder(templates=(*TEMPLATES, SCAM))
+    state, cfg = BrandTopics(), TopicConfig()
+    latest: dict[str, dict] = {}
+    signals = []
+    for start, items in slow_complaint():
+        out = update(state, "Acme", start, items, emb.embed([i.text for i in items]), cfg)
+        latest.update((r["id"], r) for r in out.topics)
+        signals += [s for s in out.signals if "scam" in s.figures["terms"]]
+    emerging = [r for r in latest.values() if r["emerging"] and r["state"] == "active"]
+    assert len(emerging) == 1
+    topic = emerging[0]
+    words = [w for w, _ in topic["terms"]]
+    assert set(words[:3]) <= set(SCAM.split()) and "scam" in words
+    assert topic["size"] >= 50 and topic["authors"] >= 30
+    assert topic["examples"] and all("scam" in e["text"] or "fraud" in e["text"]
+                                     for e in topic["examples"])
+    assert signals == []  # no window said anything: only the days show it
+    # the ordinary complaints, as old as the brand, are its baseline, never emerging
+    assert sum(r["size"] for r in latest.values() if not r["emerging"]) > 1000
+
+
+@pytest.mark.parametrize(("over_days", "tone", "why"), [
+    (0.01, -0.5, "a burst of 15 minutes is the window signals' business"),
+    (2.0, 0.5, "praise growing over days is no complaint"),
+])
+def test_a_burst_or_praise_is_not_an_emerging_complaint(over_days: float, tone: float,
+                                                        why: str) -> None:
+    emb = fixture_embedder(templates=(*TEMPLATES, SCAM))
+    state, cfg = BrandTopics(), TopicConfig()
+    latest: dict[str, dict] = {}
+    for start, items in slow_complaint(over_days=over_days, tone=tone):
+        out = update(state, "Acme", start, items, emb.embed([i.text for i in items]), cfg)
+        latest.update((r["id"], r) for r in out.topics)
+    scam = [r for r in latest.values() if "scam" in {w for w, _ in r["terms"]}]
+    assert scam and sum(r["size"] for r in scam) >= 50  # it is a topic all the same
+    assert not [r for r in latest.values() if r["emerging"]], why
+
+
+def test_consolidation_folds_a_complaints_fragments_into_its_senior_topic() -> None:
+    """Three topics a few degrees apart (each its own topic online: joining needs a
+    cosine of 0.99) fold into the largest when the consolidation runs; the one at 90
+    degrees stays apart, and the survivor keeps its id as it grows."""
+    cfg = TopicConfig(join_similarity=0.99, merge_similarity=0.999, centering=0.0,
+                      min_size=2, consolidate_windows=2, consolidate_distance=0.3)
+    state = BrandTopics()
+    parts = [at_angle(a, n) for a, n in ((0, 3), (15, 9), (30, 4), (90, 5))]
+    items = [p[0][0] for p in parts]
+    vecs = np.concatenate([p[1] for p in parts])
+    first = update(state, "Acme", WINDOW, items, vecs, cfg)  # window 1: no consolidation
+    assert first.merged == [] and len({r["id"] for r in first.topics}) == 4
+    ids = dict(zip((0, 15, 30, 90), first.assignments, strict=True))
+    later, vec = at_angle(10, 2)
+    out = update(state, "Acme", 2 * WINDOW, later, vec, cfg)
+    assert sorted(out.merged) == sorted([(ids[0], ids[15]), (ids[30], ids[15])])
+    merged = {r["id"]: r for r in out.topics if r["state"] == "merged"}
+    assert set(merged) == {ids[0], ids[30]}
+    assert {r["merged_into"] for r in merged.values()} == {ids[15]}
+    [survivor] = [r for r in out.topics if r["state"] == "active"]
+    assert survivor["id"] == ids[15] and survivor["size"] == 3 + 9 + 4 + 2
+    assert ids[90] in {t.id for t in state.rows}  # far apart: left alone
+    grown, vec = at_angle(16, 3)
+    assert update(state, "Acme", 3 * WINDOW, grown, vec, cfg).assignments == [ids[15]]
+
+
+def test_a_window_counts_each_author_of_an_original_once_and_no_retweeter() -> None:
+    def mention(i: int, who: str, retweet: bool = False) -> Mention:
+        return Mention(id=f"m{i}", ts=0.0, brands=("Acme",), text="refund please",
+                       hashtags=(), author_id=who, is_retweet=retweet,
+                       norm_text="refund please")
+
+    a, b = WindowTexts(), WindowTexts()
+    for i, who in enumerate(["ann", "bob", "ann"]):
+        a.add(mention(i, who))
+    b.add(mention(3, "cat")).add(mention(4, "bob")).add(mention(5, "dan", retweet=True))
+    [item] = a.merge(b).items()
+    assert item.count == 6 and len(item.authors) == 3  # ann, bob, cat: dan only retweeted

@@ -11,11 +11,14 @@ from store import Store
 from tests.helpers.topic_data import (
     MERGE_CFG,
     MERGE_STEPS,
+    SCAM,
+    TEMPLATES,
     WINDOW,
     at_angle,
     fixture_embedder,
     items_of,
     planted,
+    slow_complaint,
 )
 
 
@@ -109,3 +112,26 @@ def test_topic_errors_are_json(store: Store, api: httpx.Client) -> None:
     spec = api.get("/openapi.json").json()
     assert {"/brands/{brand}/topics", "/topics/{topic_id}"} <= set(spec["paths"])
     assert "TopicDetail" in spec["components"]["schemas"]
+
+
+def test_a_complaint_growing_over_days_is_listed_as_emerging(store: Store,
+                                                             api: httpx.Client) -> None:
+    """GET /brands/{brand}/topics flags the complaint that grew over two days (60 posts
+    from 40 authors among ordinary traffic), with its examples; ?emerging=true lists it
+    alone."""
+    emb, state, cfg = fixture_embedder(templates=(*TEMPLATES, SCAM)), BrandTopics(), TopicConfig()
+    w = store.writer()
+    for start, items in slow_complaint():
+        out = update(state, "Acme", start, items, emb.embed([i.text for i in items]), cfg)
+        w.window("Acme", start, {"window_start": start})
+        for record in out.topics:
+            w.topic(record)
+    w.execute()
+
+    listed = api.get("/brands/Acme/topics").json()
+    assert len(listed) >= 5 and sum(t["emerging"] for t in listed) == 1
+    [found] = api.get("/brands/Acme/topics", params={"emerging": "true"}).json()
+    assert "scam" in {w for w, _ in found["terms"]} and found["authors"] == 40
+    assert found["examples"] and "scam" in " ".join(e["text"] for e in found["examples"])
+    others = api.get("/brands/Acme/topics", params={"emerging": "false"}).json()
+    assert len(others) == len(listed) - 1 and not any(t["emerging"] for t in others)

@@ -8,6 +8,7 @@ import random
 import numpy as np
 
 from detectors.embeddings import CLS, SEP, UNK, StaticEmbedder, distil_table
+from detectors.topic_authors import author_key
 from detectors.topics import TopicConfig, TopicInput
 from detectors.types import Example
 
@@ -42,17 +43,18 @@ def planted(n_per_topic: int = 60, seed: int = 1) -> list[tuple[str, int]]:
     return out
 
 
-def fixture_vocab() -> list[str]:
-    words = sorted({w for t in TEMPLATES for w in t.split()} | set(FILLER))
+def fixture_vocab(templates: tuple[str, ...] = TEMPLATES) -> list[str]:
+    words = sorted({w for t in templates for w in t.split()} | set(FILLER))
     digits = [str(d) for d in range(10)] + [f"##{d}" for d in range(10)]
     return ["[PAD]", UNK, CLS, SEP, *digits, *words]
 
 
-def fixture_embedder(dims: int = 64, seed: int = 0) -> StaticEmbedder:
+def fixture_embedder(dims: int = 64, seed: int = 0, templates: tuple[str, ...] = TEMPLATES
+                     ) -> StaticEmbedder:
     """A static table over the planted texts' vocabulary, distilled with the project's
     recipe from random "teacher" vectors: no torch needed, and every word is as far from
     every other as chance makes it, so only shared words make texts similar."""
-    vocab = fixture_vocab()
+    vocab = fixture_vocab(templates)
     rng = np.random.default_rng(seed)
     teacher = rng.normal(size=(len(vocab), 128)).astype(np.float32)
     real = np.arange(4, len(vocab))
@@ -83,3 +85,42 @@ MERGE_CFG = TopicConfig(join_similarity=0.9, merge_similarity=0.8, half_life_win
 def items_of(texts: list[str], start: int = 0, sentiment: float = -0.5) -> list[TopicInput]:
     return [TopicInput(t, 1, sentiment, Example(f"m{start + i}", 0.0, t, "someone", 10, sentiment))
             for i, t in enumerate(texts)]
+
+
+# -- a complaint that grows over days ------------------------------------------------------
+
+SCAM = "got a scam call from someone claiming to be your fraud team asking for my pin"
+DAY = 86400.0
+
+
+def vary(template: str, rng: random.Random) -> str:
+    """The template with a word dropped and two or three filler words inserted."""
+    words = template.split()
+    del words[rng.randrange(len(words))]
+    for _ in range(rng.randint(2, 3)):
+        words.insert(rng.randrange(len(words) + 1), rng.choice(FILLER))
+    return " ".join(words)
+
+
+def slow_complaint(days_before: float = 1.5, seed: int = 5, over_days: float = 2.0,
+                   tone: float = -0.5) -> list[tuple[float, list[TopicInput]]]:
+    """(window start, items) for every window: ordinary traffic (the first four planted
+    complaints, three posts a window from 200 authors) from the start, and from
+    ``days_before`` on, 60 posts of one new complaint (SCAM) from 40 authors spread at
+    random over ``over_days`` (two: about one post every 50 minutes, so that no window
+    is surprising), each with the sentiment ``tone``."""
+    rng = random.Random(seed)
+    start = days_before * DAY
+    scam_at = sorted(rng.uniform(start, start + over_days * DAY) for _ in range(60))
+    scam_authors = [f"victim{i % 40}" for i in range(60)]
+    windows: dict[float, list[tuple[str, str]]] = {}
+    n_windows = int((start + max(over_days, 1.0) * DAY) // WINDOW) + 1
+    for w in range(n_windows):
+        windows[w * WINDOW] = [(vary(TEMPLATES[rng.randrange(4)], rng),
+                                f"regular{rng.randrange(200)}", -0.5) for _ in range(3)]
+    for ts, who in zip(scam_at, scam_authors, strict=True):
+        windows[ts // WINDOW * WINDOW].append((vary(SCAM, rng), who, tone))
+    return [(w, [TopicInput(text, 1, s, Example(f"{w}:{i}", w, text, who, 10, s),
+                            frozenset({author_key(who)}))
+                 for i, (text, who, s) in enumerate(posts)])
+            for w, posts in sorted(windows.items())]
