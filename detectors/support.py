@@ -23,6 +23,8 @@ from heapq import heapify, heappush, heappushpop
 from typing import NamedTuple
 from zlib import crc32
 
+from detectors.text import normalise_text
+
 SKETCH_K = 32  # exact up to this many: paging asks for 3 to 5
 _FULL = 1 << 32
 
@@ -115,7 +117,7 @@ class Distinct:
         self.floor = -self.heap[0] if len(self.heap) >= self.k else _FULL
 
 
-def spam_like(text: str) -> bool:
+def spam_like(text: str, norm: str | None = None) -> bool:
     """Whether a post reads as promotion or a ticker list rather than a person's words:
     three cashtags or more (pump lists, "$AAPL $GOOG $C ..."), more cashtags, handles
     and links than words when it holds a cashtag, or words of promotion. A row of
@@ -130,16 +132,17 @@ def spam_like(text: str) -> bool:
     >>> spam_like("my phone has had no signal since this morning, free me")
     False
     """
-    cashtags = len(_CASHTAG.findall(text))
-    if cashtags >= 3:
-        return True
-    words = [w.lower() for w in _WORD.findall(_LINK.sub(" ", text))]
-    if cashtags:
-        junk = cashtags + len(_HANDLE.findall(text)) + len(_LINK.findall(text))
-        if junk > len(words):
+    if "$" in text:  # most texts hold no cashtag: one test, not three scans
+        cashtags = len(_CASHTAG.findall(text))
+        if cashtags >= 3:
             return True
-    vocabulary = set(words)
-    return bool(vocabulary & PROMO_STRONG) or len(vocabulary & PROMO_WEAK) >= 2
+        if cashtags:
+            words = len(_WORD.findall(_LINK.sub(" ", text)))
+            junk = cashtags + len(_HANDLE.findall(text)) + len(_LINK.findall(text))
+            if junk > words:
+                return True
+    vocabulary = set((normalise_text(text) if norm is None else norm).split())
+    return not vocabulary.isdisjoint(PROMO_STRONG) or len(vocabulary & PROMO_WEAK) >= 2
 
 
 def retweet_source(text: str) -> str | None:

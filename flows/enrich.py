@@ -79,7 +79,7 @@ class Enricher:
                 if not has_own_words(norm):  # the normalised text: same answer, faster
                     p, t = 0.0, None
                 watch = match(norm)
-                cached(text, (norm, p, t, watch, lang, spam_like(text),
+                cached(text, (norm, p, t, watch, lang, spam_like(text, norm),
                               self._hedged(text) if watch else ()))
         late: list[Mention] = []
         for m in mentions:
