@@ -9,7 +9,9 @@ to incident fusion.
 Only the volume detector waits for its day of warm-up: hashtags and watch terms are
 tested from the first window (with stricter thresholds while their baseline is young),
 the sentiment shift once it has read enough mentions, and a loud complaint is news at
-any age. A storm in a brand's first hour is still a storm.
+any age. A storm in a brand's first hour is still a storm; and a stream a few hours old
+whose complaints rise while its tone turns pages before its young baseline can follow
+the rise (``_young_onset``).
 """
 
 from __future__ import annotations
