@@ -120,7 +120,8 @@ class Distinct:
 def spam_like(text: str, norm: str | None = None) -> bool:
     """Whether a post reads as promotion or a ticker list rather than a person's words:
     three cashtags or more (pump lists, "$AAPL $GOOG $C ..."), more cashtags, handles
-    and links than words when it holds a cashtag, or words of promotion. A row of
+    and links than words when it holds a cashtag, or words of promotion, read off
+    ``norm`` (the text as ``normalise_text`` gives it) when the caller has it. A row of
     handles and hashtags alone is *not* spam: people tag a brand that way in a storm.
 
     >>> spam_like("Keeping my Eye on $C $TFX $IXYS #money http://t.co/x")
