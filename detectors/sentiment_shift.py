@@ -15,7 +15,9 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 
-from scipy.special import betainc, gammainc
+from scipy.special import betainc
+
+from detectors.volume_evidence import count_tail
 
 YOUNG_TURN_WINDOWS = 12  # the longest horizon a young turn of tone is read over
 MIN_EXCESS = 10  # negative mentions above the expected, for a young stream's turn
@@ -94,8 +96,7 @@ def _test(state: SentimentState, window: int, negatives: int, count: int,
     base = min(max(state.negative_share, 0.02), 0.98)
     best: Shift | None = None
     for h in cfg.horizons:
-        k = negatives + sum(neg for w, neg, _ in state.recent if w > window - h)
-        n = count + sum(c for w, _, c in state.recent if w > window - h)
+        k, n = _over(state, window, negatives, count, h)
         if n < cfg.min_mentions or k / n - base < cfg.min_rise:
             continue
         k_eff, n_eff = k / cfg.overdispersion, n / cfg.overdispersion
@@ -119,18 +120,15 @@ def young_turn(state: SentimentState, window: int, negatives: int, count: int,
     turns on a few angry posts at night; both are an onset, whatever the warm-up."""
     best: Shift | None = None
     for h in (h for h in cfg.horizons if h <= YOUNG_TURN_WINDOWS):
-        earlier = [(neg, c) for w, neg, c in state.recent if w > window - h]
-        k = negatives + sum(neg for neg, _ in earlier)
-        n = count + sum(c for _, c in earlier)
+        k, n = _over(state, window, negatives, count, h)
         # the stream's share before these windows: they must not explain themselves
         before = state.mentions - (n - count)
         if before <= 0 or n < cfg.min_mentions:
             continue
         base = min(max((state.negatives - (k - negatives)) / before, 0.02), 0.98)
         expected = base * level * h
-        phi = cfg.overdispersion
         if k / n - base < cfg.min_rise or k < 2 * expected or k - expected < MIN_EXCESS \
-                or gammaincc_tail(k / phi, expected / phi) > cfg.young_count_p:
+                or count_tail(k, expected, cfg.overdispersion) > cfg.young_count_p:
             continue
         p = float(betainc(k, n - k + 1.0, base)) if k > 0 else 1.0
         if best is None or p < best.p_value:
@@ -138,7 +136,9 @@ def young_turn(state: SentimentState, window: int, negatives: int, count: int,
     return best if best is not None and best.p_value <= cfg.young_p_threshold else None
 
 
-def gammaincc_tail(k: float, mu: float) -> float:
-    """P(X >= k) for a Poisson count of mean ``mu`` (continuous in k, as overdispersed
-    counts are scaled)."""
-    return float(gammainc(k, mu)) if k > 0 else 1.0
+
+def _over(state: SentimentState, window: int, negatives: int, count: int, h: int
+          ) -> tuple[int, int]:
+    """Negatives and mentions over the ``h`` windows ending with this one."""
+    earlier = [(neg, c) for w, neg, c in state.recent if w > window - h]
+    return negatives + sum(neg for neg, _ in earlier), count + sum(c for _, c in earlier)

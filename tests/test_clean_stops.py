@@ -15,14 +15,20 @@ import httpx
 import pytest
 import yaml
 
-from bench.synth import SynthConfig, generate
 from crisiswatch.settings import DEFAULT_CONFIG
 from flows.replay_shards import line_brand
 from store import Store, connect
 from store.embedded import EmbeddedRedis, free_port
-from tests.conftest import replay, settings_for
 from tests.helpers.cli import CLI
-from tests.helpers.flow_runs import cli_env, flow_process, lines_of, published, run_flow
+from tests.helpers.flow_runs import (
+    cli_env,
+    flow_process,
+    lines_of,
+    published,
+    replayed,
+    run_flow,
+    two_days,
+)
 from tests.helpers.jetstream_server import JetstreamServer
 from tests.helpers.waiting import wait_for
 
@@ -31,17 +37,12 @@ pytestmark = pytest.mark.slow  # child processes; see pyproject's markers
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("stops") / "synth.jsonl"
-    generate(SynthConfig(mentions=20_000, brands=20, days=2, seed=5, incidents=2,
-                         distinct_hashtags=2000, bad_share=0.0), path)
-    return path
+    return two_days(tmp_path_factory.mktemp("stops") / "synth.jsonl", seed=5, incidents=2)
 
 
 @pytest.fixture(scope="module")
 def reference(redis_server: EmbeddedRedis, synth: Path) -> dict[str, Any]:
-    prefix = f"ref{uuid.uuid4().hex[:8]}"
-    replay(settings_for(prefix), [synth], redis_server.url)
-    return published(Store(connect(redis_server.url), prefix))
+    return replayed(redis_server.url, synth)
 
 
 def stopped_cleanly(proc: subprocess.Popen[bytes], sig: int, log: Path) -> str:

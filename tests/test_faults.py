@@ -18,13 +18,20 @@ from typing import Any
 
 import pytest
 
-from bench.synth import SynthConfig, generate
 from crisiswatch.serve import attach_ingest
 from flows.replay_shards import line_brand
 from store import Store, connect
 from store.embedded import EmbeddedRedis, free_port
-from tests.conftest import LiveAPI, replay, settings_for
-from tests.helpers.flow_runs import cli_env, flow_process, lines_of, published, run_flow
+from tests.conftest import LiveAPI, settings_for
+from tests.helpers.flow_runs import (
+    cli_env,
+    flow_process,
+    lines_of,
+    published,
+    replayed,
+    run_flow,
+    two_days,
+)
 from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow  # see pyproject's markers
@@ -32,21 +39,15 @@ pytestmark = pytest.mark.slow  # see pyproject's markers
 
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two days of 20 brands with three injected incidents (so there are incidents to
-    duplicate), re-sent records (duplicates) and out-of-order ones; no broken records,
-    so that the API accepts every line (dead letters are the parser tests' business)."""
-    path = tmp_path_factory.mktemp("faults") / "synth.jsonl"
-    generate(SynthConfig(mentions=20_000, brands=20, days=2, seed=3, incidents=3,
-                         distinct_hashtags=2000, bad_share=0.0), path)
-    return path
+    """Three injected incidents (so there are incidents to duplicate); no broken records
+    (dead letters are the parser tests' business)."""
+    return two_days(tmp_path_factory.mktemp("faults") / "synth.jsonl", seed=3, incidents=3)
 
 
 @pytest.fixture(scope="module")
 def reference(redis_server: EmbeddedRedis, synth: Path) -> dict[str, Any]:
     """What one uninterrupted run of the file publishes."""
-    prefix = f"ref{uuid.uuid4().hex[:8]}"
-    replay(settings_for(prefix), [synth], redis_server.url)
-    found = published(Store(connect(redis_server.url), prefix))
+    found = replayed(redis_server.url, synth)
     assert found["alerts"] and found["stats"]["duplicate"] > 0  # something to get wrong
     return found
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from store import Store
+from bench.synth import SynthConfig, generate
+from store import Store, connect
+from tests.conftest import replay, settings_for
 from tests.helpers.cli import CLI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,3 +74,18 @@ def published(store: Store) -> dict[str, Any]:
 
 def lines_of(path: Path) -> list[bytes]:
     return [line for line in path.read_bytes().splitlines() if line.strip()]
+
+
+def two_days(path: Path, seed: int, incidents: int) -> Path:
+    """Two days of 20 brands with injected incidents, re-sent records (duplicates) and
+    out-of-order ones, and no broken records: every line is one the API accepts."""
+    generate(SynthConfig(mentions=20_000, brands=20, days=2, seed=seed, incidents=incidents,
+                         distinct_hashtags=2000, bad_share=0.0), path)
+    return path
+
+
+def replayed(redis_url: str, path: Path) -> dict[str, Any]:
+    """What one uninterrupted in-process replay of ``path`` publishes, in a fresh prefix."""
+    prefix = f"ref{uuid.uuid4().hex[:8]}"
+    replay(settings_for(prefix), [path], redis_url)
+    return published(Store(connect(redis_url), prefix))
