@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import (
+from crisiswatch.api import (
     connectors,
     digest,
     docs,
@@ -34,8 +34,8 @@ from api import (
     wall,
     webhooks,
 )
-from api.body_limit import BodyLimitMiddleware
-from api.models import (
+from crisiswatch.api.body_limit import BodyLimitMiddleware
+from crisiswatch.api.models import (
     AlertOut,
     BrandOut,
     ErrorOut,
@@ -44,8 +44,8 @@ from api.models import (
     Severity,
     StatsOut,
 )
-from api.params import TimeParam, parse_time
-from api.security import (
+from crisiswatch.api.params import TimeParam, parse_time
+from crisiswatch.api.security import (
     GUARD_RESPONSES,
     HostCheckMiddleware,
     SecurityConfig,
@@ -54,7 +54,7 @@ from api.security import (
     reject_unknown_query,
     require,
 )
-from store import Store, StoreError, unavailable
+from crisiswatch.store import Store, StoreError, unavailable
 
 STATIC = Path(__file__).parent / "static"
 SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}

@@ -20,9 +20,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from api.models import ErrorOut
-from api.security import require
-from store import Store
+from crisiswatch.api.models import ErrorOut
+from crisiswatch.api.security import require
+from crisiswatch.store import Store
 
 router = APIRouter(tags=["connectors"], dependencies=[Depends(require("read"))])
 STALL_AFTER_S = 300.0  # no progress this long while seen: stalled (app.state may set it)

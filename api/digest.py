@@ -17,13 +17,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from api import kpis
-from api.models import ErrorOut
-from api.params import TimeParam, parse_time
-from api.security import require
-from response import digest as bodies
-from response.playbooks import Destination
-from store import Store
+from crisiswatch.api import kpis
+from crisiswatch.api.models import ErrorOut
+from crisiswatch.api.params import TimeParam, parse_time
+from crisiswatch.api.security import require
+from crisiswatch.response import digest as bodies
+from crisiswatch.response.playbooks import Destination
+from crisiswatch.store import Store
 
 router = APIRouter(tags=["reports"])
 RANK = {"critical": 2, "warning": 1, "info": 0}

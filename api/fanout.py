@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from store import Store, StoreError
+from crisiswatch.store import Store, StoreError
 
 log = logging.getLogger("crisiswatch.api")
 QUEUE_MAX = 1000  # events waiting for one client at most

@@ -15,10 +15,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from api.models import ErrorOut, VerdictOut
-from api.security import require
-from detectors.feedback import REASONS
-from store import Store
+from crisiswatch.api.models import ErrorOut, VerdictOut
+from crisiswatch.api.security import require
+from crisiswatch.detectors.feedback import REASONS
+from crisiswatch.store import Store
 
 router = APIRouter(tags=["feedback"])
 ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},

@@ -30,10 +30,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.models import ErrorOut
-from api.security import require
-from detectors.types import DeadLetter, Mention
-from store import Store
+from crisiswatch.api.models import ErrorOut
+from crisiswatch.api.security import require
+from crisiswatch.detectors.types import DeadLetter, Mention
+from crisiswatch.store import Store
 
 router = APIRouter(tags=["ingest"], dependencies=[Depends(require("ingest"))])
 

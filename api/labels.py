@@ -16,9 +16,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel, Field
 
-from api.models import ErrorOut
-from api.security import require
-from store import Store
+from crisiswatch.api.models import ErrorOut
+from crisiswatch.api.security import require
+from crisiswatch.store import Store
 
 # operate, not ingest: a label teaches the sentiment model, so it comes from people
 # triaging incidents, not from the machine feeds that hold ingest keys.

@@ -15,7 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
-from api.activation_models import (
+from crisiswatch.api.activation_models import (
     ActivateIn,
     ActorIn,
     AssignIn,
@@ -23,15 +23,15 @@ from api.activation_models import (
     PlaybookOut,
     StaffingOut,
 )
-from api.models import AlertOut, ErrorOut
-from api.security import require
-from response import lifecycle
-from response.lifecycle import Change, Context, LifecycleError, Snapshot
-from response.playbooks import Action, PlaybookSet, matches
-from response.spike_forecast import Forecast
-from response.staffing import StaffingConfig, recommend
-from store import Store
-from store.spike import spike_forecast
+from crisiswatch.api.models import AlertOut, ErrorOut
+from crisiswatch.api.security import require
+from crisiswatch.response import lifecycle
+from crisiswatch.response.lifecycle import Change, Context, LifecycleError, Snapshot
+from crisiswatch.response.playbooks import Action, PlaybookSet, matches
+from crisiswatch.response.spike_forecast import Forecast
+from crisiswatch.response.staffing import StaffingConfig, recommend
+from crisiswatch.store import Store
+from crisiswatch.store.spike import spike_forecast
 
 router = APIRouter(tags=["lifecycle"])
 ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": ErrorOut},

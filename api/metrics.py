@@ -17,8 +17,8 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.security import StoreBreaker, StoreDown
-from store import Store, StoreError
+from crisiswatch.api.security import StoreBreaker, StoreDown
+from crisiswatch.store import Store, StoreError
 
 OUTCOMES = ("processed", "duplicate", "late", "dead_lettered")
 ALERTS_COUNTED = 1000  # the most recent incidents; older ones are resolved in practice

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from api.activation_models import ActivationOut, AuditEntry, SlaOut, SnoozeOut
+from crisiswatch.api.activation_models import ActivationOut, AuditEntry, SlaOut, SnoozeOut
 
 Severity = Literal["info", "warning", "critical"]
 

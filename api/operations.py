@@ -26,12 +26,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
-from api.connectors import State as ConnectorState
-from api.connectors import states as connector_states
-from api.metrics import LatencyMiddleware, heartbeats, registry_for
-from api.models import ErrorOut
-from api.security import StoreDown, require
-from store import Store, StoreError
+from crisiswatch.api.connectors import State as ConnectorState
+from crisiswatch.api.connectors import states as connector_states
+from crisiswatch.api.metrics import LatencyMiddleware, heartbeats, registry_for
+from crisiswatch.api.models import ErrorOut
+from crisiswatch.api.security import StoreDown, require
+from crisiswatch.store import Store, StoreError
 
 router = APIRouter(tags=["operations"])
 State = Literal["running", "stalled", "dead", "finished", "unknown"]

@@ -20,12 +20,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
 from fastapi.responses import Response
 
-from api import kpis
-from api.models import ErrorOut
-from api.params import parse_time
-from api.report_models import ReportOut
-from api.security import require
-from store import Store
+from crisiswatch.api import kpis
+from crisiswatch.api.models import ErrorOut
+from crisiswatch.api.params import parse_time
+from crisiswatch.api.report_models import ReportOut
+from crisiswatch.api.security import require
+from crisiswatch.store import Store
 
 router = APIRouter(tags=["reports"])
 ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},

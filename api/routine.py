@@ -16,10 +16,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
-from api.models import ErrorOut
-from api.security import require
-from detectors.brand import routine_term
-from store import Store
+from crisiswatch.api.models import ErrorOut
+from crisiswatch.api.security import require
+from crisiswatch.detectors.brand import routine_term
+from crisiswatch.store import Store
 
 router = APIRouter(tags=["routine"])
 ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},

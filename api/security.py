@@ -46,8 +46,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
-from api.models import ErrorOut
-from store import Store, StoreError, StoreUnavailable, hung, token_digest
+from crisiswatch.api.models import ErrorOut
+from crisiswatch.store import Store, StoreError, StoreUnavailable, hung, token_digest
 
 Scope = Literal["read", "ingest", "operate", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "ingest", "operate", "admin")

@@ -15,11 +15,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from api.activation_models import AuditEntry, SnoozeIn, SnoozeOut
-from api.models import ErrorOut
-from api.security import require
-from store import Store
-from store.snooze import Scope
+from crisiswatch.api.activation_models import AuditEntry, SnoozeIn, SnoozeOut
+from crisiswatch.api.models import ErrorOut
+from crisiswatch.api.security import require
+from crisiswatch.store import Store
+from crisiswatch.store.snooze import Scope
 
 router = APIRouter(tags=["snooze"])
 ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},

@@ -30,10 +30,10 @@ from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, R
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.fanout import DROPPED, END, KEEPALIVE, Event, Fanout, Subscriber
-from api.models import ErrorOut
-from api.security import require
-from store import Store, StoreError
+from crisiswatch.api.fanout import DROPPED, END, KEEPALIVE, Event, Fanout, Subscriber
+from crisiswatch.api.models import ErrorOut
+from crisiswatch.api.security import require
+from crisiswatch.store import Store, StoreError
 
 router = APIRouter(tags=["stream"], dependencies=[Depends(require("read"))])
 PAGE = 500  # events a reconnecting client is sent from the log per read

@@ -12,10 +12,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
-from api.models import ErrorOut, Example
-from api.params import parse_time
-from api.security import require
-from store import Store
+from crisiswatch.api.models import ErrorOut, Example
+from crisiswatch.api.params import parse_time
+from crisiswatch.api.security import require
+from crisiswatch.store import Store
 
 router = APIRouter(tags=["topics"], dependencies=[Depends(require("read"))])
 ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},

@@ -16,10 +16,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from api.activation_models import SnoozeOut
-from api.models import ErrorOut, Severity
-from api.security import require
-from store import Store
+from crisiswatch.api.activation_models import SnoozeOut
+from crisiswatch.api.models import ErrorOut, Severity
+from crisiswatch.api.security import require
+from crisiswatch.store import Store
 
 router = APIRouter(tags=["brands"])
 RANK = {"critical": 3, "warning": 2, "info": 1}

@@ -12,10 +12,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
-from api.activation_models import DeadOut, OutboxMessage, WebhooksOut
-from api.models import ErrorOut
-from api.security import require
-from store import Store
+from crisiswatch.api.activation_models import DeadOut, OutboxMessage, WebhooksOut
+from crisiswatch.api.models import ErrorOut
+from crisiswatch.api.security import require
+from crisiswatch.store import Store
 
 # operate, reads included: a destination URL may carry the receiver's secret (Slack's do).
 router = APIRouter(prefix="/webhooks", tags=["webhooks"],

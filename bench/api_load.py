@@ -39,9 +39,9 @@ import httpx
 import orjson
 
 from bench import synth
-from crisiswatch.settings import Settings, load_settings
-from store import Store, connect
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.config.settings import Settings, load_settings
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 
 PREFIX = "apiload"
 READ_PATHS = ("/alerts", "/brands/{brand}/series", "/stats")
@@ -59,8 +59,8 @@ def replay(url: str, path: Path, speed: float | None) -> None:
     """The writer: the real flow over ``path`` (paced at ``speed`` if given)."""
     from bytewax.testing import run_main
 
-    from crisiswatch.flow_config import build_flow
-    from flows.sources import ReplaySource
+    from crisiswatch.config.flow_config import build_flow
+    from crisiswatch.flows.sources import ReplaySource
 
     run_main(build_flow(_settings(), ReplaySource([path], speed=speed), url))
 
@@ -71,8 +71,8 @@ def serve(url: str, port: int, guard: bool) -> None:
     see what the guard costs."""
     import uvicorn
 
-    from api.app import create_app
-    from api.security import SecurityConfig
+    from crisiswatch.api.app import create_app
+    from crisiswatch.api.security import SecurityConfig
 
     security = SecurityConfig(anonymous_read=False) if guard else SecurityConfig(
         anonymous_read=True, anonymous_rate_per_second=None)

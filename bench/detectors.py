@@ -40,19 +40,20 @@ from typing import Any
 import numpy as np
 import orjson
 
+from crisiswatch.config.settings import Settings, load_settings
+from crisiswatch.detectors.brand import BrandState, DetectorConfig, observe
+from crisiswatch.detectors.brands import BrandMatcher
+from crisiswatch.detectors.parse import Parser
+from crisiswatch.detectors.types import Mention
+from crisiswatch.detectors.window import WindowStats
+from crisiswatch.flows.dedup import SeenIds
+from crisiswatch.flows.enrich import Enricher
+from crisiswatch.flows.gc_tuning import tune_gc
+from crisiswatch.flows.sentiment import FlowSentiment
+from crisiswatch.flows.sources import ReplaySource
+
 # Only project APIs that the unmodified tree has too: ``--compare`` runs this file there.
-from crisiswatch.sentiment_weights import load
-from crisiswatch.settings import Settings, load_settings
-from detectors.brand import BrandState, DetectorConfig, observe
-from detectors.brands import BrandMatcher
-from detectors.types import Mention
-from detectors.window import WindowStats
-from flows.dedup import SeenIds
-from flows.enrich import Enricher
-from flows.gc_tuning import tune_gc
-from flows.parse import Parser
-from flows.sentiment import FlowSentiment
-from flows.sources import ReplaySource
+from crisiswatch.models.sentiment_weights import load
 
 Closed = list[tuple[int, str, WindowStats]]  # (window, brand, stats) in event-time order
 SOURCE_BATCH = ReplaySource([]).batch_size  # lines a batch, as the flow reads them
@@ -134,12 +135,12 @@ def _digest(observations: list[Any]) -> str:
     return h.hexdigest()[:16]
 
 
-_PARTS = (("volume.update", "detectors.volume", "update"),
-          ("terms.update", "detectors.terms", "update"),
-          ("sentiment_shift.update", "detectors.sentiment_shift", "update"),
-          ("incidents.step (fusion)", "detectors.incidents", "step"),
-          ("Background.learn", "detectors.background", "Background.learn"),
-          ("WindowStats.seal", "detectors.window", "WindowStats.seal"))
+_PARTS = (("volume.update", "crisiswatch.detectors.volume", "update"),
+          ("terms.update", "crisiswatch.detectors.terms", "update"),
+          ("sentiment_shift.update", "crisiswatch.detectors.sentiment_shift", "update"),
+          ("incidents.step (fusion)", "crisiswatch.detectors.incidents", "step"),
+          ("Background.learn", "crisiswatch.detectors.background", "Background.learn"),
+          ("WindowStats.seal", "crisiswatch.detectors.window", "WindowStats.seal"))
 
 
 def _instrument(spent: dict[str, float]) -> None:

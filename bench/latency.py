@@ -85,10 +85,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from bench import synth
 from bench.latency_watch import PREFIX, latencies, report, watch
-from crisiswatch.settings import load_settings
-from flows.parse import parse_ts
-from store import Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.config.settings import load_settings
+from crisiswatch.detectors.parse import parse_ts
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
 
 # -- the producer -------------------------------------------------------------------
 

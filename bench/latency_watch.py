@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 
-from store import Store, connect
-from store.embedded import free_port
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import free_port
 
 PREFIX = "latency"
 # (wall time received, event id, type, incident id, last_window, window_s)
@@ -59,7 +59,7 @@ def watch(url: str, conn: Connection, ready: Any, stop: Any) -> None:
     stream until ``stop``, then send back what each saw and when."""
     import uvicorn
 
-    from api.app import create_app
+    from crisiswatch.api.app import create_app
 
     store = Store(connect(url), PREFIX)
     app = create_app(store)

@@ -20,14 +20,14 @@ from pathlib import Path
 import orjson
 from bytewax.testing import run_main
 
-from crisiswatch.flow_config import build_flow
-from crisiswatch.settings import load_settings
-from detectors.brands import BrandMatcher
-from flows.importers import airline_rows, sorted_by_time
-from flows.parse import Parser
-from flows.sources import ReplaySource
-from store import Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.settings import load_settings
+from crisiswatch.connectors.importers import airline_rows, sorted_by_time
+from crisiswatch.detectors.brands import BrandMatcher
+from crisiswatch.detectors.parse import Parser
+from crisiswatch.flows.sources import ReplaySource
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
 
 DEFAULT_AIRLINE = Path(__file__).resolve().parents[2] / "shared/data/airline/Tweets.csv"
 

@@ -25,9 +25,9 @@ import uuid
 from pathlib import Path
 
 from bench.synth import SynthConfig, generate
-from flows.replay_shards import line_brand
-from store import Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.flows.replay_shards import line_brand
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
 
 
 def _children_cpu() -> float:

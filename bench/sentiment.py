@@ -22,10 +22,10 @@ from pathlib import Path
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from crisiswatch import sentiment_weights
-from detectors.sentiment_features import Featurizer
-from detectors.sentiment_model import SentimentModel
-from detectors.vader_fast import FastVader
+from crisiswatch.detectors.sentiment_features import Featurizer
+from crisiswatch.detectors.sentiment_model import SentimentModel
+from crisiswatch.detectors.vader_fast import FastVader
+from crisiswatch.models import sentiment_weights
 
 AIRLINE = Path(__file__).resolve().parents[2] / "shared" / "data" / "airline" / "Tweets.csv"
 

@@ -25,8 +25,8 @@ from multiprocessing.connection import Connection
 
 import httpx
 
-from store import Store, connect
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 
 PREFIX = "sseclients"
 PROBED = ("/health", "/alerts")
@@ -36,8 +36,8 @@ def serve(url: str, port: int) -> None:
     """The API process, with the client the CLI gives it (fails fast)."""
     import uvicorn
 
-    from api.app import create_app
-    from api.security import SecurityConfig
+    from crisiswatch.api.app import create_app
+    from crisiswatch.api.security import SecurityConfig
 
     security = SecurityConfig(anonymous_read=True, rate_per_second=None,
                               anonymous_rate_per_second=None)

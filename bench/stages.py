@@ -36,17 +36,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
 from bench.detectors import prepare
-from crisiswatch import models
-from crisiswatch.flow_config import build_flow
-from crisiswatch.settings import Settings, load_settings
-from detectors.brand import BrandState, observe
-from detectors.brands import BrandMatcher
-from detectors.embeddings import CachedEmbedder, Embedder
-from flows.gc_tuning import tune_gc
-from flows.parse import Parser
-from flows.sources import ReplaySource
-from store import Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.settings import Settings, load_settings
+from crisiswatch.detectors.brand import BrandState, observe
+from crisiswatch.detectors.brands import BrandMatcher
+from crisiswatch.detectors.embeddings import CachedEmbedder, Embedder
+from crisiswatch.detectors.parse import Parser
+from crisiswatch.flows.gc_tuning import tune_gc
+from crisiswatch.flows.sources import ReplaySource
+from crisiswatch.models import embedders
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
 
 
 @dataclass
@@ -187,7 +187,7 @@ def passthrough(path: Path, runs: int, show: bool) -> StageResult:
 def static_embedder(settings: Settings) -> Embedder:
     """The embedder of (d), as the main job makes it: the static table behind a cache
     (the shipped one, or a rebuild in the models directory)."""
-    return CachedEmbedder(models.embedder("static", settings.topics.models_dir))
+    return CachedEmbedder(embedders.embedder("static", settings.topics.models_dir))
 
 
 def topics_unavailable(config: Path | None) -> str | None:

@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from detectors import (
+from crisiswatch.detectors import (
     background,
     incidents,
     sentiment_shift,
@@ -29,13 +29,13 @@ from detectors import (
     topics,
     volume,
 )
-from detectors.embeddings import Embedder
-from detectors.feedback import NoiseMark
-from detectors.support import SupportConfig
-from detectors.targeting import Lenses
-from detectors.types import Alert, Signal, VolumeScore
-from detectors.watchlist import Watchlist
-from detectors.window import WindowStats
+from crisiswatch.detectors.embeddings import Embedder
+from crisiswatch.detectors.feedback import NoiseMark
+from crisiswatch.detectors.support import SupportConfig
+from crisiswatch.detectors.targeting import Lenses
+from crisiswatch.detectors.types import Alert, Signal, VolumeScore
+from crisiswatch.detectors.watchlist import Watchlist
+from crisiswatch.detectors.window import WindowStats
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,13 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from detectors.support import Quiet
-from detectors.text import extract_hashtags, normalise_text, terms
-from detectors.types import SEVERITY_ORDER, Example, Signal
-from detectors.window import WindowStats
+from crisiswatch.detectors.support import Quiet
+from crisiswatch.detectors.text import extract_hashtags, normalise_text, terms
+from crisiswatch.detectors.types import SEVERITY_ORDER, Example, Signal
+from crisiswatch.detectors.window import WindowStats
 
 if TYPE_CHECKING:
-    from detectors.incidents import IncidentConfig, IncidentState
+    from crisiswatch.detectors.incidents import IncidentConfig, IncidentState
 
 
 def rank(s: Signal) -> tuple[int, float]:

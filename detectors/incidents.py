@@ -39,12 +39,12 @@ from dataclasses import dataclass, field, replace
 
 from scipy.special import betainc
 
-from detectors.background import Background, BackgroundConfig
-from detectors.explanation import explain, rank
-from detectors.feedback import PATTERN_TAGS, NoiseMark, Pattern, marked, pattern
-from detectors.support import Quiet, SupportConfig, verdict
-from detectors.types import SEVERITY_ORDER, Alert, Signal, VolumeScore
-from detectors.window import WindowStats
+from crisiswatch.detectors.background import Background, BackgroundConfig
+from crisiswatch.detectors.explanation import explain, rank
+from crisiswatch.detectors.feedback import PATTERN_TAGS, NoiseMark, Pattern, marked, pattern
+from crisiswatch.detectors.support import Quiet, SupportConfig, verdict
+from crisiswatch.detectors.types import SEVERITY_ORDER, Alert, Signal, VolumeScore
+from crisiswatch.detectors.window import WindowStats
 
 SIGNALS_KEPT = 20
 

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 from lingua import Language, LanguageDetectorBuilder
 
-from detectors.text import has_own_words, own_words
+from crisiswatch.detectors.text import has_own_words, own_words
 
 ENGLISH = "en"
 UNDETERMINED = "und"

@@ -26,10 +26,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
-from detectors.brand import DetectorConfig
-from detectors.sentiment_shift import SentimentConfig
-from detectors.terms import TermConfig
-from detectors.volume import VolumeConfig
+from crisiswatch.detectors.brand import DetectorConfig
+from crisiswatch.detectors.sentiment_shift import SentimentConfig
+from crisiswatch.detectors.terms import TermConfig
+from crisiswatch.detectors.volume import VolumeConfig
 
 Sensitivity = Literal["fewer", "balanced", "more"]
 LEVELS: tuple[Sensitivity, ...] = get_args(Sensitivity)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from detectors.vader_fast import FastVader
+from crisiswatch.detectors.vader_fast import FastVader
 
 
 class VaderScorer:

@@ -29,8 +29,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from detectors.sentiment_features import Featurizer, WordVectors
-from detectors.text import has_own_words
+from crisiswatch.detectors.sentiment_features import Featurizer, WordVectors
+from crisiswatch.detectors.text import has_own_words
 
 LABELS = ("negative", "neutral", "positive")
 LABEL_INDEX = {label: i for i, label in enumerate(LABELS)}

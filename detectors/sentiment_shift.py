@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from scipy.special import betainc
 
-from detectors.volume_evidence import count_tail
+from crisiswatch.detectors.volume_evidence import count_tail
 
 YOUNG_TURN_WINDOWS = 12  # the longest horizon a young turn of tone is read over
 MIN_EXCESS = 10  # negative mentions above the expected, for a young stream's turn

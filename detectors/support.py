@@ -23,7 +23,7 @@ from heapq import heapify, heappush, heappushpop
 from typing import NamedTuple
 from zlib import crc32
 
-from detectors.text import normalise_text
+from crisiswatch.detectors.text import normalise_text
 
 SKETCH_K = 32  # exact up to this many: paging asks for 3 to 5
 _FULL = 1 << 32

@@ -21,9 +21,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from detectors.support import retweet_source
-from detectors.types import Mention
-from detectors.watchlist import Watchlist
+from crisiswatch.detectors.support import retweet_source
+from crisiswatch.detectors.types import Mention
+from crisiswatch.detectors.watchlist import Watchlist
 
 _CASHTAG = re.compile(r"(?<![\w$])\$([A-Za-z][A-Za-z.]{0,5})(?![\w$])")
 

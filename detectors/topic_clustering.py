@@ -8,16 +8,16 @@ from collections import deque
 
 import numpy as np
 
-from detectors.text import terms as content_terms
-from detectors.topic_authors import add_authors
-from detectors.topic_windows import (
+from crisiswatch.detectors.text import terms as content_terms
+from crisiswatch.detectors.topic_authors import add_authors
+from crisiswatch.detectors.topic_windows import (
     close_window,
     consolidate,
     merge,
     promote_and_bound,
     signal,
 )
-from detectors.topics import (
+from crisiswatch.detectors.topics import (
     EXAMPLE_POOL,
     FIRST_ROWS,
     NEGATIVE_BELOW,

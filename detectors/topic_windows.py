@@ -10,8 +10,8 @@ from typing import Literal
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from detectors.topic_authors import add_authors
-from detectors.topics import (
+from crisiswatch.detectors.topic_authors import add_authors
+from crisiswatch.detectors.topics import (
     BrandTopics,
     TopicConfig,
     TopicSignal,

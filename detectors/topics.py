@@ -40,9 +40,9 @@ from typing import Any, Literal
 
 import numpy as np
 
-from detectors.language import reads_english
-from detectors.topic_authors import AUTHORS_KEPT, add_authors, author_key
-from detectors.types import Example, Mention, Signal
+from crisiswatch.detectors.language import reads_english
+from crisiswatch.detectors.topic_authors import AUTHORS_KEPT, add_authors, author_key
+from crisiswatch.detectors.types import Example, Mention, Signal
 
 NEGATIVE_BELOW = -0.05  # VADER's convention, as in the windows
 FIRST_ROWS = 4  # rows a brand's matrices get with its first candidate; then they double

@@ -65,8 +65,8 @@ from __future__ import annotations
 
 import math
 
-from detectors.types import VolumeScore
-from detectors.volume_baseline import (
+from crisiswatch.detectors.types import VolumeScore
+from crisiswatch.detectors.volume_baseline import (
     VolumeConfig,
     VolumeState,
     accept_new_level,
@@ -76,7 +76,7 @@ from detectors.volume_baseline import (
     learn_zeros,
     young_expected,
 )
-from detectors.volume_evidence import (
+from crisiswatch.detectors.volume_evidence import (
     Horizon,
     count_tail,
     horizon_tests,

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from scipy.special import betainc, gammainc
 
-from detectors.volume_baseline import VolumeConfig, VolumeState
+from crisiswatch.detectors.volume_baseline import VolumeConfig, VolumeState
 
 
 def count_tail(k: float, mu: float, phi: float) -> float:

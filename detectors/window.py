@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from zlib import crc32
 
-from detectors.support import Distinct, Support, key_hash
-from detectors.text import terms
-from detectors.topics import WindowTexts
-from detectors.topk import TopK
-from detectors.types import Example, Mention
+from crisiswatch.detectors.support import Distinct, Support, key_hash
+from crisiswatch.detectors.text import terms
+from crisiswatch.detectors.topics import WindowTexts
+from crisiswatch.detectors.topk import TopK
+from crisiswatch.detectors.types import Example, Mention
 
 TOP_CAPACITY = 64
 EXAMPLES_KEPT = 5

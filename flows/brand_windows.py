@@ -51,15 +51,23 @@ from typing import Any
 import orjson
 from bytewax.operators import StatefulBatchLogic
 
-from detectors.brand import BrandState, DetectorConfig, observe
-from detectors.embeddings import Embedder
-from detectors.feedback import NoiseMark
-from detectors.topics import WindowTexts
-from detectors.types import Mention
-from detectors.window import WindowStats
-from flows.dedup import SeenIds
-from flows.items import AlertItem, Count, DeadLetterItem, LateItem, Out, TopicItem, WindowItem
-from flows.stopping import stop_requested
+from crisiswatch.detectors.brand import BrandState, DetectorConfig, observe
+from crisiswatch.detectors.embeddings import Embedder
+from crisiswatch.detectors.feedback import NoiseMark
+from crisiswatch.detectors.topics import WindowTexts
+from crisiswatch.detectors.types import Mention
+from crisiswatch.detectors.window import WindowStats
+from crisiswatch.flows.dedup import SeenIds
+from crisiswatch.flows.items import (
+    AlertItem,
+    Count,
+    DeadLetterItem,
+    LateItem,
+    Out,
+    TopicItem,
+    WindowItem,
+)
+from crisiswatch.flows.stopping import stop_requested
 
 log = logging.getLogger("crisiswatch.flow")
 RAW_KEPT = 2000  # characters of a quarantined record kept in its dead letter

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from detectors.brand import DetectorConfig
-from detectors.sentiment_model import SentimentModel
-from flows.parse import Parser
+from crisiswatch.detectors.brand import DetectorConfig
+from crisiswatch.detectors.parse import Parser
+from crisiswatch.detectors.sentiment_model import SentimentModel
 
 # Reads the complaint model's weights (None: the shipped prior); injected, because
 # where weight files live is the composition root's business, not the flow's.

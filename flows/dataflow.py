@@ -29,20 +29,20 @@ import orjson
 from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 
-from detectors.embeddings import Embedder
-from detectors.types import DeadLetter, Mention
-from flows.brand_cap import BrandCap
-from flows.brand_windows import BrandWindows, BrandWindowsState
-from flows.config import FlowConfig, SentimentLoader
-from flows.dedup import SeenIds
-from flows.enrich import Enricher
-from flows.idle_brands import PackedWhenIdle
-from flows.items import Count, DeadLetterItem, StatsItem
-from flows.parse import RAW_KEPT
-from flows.routine import RoutineRefresher
-from flows.sentiment import FlowSentiment
-from flows.sinks import StoreSink
-from store import Store, connect
+from crisiswatch.detectors.embeddings import Embedder
+from crisiswatch.detectors.parse import RAW_KEPT
+from crisiswatch.detectors.types import DeadLetter, Mention
+from crisiswatch.flows.brand_cap import BrandCap
+from crisiswatch.flows.brand_windows import BrandWindows, BrandWindowsState
+from crisiswatch.flows.config import FlowConfig, SentimentLoader
+from crisiswatch.flows.dedup import SeenIds
+from crisiswatch.flows.enrich import Enricher
+from crisiswatch.flows.idle_brands import PackedWhenIdle
+from crisiswatch.flows.items import Count, DeadLetterItem, StatsItem
+from crisiswatch.flows.routine import RoutineRefresher
+from crisiswatch.flows.sentiment import FlowSentiment
+from crisiswatch.flows.sinks import StoreSink
+from crisiswatch.store import Store, connect
 
 Counts = dict[str, int]
 log = logging.getLogger("crisiswatch.flow")

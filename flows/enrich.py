@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from itertools import islice
 
-from detectors.language import ENGLISH, LanguageIdentifier, normalise_lang
-from detectors.support import spam_like, speculative
-from detectors.text import has_own_words, normalise_text
-from detectors.types import Mention
-from detectors.watchlist import Watchlist
-from flows.sentiment import FlowSentiment
+from crisiswatch.detectors.language import ENGLISH, LanguageIdentifier, normalise_lang
+from crisiswatch.detectors.support import spam_like, speculative
+from crisiswatch.detectors.text import has_own_words, normalise_text
+from crisiswatch.detectors.types import Mention
+from crisiswatch.detectors.watchlist import Watchlist
+from crisiswatch.flows.sentiment import FlowSentiment
 
 # norm_text, sentiment (None until scored: texts not in English are scored only when a
 # mention says they are), tone (None: unknown), watch terms, the language of the text,

@@ -28,9 +28,9 @@ from datetime import UTC, datetime
 
 from bytewax.operators import StatefulBatchLogic
 
-from detectors.types import Mention
-from flows.brand_windows import BrandWindows
-from flows.items import Out
+from crisiswatch.detectors.types import Mention
+from crisiswatch.flows.brand_windows import BrandWindows
+from crisiswatch.flows.items import Out
 
 PACK_AFTER_S = 300.0  # of wall time without a mention, after which a brand is packed
 Result = tuple[Iterable[Out], bool]

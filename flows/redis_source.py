@@ -55,9 +55,9 @@ from datetime import UTC, datetime, timedelta
 
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from flows.retry import TRANSIENT, Backoff
-from flows.stopping import stop_requested
-from store import Entry, InputPartition, ResponseError, Store, connect
+from crisiswatch.flows.stopping import stop_requested
+from crisiswatch.store import Entry, InputPartition, ResponseError, Store, connect
+from crisiswatch.store.retry import TRANSIENT, Backoff
 
 Batch = list[tuple[int, bytes]]
 log = logging.getLogger("crisiswatch.flow")

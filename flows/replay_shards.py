@@ -21,8 +21,8 @@ from pathlib import Path
 import orjson
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from flows.sources import BATCH_LINES, Batch, Position, ProgressFn, ReplaySource
-from store import shard_of
+from crisiswatch.flows.sources import BATCH_LINES, Batch, Position, ProgressFn, ReplaySource
+from crisiswatch.store import shard_of
 
 
 def line_brand(raw: bytes) -> str:

@@ -15,8 +15,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from detectors.feedback import NoiseMark
-from store import Store, StoreError
+from crisiswatch.detectors.feedback import NoiseMark
+from crisiswatch.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from detectors.sentiment import VaderScorer
-from detectors.sentiment_model import LABEL_INDEX, SentimentModel
-from flows.config import SentimentLoader
-from store import Store, StoreError
+from crisiswatch.detectors.sentiment import VaderScorer
+from crisiswatch.detectors.sentiment_model import LABEL_INDEX, SentimentModel
+from crisiswatch.flows.config import SentimentLoader
+from crisiswatch.store import Store, StoreError
 
 log = logging.getLogger(__name__)
 NEGATIVE, POSITIVE = LABEL_INDEX["negative"], LABEL_INDEX["positive"]

@@ -13,7 +13,7 @@ import logging
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
-from flows.items import (
+from crisiswatch.flows.items import (
     AlertItem,
     DeadLetterItem,
     LateItem,
@@ -22,8 +22,8 @@ from flows.items import (
     TopicItem,
     WindowItem,
 )
-from flows.retry import until_done
-from store import Store, connect
+from crisiswatch.store import Store, connect
+from crisiswatch.store.retry import until_done
 
 log = logging.getLogger("crisiswatch.flow")
 RAW_KEPT = 2000

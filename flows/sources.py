@@ -24,7 +24,7 @@ from pathlib import Path
 import orjson
 from bytewax.inputs import FixedPartitionedSource, StatefulSourcePartition
 
-from flows.stopping import stop_requested
+from crisiswatch.flows.stopping import stop_requested
 
 Batch = list[tuple[int, bytes]]
 MAX_PACED_JUMP_S = 3600.0  # event time a paced replay will wait through at once

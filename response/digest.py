@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from response.notify import _when
-from response.playbooks import Destination
+from crisiswatch.response.notify import _when
+from crisiswatch.response.playbooks import Destination
 
 FORMATS = ("json", "slack", "teams", "email")
 

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from response.notify import follow_up as follow_up_body
-from response.notify import render
-from response.playbooks import Action, Playbook, PlaybookSet
-from response.spike_forecast import Forecast
-from response.staffing import StaffingConfig, recommend
+from crisiswatch.response.notify import follow_up as follow_up_body
+from crisiswatch.response.notify import render
+from crisiswatch.response.playbooks import Action, Playbook, PlaybookSet
+from crisiswatch.response.spike_forecast import Forecast
+from crisiswatch.response.staffing import StaffingConfig, recommend
 
 SYSTEM = "crisiswatch"  # the actor of automatic activations
 TIMER = "sla-timer"  # the actor of escalations by the response clock

@@ -21,8 +21,8 @@ from typing import Any
 
 import orjson
 
-from response.headline import headline
-from response.playbooks import Destination
+from crisiswatch.response.headline import headline
+from crisiswatch.response.playbooks import Destination
 
 SEVERITY_MARK = {"critical": ":rotating_light:", "warning": ":warning:",
                  "info": ":information_source:"}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from response.spike_forecast import (
+from crisiswatch.response.spike_forecast import (
     HOURS,
     Forecast,
     ShapeModel,

@@ -18,7 +18,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from response.spike_forecast import Forecast, ShapeModel, SpikeView
+from crisiswatch.response.spike_forecast import Forecast, ShapeModel, SpikeView
 
 
 @dataclass(frozen=True)

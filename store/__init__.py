@@ -5,11 +5,11 @@ client; ``KeySpace`` names every key; ``StoreError`` / ``StoreUnavailable`` are 
 callers catch instead of importing ``redis``. See ``ARCHITECTURE.md``.
 """
 
-from store.api_keys import TOKEN_PREFIX, ApiKeys, token_digest
-from store.client import Client, connect
-from store.connectors import CONNECTOR_COUNTS, Connectors
-from store.core import Store
-from store.errors import (
+from crisiswatch.store.api_keys import TOKEN_PREFIX, ApiKeys, token_digest
+from crisiswatch.store.client import Client, connect
+from crisiswatch.store.connectors import CONNECTOR_COUNTS, Connectors
+from crisiswatch.store.core import Store
+from crisiswatch.store.errors import (
     TRANSIENT,
     UNAVAILABLE,
     ResponseError,
@@ -18,8 +18,8 @@ from store.errors import (
     hung,
     unavailable,
 )
-from store.events import EVENTS_KEPT, EventLog
-from store.inputs import (
+from crisiswatch.store.events import EVENTS_KEPT, EventLog
+from crisiswatch.store.inputs import (
     DEFAULT_PARTITIONS,
     INPUT_FIELD,
     INPUT_GROUP,
@@ -29,12 +29,12 @@ from store.inputs import (
     LayoutMismatch,
     shard_of,
 )
-from store.keys import KeySpace
-from store.labels import LABELS_KEPT, Labels
-from store.lifecycle import Lifecycle
-from store.outbox import Outbox, Timers
-from store.reads import STAT_FIELDS
-from store.writer import TOPICS_KEPT, StoreWriter
+from crisiswatch.store.keys import KeySpace
+from crisiswatch.store.labels import LABELS_KEPT, Labels
+from crisiswatch.store.lifecycle import Lifecycle
+from crisiswatch.store.outbox import Outbox, Timers
+from crisiswatch.store.reads import STAT_FIELDS
+from crisiswatch.store.writer import TOPICS_KEPT, StoreWriter
 
 __all__ = [
     "CONNECTOR_COUNTS", "DEFAULT_PARTITIONS", "EVENTS_KEPT", "INPUT_FIELD", "INPUT_GROUP",

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from store.core import Store
+    from crisiswatch.store.core import Store
 
 TOKEN_PREFIX = "cw_"  # makes a leaked token recognisable to secret scanners
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from store.core import Store
+    from crisiswatch.store.core import Store
 
 REFUSED_KEPT = 1_000  # refused frames kept per connector for a person to inspect
 CONNECTOR_COUNTS = ("frames", "queued", "unmatched", "ignored", "refused", "reconnects",

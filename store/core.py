@@ -17,20 +17,20 @@ from typing import Any
 
 import redis
 
-from store.api_keys import ApiKeys
-from store.client import lua
-from store.connectors import Connectors
-from store.events import EventLog
-from store.feedback import Feedback
-from store.inputs import InputStreams
-from store.keys import KeySpace
-from store.labels import Labels
-from store.lifecycle import Lifecycle
-from store.outbox import Outbox, Timers
-from store.reads import Reads
-from store.routine import RoutineTerms
-from store.snooze import Snoozes
-from store.writer import StoreWriter
+from crisiswatch.store.api_keys import ApiKeys
+from crisiswatch.store.client import lua
+from crisiswatch.store.connectors import Connectors
+from crisiswatch.store.events import EventLog
+from crisiswatch.store.feedback import Feedback
+from crisiswatch.store.inputs import InputStreams
+from crisiswatch.store.keys import KeySpace
+from crisiswatch.store.labels import Labels
+from crisiswatch.store.lifecycle import Lifecycle
+from crisiswatch.store.outbox import Outbox, Timers
+from crisiswatch.store.reads import Reads
+from crisiswatch.store.routine import RoutineTerms
+from crisiswatch.store.snooze import Snoozes
+from crisiswatch.store.writer import StoreWriter
 
 
 class Store(Reads):

@@ -8,7 +8,7 @@ import orjson
 import redis
 
 if TYPE_CHECKING:
-    from store.core import Store
+    from crisiswatch.store.core import Store
 
 EVENTS_KEPT = 10_000  # entries of p:events: the window a reconnecting client can catch up
 

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
-from store.events import ensure_group
+from crisiswatch.store.events import ensure_group
 
 if TYPE_CHECKING:
-    from store.core import Store
+    from crisiswatch.store.core import Store
 
 INPUT_GROUP = "flow"  # the consumer group the flow reads the input streams with
 DEFAULT_PARTITIONS = 4

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 if TYPE_CHECKING:
-    from store.core import Store
+    from crisiswatch.store.core import Store
 
 LABELS_KEPT = 100_000  # entries of p:labels; a flow that fell further behind misses the oldest
 

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from response.headline import headline
-from response.lifecycle import Change, Snapshot
-from store.events import EVENTS_KEPT
+from crisiswatch.response.headline import headline
+from crisiswatch.response.lifecycle import Change, Snapshot
+from crisiswatch.store.events import EVENTS_KEPT
 
 if TYPE_CHECKING:
-    from store.core import Store
+    from crisiswatch.store.core import Store
 
 
 class Lifecycle:

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from response.lifecycle import Message
+from crisiswatch.response.lifecycle import Message
 
 if TYPE_CHECKING:
-    from store.core import Store
+    from crisiswatch.store.core import Store
 
 DELIVERY_LOG_KEPT = 1_000
 

@@ -9,8 +9,8 @@ import orjson
 if TYPE_CHECKING:
     import redis
 
-    from store.keys import KeySpace
-    from store.lifecycle import Lifecycle
+    from crisiswatch.store.keys import KeySpace
+    from crisiswatch.store.lifecycle import Lifecycle
 
 STAT_FIELDS = ("read", "processed", "duplicate", "late", "dead_lettered", "fanout")
 

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
-from response.lifecycle import entry
+from crisiswatch.response.lifecycle import entry
 
 if TYPE_CHECKING:
-    from store.core import Store
+    from crisiswatch.store.core import Store
 
 Scope = Literal["alert", "brand"]
 LOG_KEPT = 1_000

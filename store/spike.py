@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from response.spike_forecast import HOURS, Forecast
-from response.spike_history import HOUR_S, alert_time, forecast_now, model_from
+from crisiswatch.response.spike_forecast import HOURS, Forecast
+from crisiswatch.response.spike_history import HOUR_S, alert_time, forecast_now, model_from
 
 if TYPE_CHECKING:
-    from store.reads import Reads
+    from crisiswatch.store.reads import Reads
 
 PAST_INCIDENTS = 200  # the latest incidents the model learns from, of every brand
 SERIES_KEPT = 1_000_000  # records read per brand at most (the store keeps fewer)

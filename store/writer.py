@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from response.headline import headline
-from store.events import EVENTS_KEPT
+from crisiswatch.response.headline import headline
+from crisiswatch.store.events import EVENTS_KEPT
 
 if TYPE_CHECKING:
-    from store.core import Store
+    from crisiswatch.store.core import Store
 
 TOPICS_KEPT = 1_000  # topics per brand; the least recently seen go first
 

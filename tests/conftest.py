@@ -18,14 +18,14 @@ import pytest
 import uvicorn
 from bytewax.testing import run_main
 
-from api.app import create_app
-from api.security import SecurityConfig
-from crisiswatch.flow_config import build_flow
-from crisiswatch.settings import Settings, load_settings
-from flows.importers import airline_rows, sorted_by_time
-from flows.sources import ReplaySource
-from store import Store, connect
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.api.app import create_app
+from crisiswatch.api.security import SecurityConfig
+from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.settings import Settings, load_settings
+from crisiswatch.connectors.importers import airline_rows, sorted_by_time
+from crisiswatch.flows.sources import ReplaySource
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 AIRLINE_CSV = SHARED_DATA / "airline" / "Tweets.csv"

@@ -30,8 +30,8 @@ from typing import Any
 import orjson
 
 from bench import synth
+from crisiswatch.connectors.importers import airline_rows, sorted_by_time
 from crisiswatch.store import Store
-from flows.importers import airline_rows, sorted_by_time
 
 GOLDEN = Path(__file__).parent / "golden" / "replays.json"
 AIRLINE_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "airline" / "Tweets.csv"
@@ -76,12 +76,12 @@ def fingerprint(store: Store) -> dict[str, Any]:
 
 def main() -> None:
     from bytewax.testing import run_main
-
     from crisiswatch.embedded import EmbeddedRedis
-    from crisiswatch.flow_config import build_flow  # the flow configured by Settings
-    from crisiswatch.settings import load_settings
+
+    from crisiswatch.config.flow_config import build_flow  # the flow configured by Settings
+    from crisiswatch.config.settings import load_settings
+    from crisiswatch.flows.sources import ReplaySource
     from crisiswatch.store import connect
-    from flows.sources import ReplaySource
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--write", action="store_true", help=f"write {GOLDEN}")

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from crisiswatch.activation import ActivationEngine
-from crisiswatch.settings import load_settings
-from flows import demo
-from response.playbooks import PlaybookSet
-from store import Store
-from store.embedded import EmbeddedRedis
+from crisiswatch.config.settings import load_settings
+from crisiswatch.connectors import demo
+from crisiswatch.response.playbooks import PlaybookSet
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis
+from crisiswatch.worker.activation import ActivationEngine
 from tests.conftest import replay, settings_for
 from tests.helpers.activation import live_api
 from tests.helpers.airline import overlaps, ts
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow  # see pyproject's markers
 
 
 def shipped() -> PlaybookSet:
-    from crisiswatch.activation import load
+    from crisiswatch.worker.activation import load
 
     return load(load_settings())
 

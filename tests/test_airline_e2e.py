@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from store import Store
+from crisiswatch.store import Store
 from tests.conftest import LiveAPI
 from tests.helpers.airline import overlaps, ts
 

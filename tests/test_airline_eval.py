@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from crisiswatch.evaluation import events
-from store import Store
+from crisiswatch.store import Store
 from tests.conftest import SHARED_DATA
 
 EVENTS_CSV = SHARED_DATA / "airline" / "events.csv"

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch.flow_config import build_flow
-from flows.sources import ReplaySource
-from store import Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.config.flow_config import build_flow
+from crisiswatch.flows.sources import ReplaySource
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI, replay, settings_for
 from tests.helpers import precision_streams as ps
 from tests.helpers import storm_streams as ss

@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from store import Store, connect
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
 
 T0 = 1_700_000_100

@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from crisiswatch.config.settings import DEFAULT_CONFIG
 from crisiswatch.evaluation.backtest import match
-from crisiswatch.settings import DEFAULT_CONFIG
 from tests.conftest import write_jsonl
 from tests.helpers.cli import cli
 from tests.helpers.streams import CLEAR, MODEST, T0, WINDOW, counts, spiky, stream

@@ -16,10 +16,10 @@ import pytest
 
 from bench import detectors as bench_detectors
 from bench import firehose, synth
-from detectors.brands import BrandMatcher
-from detectors.sentiment import VaderScorer
-from detectors.types import Mention
-from flows.parse import Parser
+from crisiswatch.detectors.brands import BrandMatcher
+from crisiswatch.detectors.parse import Parser
+from crisiswatch.detectors.sentiment import VaderScorer
+from crisiswatch.detectors.types import Mention
 
 pytestmark = pytest.mark.slow  # see pyproject's markers
 

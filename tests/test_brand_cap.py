@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from store import Store
-from store.embedded import EmbeddedRedis
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import replay, settings_for, write_jsonl
 
 T0 = 1_700_000_000 - 1_700_000_000 % 300

@@ -15,10 +15,10 @@ import httpx
 import pytest
 import yaml
 
-from crisiswatch.settings import DEFAULT_CONFIG
-from flows.replay_shards import line_brand
-from store import Store, connect
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.config.settings import DEFAULT_CONFIG
+from crisiswatch.flows.replay_shards import line_brand
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.helpers.cli import CLI
 from tests.helpers.flow_runs import (
     cli_env,

@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from store import Store, connect
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.conftest import AIRLINE_CSV, write_jsonl
 from tests.helpers.cli import cli
 

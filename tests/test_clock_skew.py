@@ -11,9 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
-from crisiswatch.serve import attach_ingest
-from store import Store
-from store.embedded import EmbeddedRedis
+from crisiswatch.cli.serve import attach_ingest
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
 from tests.helpers.flow_runs import cli_env, run_flow
 

@@ -16,9 +16,9 @@ import orjson
 import pytest
 import yaml
 
-from crisiswatch.settings import DEFAULT_CONFIG
-from store import Store
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.config.settings import DEFAULT_CONFIG
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.helpers.connector_runs import InputWatch
 from tests.helpers.flow_runs import CLI, cli_env
 from tests.helpers.jetstream_server import Frame, JetstreamServer, frame

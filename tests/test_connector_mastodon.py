@@ -16,10 +16,10 @@ import orjson
 import pytest
 import yaml
 
-from crisiswatch.settings import DEFAULT_CONFIG
-from flows.mastodon import html_text
-from store import Store
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.config.settings import DEFAULT_CONFIG
+from crisiswatch.connectors.mastodon import html_text
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.helpers.connector_runs import InputWatch
 from tests.helpers.flow_runs import CLI, cli_env
 from tests.helpers.mastodon_server import MastodonServer

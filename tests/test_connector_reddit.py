@@ -15,9 +15,9 @@ import orjson
 import pytest
 import yaml
 
-from crisiswatch.settings import DEFAULT_CONFIG
-from store import Store
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.config.settings import DEFAULT_CONFIG
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.helpers.connector_runs import InputWatch
 from tests.helpers.flow_runs import CLI, cli_env
 from tests.helpers.reddit_server import RedditServer
@@ -136,8 +136,8 @@ def test_run_source_reddit_end_to_end(redis_server: EmbeddedRedis, store: Store,
 
 
 def test_a_submission_is_its_title_and_text() -> None:
-    from flows.live import Batch
-    from flows.reddit import Reddit, RedditConfig
+    from crisiswatch.connectors.live import Batch
+    from crisiswatch.connectors.reddit import Reddit, RedditConfig
 
     reddit = Reddit(RedditConfig(("travel",), "id", "secret"), "submissions")
     assert reddit.path == "/r/travel/new"

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 
-from crisiswatch.connect_cli import runners
-from flows.live import LiveRunner
-from store import Store
-from store.embedded import EmbeddedRedis
+from crisiswatch.cli.connect import runners
+from crisiswatch.connectors.live import LiveRunner
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import UNLIMITED, LiveAPI, settings_for
 from tests.helpers.jetstream_server import JetstreamServer, frame
 from tests.helpers.waiting import wait_for

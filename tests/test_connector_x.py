@@ -15,11 +15,11 @@ import orjson
 import pytest
 import yaml
 
-from crisiswatch.settings import DEFAULT_CONFIG
-from detectors.brands import BrandQuery
-from flows.x import brand_rules
-from store import Store
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.config.settings import DEFAULT_CONFIG
+from crisiswatch.connectors.x import brand_rules
+from crisiswatch.detectors.brands import BrandQuery
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.helpers.connector_runs import InputWatch
 from tests.helpers.flow_runs import CLI, cli_env
 from tests.helpers.waiting import wait_for

@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from api.security import SecurityConfig
-from crisiswatch.activation import attach, load
-from response import lifecycle
-from response.lifecycle import Context
-from response.staffing import StaffingConfig
-from store import Store, connect
+from crisiswatch.api.security import SecurityConfig
+from crisiswatch.response import lifecycle
+from crisiswatch.response.lifecycle import Context
+from crisiswatch.response.staffing import StaffingConfig
+from crisiswatch.store import Store, connect
+from crisiswatch.worker.activation import attach, load
 from tests.conftest import LiveAPI, replay, settings_for
 from tests.helpers.activation import incident
 

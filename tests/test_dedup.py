@@ -5,9 +5,9 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from flows.dedup import LATE_FOLDED_AT, SeenIds, _digest
-from store import Store
-from store.embedded import EmbeddedRedis
+from crisiswatch.flows.dedup import LATE_FOLDED_AT, SeenIds, _digest
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import replay, settings_for, write_jsonl
 
 T0 = 1_700_000_000 - 1_700_000_000 % 300  # a window boundary

@@ -15,10 +15,10 @@ import typer
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from crisiswatch.cli import app
-from crisiswatch.playbook_file import expand_env, host_allowed, load_playbooks
-from crisiswatch.settings import load_settings
-from store import Store
+from crisiswatch.cli.app import app
+from crisiswatch.config.playbooks import expand_env, host_allowed, load_playbooks
+from crisiswatch.config.settings import load_settings
+from crisiswatch.store import Store
 from tests.conftest import LiveAPI
 from tests.helpers.activation import incident, write
 

@@ -15,9 +15,9 @@ import random
 
 import pytest
 
-from detectors import volume
-from detectors.background import REBASE, Background, BackgroundConfig
-from detectors.volume_baseline import VolumeConfig, VolumeState, learn, learn_zeros
+from crisiswatch.detectors import volume
+from crisiswatch.detectors.background import REBASE, Background, BackgroundConfig
+from crisiswatch.detectors.volume_baseline import VolumeConfig, VolumeState, learn, learn_zeros
 
 
 def _state_after(series: list[tuple[int, int]], cfg: VolumeConfig) -> VolumeState:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from detectors import incidents, volume
-from detectors.topk import SLACK, TopK
-from detectors.types import Mention, Signal, VolumeScore
-from detectors.volume import VolumeConfig, VolumeState, count_tail
-from detectors.window import WindowStats
+from crisiswatch.detectors import incidents, volume
+from crisiswatch.detectors.topk import SLACK, TopK
+from crisiswatch.detectors.types import Mention, Signal, VolumeScore
+from crisiswatch.detectors.volume import VolumeConfig, VolumeState, count_tail
+from crisiswatch.detectors.window import WindowStats
 
 CFG = VolumeConfig()
 

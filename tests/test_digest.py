@@ -8,11 +8,11 @@ from pathlib import Path
 
 import orjson
 
-from crisiswatch.digest_settings import DigestSettings
-from crisiswatch.digests import DigestSchedule
-from response import lifecycle
-from response.headline import headline
-from store import Store
+from crisiswatch.config.digests import DigestSettings
+from crisiswatch.response import lifecycle
+from crisiswatch.response.headline import headline
+from crisiswatch.store import Store
+from crisiswatch.worker.digests import DigestSchedule
 from tests.conftest import UNLIMITED, LiveAPI
 from tests.helpers.activation import T0, incident, playbook_file
 

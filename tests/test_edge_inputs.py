@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from crisiswatch.delivery import sign
-from crisiswatch.serve import attach_ingest
-from store import Store
-from store.embedded import EmbeddedRedis
+from crisiswatch.cli.serve import attach_ingest
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis
+from crisiswatch.worker.delivery import sign
 from tests.conftest import UNLIMITED, LiveAPI, replay, settings_for, write_jsonl
 
 README = Path(__file__).resolve().parents[1] / "README.md"

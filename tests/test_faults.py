@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from crisiswatch.serve import attach_ingest
-from flows.replay_shards import line_brand
-from store import Store, connect
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.cli.serve import attach_ingest
+from crisiswatch.flows.replay_shards import line_brand
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.conftest import LiveAPI, settings_for
 from tests.helpers.flow_runs import (
     cli_env,
@@ -158,7 +158,7 @@ def test_routine_terms_survive_a_store_that_cannot_be_read(
         redis_server: EmbeddedRedis, store: Store) -> None:
     """The flow asks for a brand's routine terms at every window close: a store gone
     away leaves the last answer in force instead of failing the window."""
-    from flows.routine import RoutineRefresher
+    from crisiswatch.flows.routine import RoutineRefresher
 
     store.routine.put("Acme", "#askacme")
     now = [0.0]

@@ -5,14 +5,14 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from crisiswatch.flow_config import flow_config
-from crisiswatch.settings import load_settings
-from detectors.types import Mention
-from flows.brand_windows import BrandWindows, BrandWindowsState
-from flows.dedup import SeenIds
-from flows.items import Count
-from store import Store
-from store.embedded import EmbeddedRedis
+from crisiswatch.config.flow_config import flow_config
+from crisiswatch.config.settings import load_settings
+from crisiswatch.detectors.types import Mention
+from crisiswatch.flows.brand_windows import BrandWindows, BrandWindowsState
+from crisiswatch.flows.dedup import SeenIds
+from crisiswatch.flows.items import Count
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import replay, settings_for, write_jsonl
 
 T0 = 1_700_000_000 - 1_700_000_000 % 300  # a window boundary
@@ -88,7 +88,7 @@ def test_window_length_and_lateness_come_from_settings(
 
 
 def test_a_paced_replay_does_not_wait_for_a_far_future_timestamp(tmp_path: Path) -> None:
-    from flows.sources import ReplaySource
+    from crisiswatch.flows.sources import ReplaySource
 
     path = write_jsonl(tmp_path / "in.jsonl", [
         m(1, T0), {"id": "bad", "ts": T0 + 10 * 365 * 86400, "brand": "Acme", "text": "x"},

@@ -21,12 +21,12 @@ from fastapi import HTTPException
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from api.ingest import _split
-from crisiswatch.flow_config import build_flow
-from detectors.types import DeadLetter
-from flows.sources import ReplaySource
-from store import Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.api.ingest import _split
+from crisiswatch.config.flow_config import build_flow
+from crisiswatch.detectors.types import DeadLetter
+from crisiswatch.flows.sources import ReplaySource
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import settings_for
 
 NOW = time.time()

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch.flow_config import build_flow
-from flows.sources import ReplaySource
-from store import Store
-from store.embedded import EmbeddedRedis
+from crisiswatch.config.flow_config import build_flow
+from crisiswatch.flows.sources import ReplaySource
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import settings_for, write_jsonl
 from tests.helpers.topic_data import FILLER, SCAM, TEMPLATES, fixture_embedder, slow_complaint
 

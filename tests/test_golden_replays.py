@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from crisiswatch.embedded import EmbeddedRedis
 from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import replay, settings_for
 from tests.replay_fingerprints import GOLDEN, STREAMS, fingerprint
 

@@ -13,15 +13,15 @@ import pickle
 import random
 from collections import Counter
 
-from crisiswatch.sentiment_weights import load
-from crisiswatch.settings import load_settings
-from detectors.text import normalise_text
-from detectors.topk import SLACK, TopK
-from detectors.types import Mention
-from detectors.watchlist import Watchlist, WatchTerm
-from flows.enrich import Enricher
-from flows.sentiment import FlowSentiment
-from store import Store
+from crisiswatch.config.settings import load_settings
+from crisiswatch.detectors.text import normalise_text
+from crisiswatch.detectors.topk import SLACK, TopK
+from crisiswatch.detectors.types import Mention
+from crisiswatch.detectors.watchlist import Watchlist, WatchTerm
+from crisiswatch.flows.enrich import Enricher
+from crisiswatch.flows.sentiment import FlowSentiment
+from crisiswatch.models.sentiment_weights import load
+from crisiswatch.store import Store
 
 
 def _assert_bounds(top: TopK, true: Counter[str]) -> None:

@@ -15,9 +15,9 @@ import httpx
 import orjson
 import pytest
 
-from api.security import SecurityConfig
-from store import Store, connect
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.api.security import SecurityConfig
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.conftest import LiveAPI
 from tests.helpers.flow_runs import cli_env, flow_process
 from tests.helpers.waiting import wait_for

@@ -10,12 +10,12 @@ from typing import Any
 
 import orjson
 
-from crisiswatch.flow_config import flow_config
-from crisiswatch.settings import load_settings
-from flows.brand_windows import BrandWindows, BrandWindowsState
-from flows.dedup import SeenIds
-from flows.idle_brands import PackedWhenIdle
-from flows.items import AlertItem, Count, WindowItem
+from crisiswatch.config.flow_config import flow_config
+from crisiswatch.config.settings import load_settings
+from crisiswatch.flows.brand_windows import BrandWindows, BrandWindowsState
+from crisiswatch.flows.dedup import SeenIds
+from crisiswatch.flows.idle_brands import PackedWhenIdle
+from crisiswatch.flows.items import AlertItem, Count, WindowItem
 
 CFG = flow_config(load_settings())
 T0 = 1_700_000_000 - 1_700_000_000 % 300

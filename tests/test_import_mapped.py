@@ -11,12 +11,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from crisiswatch.settings import BrandQuerySettings
-from detectors.brands import BrandMatcher, BrandQuery
-from detectors.types import Mention
-from flows.parse import Parser
-from store import Store
-from store.embedded import EmbeddedRedis
+from crisiswatch.config.settings import BrandQuerySettings
+from crisiswatch.detectors.brands import BrandMatcher, BrandQuery
+from crisiswatch.detectors.parse import Parser
+from crisiswatch.detectors.types import Mention
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import replay, settings_for
 from tests.helpers.flow_runs import CLI, ROOT
 

@@ -13,12 +13,12 @@ import orjson
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch.flow_config import build_flow
-from crisiswatch.serve import attach_ingest
-from crisiswatch.settings import Settings
-from flows.redis_source import RedisStreamSource
-from store import LayoutMismatch, Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.cli.serve import attach_ingest
+from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.settings import Settings
+from crisiswatch.flows.redis_source import RedisStreamSource
+from crisiswatch.store import LayoutMismatch, Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
 from tests.helpers.flow_runs import cli_env, published, run_flow
 

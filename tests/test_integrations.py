@@ -18,8 +18,8 @@ import orjson
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from store import Store
-from store.embedded import free_port
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import free_port
 from tests.helpers.activation import (
     SECRET,
     Receiver,
@@ -256,7 +256,7 @@ playbooks:
 def test_destination_formats_are_checked_when_the_file_is_read(tmp_path: Path) -> None:
     import pytest
 
-    from crisiswatch.settings import ConfigError
+    from crisiswatch.config.settings import ConfigError
 
     for dest, problem in [
         ('{url: "http://127.0.0.1/x", format: pagerduty}', "needs routing_key"),

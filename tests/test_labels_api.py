@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from store import Store
+from crisiswatch.store import Store
 from tests.conftest import LiveAPI
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import pytest
 
-from crisiswatch import sentiment_weights
-from crisiswatch.sentiment_weights import load
-from detectors.language import LanguageIdentifier, normalise_lang, reads_english
-from detectors.topics import WindowTexts
-from detectors.types import Mention
-from detectors.watchlist import Watchlist
-from detectors.window import WindowStats
-from flows.enrich import Enricher
-from flows.sentiment import FlowSentiment
+from crisiswatch.detectors.language import LanguageIdentifier, normalise_lang, reads_english
+from crisiswatch.detectors.topics import WindowTexts
+from crisiswatch.detectors.types import Mention
+from crisiswatch.detectors.watchlist import Watchlist
+from crisiswatch.detectors.window import WindowStats
+from crisiswatch.flows.enrich import Enricher
+from crisiswatch.flows.sentiment import FlowSentiment
+from crisiswatch.models import sentiment_weights
+from crisiswatch.models.sentiment_weights import load
 
 FIVE = {
     "en": "@acme my flight was cancelled again and nobody answers the phone, terrible",

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import orjson
 
-from crisiswatch.activation import ActivationEngine, Worker
-from response.staffing import StaffingConfig
-from store import Store
+from crisiswatch.response.staffing import StaffingConfig
+from crisiswatch.store import Store
+from crisiswatch.worker.activation import ActivationEngine, Worker
 from tests.helpers.activation import (
     Receiver,
     fast_settings,

@@ -3,7 +3,7 @@ clock: full at ``size`` frames, or due ``flush_seconds`` after its first frame."
 
 from __future__ import annotations
 
-from flows.live import Batcher
+from crisiswatch.connectors.live import Batcher
 
 
 class Clock:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from store import Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI
 from tests.helpers.flow_runs import cli_env, flow_process
 from tests.helpers.waiting import wait_for

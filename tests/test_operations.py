@@ -13,8 +13,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from store import Store, connect
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.conftest import LiveAPI
 from tests.helpers.activation import incident, write
 

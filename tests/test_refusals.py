@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from crisiswatch.refusals import refusal_lines
-from store.embedded import free_port
+from crisiswatch.cli.refusals import refusal_lines
+from crisiswatch.store.embedded import free_port
 from tests.helpers.cli import cli
 
 

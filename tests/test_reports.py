@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from api import kpis
-from response import lifecycle
-from response.lifecycle import Context
-from response.staffing import StaffingConfig
-from store import Store
+from crisiswatch.api import kpis
+from crisiswatch.response import lifecycle
+from crisiswatch.response.lifecycle import Context
+from crisiswatch.response.staffing import StaffingConfig
+from crisiswatch.store import Store
 from tests.conftest import LiveAPI
 from tests.helpers.activation import T0, incident, playbook_file, write
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.replay_shards import ShardedReplaySource, line_brand
-from store import Store, connect, shard_of
-from store.embedded import EmbeddedRedis
+from crisiswatch.flows.replay_shards import ShardedReplaySource, line_brand
+from crisiswatch.store import Store, connect, shard_of
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import write_jsonl
 from tests.helpers.flow_runs import cli_env, published, run_flow
 

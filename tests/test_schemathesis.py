@@ -21,11 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from crisiswatch.activation import attach
-from crisiswatch.serve import attach_ingest
-from response.lifecycle import Message
-from store import Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.cli.serve import attach_ingest
+from crisiswatch.response.lifecycle import Message
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
+from crisiswatch.worker.activation import attach
 from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
 from tests.helpers.activation import incident, write
 
@@ -37,7 +37,7 @@ EXAMPLES = 20  # per operation and phase: the whole file stays well under a minu
 @pytest.fixture(scope="module")
 def live(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[LiveAPI]:
-    from crisiswatch.activation import load
+    from crisiswatch.worker.activation import load
 
     store = Store(connect(redis_server.url), f"st{uuid.uuid4().hex[:8]}")
     t0 = 1_700_000_100

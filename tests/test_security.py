@@ -14,15 +14,15 @@ import orjson
 import pytest
 import uvicorn
 
-from api.app import create_app
-from api.security import SecurityConfig, route_scopes
-from crisiswatch.activation import attach
-from crisiswatch.api_settings import SecuritySettings
-from crisiswatch.logs import uvicorn_log_config
-from response.playbooks import PlaybookSet
-from response.staffing import StaffingConfig
-from store import Store, connect
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.api.app import create_app
+from crisiswatch.api.security import SecurityConfig, route_scopes
+from crisiswatch.cli.logs import uvicorn_log_config
+from crisiswatch.config.api import SecuritySettings
+from crisiswatch.response.playbooks import PlaybookSet
+from crisiswatch.response.staffing import StaffingConfig
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
+from crisiswatch.worker.activation import attach
 from tests.conftest import UNLIMITED, LiveAPI
 from tests.helpers.activation import incident, write
 

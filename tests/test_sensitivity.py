@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from crisiswatch.settings import ConfigError, load_settings
-from detectors import terms, volume
-from detectors.sensitivity import LEVELS, apply
-from flows.brand_windows import BrandWindows, BrandWindowsState
-from flows.dedup import SeenIds
-from store import Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.config.settings import ConfigError, load_settings
+from crisiswatch.detectors import terms, volume
+from crisiswatch.detectors.sensitivity import LEVELS, apply
+from crisiswatch.flows.brand_windows import BrandWindows, BrandWindowsState
+from crisiswatch.flows.dedup import SeenIds
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import replay, write_jsonl
 from tests.helpers.streams import CLEAR, MODEST, T0, WINDOW, counts, spiky, stream
 

@@ -11,10 +11,10 @@ import pytest
 from rich.console import Console
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-from crisiswatch import sentiment_weights
+from crisiswatch.detectors.sentiment_features import Featurizer
+from crisiswatch.detectors.sentiment_model import LABELS, SentimentModel
 from crisiswatch.evaluation import sentiment as sentiment_eval
-from detectors.sentiment_features import Featurizer
-from detectors.sentiment_model import LABELS, SentimentModel
+from crisiswatch.models import sentiment_weights
 from tests.conftest import AIRLINE_CSV, SHARED_DATA
 from tests.helpers.cli import cli
 
@@ -211,8 +211,8 @@ def test_a_text_scores_the_same_whatever_shares_its_batch() -> None:
     ones an uninterrupted run publishes, to the last bit."""
     import random
 
-    from crisiswatch.sentiment_weights import load
-    from flows.sentiment import FlowSentiment
+    from crisiswatch.flows.sentiment import FlowSentiment
+    from crisiswatch.models.sentiment_weights import load
 
     scorer = FlowSentiment("complaint", load=load)
     texts = [f"{w} flight {i}, the crew was {a} and the wifi {b}" for i, (w, a, b) in enumerate(

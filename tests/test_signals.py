@@ -6,13 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from crisiswatch.sentiment_weights import load
-from detectors import background, brand, incidents, sentiment_shift, terms
-from detectors.types import Mention, Signal
-from detectors.watchlist import Watchlist, WatchTerm
-from detectors.window import WindowStats
-from flows.enrich import Enricher
-from flows.sentiment import FlowSentiment
+from crisiswatch.detectors import background, brand, incidents, sentiment_shift, terms
+from crisiswatch.detectors.types import Mention, Signal
+from crisiswatch.detectors.watchlist import Watchlist, WatchTerm
+from crisiswatch.detectors.window import WindowStats
+from crisiswatch.flows.enrich import Enricher
+from crisiswatch.flows.sentiment import FlowSentiment
+from crisiswatch.models.sentiment_weights import load
 
 TCFG = terms.TermConfig()
 SCFG = sentiment_shift.SentimentConfig()
@@ -226,7 +226,7 @@ def test_an_emerging_tag_keeps_its_lift_for_as_long_as_its_storm_lasts() -> None
 def test_a_burst_of_a_tag_declared_routine_for_its_brand_is_info_not_a_page() -> None:
     """``brands.<name>.routine``: a brand's daily reply tag, set in the settings, is
     reported at info with the reason; the same burst at another brand is a warning."""
-    from crisiswatch.settings import BrandQuerySettings, Settings
+    from crisiswatch.config.settings import BrandQuerySettings, Settings
 
     settings = Settings(brands={"Skyways": BrandQuerySettings(routine=["#AskSkyways"])})
     routine_cfg = settings.brand_detector_configs()["Skyways"]

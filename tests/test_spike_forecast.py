@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from crisiswatch.config.settings import load_settings
 from crisiswatch.evaluation.staffing import error, score_incidents, summarise
-from crisiswatch.settings import load_settings
-from response.spike_forecast import HOURS, ShapeModel, SpikeView
-from response.spike_history import HOUR_S, alert_time, hourly_excess
-from response.staffing import StaffingConfig, recommend
-from store import Store, connect
-from store.embedded import EmbeddedRedis
-from store.spike import spike_forecast
+from crisiswatch.response.spike_forecast import HOURS, ShapeModel, SpikeView
+from crisiswatch.response.spike_history import HOUR_S, alert_time, hourly_excess
+from crisiswatch.response.staffing import StaffingConfig, recommend
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
+from crisiswatch.store.spike import spike_forecast
 from tests.conftest import replay, write_jsonl
 from tests.helpers.cli import cli
 from tests.helpers.streams import QUIET, T0, WINDOW, stream

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from response.staffing import (
+from crisiswatch.response.staffing import (
     StaffingConfig,
     agents_needed,
     average_speed_of_answer,

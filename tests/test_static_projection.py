@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from crisiswatch import model_files, models
-from detectors.embeddings import StaticEmbedder, fit_projection, similarity_agreement
+from crisiswatch.detectors.embeddings import StaticEmbedder, fit_projection, similarity_agreement
+from crisiswatch.models import embedders
+from crisiswatch.models import files as model_files
 from tests.helpers.topic_data import fixture_embedder, fixture_vocab
 
 
@@ -30,35 +31,35 @@ def _table(tmp_path: Path, seed: int) -> Path:
     fixture = fixture_embedder(dims=16, seed=seed)
     vocab = fixture_vocab()
     path = tmp_path / f"table-{seed}.npz"
-    models.save_table(path, fixture.vectors, vocab, {"teacher": "t", "recipe": 1, "dims": 16})
+    embedders.save_table(path, fixture.vectors, vocab, {"teacher": "t", "recipe": 1, "dims": 16})
     return path
 
 
 def test_a_projection_is_folded_in_only_on_the_table_it_was_fitted_on(tmp_path: Path) -> None:
     table = _table(tmp_path, seed=0)
-    vectors, vocab, _ = models.read_table(table)
+    vectors, vocab, _ = embedders.read_table(table)
     matrix = np.linalg.qr(np.random.default_rng(2).normal(size=(16, 16)))[0].astype(np.float32)
-    probe = models.probe_rows(vectors, {t: i for i, t in enumerate(vocab)})
+    probe = embedders.probe_rows(vectors, {t: i for i, t in enumerate(vocab)})
     projection = tmp_path / "projection.npz"
     model_files.save_projection(projection, matrix, {"teacher": "t", "recipe": 1, "dims": 16,
                                                 "probe": probe.tolist()})
 
-    on = models.load_static(table, projection)
+    on = embedders.load_static(table, projection)
     assert on.meta["projection"] == "on"
     plain = StaticEmbedder(vectors, vocab)
     text = ["pay late signal"]
     np.testing.assert_allclose(on.embed(text), plain.embed(text) @ matrix, atol=1e-5)
 
-    other = models.load_static(_table(tmp_path, seed=3), projection)  # other rows
+    other = embedders.load_static(_table(tmp_path, seed=3), projection)  # other rows
     assert other.meta["projection"].startswith("off: fitted on a table with other rows")
-    np.testing.assert_array_equal(other.vectors, models.read_table(tmp_path / "table-3.npz")[0])
-    assert models.load_static(table, tmp_path / "absent.npz").meta["projection"].startswith(
+    np.testing.assert_array_equal(other.vectors, embedders.read_table(tmp_path / "table-3.npz")[0])
+    assert embedders.load_static(table, tmp_path / "absent.npz").meta["projection"].startswith(
         "off: no projection file")
 
 
 def test_the_shipped_projection_matches_the_recipe_it_claims() -> None:
     """The file in the package: square in the default dimensions, for this recipe."""
-    matrix, meta = models.read_projection(models.PROJECTION)
-    assert matrix.shape == (models.DEFAULT_DIMS, models.DEFAULT_DIMS)
-    assert meta["recipe"] == models.RECIPE and meta["teacher"] == models.TEACHER
+    matrix, meta = embedders.read_projection(embedders.PROJECTION)
+    assert matrix.shape == (embedders.DEFAULT_DIMS, embedders.DEFAULT_DIMS)
+    assert meta["recipe"] == embedders.RECIPE and meta["teacher"] == embedders.TEACHER
     assert meta["agreement_held_out"]["with"] > meta["agreement_held_out"]["without"]

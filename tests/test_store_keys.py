@@ -3,7 +3,7 @@ them, so ``store.KeySpace`` must keep naming every key exactly as before."""
 
 from __future__ import annotations
 
-from store import KeySpace
+from crisiswatch.store import KeySpace
 
 
 def test_every_key_keeps_its_name() -> None:

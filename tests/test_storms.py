@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from store import Store, connect
-from store.embedded import EmbeddedRedis
+from crisiswatch.store import Store, connect
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI, replay, settings_for
 from tests.helpers import storm_streams as ss
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import orjson
 
-from store import Store
+from crisiswatch.store import Store
 from tests.helpers.activation import incident, live_api, write
 
 

@@ -11,10 +11,10 @@ import time
 
 import orjson
 
-from api.fanout import QUEUE_MAX
 from bench.sse_clients import open_streams, probe
-from store import Store
-from store.embedded import EmbeddedRedis
+from crisiswatch.api.fanout import QUEUE_MAX
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import UNLIMITED, LiveAPI
 
 

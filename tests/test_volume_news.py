@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from crisiswatch.settings import load_settings
-from detectors import volume
-from detectors.brand import BrandState, observe
-from detectors.types import VolumeScore
-from detectors.volume import VolumeConfig, VolumeState
-from detectors.window import WindowStats
+from crisiswatch.config.settings import load_settings
+from crisiswatch.detectors import volume
+from crisiswatch.detectors.brand import BrandState, observe
+from crisiswatch.detectors.types import VolumeScore
+from crisiswatch.detectors.volume import VolumeConfig, VolumeState
+from crisiswatch.detectors.window import WindowStats
 
 CFG = VolumeConfig()
 HOUR = 3600 // CFG.window_s

@@ -15,10 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from api.security import SecurityConfig
-from crisiswatch.activation import ActivationEngine, load
-from response.staffing import StaffingConfig
-from store import Store, connect
+from crisiswatch.api.security import SecurityConfig
+from crisiswatch.response.staffing import StaffingConfig
+from crisiswatch.store import Store, connect
+from crisiswatch.worker.activation import ActivationEngine, load
 from tests.conftest import settings_for
 from tests.helpers.activation import T0, incident
 from tests.test_dashboard import SCREENSHOTS, Page, browser, serve

@@ -13,11 +13,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from crisiswatch.webhooks import backoff
-from response.lifecycle import Message
-from response.playbooks import PlaybookSet
-from store import Store
-from store.embedded import EmbeddedRedis, free_port
+from crisiswatch.response.lifecycle import Message
+from crisiswatch.response.playbooks import PlaybookSet
+from crisiswatch.store import Store
+from crisiswatch.store.embedded import EmbeddedRedis, free_port
+from crisiswatch.worker.webhooks import backoff
 from tests.helpers.activation import (
     SECRET,
     Receiver,

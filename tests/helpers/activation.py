@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
-from crisiswatch.activation import Worker, attach
-from crisiswatch.playbook_file import load_playbooks
-from crisiswatch.settings import ActivationSettings, Settings, WebhookSettings
-from response.playbooks import PlaybookSet
-from store import Store
+from crisiswatch.config.playbooks import load_playbooks
+from crisiswatch.config.settings import ActivationSettings, Settings, WebhookSettings
+from crisiswatch.response.playbooks import PlaybookSet
+from crisiswatch.store import Store
+from crisiswatch.worker.activation import Worker, attach
 from tests.conftest import LiveAPI, settings_for
 from tests.helpers.local_http import LocalServer
 

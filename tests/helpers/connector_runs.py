@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from store import INPUT_FIELD, Store
+from crisiswatch.store import INPUT_FIELD, Store
 
 
 class InputWatch:

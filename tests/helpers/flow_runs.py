@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.synth import SynthConfig, generate
-from store import Store, connect
+from crisiswatch.store import Store, connect
 from tests.conftest import replay, settings_for
 from tests.helpers.cli import CLI
 

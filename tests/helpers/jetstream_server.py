@@ -18,7 +18,7 @@ import orjson
 from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection, serve
 
-from store.embedded import free_port
+from crisiswatch.store.embedded import free_port
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any, Self
 
 import orjson
 
-from store.embedded import free_port
+from crisiswatch.store.embedded import free_port
 
 
 class _Server(ThreadingHTTPServer):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from detectors.brands import BrandMatcher, BrandQuery
-from flows.parse import Parser
+from crisiswatch.detectors.brands import BrandMatcher, BrandQuery
+from crisiswatch.detectors.parse import Parser
 
 MATCHER = BrandMatcher({
     "UniSuper": BrandQuery(hashtags=("#unisuper",), keywords=("unisuper",)),

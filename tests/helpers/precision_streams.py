@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from crisiswatch.settings import BrandQuerySettings, Settings
+from crisiswatch.config.settings import BrandQuerySettings, Settings
 from tests.conftest import write_jsonl
 from tests.helpers import storm_streams as ss
 

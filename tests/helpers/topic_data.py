@@ -7,10 +7,10 @@ import random
 
 import numpy as np
 
-from detectors.embeddings import CLS, SEP, UNK, StaticEmbedder, distil_table
-from detectors.topic_authors import author_key
-from detectors.topics import TopicConfig, TopicInput
-from detectors.types import Example
+from crisiswatch.detectors.embeddings import CLS, SEP, UNK, StaticEmbedder, distil_table
+from crisiswatch.detectors.topic_authors import author_key
+from crisiswatch.detectors.topics import TopicConfig, TopicInput
+from crisiswatch.detectors.types import Example
 
 WINDOW = 300.0  # seconds of a topic window in the topic tests
 

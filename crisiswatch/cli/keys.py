@@ -1,0 +1,93 @@
+"""``crisiswatch keys create|list|revoke``: API keys in the Redis at REDIS_URL.
+
+A token is printed once, at creation; Redis keeps only its SHA-256 (``ApiKeys``), so a
+lost token is revoked and replaced, never recovered.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from crisiswatch.api.security import SCOPES
+from crisiswatch.cli.common import ConfigOpt
+from crisiswatch.config.settings import ConfigError, load_settings
+from crisiswatch.store import Store, connect
+
+keys_app = typer.Typer(no_args_is_help=True, help="API keys: who may read, ingest, operate.")
+err = Console(stderr=True)
+
+
+def _store(config: Path | None) -> Store:
+    try:
+        settings = load_settings(config)
+    except ConfigError as e:
+        err.print(f"[red]configuration error:[/] {e}")
+        raise typer.Exit(2) from None
+    if not settings.redis_url:
+        err.print("[red]REDIS_URL is not set.[/] Keys live in the Redis the API reads "
+                  "(REDIS_URL=redis://host:6379/0); `crisiswatch run` prints a key of its own "
+                  "for its embedded store.")
+        raise typer.Exit(2)
+    store = Store(connect(settings.redis_url), settings.store.prefix)
+    try:
+        store.ping()
+    except Exception as e:
+        err.print(f"[red]cannot reach Redis at {settings.redis_url}:[/] {e}")
+        raise typer.Exit(1) from None
+    return store
+
+
+@keys_app.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="who or what holds the key (shown in lists)")],
+    scope: Annotated[list[str], typer.Option(
+        help=f"repeat for several: {', '.join(SCOPES)} (admin = all)")],
+    rate: Annotated[float | None, typer.Option(
+        help="requests per second for this key (default: security.rate_limit)", min=0.001)]
+    = None,
+    burst: Annotated[float | None, typer.Option(
+        help="burst for this key (default: security.rate_limit)", min=1)] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create a key and print its token, once (to stdout; the rest goes to stderr)."""
+    unknown = sorted(set(scope) - set(SCOPES))
+    if unknown:
+        err.print(f"[red]unknown scope {', '.join(unknown)};[/] known: {', '.join(SCOPES)}")
+        raise typer.Exit(2)
+    token, key = _store(config).api_keys.create(name, scope, rate, burst)
+    err.print(f"key [bold]{key['id']}[/] ({name}: {', '.join(key['scopes'])}); the token "
+              "below is shown this once. Clients send: Authorization: Bearer <token>")
+    sys.stdout.write(token + "\n")
+
+
+@keys_app.command("list")
+def list_(config: ConfigOpt = None) -> None:
+    """The keys, oldest first (ids and names; tokens are not stored)."""
+    keys = _store(config).api_keys.list()
+    table = Table(title=f"{len(keys)} API key(s)")
+    for col in ("id", "name", "scopes", "rate/s", "created"):
+        table.add_column(col)
+    for k in keys:
+        created = datetime.fromtimestamp(k["created"], UTC).isoformat(timespec="seconds")
+        table.add_row(k["id"], k["name"], ", ".join(k["scopes"]),
+                      "default" if k["rate_per_second"] is None else f"{k['rate_per_second']:g}",
+                      created)
+    Console().print(table)
+
+
+@keys_app.command("revoke")
+def revoke(key_id: Annotated[str, typer.Argument(help="the id `keys list` shows")],
+           config: ConfigOpt = None) -> None:
+    """Revoke a key: its next request gets 401."""
+    key = _store(config).api_keys.revoke(key_id)
+    if key is None:
+        err.print(f"[red]no key with id {key_id!r}[/] (crisiswatch keys list)")
+        raise typer.Exit(1)
+    err.print(f"revoked {key['id']} ({key['name']})")
