@@ -7,7 +7,7 @@ The topic detector only needs "texts in, unit vectors out". Two backends impleme
   ``crisiswatch models build``. A text's vector is the mean of its tokens' vectors,
   so embedding is a tokenizer pass and a gather-and-sum: 10-20k texts a second on one
   core, with no torch at run time.
-- the MiniLM transformer itself (``crisiswatch.models.MiniLMEmbedder``): the quality
+- the MiniLM transformer itself (``crisiswatch.models.embedders.MiniLMEmbedder``): the quality
   reference, ~100 texts/s on 2 cores, and the teacher of the static table. It lives
   in the composition root because loading it is I/O and needs torch.
 

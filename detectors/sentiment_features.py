@@ -17,7 +17,7 @@ exact compound is ``detectors.vader_fast.FastVader``.
 Word vectors make what the model learns travel: hashed n-grams know only the words they
 were trained on, so a brand whose complaints use other words ("gate agent", "app",
 "signal") reads as neutral. With a table of word vectors (``WordVectors``: the model
-ships one, distilled from all-MiniLM-L6-v2, see ``crisiswatch.sentiment_weights``), each
+ships one, distilled from all-MiniLM-L6-v2, see ``crisiswatch.models.sentiment_weights``), each
 text also gets the unit mean of its words' vectors, and a word never seen in training
 still lands near the words it means. Each vocabulary entry looks its vector up once; a
 batch's means are one sparse product (texts x words, counts) with the words' vectors.

@@ -54,7 +54,7 @@ def build_flow(config: FlowConfig, source: Source, redis_url: str,
     """The flow over ``source`` into the store at ``redis_url``; with an ``embedder``
     (and topics in ``config.detector``), each brand's window texts are clustered into
     topics. ``load_sentiment`` reads the complaint model's weights (the composition
-    root's ``crisiswatch.sentiment_weights.load``); VADER needs none."""
+    root's ``crisiswatch.models.sentiment_weights.load``); VADER needs none."""
     parser = config.parser
     sentiment = config.sentiment
     detector_cfg, brand_cfgs = config.detector, config.brand_detectors

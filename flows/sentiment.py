@@ -28,7 +28,7 @@ NEGATIVE, POSITIVE = LABEL_INDEX["negative"], LABEL_INDEX["positive"]
 class FlowSentiment:
     """``score(texts) -> (polarity in [-1, 1], tone in {-1, 0, 1})`` for a batch;
     ``refresh()`` learns new labels. The complaint model's weights are read by ``load``
-    (injected: ``crisiswatch.sentiment_weights.load`` knows where weight files live)."""
+    (injected: ``crisiswatch.models.sentiment_weights.load`` knows where weight files live)."""
 
     def __init__(self, model: str = "complaint", weights: Path | None = None,
                  store: Store | None = None, refresh_s: float = 5.0,

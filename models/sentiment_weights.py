@@ -15,7 +15,7 @@ data whose licence allows shipping it:
   project (complaints, sarcastic ones included, questions and praise across telecoms,
   banks, shops and travel), because general text teaches little about complaints;
 - word vectors: the first 128 dimensions of the static table's rows (distilled from
-  all-MiniLM-L6-v2, Apache-2.0: ``crisiswatch.models``) for MiniLM's whole-word tokens,
+  all-MiniLM-L6-v2, Apache-2.0: ``crisiswatch.models.embedders``) for MiniLM's whole-word tokens,
   shipped inside the weights file so that scoring needs neither torch nor the table.
 
 One pass at a small learning rate (``PRIOR_LEARNING_RATE``): more passes or a larger

@@ -1,4 +1,4 @@
-"""How a live connector cuts frames into batches (``flows.live.Batcher``), on an injected
+"""How a live connector cuts frames into batches (``connectors.live.Batcher``), on an injected
 clock: full at ``size`` frames, or due ``flush_seconds`` after its first frame."""
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 It starts from the shipped prior (or from ``--start`` weights, or from nothing), learns
 the file's examples online as the flow learns labels people give, and writes a weights
-file that ``crisiswatch.sentiment_weights.load`` reads.
+file that ``crisiswatch.models.sentiment_weights.load`` reads.
 """
 
 from __future__ import annotations
