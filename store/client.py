@@ -46,4 +46,4 @@ def connect(url: str, retries: int = 5, fast: bool = False) -> redis.Redis:
 @functools.cache
 def lua(name: str) -> str:
     """The text of ``store/lua/{name}.lua`` (package data)."""
-    return resources.files("store").joinpath("lua", f"{name}.lua").read_text()
+    return resources.files("crisiswatch.store").joinpath("lua", f"{name}.lua").read_text()

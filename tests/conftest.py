@@ -6,6 +6,8 @@ create, even though they share one server.
 
 from __future__ import annotations
 
+import importlib.abc
+import sys
 import threading
 import time
 import uuid
@@ -26,6 +28,25 @@ from crisiswatch.connectors.importers import airline_rows, sorted_by_time
 from crisiswatch.flows.sources import ReplaySource
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis, free_port
+
+
+class _OneNamespace(importlib.abc.MetaPathFinder):
+    """Refuses ``flows``, ``store``, ... as top-level names, as an installed crisiswatch
+    does. From the repository root they would import (the folders are there), as second
+    copies of ``crisiswatch.flows`` and its siblings, and a name spelt the old way
+    (``importlib.resources.files("store")``) would pass the tests and fail every install."""
+
+    FOLDERS = frozenset({"api", "flows", "store", "response", "detectors", "worker",
+                         "connectors", "evaluation", "models"})
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if path is None and name in self.FOLDERS:
+            raise ModuleNotFoundError(f"No module named {name!r} (it is crisiswatch.{name})",
+                                      name=name)
+        return None
+
+
+sys.meta_path.insert(0, _OneNamespace())
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 AIRLINE_CSV = SHARED_DATA / "airline" / "Tweets.csv"
