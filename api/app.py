@@ -54,10 +54,10 @@ from crisiswatch.api.security import (
     reject_unknown_query,
     require,
 )
+from crisiswatch.detectors.types import SEVERITY_RANK
 from crisiswatch.store import Store, StoreError, unavailable
 
 STATIC = Path(__file__).parent / "static"
-SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
 READ = [Depends(require("read"))]
 

@@ -21,12 +21,12 @@ from crisiswatch.api import kpis
 from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.params import TimeParam, parse_time
 from crisiswatch.api.security import require
+from crisiswatch.detectors.types import SEVERITY_RANK
 from crisiswatch.response import digest as bodies
 from crisiswatch.response.playbooks import Destination
 from crisiswatch.store import Store
 
 router = APIRouter(tags=["reports"])
-RANK = {"critical": 2, "warning": 1, "info": 0}
 ALL = 100_000
 WORST = 5
 
@@ -48,7 +48,7 @@ def build_digest(store: Store, team: Team, start: float, end: float,
     published = store.events.first_times("incident.opened", ids) if ids else {}
     topics = [t for b in sorted({a["brand"] for a in docs})
               for t in store.topics(b, start, limit=1000)]
-    worst = sorted(docs, key=lambda a: (-RANK.get(a["severity"], 0), -a["first_window"]))
+    worst = sorted(docs, key=lambda a: (-SEVERITY_RANK.get(a["severity"], 0), -a["first_window"]))
     return {
         "team": team.name, "start": start, "end": end,
         "generated_at": time.time() if now is None else now,

@@ -25,7 +25,8 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-SEVERITIES = ("info", "warning", "critical")
+from crisiswatch.detectors.types import SEVERITY_ORDER
+
 SYSTEM_ACTORS = frozenset({"crisiswatch", "sla-timer"})  # not people: response.lifecycle
 
 
@@ -105,7 +106,7 @@ def incidents(docs: list[dict[str, Any]], published: dict[str, float]) -> dict[s
     severity = Counter(d["severity"] for d in docs)
     return {
         "total": len(docs),
-        "by_severity": {s: severity.get(s, 0) for s in SEVERITIES},
+        "by_severity": {s: severity.get(s, 0) for s in SEVERITY_ORDER},
         "by_kind": dict(sorted(Counter(k for d in docs for k in d["kinds"]).items())),
         "acknowledged": acknowledged,
         "resolved_by_people": resolved_people,

@@ -1,4 +1,10 @@
-"""Response models: they make /docs and /openapi.json describe every answer."""
+"""Response models: they make /docs and /openapi.json describe every answer.
+
+The incident's models (``AlertOut``, ``Explanation`` and the records inside it) say in
+HTTP what ``detectors.types.Incident`` is in code: they keep their names (the API's
+contract), take its literals from it, and tests/test_incident_contract.py holds them to
+its fields and types.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from crisiswatch.api.activation_models import ActivationOut, AuditEntry, SlaOut, SnoozeOut
-
-Severity = Literal["info", "warning", "critical"]
+from crisiswatch.detectors.support import QuietKind
+from crisiswatch.detectors.types import DetectorState, Severity, SignalKind, Tone
 
 
 class ErrorBody(BaseModel):
@@ -82,7 +88,7 @@ class WatchHit(BaseModel):
 class SignalOut(BaseModel):
     """One detector's finding, kept inside the incident it fed."""
 
-    kind: Literal["volume", "hashtag", "sentiment", "keyword", "reach", "topic", "silence"]
+    kind: SignalKind
     window_start: float
     severity: Severity
     summary: str
@@ -130,7 +136,7 @@ class PatternOut(BaseModel):
 
 class Explanation(BaseModel):
     summary: str = Field(description="the one line to read first")
-    tone: Literal["positive", "calm", "negative", "unknown"] = Field(
+    tone: Tone = Field(
         description="positive: a campaign-like burst (info); calm: no more negative than "
         "usual; negative: complaints, or evidence other than volume; unknown: too few of "
         "its posts have words of their own (handle lists, links, retweet stubs) to read")
@@ -170,8 +176,7 @@ class Explanation(BaseModel):
     quiet_reason: str | None = Field(None, description="why it pages nobody, if so: the "
                                      "brand's own post shared, spam, a few accounts, few "
                                      "people, a routine term, a pattern marked noise")
-    quiet_kind: Literal["own", "spam", "few accounts", "few voices", "quiet term",
-                        "marked noise"] | None = None
+    quiet_kind: QuietKind | None = None
     pattern: PatternOut | None = Field(None, description="what a later incident must share "
                                        "with it to be the same (feedback)")
 
@@ -209,7 +214,7 @@ class AlertOut(BaseModel):
                           "what kind of trouble, how far above the usual volume, the "
                           "hashtag, how negative (the statistics are in explanation)")
     explanation: Explanation
-    detector_state: Literal["open", "resolved"] | None = Field(
+    detector_state: DetectorState | None = Field(
         None, description="the detector's view: resolved after a quiet cool-down")
     assignee: str | None = None
     playbooks: list[ActivationOut] = Field([], description="activated playbooks")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from crisiswatch.api.models import Severity
+from crisiswatch.detectors.types import Severity
 
 
 class Quantiles(BaseModel):

@@ -14,7 +14,6 @@ import csv
 import io
 import re
 import time
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
@@ -25,6 +24,7 @@ from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.params import parse_time
 from crisiswatch.api.report_models import ReportOut
 from crisiswatch.api.security import require
+from crisiswatch.detectors.timefmt import iso
 from crisiswatch.store import Store
 
 router = APIRouter(tags=["reports"])
@@ -72,7 +72,7 @@ def build_report(store: Store, brands: list[str], start: float | None,
 
 
 def _iso(t: float | None) -> str:
-    return "" if t is None else datetime.fromtimestamp(t, UTC).isoformat()
+    return "" if t is None else iso(t)  # an open end is an empty cell
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

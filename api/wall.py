@@ -17,12 +17,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from crisiswatch.api.activation_models import SnoozeOut
-from crisiswatch.api.models import ErrorOut, Severity
+from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.security import require
+from crisiswatch.detectors.types import SEVERITY_RANK, Severity
 from crisiswatch.store import Store
 
 router = APIRouter(tags=["brands"])
-RANK = {"critical": 3, "warning": 2, "info": 1}
 SPAN_S = 86_400
 BUCKETS = 24
 
@@ -66,7 +66,7 @@ def _open(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def tile(row: dict[str, Any], snoozes: dict[tuple[str, str], dict[str, Any]]) -> dict[str, Any]:
     """One brand's row from the store as a tile: its worst open incident, its lift."""
-    opened = sorted(_open(row["incidents"]), key=lambda a: -RANK.get(a["severity"], 0))
+    opened = sorted(_open(row["incidents"]), key=lambda a: -SEVERITY_RANK.get(a["severity"], -1))
     worst = opened[0] if opened else None
     counts, expected = row["counts"], row["expected"]
     last = row.get("last")
@@ -85,7 +85,7 @@ def tile(row: dict[str, Any], snoozes: dict[tuple[str, str], dict[str, Any]]) ->
 
 
 def rank(t: dict[str, Any]) -> tuple[int, float, str]:
-    return (-RANK.get(t["severity"] or "", 0), -(t["lift"] or 0.0), t["brand"])
+    return (-SEVERITY_RANK.get(t["severity"] or "", -1), -(t["lift"] or 0.0), t["brand"])
 
 
 @router.get("/wall", response_model=WallOut, responses={503: {"model": ErrorOut}},

@@ -130,7 +130,7 @@ def _digest(observations: list[Any]) -> str:
     h = hashlib.sha256()
     for seen in observations:
         h.update(orjson.dumps(seen.record, option=orjson.OPT_SORT_KEYS))
-        for a in seen.alerts:
+        for a in seen.incidents:
             h.update(orjson.dumps(a.to_dict(), option=orjson.OPT_SORT_KEYS, default=str))
     return h.hexdigest()[:16]
 
@@ -183,7 +183,7 @@ def worker(stream: Path, cache: Path, breakdown: bool) -> dict[str, Any]:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     sizes = [len(pickle.dumps(s)) for s in list(states.values())[:200]]
     return {"windows": len(closed), "wall_s": wall, "cpu_s": cpu, "load": load_avg,
-            "alerts": len({a.id for o in observations for a in o.alerts}),
+            "alerts": len({a.id for o in observations for a in o.incidents}),
             "digest": _digest(observations), "parts": spent,
             "state_kib": statistics.median(sizes) / 1024 if sizes else 0.0,
             "code": str(Path(observe.__code__.co_filename).parent.parent)}

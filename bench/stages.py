@@ -309,7 +309,7 @@ def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float],
         seen = observe(state, b, w, stats, cfg)
         out = closing.setdefault(w, [])
         out.append(("window", b, seen.record["window_start"], seen.record))
-        out.extend(("alert", a.to_dict()) for a in seen.alerts)
+        out.extend(("incident", x) for x in seen.incidents)
     t["detectors (detectors.brand.observe)"] = time.perf_counter() - started
 
     with EmbeddedRedis() as server:
@@ -321,7 +321,7 @@ def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float],
                 if item[0] == "window":
                     writer.window(item[1], item[2], item[3])
                 else:
-                    writer.alert(item[1])
+                    writer.incident(item[1])
             writer.stats({"processed": len(items)})
             writer.execute()
         t["store writes (StoreWriter, a batch per window close)"] = \

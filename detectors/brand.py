@@ -33,7 +33,7 @@ from crisiswatch.detectors.embeddings import Embedder
 from crisiswatch.detectors.feedback import NoiseMark
 from crisiswatch.detectors.support import SupportConfig
 from crisiswatch.detectors.targeting import Lenses
-from crisiswatch.detectors.types import Alert, Signal, VolumeScore
+from crisiswatch.detectors.types import Incident, Signal, VolumeScore
 from crisiswatch.detectors.watchlist import Watchlist
 from crisiswatch.detectors.window import WindowStats
 
@@ -93,7 +93,7 @@ class Observation:
     """What one closed window produced: its series record, incident versions, topics."""
 
     record: dict[str, Any]
-    alerts: list[Alert]
+    incidents: list[Incident]
     topics: list[dict[str, Any]]
 
 
@@ -151,8 +151,8 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
 
     longest = max(cfg.volume.horizons)
     lead_in = [s for w, s in state.recent if w > window - longest]
-    alerts = incidents.step(state.incident, brand, start, cfg.window_s, stats, score, signals,
-                            baselines, cfg.incidents, lead_in, cfg.noise)
+    versions = incidents.step(state.incident, brand, start, cfg.window_s, stats, score, signals,
+                              baselines, cfg.incidents, lead_in, cfg.noise)
     if not signals:  # a burst must not become its own background
         state.background.learn(window, stats.terms.counts, cfg.background)
     state.recent.append((window, stats))
@@ -173,7 +173,7 @@ def observe(state: BrandState, brand: str, window: int, stats: WindowStats,
         "negative_share_baseline": round(baselines.negative_share, 4),
         "signals": [s.kind for s in signals],
     }
-    return Observation(record, alerts, topic_records)
+    return Observation(record, versions, topic_records)
 
 
 def _young_onset(state: BrandState, window: int, stats: WindowStats, cfg: DetectorConfig

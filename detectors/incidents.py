@@ -43,7 +43,15 @@ from crisiswatch.detectors.background import Background, BackgroundConfig
 from crisiswatch.detectors.explanation import explain, rank
 from crisiswatch.detectors.feedback import PATTERN_TAGS, NoiseMark, Pattern, marked, pattern
 from crisiswatch.detectors.support import Quiet, SupportConfig, verdict
-from crisiswatch.detectors.types import SEVERITY_ORDER, Alert, Signal, VolumeScore
+from crisiswatch.detectors.types import (
+    SEVERITY_ORDER,
+    SEVERITY_RANK,
+    Incident,
+    Severity,
+    Signal,
+    Tone,
+    VolumeScore,
+)
 from crisiswatch.detectors.window import WindowStats
 
 SIGNALS_KEPT = 20
@@ -84,7 +92,7 @@ class Baselines:
 
 @dataclass(slots=True)
 class IncidentState:
-    open: Alert | None = None
+    open: Incident | None = None  # its latest version
     stats: WindowStats = field(default_factory=WindowStats)
     peak: VolumeScore | None = None
     peak_window: float = 0.0
@@ -115,30 +123,26 @@ def step(
     cfg: IncidentConfig,
     lead_in: Sequence[WindowStats] = (),
     noise: Sequence[NoiseMark] = (),
-) -> list[Alert]:
-    """Advance the brand's incident by one window; return the alert versions to store.
+) -> list[Incident]:
+    """Advance the brand's incident by one window; return the versions to store.
 
     ``lead_in`` holds the windows just before this one: an incident that opens on an
     hour-long rise describes that hour, not only its last five minutes, so its counts,
     shares and examples agree with its "observed". ``noise``: the patterns the brand's
     team marked noise (``detectors.feedback``); an incident that repeats one is ``info``.
     """
-    out: list[Alert] = []
-    alert = state.open
+    out: list[Incident] = []
+    incident = state.open
     cooldown = max(cfg.cooldown_windows, state.hold)
-    if alert is not None and window_start - alert.last_window > cooldown * window_s:
-        alert.state = "resolved"
-        alert.updated_window = alert.last_window + (cooldown + 1) * window_s
-        out.append(_version(alert))
-        state.open = alert = None
+    if incident is not None and window_start - incident.last_window > cooldown * window_s:
+        out.append(replace(incident, state="resolved", updated_window=incident.last_window
+                           + (cooldown + 1) * window_s))
+        state.open = incident = None
     if not signals:
         return out
-    if alert is None:
-        alert = Alert(id=incident_id(brand, window_start), brand=brand, kinds=[],
-                      severity="info", state="open", first_window=window_start,
-                      last_window=window_start, window_s=window_s,
-                      updated_window=window_start)
-        state.open, state.stats, state.peak, state.windows = alert, WindowStats(), None, 0
+    if incident is None:
+        first_window, severity = window_start, "info"
+        state.stats, state.peak, state.windows = WindowStats(), None, 0
         state.signals, state.strongest, state.signal_counts = [], {}, {}
         state.hold = 0
         state.baselines = replace(baselines, hashtag_rate=dict(baselines.hashtag_rate))
@@ -147,6 +151,7 @@ def step(
             state.stats.merge(earlier)
             state.windows += 1
     else:  # a tag that joins later is compared with its rate before it joined
+        first_window, severity = incident.first_window, incident.severity
         for tag, rate in baselines.hashtag_rate.items():
             state.baselines.hashtag_rate.setdefault(tag, rate)
     state.stats.merge(stats)
@@ -161,15 +166,12 @@ def step(
         if best is None or rank(s) > rank(best):
             state.strongest[s.kind] = s
     state.signals = (state.signals + list(signals))[-SIGNALS_KEPT:]
-    alert.kinds = sorted(state.signal_counts)
-    alert.last_window = alert.updated_window = window_start
     tone, praise_p = _tone(state, cfg)
     about = _pattern(state)
     marked_noise = marked(about, noise) if noise else None
     quiet = Quiet("marked noise", marked_noise) if marked_noise \
         else _quiet_reason(state, tone, cfg)
-    alert.severity = _max_severity(
-        alert.severity, "info" if marked_noise else _severity(state, cfg, quiet))
+    severity = _max_severity(severity, "info" if marked_noise else _severity(state, cfg, quiet))
     modest = state.peak.surprise < cfg.calm_surprise
     # strong volume and hashtags together are a storm: praise must be significant to
     # call it a campaign (a few points above usual could be anything)
@@ -177,10 +179,13 @@ def step(
     demoted = (tone == "positive" and (not storm or praise_p <= cfg.positive_p)) or \
         (tone == "calm" and modest)
     if demoted:
-        alert.severity = "info"
-    alert.explanation = explain(brand, state, window_s, tone, cfg, demoted, quiet)
-    alert.explanation["pattern"] = about.to_dict()
-    out.append(_version(alert))
+        severity = "info"
+    state.open = Incident(
+        id=incident_id(brand, first_window), brand=brand, kinds=tuple(sorted(state.signal_counts)),
+        severity=severity, state="open", first_window=first_window, last_window=window_start,
+        window_s=window_s, updated_window=window_start,
+        explanation=explain(brand, state, window_s, tone, cfg, about, demoted, quiet))
+    out.append(state.open)
     return out
 
 
@@ -216,17 +221,11 @@ def _quiet_reason(state: IncidentState, tone: str, cfg: IncidentConfig) -> Quiet
     return None
 
 
-def _version(alert: Alert) -> Alert:
-    """A frozen copy of the incident as it is now (its explanation is rebuilt, never
-    mutated, on each update, so sharing it is safe)."""
-    return replace(alert, kinds=list(alert.kinds))
-
-
-def _severity(state: IncidentState, cfg: IncidentConfig, quiet: Quiet | None) -> str:
+def _severity(state: IncidentState, cfg: IncidentConfig, quiet: Quiet | None) -> Severity:
     """The strongest signal's severity, one level up when ``escalate_kinds`` kinds of
     evidence page together. A burst with a ``quiet`` reason pages nobody; a topic
     alone is a product team's news, not a page: it only corroborates other evidence."""
-    levels = {kind: SEVERITY_ORDER.index(s.severity) for kind, s in state.strongest.items()
+    levels = {kind: SEVERITY_RANK[s.severity] for kind, s in state.strongest.items()
               if kind in PRIMARY and not (quiet and kind in BURSTS)}
     strongest = max(levels.values(), default=0)
     paging = [k for k, level in levels.items() if level > 0]
@@ -237,12 +236,12 @@ def _severity(state: IncidentState, cfg: IncidentConfig, quiet: Quiet | None) ->
     return SEVERITY_ORDER[strongest]
 
 
-def _max_severity(a: str, b: str) -> str:
+def _max_severity(a: Severity, b: Severity) -> Severity:
     """Severity never drops while an incident is open: people were already paged."""
-    return a if SEVERITY_ORDER.index(a) >= SEVERITY_ORDER.index(b) else b
+    return a if SEVERITY_RANK[a] >= SEVERITY_RANK[b] else b
 
 
-def _tone(state: IncidentState, cfg: IncidentConfig) -> tuple[str, float]:
+def _tone(state: IncidentState, cfg: IncidentConfig) -> tuple[Tone, float]:
     """How an attention burst feels: ``positive``, ``calm``, ``negative`` or ``unknown``,
     and how significant its praise is (the binomial p-value of its positive mentions
     against the brand's usual positive share; 1 when there is none to speak of).

@@ -18,9 +18,9 @@ import orjson
 
 from crisiswatch.detectors.brands import BrandMatcher
 from crisiswatch.detectors.text import extract_hashtags, is_retweet_text, normalise_hashtag
-from crisiswatch.detectors.types import DeadLetter, Mention
+from crisiswatch.detectors.timefmt import iso_z
+from crisiswatch.detectors.types import RAW_KEPT, DeadLetter, Mention
 
-RAW_KEPT = 2000  # characters of the raw record kept in a dead letter
 EPOCH_MS_ABOVE = 1e11  # seconds past this are in year 5138: the value was milliseconds
 BRAND_CHARS = 200  # a brand is a name in URLs, keys and reports, not a text
 ID_CHARS = 512  # ids are keys of the duplicate filter and the store, not texts
@@ -90,10 +90,10 @@ class Parser:
             raise Invalid("missing field 'ts'")
         ts = parse_ts(ts)
         if ts < self.earliest_ts:
-            raise Invalid(f"ts {_iso(ts)} is before the earliest accepted time "
-                          f"{_iso(self.earliest_ts)} (ingest.earliest_ts)")
+            raise Invalid(f"ts {iso_z(ts)} is before the earliest accepted time "
+                          f"{iso_z(self.earliest_ts)} (ingest.earliest_ts)")
         if self.max_future_s is not None and ts > (now := self.clock()) + self.max_future_s:
-            raise Invalid(f"ts {_iso(ts)} is {ts - now:,.0f} s ahead of the clock, more than "
+            raise Invalid(f"ts {iso_z(ts)} is {ts - now:,.0f} s ahead of the clock, more than "
                           f"ingest.max_future_s ({self.max_future_s:,.0f} s): a wrong clock "
                           "or time zone?")
 
@@ -189,10 +189,6 @@ def parse_ts(value: Any) -> float:
     if ts < 0:
         raise Invalid(f"ts not a timestamp: {_clip(value)!r} (before 1970)")
     return ts
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _load(raw: bytes | str | dict) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from heapq import heapify, heappush, heappushpop
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 from zlib import crc32
 
 from crisiswatch.detectors.text import normalise_text
@@ -219,12 +219,14 @@ class Support:
                 "spam_share": round(self.spam_share, 3), "spam_authors": self.spam_authors}
 
 
-class Quiet(NamedTuple):
-    """Why an incident pages nobody: ``kind`` for machines (``own``, ``spam``,
-    ``few accounts``, ``few voices``, ``quiet term``, ``marked noise``), ``reason`` for
-    people, as its summary says it."""
+QuietKind = Literal["own", "spam", "few accounts", "few voices", "quiet term", "marked noise"]
 
-    kind: str
+
+class Quiet(NamedTuple):
+    """Why an incident pages nobody: ``kind`` for machines, ``reason`` for people, as
+    its summary says it."""
+
+    kind: QuietKind
     reason: str
 
 

@@ -27,19 +27,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-SEVERITIES = ("info", "warning", "critical")
+from crisiswatch.detectors.types import SEVERITY_ORDER, SEVERITY_RANK, Severity
 
 
 @dataclass(frozen=True)
 class WatchTerm:
     term: str
-    severity: str = "warning"  # once supported
+    severity: Severity = "warning"  # once supported
     min_count: int = 3  # mentions (over a horizon) that make a hit at all
     brands: tuple[str, ...] = ()  # empty: every brand
     support_mentions: int = 3
     support_authors: int = 2
     support_reach: int = 100_000
-    unsupported: str | None = None  # severity short of support; None: one level lower
+    unsupported: Severity | None = None  # severity short of support; None: one level lower
 
     def applies_to(self, brand: str) -> bool:
         return not self.brands or brand in self.brands
@@ -48,7 +48,7 @@ class WatchTerm:
         return (mentions >= self.support_mentions and authors >= self.support_authors) \
             or reach >= self.support_reach
 
-    def severity_for(self, mentions: int, authors: int, reach: int) -> str:
+    def severity_for(self, mentions: int, authors: int, reach: int) -> Severity:
         """The severity of a hit with this much support. ``authors`` are witnesses:
         distinct authors who tell rather than wonder, a retweet counting for the post
         it repeats. Short of support a hit is one level lower, and ``info`` with fewer
@@ -60,7 +60,7 @@ class WatchTerm:
             return self.unsupported
         if authors < min(2, self.support_authors):
             return "info"  # one voice, or only questions: a lead, not a page
-        return SEVERITIES[max(SEVERITIES.index(self.severity) - 1, 0)]
+        return SEVERITY_ORDER[max(SEVERITY_RANK[self.severity] - 1, 0)]
 
 
 @dataclass

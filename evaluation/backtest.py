@@ -31,7 +31,6 @@ from crisiswatch.evaluation.incident_table import when
 
 Change = Literal["appeared", "vanished", "severity changed", "unchanged"]
 CHANGES: tuple[Change, ...] = ("appeared", "vanished", "severity changed", "unchanged")
-SEVERITY = ("info", "warning", "critical")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crisiswatch.config.settings import Settings, load_settings
+from crisiswatch.detectors.types import SEVERITY_RANK
 from crisiswatch.evaluation import paging, replays
 from crisiswatch.evaluation.incident_table import when
 from crisiswatch.evaluation.nab_scoring import (
@@ -99,7 +100,7 @@ def evaluate(labels: list[Label], alerts: list[dict], series: dict[str, list[dic
             "start": lab.start, "ok": ok, "incidents": len(hits),
             "nab": nab["verdicts"].get(i),
             "severity": max((a["severity"] for a in hits), default=None,
-                            key=lambda s: ("info", "warning", "critical").index(s)),
+                            key=SEVERITY_RANK.__getitem__),
             "delay_minutes": round(max(first["first_window"] + window_s - lab.start, 0) / 60)
             if first else None,
             "delay_windows": int(max(first["first_window"] - lab.start, 0) // window_s)

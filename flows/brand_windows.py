@@ -54,14 +54,15 @@ from bytewax.operators import StatefulBatchLogic
 from crisiswatch.detectors.brand import BrandState, DetectorConfig, observe
 from crisiswatch.detectors.embeddings import Embedder
 from crisiswatch.detectors.feedback import NoiseMark
+from crisiswatch.detectors.timefmt import iso_z
 from crisiswatch.detectors.topics import WindowTexts
-from crisiswatch.detectors.types import Mention
+from crisiswatch.detectors.types import RAW_KEPT, Mention
 from crisiswatch.detectors.window import WindowStats
 from crisiswatch.flows.dedup import SeenIds
 from crisiswatch.flows.items import (
-    AlertItem,
     Count,
     DeadLetterItem,
+    IncidentItem,
     LateItem,
     Out,
     TopicItem,
@@ -70,7 +71,6 @@ from crisiswatch.flows.items import (
 from crisiswatch.flows.stopping import stop_requested
 
 log = logging.getLogger("crisiswatch.flow")
-RAW_KEPT = 2000  # characters of a quarantined record kept in its dead letter
 SUSPECTS_KEPT = 1000  # suspects held per brand at most; the oldest is dead-lettered beyond
 OUTVOTED = 3  # in-order mentions after a suspect that dead-letter it
 
@@ -219,8 +219,8 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
 
     def _reject(self, m: Mention, newest: float) -> list[Out]:
         """The stream went on without a suspect: dead-letter it."""
-        reason = (f"ts {_iso(m.ts)} is {m.ts - newest:,.0f} s ahead of the brand's newest "
-                  f"event time {_iso(newest)}, more than ingest.max_jump_s "
+        reason = (f"ts {iso_z(m.ts)} is {m.ts - newest:,.0f} s ahead of the brand's newest "
+                  f"event time {iso_z(newest)}, more than ingest.max_jump_s "
                   f"({self.max_jump_s:,.0f} s), and the brand's next {OUTVOTED} "
                   "mentions were not: held, then dead-lettered")
         return self._dead(f"{self.s.brand}:{m.id}:ahead", reason, m.to_dict(), 1)
@@ -228,8 +228,8 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
     def _late(self, m: Mention, window: int, watermark: float) -> LateItem:
         """A late mention, kept with why: ``GET /late`` must say what closed its window."""
         start = window * self.cfg.window_s
-        reason = (f"its window at {_iso(start)} had closed: the brand's watermark "
-                  f"{_iso(watermark)} (its newest event time less {self.lateness_s:,.0f} s "
+        reason = (f"its window at {iso_z(start)} had closed: the brand's watermark "
+                  f"{iso_z(watermark)} (its newest event time less {self.lateness_s:,.0f} s "
                   "of lateness, moving on with the wall clock while quiet) had passed its "
                   "end")
         return LateItem(f"{self.s.brand}:{m.id}", {"brand": self.s.brand,
@@ -239,7 +239,7 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
     def _quarantine_mention(self, m: Mention, window: int, e: Exception) -> list[Out]:
         log.exception("brand %r: folding mention %r into the window at %s failed; the "
                       "mention is dead-lettered", self.s.brand, m.id,
-                      _iso(window * self.cfg.window_s))
+                      iso_z(window * self.cfg.window_s))
         return self._dead(f"{self.s.brand}:{m.id}:fold",
                           f"internal error folding the mention: {type(e).__name__}: {e}",
                           m.to_dict(), 1)
@@ -325,7 +325,7 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
                 continue
             out.append(WindowItem(s.brand, seen.record["window_start"], seen.record))
             out.append(Count("processed", stats.count))
-            out.extend(AlertItem(a.to_dict()) for a in seen.alerts)
+            out.extend(IncidentItem(x) for x in seen.incidents)
             out.extend(TopicItem(t) for t in seen.topics)
         return out
 
@@ -333,17 +333,10 @@ class BrandWindows(StatefulBatchLogic[tuple[str, list[Mention]], Out, bytes]):
         start = window * self.cfg.window_s
         log.exception("brand %r: the detectors failed on the window at %s (%d mentions); "
                       "its mentions are dead-lettered and the brand's detectors start "
-                      "afresh", self.s.brand, _iso(start), stats.count)
+                      "afresh", self.s.brand, iso_z(start), stats.count)
         self.s.detectors = BrandState()
         return self._dead(f"{self.s.brand}:window:{start}",
-                          f"the detectors failed on the window at {_iso(start)}: "
+                          f"the detectors failed on the window at {iso_z(start)}: "
                           f"{type(e).__name__}: {e}",
                           {"brand": self.s.brand, "window_start": start,
                            "mentions": stats.count}, stats.count)
-
-
-def _iso(ts: float) -> str:
-    try:
-        return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
-    except (OverflowError, ValueError, OSError):
-        return repr(ts)

@@ -30,8 +30,7 @@ from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 
 from crisiswatch.detectors.embeddings import Embedder
-from crisiswatch.detectors.parse import RAW_KEPT
-from crisiswatch.detectors.types import DeadLetter, Mention
+from crisiswatch.detectors.types import RAW_KEPT, DeadLetter, Mention
 from crisiswatch.flows.brand_cap import BrandCap
 from crisiswatch.flows.brand_windows import BrandWindows, BrandWindowsState
 from crisiswatch.flows.config import FlowConfig, SentimentLoader

@@ -1,7 +1,7 @@
 """What the flow's steps hand on after the brands' windows: small frozen records, told
 apart by their type (a ``match`` in the sink and the tally), never by a tuple's length.
 
-``BrandWindows`` emits store items (``WindowItem``, ``AlertItem``, ``TopicItem``,
+``BrandWindows`` emits store items (``WindowItem``, ``IncidentItem``, ``TopicItem``,
 ``LateItem``, ``DeadLetterItem``) and ``Count``s of outcomes; the flow sums the counts
 into one ``StatsItem`` of running totals; ``flows/sinks.StoreSink`` writes the store
 items. They cross workers and snapshots by pickle, as any Bytewax item does.
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
+
+from crisiswatch.detectors.types import Incident
 
 
 class _Tagged:
@@ -34,11 +36,11 @@ class WindowItem(_Tagged):
 
 
 @dataclass(frozen=True, slots=True)
-class AlertItem(_Tagged):
-    """An incident version (``Incident.to_dict()``)."""
+class IncidentItem(_Tagged):
+    """An incident version."""
 
-    tag: ClassVar[str] = "alert"
-    alert: dict[str, Any]
+    tag: ClassVar[str] = "incident"
+    incident: Incident
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,5 +86,5 @@ class Count:
     n: int
 
 
-StoreItem = WindowItem | AlertItem | TopicItem | LateItem | DeadLetterItem | StatsItem
+StoreItem = WindowItem | IncidentItem | TopicItem | LateItem | DeadLetterItem | StatsItem
 Out = StoreItem | Count  # what a brand's windows emit (all but StatsItem)

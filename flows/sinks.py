@@ -13,9 +13,10 @@ import logging
 
 from bytewax.outputs import DynamicSink, StatelessSinkPartition
 
+from crisiswatch.detectors.types import RAW_KEPT
 from crisiswatch.flows.items import (
-    AlertItem,
     DeadLetterItem,
+    IncidentItem,
     LateItem,
     StatsItem,
     StoreItem,
@@ -26,7 +27,6 @@ from crisiswatch.store import Store, connect
 from crisiswatch.store.retry import until_done
 
 log = logging.getLogger("crisiswatch.flow")
-RAW_KEPT = 2000
 
 
 class _StorePartition(StatelessSinkPartition[StoreItem]):
@@ -65,8 +65,8 @@ class _StorePartition(StatelessSinkPartition[StoreItem]):
             match item:
                 case WindowItem(brand, start, record):
                     w.window(brand, start, record)
-                case AlertItem(alert):
-                    w.alert(alert)
+                case IncidentItem(incident):
+                    w.incident(incident)
                 case TopicItem(topic):
                     w.topic(topic)
                 case StatsItem(latest):

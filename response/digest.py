@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from crisiswatch.response.notify import _when
+from crisiswatch.response.notify import when
 from crisiswatch.response.playbooks import Destination
 
 FORMATS = ("json", "slack", "teams", "email")
@@ -42,7 +42,7 @@ def lines(d: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def title(d: dict[str, Any]) -> str:
-    return (f"crisiswatch digest for {d['team']}: {_when(d['start'])} to {_when(d['end'])}")
+    return (f"crisiswatch digest for {d['team']}: {when(d['start'])} to {when(d['end'])}")
 
 
 def _topics(d: dict[str, Any]) -> list[str]:

@@ -3,21 +3,18 @@
 The detector's summary leads with the evidence a statistician checks ("p = 1.4e-113");
 the person on call first needs what kind of trouble it is, how big, about what, and how
 angry: "Outage complaints: 7.9x the usual volume, #northwinddown, 53% negative". This
-is that line, a pure function of the incident document (its ``kinds`` and
-``explanation``), so the dashboard, the API and every message say the same thing. The
-statistics stay in the explanation, under the headline.
-
->>> headline({"kinds": ["volume", "hashtag"], "explanation": {"tone": "negative",
-...     "lift": 7.94, "observed": 127, "expected": 16.0, "negative_share": 0.53,
-...     "hashtags": [{"tag": "northwinddown", "count": 80, "lift": None}],
-...     "top_terms": [["outage", 40], ["app", 30]]}})
-'Outage complaints: 7.9× the usual volume, #northwinddown, 53% negative'
+is that line, a pure function of the incident (its ``kinds`` and ``explanation``),
+stored with each version (``StoreWriter.incident``), so the dashboard, the API and
+every message say the same thing. The statistics stay in the explanation, under the
+headline.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from crisiswatch.detectors.types import Explanation, Incident
 
 # What people complain about, told by the incident's characteristic words: the first
 # category with a word among its top terms, hashtags or topic terms names the headline.
@@ -36,24 +33,30 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def headline(incident: dict[str, Any]) -> str:
+def headline(incident: Incident) -> str:
     """``<what>: <how much>, <about what>, <how negative>`` (the parts it has)."""
-    ex = incident.get("explanation") or {}
-    kinds = list(incident.get("kinds") or [])
+    ex, kinds = incident.explanation, incident.kinds
     parts = [p for p in (_volume(ex, kinds), _tag(ex), _tone(ex)) if p]
     return f"{_subject(ex, kinds)}: {', '.join(parts)}" if parts else _subject(ex, kinds)
 
 
-def _words(ex: dict[str, Any]) -> list[str]:
+def stored_headline(doc: dict[str, Any]) -> str:
+    """The headline stored with an incident document; for one stored before headlines
+    were, made now; none for a document that holds no incident (a vanished one's id)."""
+    if doc.get("headline"):
+        return str(doc["headline"])
+    return headline(Incident.from_dict(doc)) if "explanation" in doc else ""
+
+
+def _words(ex: Explanation) -> list[str]:
     """The incident's characteristic words, strongest first."""
-    words = [str(t).lower() for t, *_ in ex.get("top_terms") or []]
-    words += [str(h.get("tag", "")).lower() for h in ex.get("hashtags") or []]
-    words += [str(t).lower() for topic in ex.get("topics") or []
-              for t in topic.get("terms") or []]
+    words = [t.lower() for t, _ in ex.top_terms]
+    words += [h.tag.lower() for h in ex.hashtags]
+    words += [t.lower() for topic in ex.topics for t in topic.terms]
     return words
 
 
-def _category(ex: dict[str, Any]) -> str | None:
+def _category(ex: Explanation) -> str | None:
     words = _words(ex)
     for name, cues in CATEGORIES:
         for cue in cues:
@@ -70,17 +73,15 @@ QUIET_SUBJECTS = {"own": "Your own post being shared", "spam": "Spam",
                   "marked noise": "Marked noise before"}
 
 
-def _subject(ex: dict[str, Any], kinds: list[str]) -> str:
-    quiet = QUIET_SUBJECTS.get(ex.get("quiet_kind") or "")
+def _subject(ex: Explanation, kinds: tuple[str, ...]) -> str:
+    quiet = QUIET_SUBJECTS.get(ex.quiet_kind or "")
     if quiet:
         return quiet
-    hits = ex.get("watchlist_hits") or []
-    if hits:
-        return f"Watchlist: “{hits[0].get('term', '?')}”"
-    tone = ex.get("tone")
-    if tone == "positive":
+    if ex.watchlist_hits:
+        return f"Watchlist: “{ex.watchlist_hits[0].term}”"
+    if ex.tone == "positive":
         return "Praise and buzz"
-    if tone == "negative" or kinds == ["sentiment"]:
+    if ex.tone == "negative" or kinds == ("sentiment",):
         category = _category(ex)
         return f"{category} complaints" if category else "Complaints"
     if "silence" in kinds:
@@ -88,33 +89,29 @@ def _subject(ex: dict[str, Any], kinds: list[str]) -> str:
     return "Attention spike"
 
 
-def _volume(ex: dict[str, Any], kinds: list[str]) -> str | None:
-    lift, observed = ex.get("lift"), ex.get("observed")
-    if not isinstance(lift, (int, float)) or not ({"volume", "hashtag"} & set(kinds)):
+def _volume(ex: Explanation, kinds: tuple[str, ...]) -> str | None:
+    lift = ex.lift
+    if not ({"volume", "hashtag"} & set(kinds)):
         return None
     if lift < 1:
         return f"{lift:.0%} of the usual volume"
-    if not ex.get("expected"):  # nothing expected: a ratio says nothing
-        return f"{observed} mentions where none are usual"
+    if not ex.expected:  # nothing expected: a ratio says nothing
+        return f"{ex.observed} mentions where none are usual"
     return f"{lift:.1f}× the usual volume" if lift < 10 else f"{lift:,.0f}× the usual volume"
 
 
-def _tag(ex: dict[str, Any]) -> str | None:
+def _tag(ex: Explanation) -> str | None:
     """The hashtag the burst is about: the one furthest above its own baseline (a new
     one first), else the most frequent."""
-    tags = ex.get("hashtags") or []
-    if tags:
-        best = max(tags, key=lambda t: (t.get("lift") is None, t.get("lift") or 0,
-                                        t.get("count", 0)))
-        return f"#{best.get('tag')}"
-    top = ex.get("top_hashtags") or []
-    return f"#{top[0][0]}" if top else None
+    if ex.hashtags:
+        best = max(ex.hashtags, key=lambda t: (t.lift is None, t.lift or 0, t.count))
+        return f"#{best.tag}"
+    return f"#{ex.top_hashtags[0][0]}" if ex.top_hashtags else None
 
 
-def _tone(ex: dict[str, Any]) -> str | None:
-    tone, neg = ex.get("tone"), ex.get("negative_share")
-    if tone == "unknown":
+def _tone(ex: Explanation) -> str | None:
+    if ex.tone == "unknown":
         return "tone unclear"
-    if tone == "positive" and isinstance(ex.get("positive_share"), (int, float)):
-        return f"{ex['positive_share']:.0%} positive"
-    return f"{neg:.0%} negative" if isinstance(neg, (int, float)) else None
+    if ex.tone == "positive":
+        return f"{ex.positive_share:.0%} positive"
+    return f"{ex.negative_share:.0%} negative"

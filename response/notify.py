@@ -16,22 +16,21 @@ envelope and text as JSON; the delivery worker speaks SMTP).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from crisiswatch.response.headline import headline
+from crisiswatch.detectors.timefmt import iso, minute
+from crisiswatch.response.headline import stored_headline
 from crisiswatch.response.playbooks import Destination
 
 SEVERITY_MARK = {"critical": ":rotating_light:", "warning": ":warning:",
                  "info": ":information_source:"}
 
 
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+def when(ts: float | None) -> str:
+    """A time in a message, for people (``-``: none)."""
+    return "-" if ts is None else minute(ts)
 
 
 def incident_digest(incident: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +104,7 @@ class _Text:
     def summary(self) -> str:
         """The headline in plain words, then the detector's own line."""
         said = (self.incident.get("explanation") or {}).get("summary") or "(no summary)"
-        return f"{self.incident.get('headline') or headline(self.incident)}\n{said}"
+        return f"{stored_headline(self.incident)}\n{said}"
 
     @property
     def why(self) -> str | None:
@@ -113,7 +112,7 @@ class _Text:
 
     def facts(self) -> list[tuple[str, str]]:
         return [("Kinds", ", ".join(self.incident.get("kinds") or [])),
-                ("Respond by", _when(self.respond_by)),
+                ("Respond by", when(self.respond_by)),
                 ("Assignee", self.assignee or "unassigned"),
                 ("Incident", _id(self.incident))]
 
@@ -197,7 +196,7 @@ def _pagerduty(dest: Destination, *, incident: dict[str, Any], key: str, playboo
     ex = incident.get("explanation") or {}
     sev = str(incident.get("severity", "info"))
     brand = str(incident.get("brand", "?"))
-    summary = f"[{sev.upper()}] {brand}: {incident.get('headline') or headline(incident)}"
+    summary = f"[{sev.upper()}] {brand}: {stored_headline(incident)}"
     details = {
         "incident": _id(incident), "explanation": ex.get("summary"), "playbook": playbook,
         "step": step, "reasons": reasons,
@@ -205,16 +204,17 @@ def _pagerduty(dest: Destination, *, incident: dict[str, Any], key: str, playboo
         "lift": ex.get("lift"), "surprise": ex.get("surprise"),
         "negative_share": ex.get("negative_share"), "reach": ex.get("reach"),
         "top_hashtags": ex.get("top_hashtags"), "top_terms": ex.get("top_terms"),
-        "assignee": assignee, "respond_by": _when(respond_by) if respond_by else None,
+        "assignee": assignee, "respond_by": when(respond_by) if respond_by else None,
         "staffing": staffing["summary"] if staffing else None, "idempotency_key": key,
     }
+    at = incident.get("updated_window") or incident.get("last_window")
     event: dict[str, Any] = {
         "routing_key": dest.routing_key, "event_action": "trigger",
         "dedup_key": pagerduty_dedup_key(incident),
         "payload": {
             "summary": summary[:PAGERDUTY_SUMMARY_MAX], "source": f"crisiswatch/{brand}",
             "severity": PAGERDUTY_SEVERITY.get(sev, "info"),
-            "timestamp": _iso(incident.get("updated_window") or incident.get("last_window")),
+            "timestamp": None if at is None else iso(at),
             "component": brand, "group": playbook,
             "class": ",".join(incident.get("kinds") or []) or "incident",
             "custom_details": {k: v for k, v in details.items() if v is not None}},
@@ -236,6 +236,3 @@ def follow_up(dest: Destination, incident_id: str, action: str) -> str:
     return orjson.dumps({"routing_key": dest.routing_key, "event_action": action,
                          "dedup_key": incident_id[:PAGERDUTY_DEDUP_MAX]}).decode()
 
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, UTC).isoformat()

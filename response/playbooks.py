@@ -19,7 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-SEVERITY_ORDER = ("info", "warning", "critical")
+from crisiswatch.detectors.types import SEVERITY_RANK, Severity
+
 NEGATIVE_BELOW = -0.05  # VADER's convention for a negative compound score
 
 
@@ -63,7 +64,7 @@ class AuthorCondition:
 class Conditions:
     brands: tuple[str, ...] = ()  # globs, case-insensitive
     kinds: tuple[str, ...] = ()
-    min_severity: str | None = None
+    min_severity: Severity | None = None
     keywords: tuple[str, ...] = ()  # in terms, tags, watchlist hits, topics; * = any letters
     watchlist: tuple[str, ...] = ()  # globs over watchlist hit terms; "*" = any hit
     author: AuthorCondition | None = None
@@ -149,9 +150,9 @@ def _severity(c: Conditions, incident: dict[str, Any]) -> Verdict:
     if c.min_severity is None:
         return None
     sev = incident.get("severity")
-    if sev not in SEVERITY_ORDER:
+    if sev not in SEVERITY_RANK:
         return False
-    ok = SEVERITY_ORDER.index(sev) >= SEVERITY_ORDER.index(c.min_severity)
+    ok = SEVERITY_RANK[sev] >= SEVERITY_RANK[c.min_severity]
     return f"severity {sev} >= {c.min_severity}" if ok else False
 
 

@@ -93,8 +93,8 @@ class Store(Reads):
         return self.r.register_script(lua("bucket"))
 
     @functools.cached_property
-    def _alert_script(self) -> Any:
-        return self.r.register_script(lua("alert"))
+    def _incident_script(self) -> Any:
+        return self.r.register_script(lua("incident"))
 
     @functools.cached_property
     def _claim(self) -> Any:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from crisiswatch.response.headline import headline
+from crisiswatch.response.headline import stored_headline
 from crisiswatch.response.lifecycle import Change, Snapshot
 from crisiswatch.store.events import EVENTS_KEPT
 
@@ -28,21 +28,21 @@ class Lifecycle:
     def __init__(self, store: Store) -> None:
         self.s = store
 
-    def _keys(self, alert_id: str) -> tuple[str, str, str]:
+    def _keys(self, incident_id: str) -> tuple[str, str, str]:
         k = self.s.keys
-        return k.life(alert_id), k.audit(alert_id), k.act(alert_id)
+        return k.life(incident_id), k.audit(incident_id), k.act(incident_id)
 
-    def snapshot(self, alert_id: str, client: Any = None) -> Snapshot:
-        life, _, act = self._keys(alert_id)
+    def snapshot(self, incident_id: str, client: Any = None) -> Snapshot:
+        life, _, act = self._keys(incident_id)
         c = client if client is not None else self.s.r
-        return _snapshot(alert_id, c.hgetall(life), c.hgetall(act))
+        return _snapshot(incident_id, c.hgetall(life), c.hgetall(act))
 
-    def audit(self, alert_id: str) -> list[dict[str, Any]]:
-        return [orjson.loads(x) for x in self.s.r.lrange(self._keys(alert_id)[1], 0, -1)]
+    def audit(self, incident_id: str) -> list[dict[str, Any]]:
+        return [orjson.loads(x) for x in self.s.r.lrange(self._keys(incident_id)[1], 0, -1)]
 
-    def note(self, alert_id: str, entry: dict[str, Any]) -> None:
+    def note(self, incident_id: str, entry: dict[str, Any]) -> None:
         """Append to the audit trail without a state change (delivery outcomes)."""
-        self.s.r.rpush(self._keys(alert_id)[1], orjson.dumps(entry))
+        self.s.r.rpush(self._keys(incident_id)[1], orjson.dumps(entry))
 
     def merge(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The read model: each detector document with the people's side merged in."""
@@ -62,7 +62,7 @@ class Lifecycle:
             doc["feedback"] = orjson.loads(verdicts[n]) if verdicts[n] else None
             life, audit, act = raw[3 * n: 3 * n + 3]
             snap = _snapshot(doc["id"], life, act)
-            doc.setdefault("headline", headline(doc))  # stored before headlines were
+            doc["headline"] = stored_headline(doc)
             doc["detector_state"] = doc["state"]
             doc["state"] = snap.state or doc["state"]
             doc["assignee"] = snap.assignee
@@ -74,26 +74,26 @@ class Lifecycle:
             doc["audit"] = [orjson.loads(x) for x in audit]
         return docs
 
-    def transact(self, alert_id: str,
+    def transact(self, incident_id: str,
                  decide: Callable[[Snapshot], Change | None]) -> Change | None:
         """Read the lifecycle, let ``decide`` (pure) say what changes, and write it all
         at once; if anyone wrote the lifecycle meanwhile, read again and decide again
         (``Redis.transaction``: WATCH, read, MULTI, EXEC, again on a WatchError)."""
-        life, _, act = self._keys(alert_id)
+        life, _, act = self._keys(incident_id)
 
         def attempt(pipe: Any) -> Change | None:
-            change = decide(self.snapshot(alert_id, pipe))
+            change = decide(self.snapshot(incident_id, pipe))
             if change is None:
                 pipe.reset()  # nothing to write: unwatch, and EXEC nothing
                 return None
             pipe.multi()
-            self._write(pipe, alert_id, change)
+            self._write(pipe, incident_id, change)
             return change
 
         return self.s.r.transaction(attempt, life, act, value_from_callable=True)
 
-    def _write(self, pipe: Any, alert_id: str, change: Change) -> None:
-        life, audit, act = self._keys(alert_id)
+    def _write(self, pipe: Any, incident_id: str, change: Change) -> None:
+        life, audit, act = self._keys(incident_id)
         fields: dict[str, Any] = {"updated": time.time()}
         if change.state is not None:
             fields["state"] = change.state
@@ -108,16 +108,16 @@ class Lifecycle:
             pipe.rpush(audit, *(orjson.dumps(e) for e in change.audit))
         self.s.outbox.queue(pipe, change.messages)
         for name, due in change.timers.items():
-            self.s.timers.set(pipe, alert_id, name, due)
+            self.s.timers.set(pipe, incident_id, name, due)
         for kind, data in change.events:
             pipe.xadd(self.s.keys.events, {"type": kind, "data": orjson.dumps(data)},
                       maxlen=EVENTS_KEPT, approximate=True)
 
 
-def _snapshot(alert_id: str, life: dict[bytes, bytes], act: dict[bytes, bytes]) -> Snapshot:
+def _snapshot(incident_id: str, life: dict[bytes, bytes], act: dict[bytes, bytes]) -> Snapshot:
     life_s = {k.decode(): v.decode() for k, v in life.items()}
     ack = life_s.get("acknowledged_at")
-    return Snapshot(incident_id=alert_id, state=life_s.get("state"),
+    return Snapshot(incident_id=incident_id, state=life_s.get("state"),
                     assignee=life_s.get("assignee"),
                     acknowledged_at=float(ack) if ack else None,
                     activations={k.decode(): orjson.loads(v) for k, v in sorted(act.items())})

@@ -176,8 +176,8 @@ class Timers:
         self.s = store
         self.key = store.keys.sla
 
-    def set(self, pipe: Any, alert_id: str, playbook: str, due: float | None) -> None:
-        member = f"{alert_id}|{playbook}"
+    def set(self, pipe: Any, incident_id: str, playbook: str, due: float | None) -> None:
+        member = f"{incident_id}|{playbook}"
         if due is None:
             pipe.zrem(self.key, member)
         else:
@@ -188,8 +188,8 @@ class Timers:
         raw = self.s._claim(keys=[self.key], args=[now, now + lease_s, n])
         return [tuple(m.decode().split("|", 1)) for m in raw]  # type: ignore[misc]
 
-    def due(self, alert_id: str, playbook: str) -> float | None:
-        return self.s.r.zscore(self.key, f"{alert_id}|{playbook}")
+    def due(self, incident_id: str, playbook: str) -> float | None:
+        return self.s.r.zscore(self.key, f"{incident_id}|{playbook}")
 
     def count(self) -> int:
         return self.s.r.zcard(self.key)

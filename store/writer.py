@@ -11,6 +11,7 @@ from crisiswatch.response.headline import headline
 from crisiswatch.store.events import EVENTS_KEPT
 
 if TYPE_CHECKING:
+    from crisiswatch.detectors.types import Incident
     from crisiswatch.store.core import Store
 
 TOPICS_KEPT = 1_000  # topics per brand; the least recently seen go first
@@ -32,16 +33,17 @@ class StoreWriter:
         self.pipe.hset(self.keys.series(brand), str(int(start)), orjson.dumps(record))
         self.pipe.zadd(self.keys.series_idx(brand), {str(int(start)): start})
 
-    def alert(self, alert: dict[str, Any]) -> None:
-        """Store an incident version and publish incident.opened/updated/resolved. The
-        plain-language ``headline`` goes with it, so the event that the dashboard and
-        the wall read carries the same line as the API and the messages."""
-        k = self.keys
-        alert = {**alert, "headline": headline(alert)}
-        self.s._alert_script(
-            keys=[k.alert(alert["id"]), k.alerts(), k.alerts(alert["brand"]), k.events],
-            args=[orjson.dumps(alert), alert["id"], alert["last_window"], alert["state"],
-                  alert["updated_window"], EVENTS_KEPT],
+    def incident(self, incident: Incident) -> None:
+        """Store an incident version (``Incident.to_dict``) and publish
+        incident.opened/updated/resolved. The plain-language ``headline`` goes with it,
+        so the event that the dashboard and the wall read carries the same line as the
+        API and the messages."""
+        k, x = self.keys, incident
+        doc = {**x.to_dict(), "headline": headline(x)}
+        self.s._incident_script(
+            keys=[k.alert(x.id), k.alerts(), k.alerts(x.brand), k.events],
+            args=[orjson.dumps(doc), x.id, x.last_window, x.state, x.updated_window,
+                  EVENTS_KEPT],
             client=self.pipe)
 
     def topic(self, record: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from crisiswatch.config.settings import load_settings
 from crisiswatch.connectors import demo
+from crisiswatch.detectors.types import Incident
 from crisiswatch.response.playbooks import PlaybookSet
 from crisiswatch.store import Store
 from crisiswatch.store.embedded import EmbeddedRedis
@@ -41,7 +42,7 @@ def test_airline_incidents_activate_the_expected_playbooks(airline_store: Store,
     docs = [airline_store.detector_alert(a["id"]) for a in airline_store.alerts(limit=1000)]
     w = store.writer()
     for doc in sorted(docs, key=lambda d: d["first_window"]):
-        w.alert(doc)
+        w.incident(Incident.from_dict(doc))
     w.execute()
     engine = ActivationEngine(store, shipped(), load_settings().staffing.model())
     engine.drain()

@@ -79,5 +79,5 @@ def test_a_late_mention_says_why_on_get_late(
            redis_server.url)
     [late] = api.get("/late").json()
     assert late["id"] == "old"
-    assert late["reason"].startswith("its window at 2023-11-14T22:15:00+00:00 had closed: "
+    assert late["reason"].startswith("its window at 2023-11-14T22:15:00Z had closed: "
                                      "the brand's watermark 2023-11-14T22:3")

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from crisiswatch.api.security import SecurityConfig
+from crisiswatch.detectors.types import Incident
 from crisiswatch.response import lifecycle
 from crisiswatch.response.lifecycle import Context
 from crisiswatch.response.staffing import StaffingConfig
@@ -217,7 +218,7 @@ def test_a_new_incident_and_its_updates_appear_without_a_reload(tab: Page,
     doc = incident("pushed-1", brand="Delta", severity="critical",
                    summary="Delta: 120 mentions in 60 min against 20.0 expected (pushed)")
     w = dash_store.writer()
-    w.alert(doc)
+    w.incident(Incident.from_dict(doc))
     w.execute()
     item = page.locator("#incident-list li[data-id='pushed-1']")
     item.wait_for(timeout=10_000)
@@ -239,8 +240,9 @@ def test_a_new_incident_and_its_updates_appear_without_a_reload(tab: Page,
                            f".textContent !== {before!r}")  # it ticks
 
     w = dash_store.writer()
-    w.alert(incident("pushed-1", brand="Delta", severity="critical", state="resolved",
-                     window=3, summary="Delta: quiet again (pushed)"))
+    w.incident(Incident.from_dict(incident("pushed-1", brand="Delta", severity="critical",
+                                           state="resolved", window=3,
+                                           summary="Delta: quiet again (pushed)")))
     w.execute()
     page.wait_for_function("document.querySelector(\"li[data-id='pushed-1']\")"
                            ".textContent.includes('quiet again')")

@@ -199,11 +199,11 @@ def test_a_lasting_spike_is_one_incident_that_resolves_after_the_cooldown() -> N
     assert versions[-1].first_window == 900.0 and versions[-1].last_window == 7 * 300.0
     assert versions[-1].severity == "critical"
     explanation = versions[-1].explanation
-    assert explanation["observed"] == 80 and explanation["expected"] == 10.0
-    assert explanation["top_hashtags"][0] == ("fleek", 5)
-    assert "once in 10^20.0 windows" in explanation["score_meaning"]
-    assert explanation["examples"]
-    assert explanation["signal_counts"] == {"volume": 5}
+    assert explanation.observed == 80 and explanation.expected == 10.0
+    assert explanation.top_hashtags[0] == ("fleek", 5)
+    assert "once in 10^20.0 windows" in explanation.score_meaning
+    assert explanation.examples
+    assert explanation.signal_counts == {"volume": 5}
 
 
 def test_incident_ids_are_stable_so_a_re_emitted_window_updates_the_same_incident() -> None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from crisiswatch.config.digests import DigestSettings
+from crisiswatch.detectors.types import Incident
 from crisiswatch.response import lifecycle
 from crisiswatch.response.headline import headline
 from crisiswatch.store import Store
@@ -30,25 +32,27 @@ playbooks:
 
 
 def test_headlines_say_what_how_much_and_how_negative() -> None:
-    assert headline(incident()) == "Outage complaints: 6.0× the usual volume, #acmedown, " \
-        "60% negative"
-    calm = incident(tone="calm", top_terms=[["game", 9]], hashtags=[], top_hashtags=[],
-                    negative_share=0.2, lift=14.2)
-    assert headline(calm) == "Attention spike: 14× the usual volume, 20% negative"
-    praise = incident(tone="positive", positive_share=0.7, hashtags=[],
-                      top_hashtags=[["launch", 9]])
-    assert headline(praise) == "Praise and buzz: 6.0× the usual volume, #launch, 70% positive"
-    watch = incident(watchlist_hits=[{"term": "lawsuit", "severity": "critical", "count": 4}],
-                     kinds=("keyword",))
-    assert headline(watch).startswith("Watchlist: “lawsuit”: #acmedown")
+    def said(**doc: Any) -> str:
+        return headline(Incident.from_dict(incident(**doc)))
+
+    assert said() == "Outage complaints: 6.0× the usual volume, #acmedown, 60% negative"
+    assert said(tone="calm", top_terms=[["game", 9]], hashtags=[], top_hashtags=[],
+                negative_share=0.2, lift=14.2) == \
+        "Attention spike: 14× the usual volume, 20% negative"
+    assert said(tone="positive", positive_share=0.7, hashtags=[],
+                top_hashtags=[["launch", 9]]) == \
+        "Praise and buzz: 6.0× the usual volume, #launch, 70% positive"
+    assert said(watchlist_hits=[{"term": "lawsuit", "severity": "critical", "count": 4}],
+                kinds=("keyword",)).startswith("Watchlist: “lawsuit”: #acmedown")
 
 
 def test_digest_counts_incidents_and_goes_to_each_channel_once(store: Store,
                                                                 tmp_path: Path) -> None:
     playbooks = playbook_file(tmp_path, PLAYBOOKS)
     w = store.writer()
-    w.alert(incident("a-1", severity="critical"))
-    w.alert(incident("g-1", brand="Globex", severity="warning", top_terms=[["refund", 3]]))
+    w.incident(Incident.from_dict(incident("a-1", severity="critical")))
+    w.incident(Incident.from_dict(incident("g-1", brand="Globex", severity="warning",
+                                           top_terms=[["refund", 3]])))
     w.execute()
     store.lifecycle.transact("a-1", lambda s: lifecycle.acknowledge(s, "ana", "", time.time()))
     day = (T0 - 3600, T0 + 86_400)

@@ -15,7 +15,7 @@ from crisiswatch.config.settings import load_settings
 from crisiswatch.flows.brand_windows import BrandWindows, BrandWindowsState
 from crisiswatch.flows.dedup import SeenIds
 from crisiswatch.flows.idle_brands import PackedWhenIdle
-from crisiswatch.flows.items import AlertItem, Count, WindowItem
+from crisiswatch.flows.items import Count, IncidentItem, WindowItem
 
 CFG = flow_config(load_settings())
 T0 = 1_700_000_000 - 1_700_000_000 % 300
@@ -43,7 +43,7 @@ def mention(i: int, ts: float, brand: str = "Acme", text: str = "my flight is la
 
 
 def published(out: Any) -> list[Any]:
-    return [x for x in out if isinstance(x, WindowItem | AlertItem | Count)]
+    return [x for x in out if isinstance(x, WindowItem | IncidentItem | Count)]
 
 
 def test_a_brand_packed_whenever_it_is_quiet_publishes_what_a_live_one_does() -> None:

@@ -131,7 +131,7 @@ def test_a_brand_whose_detectors_raise_is_quarantined_and_every_other_brand_goes
 def _iso(ts: float) -> str:
     from datetime import UTC, datetime
 
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # Every record found to stop the flow or ruin a brand, as a collector sent it.

@@ -103,7 +103,7 @@ def run_brand(windows: list[WindowStats], cfg: brand.DetectorConfig) -> list:
     state = brand.BrandState()
     versions = []
     for i, w in enumerate(windows):
-        versions += brand.observe(state, "B", 1000 + i, w, cfg).alerts
+        versions += brand.observe(state, "B", 1000 + i, w, cfg).incidents
     return versions
 
 
@@ -120,8 +120,8 @@ def test_a_campaign_burst_is_reported_as_positive_with_severity_info() -> None:
     versions = run_brand(ordinary_day() + burst, cfg)
     assert versions
     last = versions[-1]
-    assert last.severity == "info" and last.explanation["positive"]
-    assert "positive burst" in last.explanation["summary"]
+    assert last.severity == "info" and last.explanation.positive
+    assert "positive burst" in last.explanation.summary
     assert {"volume", "hashtag"} <= set(last.kinds)
 
 
@@ -135,11 +135,11 @@ def test_the_same_burst_turning_negative_is_a_crisis_with_fused_evidence() -> No
     assert set(last.kinds) == {"hashtag", "sentiment", "volume"}
     assert last.severity == "critical"  # three kinds of evidence agree
     e = last.explanation
-    assert not e["positive"]
-    assert e["negative_share"] > 0.9 and 0.3 < e["negative_share_baseline"] < 0.4
-    assert e["hashtags"][0]["tag"] == "fleetfail"
-    assert e["signal_counts"]["volume"] >= 1
-    assert 3 <= len(e["examples"]) <= 5
+    assert not e.positive
+    assert e.negative_share > 0.9 and 0.3 < e.negative_share_baseline < 0.4
+    assert e.hashtags[0].tag == "fleetfail"
+    assert e.signal_counts["volume"] >= 1
+    assert 3 <= len(e.examples) <= 5
 
 
 def test_a_complaint_from_a_large_audience_is_its_own_signal() -> None:
@@ -147,9 +147,9 @@ def test_a_complaint_from_a_large_audience_is_its_own_signal() -> None:
     loud = window_of(10, 0.4, start=10**6)
     loud.add(mention(10**7, -0.6, followers=2_500_000, text="worst airline ever"))
     versions = run_brand([*ordinary_day(), loud], cfg)
-    assert [v.kinds for v in versions] == [["reach"]]
+    assert [v.kinds for v in versions] == [("reach",)]
     assert versions[0].severity == "critical"
-    assert versions[0].explanation["loudest_complaints"][0]["followers"] == 2_500_000
+    assert versions[0].explanation.loudest_complaints[0].followers == 2_500_000
 
 
 def test_severity_never_drops_while_an_incident_is_open() -> None:
@@ -243,7 +243,7 @@ def test_a_burst_of_a_tag_declared_routine_for_its_brand_is_info_not_a_page() ->
              for name, cfg in (("routine", routine_cfg), ("other", settings.detector_config()))}
     assert found["other"] and found["other"][-1].severity == "warning"
     assert found["routine"] and all(a.severity == "info" for a in found["routine"])
-    assert "routine for this brand" in found["routine"][-1].explanation["summary"]
+    assert "routine for this brand" in found["routine"][-1].explanation.summary
 
 
 def test_a_burst_twice_the_size_of_yesterdays_at_this_time_is_not_recurring() -> None:
@@ -299,8 +299,8 @@ def test_a_storm_of_unknown_tone_keeps_the_severity_its_evidence_earns() -> None
     cfg = brand.DetectorConfig(window_s=300)
     storm = [unreadable_window(60, ("dumpb",), 10**6 + i * 100) for i in range(3)]
     last = run_brand(ordinary_day() + storm, cfg)[-1]
-    assert last.explanation["tone"] == "unknown" and last.severity in ("warning", "critical")
-    assert "#dumpb" in last.explanation["summary"]
+    assert last.explanation.tone == "unknown" and last.severity in ("warning", "critical")
+    assert "#dumpb" in last.explanation.summary
 
 
 def test_a_storm_a_little_more_positive_than_usual_is_not_called_a_campaign() -> None:
@@ -311,9 +311,9 @@ def test_a_storm_a_little_more_positive_than_usual_is_not_called_a_campaign() ->
         w.merge(window_of(17, -0.5, ("stormtag",), start=2 * 10**6 + i * 100))
         storm.append(w)
     last = run_brand(ordinary_day() + storm, cfg)[-1]
-    assert last.explanation["tone"] == "positive"
+    assert last.explanation.tone == "positive"
     assert last.severity != "info"
-    assert "not enough to explain this volume" in last.explanation["summary"]
+    assert "not enough to explain this volume" in last.explanation.summary
 
 
 def test_reach_and_sentiment_do_not_wait_for_the_volume_warm_up() -> None:
@@ -327,7 +327,7 @@ def test_reach_and_sentiment_do_not_wait_for_the_volume_warm_up() -> None:
     for i, w in enumerate([*first_hour, loud, *ordinary_day(12), *sour]):
         out = brand.observe(state, "B", 1000 + i, w, cfg)
         assert out.record["warming_up"]  # the volume baseline is a few hours old at most
-        versions += out.alerts
+        versions += out.incidents
     kinds = {k for v in versions for k in v.kinds}
     assert {"reach", "sentiment"} <= kinds
-    assert any(v.severity == "critical" and v.kinds == ["reach"] for v in versions)
+    assert any(v.severity == "critical" and v.kinds == ("reach",) for v in versions)

@@ -84,10 +84,10 @@ def test_a_silence_is_an_info_incident_that_says_how_low_and_what_to_check() -> 
     state, alerts = BrandState(), []
     for i in range(3 * DAY + HOUR):
         n = 40 if i < 3 * DAY else 1
-        alerts += observe(state, "B", 5_666_688 + i, WindowStats(count=n), cfg).alerts
+        alerts += observe(state, "B", 5_666_688 + i, WindowStats(count=n), cfg).incidents
     (first, *_) = [a for a in alerts if a.first_window >= (5_666_688 + 3 * DAY) * 300]
-    assert first.kinds == ["silence"] and first.severity == "info"
-    assert "check that the source is live" in first.explanation["summary"]
-    assert "a count this low" in first.explanation["score_meaning"]
-    assert first.explanation["observed"] < first.explanation["expected"] / 2
-    assert all(a.kinds == ["silence"] for a in alerts)  # and nothing before it
+    assert first.kinds == ("silence",) and first.severity == "info"
+    assert "check that the source is live" in first.explanation.summary
+    assert "a count this low" in first.explanation.score_meaning
+    assert first.explanation.observed < first.explanation.expected / 2
+    assert all(a.kinds == ("silence",) for a in alerts)  # and nothing before it

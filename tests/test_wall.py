@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from crisiswatch.api.security import SecurityConfig
+from crisiswatch.detectors.types import Incident
 from crisiswatch.response.staffing import StaffingConfig
 from crisiswatch.store import Store, connect
 from crisiswatch.worker.activation import ActivationEngine, load
@@ -53,7 +54,7 @@ def calm_day(store: Store, brands: list[str], spike: dict[str, float] | None = N
 
 def write(store: Store, doc: dict[str, Any]) -> None:
     w = store.writer()
-    w.alert(doc)
+    w.incident(Incident.from_dict(doc))
     w.execute()
 
 

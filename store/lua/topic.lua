@@ -1,4 +1,4 @@
--- Writes a topic version like alert.lua writes an incident: an identical or older
+-- Writes a topic version like incident.lua writes an incident: an identical or older
 -- version changes nothing; an event goes out when the topic appears or changes state.
 -- KEYS: topic, topics index of its brand, events. ARGV: document, id, last window,
 -- state, updated window, events kept.

@@ -16,6 +16,7 @@ import httpx
 
 from crisiswatch.config.playbooks import load_playbooks
 from crisiswatch.config.settings import ActivationSettings, Settings, WebhookSettings
+from crisiswatch.detectors.types import Incident
 from crisiswatch.response.playbooks import PlaybookSet
 from crisiswatch.store import Store
 from crisiswatch.worker.activation import Worker, attach
@@ -135,7 +136,7 @@ def incident(alert_id: str = "inc-1", brand: str = "Acme", severity: str = "crit
 def write(store: Store, *docs: dict[str, Any]) -> None:
     w = store.writer()
     for doc in docs:
-        w.alert(doc)
+        w.incident(Incident.from_dict(doc))
     w.execute()
 
 
