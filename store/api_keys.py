@@ -5,12 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-
-if TYPE_CHECKING:
-    from crisiswatch.store.core import Store
+from redis import Redis
 
 TOKEN_PREFIX = "cw_"  # makes a leaked token recognisable to secret scanners
 
@@ -31,9 +29,9 @@ class ApiKeys:
     names a key in lists, logs and revocations without revealing it.
     """
 
-    def __init__(self, store: Store) -> None:
-        self.r = store.r
-        self.key, self.ids = store.keys.apikeys, store.keys.apikey_ids
+    def __init__(self, client: Redis, key: str, ids: str) -> None:
+        self.r = client
+        self.key, self.ids = key, ids
 
     def create(self, name: str, scopes: list[str], rate_per_second: float | None = None,
                burst: float | None = None) -> tuple[str, dict[str, Any]]:

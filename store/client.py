@@ -6,6 +6,7 @@ import functools
 from importlib import resources
 
 import redis
+from redis.commands.core import Script
 
 Client = redis.Redis  # what ``connect`` returns; the type callers annotate with
 FAST_TIMEOUT_S = 0.5  # the API's connect and command timeout: 503 within about a second
@@ -47,3 +48,9 @@ def connect(url: str, retries: int = 5, fast: bool = False) -> redis.Redis:
 def lua(name: str) -> str:
     """The text of ``store/lua/{name}.lua`` (package data)."""
     return resources.files("crisiswatch.store").joinpath("lua", f"{name}.lua").read_text()
+
+
+def script(client: redis.Redis, name: str) -> Script:
+    """``store/lua/{name}.lua`` registered with ``client`` (no round trip here: it runs by
+    its SHA, and is loaded where the server does not have it yet)."""
+    return client.register_script(lua(name))

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
+from redis import Redis
 
-if TYPE_CHECKING:
-    from crisiswatch.store.core import Store
+from crisiswatch.store.inputs import InputStreams
+from crisiswatch.store.keys import KeySpace
 
 REFUSED_KEPT = 1_000  # refused frames kept per connector for a person to inspect
 CONNECTOR_COUNTS = ("frames", "queued", "unmatched", "ignored", "refused", "reconnects",
@@ -25,24 +26,26 @@ class Connectors:
     batch being written when the connector died (read again, counted as duplicates).
     """
 
-    def __init__(self, store: Store) -> None:
-        self.s = store
+    def __init__(self, client: Redis, keys: KeySpace, inputs: InputStreams) -> None:
+        self.r = client
+        self.keys = keys
+        self.inputs = inputs
 
     def key(self, name: str) -> str:
-        return self.s.keys.connector(name)
+        return self.keys.connector(name)
 
     def cursor(self, name: str) -> str | None:
-        raw = self.s.r.hget(self.key(name), "cursor")
+        raw = self.r.hget(self.key(name), "cursor")
         return raw.decode() if raw is not None else None
 
     def commit(self, name: str, records: list[tuple[str, bytes]], cursor: str | None,
                counts: dict[str, int], refused: list[dict[str, Any]],
                times: dict[str, float] | None = None) -> None:
         """``times``: ``CONNECTOR_TIMES`` to set (what tells a stalled connector)."""
-        key, refused_key = self.key(name), self.s.keys.connector_refused(name)
-        with self.s.r.pipeline(transaction=True) as pipe:
-            pipe.sadd(self.s.keys.connectors, name)
-            self.s.inputs.queue(pipe, records)
+        key, refused_key = self.key(name), self.keys.connector_refused(name)
+        with self.r.pipeline(transaction=True) as pipe:
+            pipe.sadd(self.keys.connectors, name)
+            self.inputs.queue(pipe, records)
             if cursor is not None:
                 pipe.hset(key, "cursor", cursor)
             if times:
@@ -56,21 +59,21 @@ class Connectors:
             pipe.execute()
 
     def names(self) -> list[str]:
-        return sorted(x.decode() for x in self.s.r.smembers(self.s.keys.connectors))
+        return sorted(x.decode() for x in self.r.smembers(self.keys.connectors))
 
     def counts(self, name: str) -> dict[str, int]:
         """The outcome totals (zero when none yet) and ``ignored.WHY`` by reason."""
-        raw = self.s.r.hgetall(self.key(name))
+        raw = self.r.hgetall(self.key(name))
         found = {k.decode(): int(v) for k, v in raw.items()
                  if k != b"cursor" and k.decode() not in CONNECTOR_TIMES}
         return {**dict.fromkeys(CONNECTOR_COUNTS, 0), **found}
 
     def times(self, name: str) -> dict[str, float | None]:
         """``CONNECTOR_TIMES``, None where never written."""
-        raw = self.s.r.hmget(self.key(name), list(CONNECTOR_TIMES))
+        raw = self.r.hmget(self.key(name), list(CONNECTOR_TIMES))
         return {k: float(v) if v is not None else None for k, v in zip(CONNECTOR_TIMES, raw,
                                                                         strict=True)}
 
     def refused(self, name: str, limit: int = 100) -> list[dict[str, Any]]:
-        return [orjson.loads(x) for x in self.s.r.lrange(self.s.keys.connector_refused(name),
+        return [orjson.loads(x) for x in self.r.lrange(self.keys.connector_refused(name),
                                                           0, limit - 1)]

@@ -11,14 +11,13 @@ in ``store/keys.py``; each concern has its module (``reads``, ``writer``, ``even
 
 from __future__ import annotations
 
-import functools
 import time
 from typing import Any
 
 import redis
 
 from crisiswatch.store.api_keys import ApiKeys
-from crisiswatch.store.client import lua
+from crisiswatch.store.client import script
 from crisiswatch.store.connectors import Connectors
 from crisiswatch.store.events import EventLog
 from crisiswatch.store.feedback import Feedback
@@ -34,83 +33,37 @@ from crisiswatch.store.writer import StoreWriter
 
 
 class Store(Reads):
+    """The facade: it builds each concern's object from what that object needs (the
+    client, its keys, the scripts it runs, the objects it writes through), so none of
+    them knows the facade. Building one costs no round trip."""
+
     def __init__(self, client: redis.Redis, prefix: str = "cw", capped: int = 10_000) -> None:
-        self.r = client
+        keys = KeySpace(prefix)
         self.p = prefix
-        self.keys = KeySpace(prefix)
         self.capped = capped
+        claim = script(client, "claim")
+        self.events = EventLog(client, keys.events)
+        self.inputs = InputStreams(client, keys)
+        self.connectors = Connectors(client, keys, self.inputs)
+        self.outbox = Outbox(client, keys, claim)
+        self.timers = Timers(client, keys.sla, claim)
+        self.snoozes = Snoozes(client, keys, self.events)
+        self.labels = Labels(client, keys.labels)
+        self.routine = RoutineTerms(client, keys.routine)
+        self.feedback = Feedback(client, keys.feedback)
+        self.api_keys = ApiKeys(client, keys.apikeys, keys.apikey_ids)
+        super().__init__(client, keys,
+                         Lifecycle(client, keys, self.outbox, self.timers, self.snoozes),
+                         script(client, "wall"))
+        self._incident_script = script(client, "incident")
+        self._topic_script = script(client, "topic")
+        self._bucket_script = script(client, "bucket")
+        self._dead_script = script(client, "mark_dead")
 
     # -- writes ----------------------------------------------------------------------
     def writer(self) -> StoreWriter:
-        return StoreWriter(self)
-
-    @functools.cached_property
-    def events(self) -> EventLog:
-        return EventLog(self)
-
-    @functools.cached_property
-    def connectors(self) -> Connectors:
-        return Connectors(self)
-
-    @functools.cached_property
-    def lifecycle(self) -> Lifecycle:
-        return Lifecycle(self)
-
-    @functools.cached_property
-    def outbox(self) -> Outbox:
-        return Outbox(self)
-
-    @functools.cached_property
-    def timers(self) -> Timers:
-        return Timers(self)
-
-    @functools.cached_property
-    def labels(self) -> Labels:
-        return Labels(self)
-
-    @functools.cached_property
-    def routine(self) -> RoutineTerms:
-        return RoutineTerms(self)
-
-    @functools.cached_property
-    def feedback(self) -> Feedback:
-        return Feedback(self.r, self.keys.feedback)
-
-    @functools.cached_property
-    def snoozes(self) -> Snoozes:
-        return Snoozes(self)
-
-    @functools.cached_property
-    def api_keys(self) -> ApiKeys:
-        return ApiKeys(self)
-
-    @functools.cached_property
-    def inputs(self) -> InputStreams:
-        return InputStreams(self)
-
-    @functools.cached_property
-    def _bucket_script(self) -> Any:
-        return self.r.register_script(lua("bucket"))
-
-    @functools.cached_property
-    def _incident_script(self) -> Any:
-        return self.r.register_script(lua("incident"))
-
-    @functools.cached_property
-    def _claim(self) -> Any:
-        return self.r.register_script(lua("claim"))
-
-    @functools.cached_property
-    def _topic_script(self) -> Any:
-        return self.r.register_script(lua("topic"))
-
-    @functools.cached_property
-    def _wall_script(self) -> Any:
-        return self.r.register_script(lua("wall"))
-
-    @functools.cached_property
-    def _dead_script(self) -> Any:
-        return self.r.register_script(lua("mark_dead"))
+        return StoreWriter(self.r, self.keys, self.capped, self._incident_script,
+                           self._topic_script)
 
     def publish(self, kind: str, data: dict[str, Any]) -> str:
         """Add an event to ``p:events`` (SSE clients and the activation worker read it)."""

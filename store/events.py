@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import redis
-
-if TYPE_CHECKING:
-    from crisiswatch.store.core import Store
 
 EVENTS_KEPT = 10_000  # entries of p:events: the window a reconnecting client can catch up
 
@@ -34,9 +31,9 @@ class EventLog:
     for the activation worker (a consumer group, so a restarted worker resumes where it
     stopped and re-reads what it had not acknowledged)."""
 
-    def __init__(self, store: Store) -> None:
-        self.r = store.r
-        self.key = store.keys.events
+    def __init__(self, client: redis.Redis, key: str) -> None:
+        self.r = client
+        self.key = key
 
     def publish(self, kind: str, data: dict[str, Any]) -> str:
         entry_id = self.r.xadd(self.key, {"type": kind, "data": orjson.dumps(data)},

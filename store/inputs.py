@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import zlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 
 from crisiswatch.store.events import ensure_group
-
-if TYPE_CHECKING:
-    from crisiswatch.store.core import Store
+from crisiswatch.store.keys import KeySpace
 
 INPUT_GROUP = "flow"  # the consumer group the flow reads the input streams with
 DEFAULT_PARTITIONS = 4
@@ -40,17 +38,17 @@ class InputStreams:
     so a process configured otherwise is refused (``pin``) instead.
     """
 
-    def __init__(self, store: Store) -> None:
-        self.s = store
-        self.r = store.r
+    def __init__(self, client: redis.Redis, keys: KeySpace) -> None:
+        self.r = client
+        self.keys = keys
         self._count: int | None = None
 
     def key(self, k: int) -> str:
-        return self.s.keys.input(k)
+        return self.keys.input(k)
 
     def pin(self, partitions: int) -> int:
         """Set the partition count if none is set; refuse another count than the set one."""
-        count_key = self.s.keys.input_partitions
+        count_key = self.keys.input_partitions
         self.r.set(count_key, partitions, nx=True)
         found = int(self.r.get(count_key) or partitions)
         if found != partitions:
@@ -66,7 +64,7 @@ class InputStreams:
     def partitions(self) -> int:
         """The pinned count (pinning the default if there is none yet)."""
         if self._count is None:
-            raw = self.r.get(self.s.keys.input_partitions)
+            raw = self.r.get(self.keys.input_partitions)
             self._count = int(raw) if raw is not None else self.pin(DEFAULT_PARTITIONS)
         return self._count
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-
-if TYPE_CHECKING:
-    from crisiswatch.store.core import Store
+from redis import Redis
 
 LABELS_KEPT = 100_000  # entries of p:labels; a flow that fell further behind misses the oldest
 
@@ -18,9 +16,9 @@ class Labels:
     (``POST /mentions/{id}/label``). The flow reads it after the last id it learned from
     and teaches the sentiment model; the stream id orders labels and is the receipt."""
 
-    def __init__(self, store: Store) -> None:
-        self.r = store.r
-        self.key = store.keys.labels
+    def __init__(self, client: Redis, key: str) -> None:
+        self.r = client
+        self.key = key
 
     def add(self, mention_id: str, label: str, text: str, actor: str | None = None,
             ts: float | None = None) -> dict[str, Any]:

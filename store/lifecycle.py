@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
+from redis import Redis
 
 from crisiswatch.response.headline import stored_headline
 from crisiswatch.response.lifecycle import Change, Snapshot
 from crisiswatch.store.events import EVENTS_KEPT
-
-if TYPE_CHECKING:
-    from crisiswatch.store.core import Store
+from crisiswatch.store.keys import KeySpace
+from crisiswatch.store.outbox import Outbox, Timers
+from crisiswatch.store.snooze import Snoozes
 
 
 class Lifecycle:
@@ -25,38 +26,43 @@ class Lifecycle:
     - ``p:act:{id}``   hash: playbook name -> activation record (JSON)
     """
 
-    def __init__(self, store: Store) -> None:
-        self.s = store
+    def __init__(self, client: Redis, keys: KeySpace, outbox: Outbox, timers: Timers,
+                 snoozes: Snoozes) -> None:
+        """``outbox`` and ``timers`` take a change's messages and clocks in the same
+        transaction; ``snoozes`` say which incidents are held back when they are read."""
+        self.r = client
+        self.keys = keys
+        self.outbox, self.timers, self.snoozes = outbox, timers, snoozes
 
     def _keys(self, incident_id: str) -> tuple[str, str, str]:
-        k = self.s.keys
+        k = self.keys
         return k.life(incident_id), k.audit(incident_id), k.act(incident_id)
 
     def snapshot(self, incident_id: str, client: Any = None) -> Snapshot:
         life, _, act = self._keys(incident_id)
-        c = client if client is not None else self.s.r
+        c = client if client is not None else self.r
         return _snapshot(incident_id, c.hgetall(life), c.hgetall(act))
 
     def audit(self, incident_id: str) -> list[dict[str, Any]]:
-        return [orjson.loads(x) for x in self.s.r.lrange(self._keys(incident_id)[1], 0, -1)]
+        return [orjson.loads(x) for x in self.r.lrange(self._keys(incident_id)[1], 0, -1)]
 
     def note(self, incident_id: str, entry: dict[str, Any]) -> None:
         """Append to the audit trail without a state change (delivery outcomes)."""
-        self.s.r.rpush(self._keys(incident_id)[1], orjson.dumps(entry))
+        self.r.rpush(self._keys(incident_id)[1], orjson.dumps(entry))
 
     def merge(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The read model: each detector document with the people's side merged in."""
         if not docs:
             return docs
-        pipe = self.s.r.pipeline(transaction=False)
+        pipe = self.r.pipeline(transaction=False)
         for doc in docs:
             life, audit, act = self._keys(doc["id"])
             pipe.hgetall(life)
             pipe.lrange(audit, 0, -1)
             pipe.hgetall(act)
-        pipe.hmget(self.s.keys.feedback, [doc["id"] for doc in docs])
+        pipe.hmget(self.keys.feedback, [doc["id"] for doc in docs])
         *raw, verdicts = pipe.execute()
-        snoozes = self.s.snoozes.covering_all(docs)
+        snoozes = self.snoozes.covering_all(docs)
         for n, doc in enumerate(docs):
             doc["snoozed"] = snoozes[n]
             doc["feedback"] = orjson.loads(verdicts[n]) if verdicts[n] else None
@@ -90,7 +96,7 @@ class Lifecycle:
             self._write(pipe, incident_id, change)
             return change
 
-        return self.s.r.transaction(attempt, life, act, value_from_callable=True)
+        return self.r.transaction(attempt, life, act, value_from_callable=True)
 
     def _write(self, pipe: Any, incident_id: str, change: Change) -> None:
         life, audit, act = self._keys(incident_id)
@@ -106,11 +112,11 @@ class Lifecycle:
             pipe.hset(act, mapping={k: orjson.dumps(v) for k, v in change.activations.items()})
         if change.audit:
             pipe.rpush(audit, *(orjson.dumps(e) for e in change.audit))
-        self.s.outbox.queue(pipe, change.messages)
+        self.outbox.queue(pipe, change.messages)
         for name, due in change.timers.items():
-            self.s.timers.set(pipe, incident_id, name, due)
+            self.timers.set(pipe, incident_id, name, due)
         for kind, data in change.events:
-            pipe.xadd(self.s.keys.events, {"type": kind, "data": orjson.dumps(data)},
+            pipe.xadd(self.keys.events, {"type": kind, "data": orjson.dumps(data)},
                       maxlen=EVENTS_KEPT, approximate=True)
 
 

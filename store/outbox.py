@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
+from redis import Redis
 
 from crisiswatch.response.lifecycle import Message
-
-if TYPE_CHECKING:
-    from crisiswatch.store.core import Store
+from crisiswatch.store.client import Script
+from crisiswatch.store.keys import KeySpace
 
 DELIVERY_LOG_KEPT = 1_000
 
@@ -29,9 +29,11 @@ class Outbox:
     - ``p:worker``          hash: the activation worker's last heartbeat
     """
 
-    def __init__(self, store: Store) -> None:
-        self.s = store
-        k = store.keys
+    def __init__(self, client: Redis, keys: KeySpace, claim: Script) -> None:
+        """``claim``: the lease script (``lua/claim.lua``), shared with ``Timers``."""
+        self.r = client
+        self._claim = claim
+        k = keys
         self.msgs, self.due = k.outbox(), k.outbox("due")
         self.attempts, self.errors = k.outbox("attempts"), k.outbox("errors")
         self.dead_h, self.dead_idx = k.outbox("dead"), k.outbox("dead_idx")
@@ -45,18 +47,18 @@ class Outbox:
             pipe.zadd(self.due, {m.id: now if now is not None else m.created}, nx=True)
 
     def enqueue(self, messages: list[Message]) -> None:
-        with self.s.r.pipeline(transaction=True) as pipe:
+        with self.r.pipeline(transaction=True) as pipe:
             self.queue(pipe, messages)
             pipe.execute()
 
     def claim(self, now: float, lease_s: float, n: int) -> list[tuple[dict[str, Any], int]]:
         """Up to ``n`` due messages, leased to the caller for ``lease_s`` seconds."""
-        raw = self.s._claim(keys=[self.due, self.msgs, self.attempts],
+        raw = self._claim(keys=[self.due, self.msgs, self.attempts],
                             args=[now, now + lease_s, n])
         return [(orjson.loads(raw[i + 1]), int(raw[i + 2])) for i in range(0, len(raw), 3)]
 
     def delivered(self, msg_id: str, outcome: dict[str, Any]) -> None:
-        with self.s.r.pipeline(transaction=True) as pipe:
+        with self.r.pipeline(transaction=True) as pipe:
             pipe.zrem(self.due, msg_id)
             pipe.hdel(self.msgs, msg_id)
             pipe.hdel(self.attempts, msg_id)
@@ -66,17 +68,17 @@ class Outbox:
 
     def waiting(self, msg_id: str) -> bool:
         """Still in the outbox (neither delivered nor dead)."""
-        return bool(self.s.r.hexists(self.msgs, msg_id))
+        return bool(self.r.hexists(self.msgs, msg_id))
 
     def defer(self, msg_id: str, due: float) -> None:
         """Not now, and not an attempt: the claim that counted one is taken back."""
-        with self.s.r.pipeline(transaction=True) as pipe:
+        with self.r.pipeline(transaction=True) as pipe:
             pipe.hincrby(self.attempts, msg_id, -1)
             pipe.zadd(self.due, {msg_id: due}, xx=True)
             pipe.execute()
 
     def retry(self, msg_id: str, due: float, error: str) -> None:
-        with self.s.r.pipeline(transaction=True) as pipe:
+        with self.r.pipeline(transaction=True) as pipe:
             pipe.hset(self.errors, msg_id, error)
             pipe.zadd(self.due, {msg_id: due}, xx=True)
             pipe.hincrby(self.counts_h, "retried", 1)
@@ -85,7 +87,7 @@ class Outbox:
     def kill(self, message: dict[str, Any], attempts: int, error: str, now: float) -> None:
         """Move a message to the dead letters, where a person can see and re-drive it."""
         dead = {"message": message, "attempts": attempts, "error": error, "at": now}
-        with self.s.r.pipeline(transaction=True) as pipe:
+        with self.r.pipeline(transaction=True) as pipe:
             pipe.zrem(self.due, message["id"])
             pipe.hdel(self.msgs, message["id"])
             pipe.hdel(self.attempts, message["id"])
@@ -115,7 +117,7 @@ class Outbox:
             pipe.hincrby(self.counts_h, "redriven", 1)
             return dead["message"]
 
-        return self.s.r.transaction(attempt, self.dead_h, value_from_callable=True)
+        return self.r.transaction(attempt, self.dead_h, value_from_callable=True)
 
     def _logged(self, pipe: Any, outcome: dict[str, Any], result: str) -> None:
         pipe.lpush(self.log, orjson.dumps({**outcome, "result": result}))
@@ -124,11 +126,11 @@ class Outbox:
 
     def pending(self, limit: int = 100) -> list[dict[str, Any]]:
         """Queued messages, next due first, with attempts and last error."""
-        rows = self.s.r.zrange(self.due, 0, limit - 1, withscores=True)
+        rows = self.r.zrange(self.due, 0, limit - 1, withscores=True)
         if not rows:
             return []
         ids = [i for i, _ in rows]
-        pipe = self.s.r.pipeline(transaction=False)
+        pipe = self.r.pipeline(transaction=False)
         pipe.hmget(self.msgs, ids)
         pipe.hmget(self.attempts, ids)
         pipe.hmget(self.errors, ids)
@@ -138,22 +140,22 @@ class Outbox:
                 for (_, due), m, a, e in zip(rows, msgs, attempts, errors, strict=True) if m]
 
     def dead(self, limit: int = 100) -> list[dict[str, Any]]:
-        ids = self.s.r.zrevrange(self.dead_idx, 0, limit - 1)
+        ids = self.r.zrevrange(self.dead_idx, 0, limit - 1)
         if not ids:
             return []
-        return [orjson.loads(x) for x in self.s.r.hmget(self.dead_h, ids) if x is not None]
+        return [orjson.loads(x) for x in self.r.hmget(self.dead_h, ids) if x is not None]
 
     def recent(self, limit: int = 100) -> list[dict[str, Any]]:
-        return [orjson.loads(x) for x in self.s.r.lrange(self.log, 0, limit - 1)]
+        return [orjson.loads(x) for x in self.r.lrange(self.log, 0, limit - 1)]
 
     def totals(self) -> dict[str, int]:
         """Outcomes since the start: delivered, retried, dead, redriven."""
-        raw = self.s.r.hgetall(self.counts_h)
+        raw = self.r.hgetall(self.counts_h)
         return {f: int(raw.get(f.encode(), 0)) for f in ("delivered", "retried", "dead",
                                                          "redriven")}
 
     def counts(self) -> dict[str, int]:
-        pipe = self.s.r.pipeline(transaction=False)
+        pipe = self.r.pipeline(transaction=False)
         pipe.hgetall(self.counts_h)
         pipe.zcard(self.due)
         pipe.hlen(self.dead_h)
@@ -162,19 +164,20 @@ class Outbox:
         return {**out, "queued": queued, "dead": dead}
 
     def set_worker(self, **fields: Any) -> None:
-        self.s.r.hset(self.worker_h, mapping={k: str(v) for k, v in fields.items()})
+        self.r.hset(self.worker_h, mapping={k: str(v) for k, v in fields.items()})
 
     def worker(self) -> dict[str, str]:
-        return {k.decode(): v.decode() for k, v in self.s.r.hgetall(self.worker_h).items()}
+        return {k.decode(): v.decode() for k, v in self.r.hgetall(self.worker_h).items()}
 
 
 class Timers:
     """Response clocks: ``p:sla`` zset, member ``{incident id}|{playbook}`` -> due time.
     In Redis, not in a process, so a clock keeps running through a worker restart."""
 
-    def __init__(self, store: Store) -> None:
-        self.s = store
-        self.key = store.keys.sla
+    def __init__(self, client: Redis, key: str, claim: Script) -> None:
+        self.r = client
+        self.key = key
+        self._claim = claim
 
     def set(self, pipe: Any, incident_id: str, playbook: str, due: float | None) -> None:
         member = f"{incident_id}|{playbook}"
@@ -185,11 +188,11 @@ class Timers:
 
     def claim(self, now: float, lease_s: float, n: int = 100) -> list[tuple[str, str]]:
         """Clocks that ran out, leased like outbox messages: (incident id, playbook)."""
-        raw = self.s._claim(keys=[self.key], args=[now, now + lease_s, n])
+        raw = self._claim(keys=[self.key], args=[now, now + lease_s, n])
         return [tuple(m.decode().split("|", 1)) for m in raw]  # type: ignore[misc]
 
     def due(self, incident_id: str, playbook: str) -> float | None:
-        return self.s.r.zscore(self.key, f"{incident_id}|{playbook}")
+        return self.r.zscore(self.key, f"{incident_id}|{playbook}")
 
     def count(self) -> int:
-        return self.s.r.zcard(self.key)
+        return self.r.zcard(self.key)

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
+from redis import Redis
 
-if TYPE_CHECKING:
-    import redis
-
-    from crisiswatch.store.keys import KeySpace
-    from crisiswatch.store.lifecycle import Lifecycle
+from crisiswatch.store.client import Script
+from crisiswatch.store.keys import KeySpace
+from crisiswatch.store.lifecycle import Lifecycle
 
 STAT_FIELDS = ("read", "processed", "duplicate", "late", "dead_lettered", "fanout")
 
 
 class Reads:
-    r: redis.Redis
-    keys: KeySpace
-    lifecycle: Lifecycle
-    _wall_script: Any
+    """What the flow published, incidents with the people's side merged in
+    (``lifecycle``); ``wall_script`` (``lua/wall.lua``) sums every brand's tile in Redis."""
+
+    def __init__(self, client: Redis, keys: KeySpace, lifecycle: Lifecycle,
+                 wall_script: Script) -> None:
+        self.r = client
+        self.keys = keys
+        self.lifecycle = lifecycle
+        self._wall_script = wall_script
 
     def ping(self) -> bool:
         return bool(self.r.ping())

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from crisiswatch.store import TRANSIENT
+from crisiswatch.store.errors import TRANSIENT
 
 T = TypeVar("T")
 log = logging.getLogger("crisiswatch.flow")

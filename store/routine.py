@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-
-if TYPE_CHECKING:
-    from crisiswatch.store.core import Store
+from redis import Redis
 
 
 class RoutineTerms:
@@ -18,9 +16,9 @@ class RoutineTerms:
     list is next read. The flow reads them all every few seconds
     (``flows.routine.RoutineRefresher``): a handful of entries, one HVALS."""
 
-    def __init__(self, store: Store) -> None:
-        self.r = store.r
-        self.key = store.keys.routine
+    def __init__(self, client: Redis, key: str) -> None:
+        self.r = client
+        self.key = key
 
     def put(self, brand: str, term: str, actor: str | None = None, reason: str | None = None,
             until: float | None = None, at: float | None = None) -> dict[str, Any]:

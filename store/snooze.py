@@ -9,14 +9,14 @@ and, when a snooze ends, looks again at the incidents it held back (``ended``).
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import orjson
+from redis import Redis
 
 from crisiswatch.response.lifecycle import entry
-
-if TYPE_CHECKING:
-    from crisiswatch.store.core import Store
+from crisiswatch.store.events import EventLog
+from crisiswatch.store.keys import KeySpace
 
 Scope = Literal["alert", "brand"]
 LOG_KEPT = 1_000
@@ -29,17 +29,19 @@ class Snoozes:
     in its audit trail, and each is published (``snooze.set`` / ``snooze.ended``) for
     the live views."""
 
-    def __init__(self, store: Store) -> None:
-        self.s = store
-        self.key = store.keys.snoozes
-        self.log_key = store.keys.snooze_log
+    def __init__(self, client: Redis, keys: KeySpace, events: EventLog) -> None:
+        self.r = client
+        self.keys = keys
+        self.events = events
+        self.key = keys.snoozes
+        self.log_key = keys.snooze_log
 
     def put(self, scope: Scope, target: str, until: float, actor: str, reason: str = "",
             now: float | None = None) -> dict[str, Any]:
         now = time.time() if now is None else now
         snooze = {"scope": scope, "target": target, "actor": actor, "reason": reason,
                   "at": now, "until": until}
-        self.s.r.hset(self.key, _field(scope, target), orjson.dumps(snooze))
+        self.r.hset(self.key, _field(scope, target), orjson.dumps(snooze))
         self._record(snooze, "snoozed", actor, reason, now)
         return snooze
 
@@ -48,13 +50,13 @@ class Snoozes:
         """Take a snooze back before its end; None when there was none in force."""
         now = time.time() if now is None else now
         found = self.get(scope, target, now)
-        if found is None or not self.s.r.hdel(self.key, _field(scope, target)):
+        if found is None or not self.r.hdel(self.key, _field(scope, target)):
             return None
         self._record(found, "unsnoozed", actor, reason, now)
         return found
 
     def get(self, scope: Scope, target: str, now: float | None = None) -> dict[str, Any] | None:
-        raw = self.s.r.hget(self.key, _field(scope, target))
+        raw = self.r.hget(self.key, _field(scope, target))
         found = orjson.loads(raw) if raw else None
         return found if found and _in_force(found, now) else None
 
@@ -67,7 +69,7 @@ class Snoozes:
     def covering_all(self, incidents: list[dict[str, Any]], now: float | None = None
                      ) -> list[dict[str, Any] | None]:
         """``covering`` for many incidents in one round trip."""
-        pipe = self.s.r.pipeline(transaction=False)
+        pipe = self.r.pipeline(transaction=False)
         for a in incidents:
             pipe.hmget(self.key, [_field("alert", str(a.get("id"))),
                                   _field("brand", str(a.get("brand")))])
@@ -79,7 +81,7 @@ class Snoozes:
 
     def active(self, now: float | None = None) -> list[dict[str, Any]]:
         """Every snooze in force, ending soonest first."""
-        found = [orjson.loads(x) for x in self.s.r.hvals(self.key)]
+        found = [orjson.loads(x) for x in self.r.hvals(self.key)]
         return sorted((s for s in found if _in_force(s, now)), key=lambda s: s["until"])
 
     def ended(self, now: float | None = None) -> list[dict[str, Any]]:
@@ -87,28 +89,28 @@ class Snoozes:
         (two workers: the HDEL decides), with ``snooze.ended`` recorded."""
         now = time.time() if now is None else now
         done = []
-        for field, raw in self.s.r.hgetall(self.key).items():
+        for field, raw in self.r.hgetall(self.key).items():
             snooze = orjson.loads(raw)
-            if not _in_force(snooze, now) and self.s.r.hdel(self.key, field):
+            if not _in_force(snooze, now) and self.r.hdel(self.key, field):
                 self._record(snooze, "snooze.ended", "crisiswatch", "", now)
                 done.append(snooze)
         return done
 
     def log(self, limit: int = 100) -> list[dict[str, Any]]:
-        return [orjson.loads(x) for x in self.s.r.lrange(self.log_key, 0, limit - 1)]
+        return [orjson.loads(x) for x in self.r.lrange(self.log_key, 0, limit - 1)]
 
     def _record(self, snooze: dict[str, Any], action: str, actor: str, note: str,
                 now: float) -> None:
         audit = entry(now, actor, action, note, scope=snooze["scope"],
                       target=snooze["target"], until=snooze["until"])
-        with self.s.r.pipeline(transaction=True) as pipe:
+        with self.r.pipeline(transaction=True) as pipe:
             pipe.lpush(self.log_key, orjson.dumps(audit))
             pipe.ltrim(self.log_key, 0, LOG_KEPT - 1)
             if snooze["scope"] == "alert":
-                pipe.rpush(self.s.keys.audit(snooze["target"]), orjson.dumps(audit))
+                pipe.rpush(self.keys.audit(snooze["target"]), orjson.dumps(audit))
             pipe.execute()
         kind = "snooze.ended" if action == "snooze.ended" else "snooze.set"
-        self.s.events.publish(kind, {**snooze, "action": action, "actor": actor,
+        self.events.publish(kind, {**snooze, "action": action, "actor": actor,
                                      "id": snooze["target"] if snooze["scope"] == "alert"
                                      else None})
 

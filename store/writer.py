@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
+from redis import Redis
 
+from crisiswatch.detectors.types import Incident
 from crisiswatch.response.headline import headline
+from crisiswatch.store.client import Script
 from crisiswatch.store.events import EVENTS_KEPT
-
-if TYPE_CHECKING:
-    from crisiswatch.detectors.types import Incident
-    from crisiswatch.store.core import Store
+from crisiswatch.store.keys import KeySpace
 
 TOPICS_KEPT = 1_000  # topics per brand; the least recently seen go first
 
@@ -20,10 +20,16 @@ TOPICS_KEPT = 1_000  # topics per brand; the least recently seen go first
 class StoreWriter:
     """Collects a batch of writes into one pipelined round trip."""
 
-    def __init__(self, store: Store) -> None:
-        self.s = store
-        self.keys = store.keys
-        self.pipe = store.r.pipeline(transaction=False)
+    def __init__(self, client: Redis, keys: KeySpace, capped: int, incident_script: Script,
+                 topic_script: Script) -> None:
+        """``capped``: dead letters and late records kept of each; the scripts store an
+        incident or a topic version and publish its event (``lua/incident.lua``,
+        ``lua/topic.lua``)."""
+        self.r = client
+        self.keys = keys
+        self.capped = capped
+        self._incident_script, self._topic_script = incident_script, topic_script
+        self.pipe = client.pipeline(transaction=False)
         self._brands: set[str] = set()
         self._capped: set[str] = set()
         self._topic_brands: set[str] = set()
@@ -40,7 +46,7 @@ class StoreWriter:
         API and the messages."""
         k, x = self.keys, incident
         doc = {**x.to_dict(), "headline": headline(x)}
-        self.s._incident_script(
+        self._incident_script(
             keys=[k.alert(x.id), k.alerts(), k.alerts(x.brand), k.events],
             args=[orjson.dumps(doc), x.id, x.last_window, x.state, x.updated_window,
                   EVENTS_KEPT],
@@ -51,7 +57,7 @@ class StoreWriter:
         it first appears or changes state (not on every window: that would flood)."""
         k = self.keys
         self._topic_brands.add(record["brand"])
-        self.s._topic_script(
+        self._topic_script(
             keys=[k.topic(record["id"]), k.topics(record["brand"]), k.events],
             args=[orjson.dumps(record), record["id"], record["last_window"], record["state"],
                   record["updated_window"], EVENTS_KEPT],
@@ -90,7 +96,7 @@ class StoreWriter:
             self._trim_topics(brand)
 
     def _trim_topics(self, brand: str) -> None:
-        k, r = self.keys, self.s.r
+        k, r = self.keys, self.r
         excess = r.zcard(k.topics(brand)) - TOPICS_KEPT
         if excess > 0:
             old = [m.decode() for m, _ in r.zpopmin(k.topics(brand), excess)]
@@ -98,8 +104,8 @@ class StoreWriter:
                 r.delete(*(k.topic(m) for m in old))
 
     def _trim(self, name: str) -> None:
-        k, r = self.keys, self.s.r
-        excess = r.zcard(k.capped_idx(name)) - self.s.capped
+        k, r = self.keys, self.r
+        excess = r.zcard(k.capped_idx(name)) - self.capped
         if excess > 0:
             old = [m for m, _ in r.zpopmin(k.capped_idx(name), excess)]
             if old:
