@@ -56,7 +56,8 @@ def live(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
     settings_ = settings_for(store.p)
     config = with_ingest(store, settings_, replace(API, playbooks=load(settings_),
                                                    staffing=settings_.staffing.model()))
-    with LiveAPI(store, config) as api:  # as the CLI wires the API
+    api = LiveAPI(store, config)  # as the CLI wires the API
+    with api:
         yield api
 
 
