@@ -6,8 +6,8 @@ reason) or refused (with the reason, the latest kept), so an operator can tell a
 platform from a connector that drops everything it reads.
 
 ``state`` tells a connector that reads without getting anywhere: ``stalled`` when it
-wrote in the last ``STALL_AFTER_S`` (it runs, reconnects, reads) but its cursor has not
-passed its furthest point for that long (a frame it cannot pass, a reconnect loop);
+wrote in the last ``ApiConfig.connector_stall_s`` (it runs, reconnects, reads) but its
+cursor has not passed its furthest point for that long (a frame it cannot pass, a reconnect loop);
 ``running`` when it got further lately; ``idle`` when it has written nothing lately (a
 quiet stream, or a connector that is not running). ``GET /health`` lists the states.
 """
@@ -17,15 +17,15 @@ from __future__ import annotations
 import time
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from crisiswatch.api.deps import ConfigDep, StoreDep
 from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.security import require
 from crisiswatch.store import Store
 
 router = APIRouter(tags=["connectors"], dependencies=[Depends(require("read"))])
-STALL_AFTER_S = 300.0  # no progress this long while seen: stalled (app.state may set it)
 State = Literal["running", "stalled", "idle"]
 
 
@@ -40,12 +40,10 @@ def connector_state(times: dict[str, float | None], now: float, stall_after_s: f
     return "running"
 
 
-def states(request: Request) -> dict[str, State]:
+def states(store: Store, stall_after_s: float) -> dict[str, State]:
     """Every connector's state, by name (for ``GET /health``)."""
-    store: Store = request.app.state.store
-    stall = getattr(request.app.state, "connector_stall_s", STALL_AFTER_S)
     now = time.time()
-    return {name: connector_state(store.connectors.times(name), now, stall)
+    return {name: connector_state(store.connectors.times(name), now, stall_after_s)
             for name in store.connectors.names()}
 
 
@@ -75,11 +73,9 @@ class ConnectorOut(BaseModel):
 
 @router.get("/connectors", response_model=list[ConnectorOut],
             responses={503: {"model": ErrorOut}})
-def connectors(request: Request,
+def connectors(store: StoreDep, config: ConfigDep,
                refused: Annotated[int, Query(ge=0, le=1000)] = 10) -> list[ConnectorOut]:
     """Every live connector that ever committed, with its counts and latest refusals."""
-    store: Store = request.app.state.store
-    stall = getattr(request.app.state, "connector_stall_s", STALL_AFTER_S)
     out = []
     for name in store.connectors.names():
         counts = store.connectors.counts(name)
@@ -91,7 +87,8 @@ def connectors(request: Request,
                                 ignored_by=by, **totals,
                                 recent_refused=store.connectors.refused(name, refused)
                                 if refused else [],
-                                state=connector_state(times, now, stall),
+                                state=connector_state(times, now,
+                                                      config.connector_stall_s),
                                 progress_age_s=None if progress is None
                                 else round(now - progress, 3)))
     return out

@@ -74,6 +74,7 @@ class Fanout:
         self.task: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()
         self.dropped = 0  # clients dropped for falling behind, since the start
+        self.closing = False  # the server stops: every stream ends at its next keep-alive
 
     async def subscribe(self) -> Subscriber:
         """A queue of the events from now on (raises ``StoreError`` when the log cannot

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from crisiswatch.api.deps import StoreDep
 from crisiswatch.api.models import ErrorOut, VerdictOut
 from crisiswatch.api.security import require
 from crisiswatch.detectors.feedback import REASONS
-from crisiswatch.store import Store
 
 router = APIRouter(tags=["feedback"])
 ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},
@@ -33,15 +33,10 @@ class FeedbackIn(BaseModel):
     note: str | None = Field(None, max_length=1000)
 
 
-def _store(request: Request) -> Store:
-    return request.app.state.store
-
-
 @router.post("/alerts/{alert_id}/feedback", response_model=VerdictOut, responses=ERRORS,
              dependencies=[Depends(require("operate"))])
-def give_feedback(alert_id: str, body: FeedbackIn, request: Request) -> dict:
+def give_feedback(alert_id: str, body: FeedbackIn, store: StoreDep) -> dict:
     """Judge an incident: ``noise`` downgrades the next incident of its pattern."""
-    store = _store(request)
     incident = store.alert(alert_id)
     if incident is None:
         raise HTTPException(404, f"no incident {alert_id!r}")
@@ -52,9 +47,9 @@ def give_feedback(alert_id: str, body: FeedbackIn, request: Request) -> dict:
 
 @router.get("/alerts/{alert_id}/feedback", response_model=VerdictOut, responses=ERRORS,
             dependencies=[Depends(require("read"))])
-def incident_feedback(alert_id: str, request: Request) -> dict:
+def incident_feedback(alert_id: str, store: StoreDep) -> dict:
     """The latest verdict on an incident."""
-    found = _store(request).feedback.of(alert_id)
+    found = store.feedback.of(alert_id)
     if found is None:
         raise HTTPException(404, f"no feedback on incident {alert_id!r}")
     return found
@@ -62,7 +57,7 @@ def incident_feedback(alert_id: str, request: Request) -> dict:
 
 @router.get("/feedback", response_model=list[VerdictOut], responses=ERRORS,
             dependencies=[Depends(require("read"))])
-def all_feedback(request: Request,
+def all_feedback(store: StoreDep,
                  brand: Annotated[str | None, Query(max_length=200)] = None) -> list[dict]:
     """Every verdict, oldest first (``crisiswatch backtest --feedback`` replays them)."""
-    return _store(request).feedback.all(brand)
+    return store.feedback.all(brand)

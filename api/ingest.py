@@ -21,8 +21,6 @@ body never sits in memory) and ``ingest.max_records`` records; beyond either, 41
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -30,9 +28,11 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from crisiswatch.api.config import Parse
+from crisiswatch.api.deps import IngestDep, StoreDep
 from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.security import require
-from crisiswatch.detectors.types import DeadLetter, Mention
+from crisiswatch.detectors.types import DeadLetter
 from crisiswatch.store import Store
 
 router = APIRouter(tags=["ingest"], dependencies=[Depends(require("ingest"))])
@@ -40,19 +40,6 @@ router = APIRouter(tags=["ingest"], dependencies=[Depends(require("ingest"))])
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 ERRORS_LISTED = 1000  # reasons listed in one answer; ``rejected`` counts them all
-
-Parse = Callable[[bytes, int], Mention | DeadLetter]
-
-
-@dataclass(frozen=True)
-class IngestConfig:
-    """What the composition root gives this router (``crisiswatch.serve.attach_ingest``): the
-    flow's parser, configured like the flow's, and the size limits."""
-
-    parse: Parse
-    max_records: int = 10_000
-    max_body_bytes: int = 1_048_576
-
 
 class Rejected(BaseModel):
     index: int = Field(description="the record's position: its index in the array, or its "
@@ -81,12 +68,8 @@ _BODY = {"required": True, "content": {
              openapi_extra={"requestBody": _BODY},
              responses={400: {"model": ErrorOut}, 413: {"model": ErrorOut},
                         415: {"model": ErrorOut}, 503: {"model": ErrorOut}})
-async def ingest(request: Request) -> IngestOut:
+async def ingest(request: Request, config: IngestDep, store: StoreDep) -> IngestOut:
     """Validate a batch of mentions and queue the valid ones for the flow."""
-    config: IngestConfig | None = getattr(request.app.state, "ingest", None)
-    if config is None:
-        raise HTTPException(503, "this API was started without ingestion (crisiswatch api "
-                            "and run set it up from the ingest settings)")
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind not in JSON_TYPES + NDJSON_TYPES:
         raise HTTPException(415, f"Content-Type {kind or '(none)'!r} is not accepted: send "
@@ -97,7 +80,6 @@ async def ingest(request: Request) -> IngestOut:
     if len(records) > config.max_records:
         raise HTTPException(413, f"{len(records):,} records, more than the "
                             f"{config.max_records:,} one request may carry: split the batch")
-    store: Store = request.app.state.store
     return await run_in_threadpool(_accept, store, config.parse, records)
 
 

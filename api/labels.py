@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, Field
 
+from crisiswatch.api.deps import StoreDep
 from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.security import require
-from crisiswatch.store import Store
 
 # operate, not ingest: a label teaches the sentiment model, so it comes from people
 # triaging incidents, not from the machine feeds that hold ingest keys.
@@ -50,12 +50,11 @@ class LabelOut(BaseModel):
 def label_mention(
     mention_id: Annotated[str, Path(min_length=1, max_length=200)],
     body: LabelIn,
-    request: Request,
+    store: StoreDep,
 ) -> dict:
     """Store a sentiment label for a mention; the flow's model learns from it."""
     if body.text is None or not body.text.strip():
         raise HTTPException(422, "'text' is required: give the mention's text with its "
                             "label (mention texts are not stored by id, so the label "
                             "cannot be matched to one without it)")
-    store: Store = request.app.state.store
     return store.labels.add(mention_id, body.label, body.text, body.actor)

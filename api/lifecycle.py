@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException
 
 from crisiswatch.api.activation_models import (
     ActivateIn,
@@ -23,11 +23,12 @@ from crisiswatch.api.activation_models import (
     PlaybookOut,
     StaffingOut,
 )
+from crisiswatch.api.deps import PlaybooksDep, StaffingDep, StoreDep
 from crisiswatch.api.models import AlertOut, ErrorOut
 from crisiswatch.api.security import require
 from crisiswatch.response import lifecycle
 from crisiswatch.response.lifecycle import Change, Context, LifecycleError, Snapshot
-from crisiswatch.response.playbooks import Action, PlaybookSet, matches
+from crisiswatch.response.playbooks import Action, matches
 from crisiswatch.response.spike_forecast import Forecast
 from crisiswatch.response.staffing import StaffingConfig, recommend
 from crisiswatch.store import Store
@@ -39,26 +40,10 @@ ERRORS = {404: {"model": ErrorOut}, 409: {"model": ErrorOut}, 422: {"model": Err
 OPERATE = [Depends(require("operate"))]
 
 
-def _store(request: Request) -> Store:
-    return request.app.state.store
-
-
-def _playbooks(request: Request) -> PlaybookSet:
-    playbooks = getattr(request.app.state, "playbooks", None)
-    if playbooks is None:
-        raise HTTPException(503, "this API was started without playbooks (crisiswatch api "
-                            "and run load them from activation.playbooks)")
-    return playbooks
-
-
-def _staffing(request: Request) -> StaffingConfig:
-    return getattr(request.app.state, "staffing", None) or StaffingConfig()
-
-
-def _forecaster(request: Request,
+def _forecaster(store: Store, staffing: StaffingConfig,
                 incident: dict[str, Any]) -> Callable[[], Forecast | None]:
     """The staffing advice's spike forecast, asked only when a step staffs."""
-    return lambda: spike_forecast(_store(request), incident, _staffing(request).horizon_hours)
+    return lambda: spike_forecast(store, incident, staffing.horizon_hours)
 
 
 def _incident(store: Store, alert_id: str) -> dict[str, Any]:
@@ -76,9 +61,8 @@ def _apply(store: Store, alert_id: str, decide: Callable[[Snapshot], Change]) ->
     return store.alert(alert_id) or {}
 
 
-def _act(request: Request, alert_id: str, decide: Callable[[Snapshot], Change]) -> dict:
+def _act(store: Store, alert_id: str, decide: Callable[[Snapshot], Change]) -> dict:
     """``decide`` the change to the incident ``alert_id`` (404 when there is none)."""
-    store = _store(request)
     _incident(store, alert_id)
     return _apply(store, alert_id, decide)
 
@@ -89,62 +73,60 @@ def _operation(path: str) -> Callable[[Callable[..., dict]], Callable[..., dict]
 
 
 @_operation("/alerts/{alert_id}/ack")
-def acknowledge(alert_id: str, body: ActorIn, request: Request) -> dict:
+def acknowledge(alert_id: str, body: ActorIn, store: StoreDep) -> dict:
     """Someone owns the response now: stops every response clock of the incident."""
-    return _act(request, alert_id,
+    return _act(store, alert_id,
                 lambda s: lifecycle.acknowledge(s, body.actor, body.note, time.time()))
 
 
 @_operation("/alerts/{alert_id}/assign")
-def assign(alert_id: str, body: AssignIn, request: Request) -> dict:
-    return _act(request, alert_id, lambda s: lifecycle.assign(
+def assign(alert_id: str, body: AssignIn, store: StoreDep) -> dict:
+    return _act(store, alert_id, lambda s: lifecycle.assign(
         s, body.actor, body.note, body.assignee, time.time()))
 
 
 @_operation("/alerts/{alert_id}/escalate")
-def escalate(alert_id: str, body: EscalateIn, request: Request) -> dict:
+def escalate(alert_id: str, body: EscalateIn, store: StoreDep, playbooks: PlaybooksDep,
+             staffing: StaffingDep) -> dict:
     """Move the active playbooks (or one) to their next escalation step now."""
-    store = _store(request)
     incident = _incident(store, alert_id)
-    ctx = Context(incident, _playbooks(request), _staffing(request), time.time(),
-                  _forecaster(request, incident))
+    ctx = Context(incident, playbooks, staffing, time.time(),
+                  _forecaster(store, staffing, incident))
     return _apply(store, alert_id,
                   lambda s: lifecycle.escalate(s, ctx, body.actor, body.note, body.playbook))
 
 
 @_operation("/alerts/{alert_id}/resolve")
-def resolve(alert_id: str, body: ActorIn, request: Request) -> dict:
-    return _act(request, alert_id,
+def resolve(alert_id: str, body: ActorIn, store: StoreDep) -> dict:
+    return _act(store, alert_id,
                 lambda s: lifecycle.resolve(s, body.actor, body.note, time.time()))
 
 
 @_operation("/alerts/{alert_id}/activate")
-def activate(alert_id: str, body: ActivateIn, request: Request) -> dict:
+def activate(alert_id: str, body: ActivateIn, store: StoreDep, playbooks: PlaybooksDep,
+             staffing: StaffingDep) -> dict:
     """Activate a playbook by hand, whether or not its conditions match (the reasons in
     the audit say which)."""
-    store = _store(request)
     incident = _incident(store, alert_id)
-    playbooks = _playbooks(request)
     playbook = playbooks.get(body.playbook)
     if playbook is None:
         raise HTTPException(404, f"no playbook named {body.playbook!r}; known: "
                             f"{', '.join(playbooks.names) or 'none'} (GET /playbooks)")
     reasons = matches(playbook, incident) or ["activated by hand; its conditions do not match"]
-    ctx = Context(incident, playbooks, _staffing(request), time.time(),
-                  _forecaster(request, incident))
+    ctx = Context(incident, playbooks, staffing, time.time(),
+                  _forecaster(store, staffing, incident))
     return _apply(store, alert_id, lambda s: lifecycle.activate(
         s, ctx, playbook, body.actor, body.note, reasons, "manual"))
 
 
 @router.get("/alerts/{alert_id}/staffing", response_model=StaffingOut, responses=ERRORS,
             tags=["staffing"], dependencies=[Depends(require("read"))])
-def staffing(alert_id: str, request: Request) -> dict:
+def staffing(alert_id: str, store: StoreDep, cfg: StaffingDep) -> dict:
     """Extra agents the incident's spike needs, hour by hour, for the median and the P90
     of its forecast (remade from the brand's latest window while the incident is open,
     learned from past incidents; Erlang C; settings in the `staffing` section of the
     configuration). The dashboard shows this figure; a staffing playbook's messages
     carry the one made when they were sent (its `forecast.made_at` says when)."""
-    store, cfg = _store(request), _staffing(request)
     incident = _incident(store, alert_id)
     advice = recommend(incident.get("explanation") or {}, cfg,
                        spike_forecast(store, incident, cfg.horizon_hours))
@@ -160,10 +142,10 @@ def _action(a: Action) -> dict[str, Any]:
 
 @router.get("/playbooks", response_model=list[PlaybookOut], responses=ERRORS,
             tags=["playbooks"], dependencies=OPERATE)  # their webhook targets may be secrets
-def playbooks(request: Request) -> list[dict]:
+def playbooks(loaded: PlaybooksDep) -> list[dict]:
     """The playbooks loaded at start, as the worker applies them."""
     out = []
-    for p in _playbooks(request).playbooks:
+    for p in loaded.playbooks:
         when = {k: v for k, v in dataclasses.asdict(p.when).items() if v not in (None, ())}
         out.append({"name": p.name, "description": p.description, "auto": p.auto,
                     "when": when, "actions": [_action(a) for a in p.actions],

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crisiswatch.api.security import StoreBreaker, StoreDown
+from crisiswatch.api.breaker import StoreBreaker, StoreDown
 from crisiswatch.store import Store, StoreError
 
 OUTCOMES = ("processed", "duplicate", "late", "dead_lettered")

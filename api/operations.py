@@ -22,16 +22,18 @@ import socket
 import time
 from typing import Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
+from crisiswatch.api.breaker import StoreDown
 from crisiswatch.api.connectors import State as ConnectorState
 from crisiswatch.api.connectors import states as connector_states
-from crisiswatch.api.metrics import LatencyMiddleware, heartbeats, registry_for
+from crisiswatch.api.deps import BreakerDep, ConfigDep, MetricsDep, StoreDep
+from crisiswatch.api.metrics import heartbeats
 from crisiswatch.api.models import ErrorOut
-from crisiswatch.api.security import StoreDown, require
-from crisiswatch.store import Store, StoreError
+from crisiswatch.api.security import require
+from crisiswatch.store import StoreError
 
 router = APIRouter(tags=["operations"])
 State = Literal["running", "stalled", "dead", "finished", "unknown"]
@@ -57,14 +59,6 @@ class Health(BaseModel):
         "further) or idle; a stalled one makes the status degraded")
 
 
-def instrument(app: FastAPI, store: Store, stale_after_s: float) -> None:
-    """Give the app its metrics registry and the latency middleware."""
-    registry, http = registry_for(store, app.state.breaker)
-    app.state.metrics = registry
-    app.state.stale_after_s = stale_after_s
-    app.add_middleware(LatencyMiddleware, metrics=http)
-
-
 def _state(beat: float | None, now: float, stale_after_s: float,
            finished: bool = False) -> tuple[State, float | None]:
     age = None if beat is None else round(max(0.0, now - beat), 3)
@@ -76,15 +70,14 @@ def _state(beat: float | None, now: float, stale_after_s: float,
 
 
 @router.get("/health", response_model=Health)
-def health(request: Request) -> Health:
+def health(store: StoreDep, config: ConfigDep, breaker: BreakerDep) -> Health:
     """Always 200 while the API runs; read ``status`` for the pipeline."""
-    store: Store = request.app.state.store
-    stale, now = request.app.state.stale_after_s, time.time()
+    stale, now = config.stale_after_s, time.time()
     try:
-        if request.app.state.breaker.is_open():
+        if breaker.is_open():
             raise StoreDown("the circuit breaker is open after a failed call")
         status, beats = store.stats()["status"], heartbeats(store)
-        connectors = connector_states(request)
+        connectors = connector_states(store, config.connector_stall_s)
         flow, flow_age = _state(beats["flow"], now, stale, status.get("state") == "finished")
         if status.get("state") in ("dead", "stopped", "failed"):
             flow = "dead"
@@ -95,7 +88,6 @@ def health(request: Request) -> Health:
                 status = {**status, "state": "dead", "error": reason}
             flow = "dead"
     except StoreError as e:
-        breaker = request.app.state.breaker
         breaker.trip(e)
         return Health(status="degraded", redis=False, store=breaker.cause, flow={},
                       flow_state="unknown", flow_heartbeat_age_s=None,
@@ -126,7 +118,7 @@ def _gone(status: dict[str, str]) -> bool:
             responses={200: {"content": {CONTENT_TYPE_LATEST: {}},
                              "description": "Prometheus text format"},
                        503: {"model": ErrorOut}})
-def metrics(request: Request) -> Response:
+def metrics(registry: MetricsDep) -> Response:
     """Records by outcome, window lag per brand, incidents by severity and state, webhook
     deliveries, heartbeats, request latency (this process)."""
-    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,5 +1,5 @@
 """Response models of ``GET /reports``: they make /docs say what each KPI means and
-which clock measures it (see ``api/kpis.py``)."""
+which clock measures it (see ``response/kpis.py``)."""
 
 from __future__ import annotations
 

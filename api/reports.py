@@ -3,7 +3,7 @@
 Per brand and period: mention volume and negative share, incidents by severity, time to
 acknowledge and to resolve (median, p90), response-clock (SLA) compliance and the top
 complaint topics, as JSON or, with ``Accept: text/csv`` (or ``format=csv``, for a
-download link), one CSV row per brand for a spreadsheet. ``api/kpis.py`` says which
+download link), one CSV row per brand for a spreadsheet. ``response/kpis.py`` says which
 clock measures what; the period is in event time and takes the incidents that *opened*
 in it, so each incident counts in exactly one period.
 """
@@ -16,15 +16,16 @@ import re
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from fastapi.responses import Response
 
-from crisiswatch.api import kpis
+from crisiswatch.api.deps import StoreDep
 from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.params import parse_time
 from crisiswatch.api.report_models import ReportOut
 from crisiswatch.api.security import require
 from crisiswatch.detectors.timefmt import iso
+from crisiswatch.response import kpis
 from crisiswatch.store import Store
 
 router = APIRouter(tags=["reports"])
@@ -116,7 +117,7 @@ def to_csv(report: dict[str, Any]) -> str:
             responses={**ERRORS, 200: {"content": {"text/csv": {}},
                                        "description": "JSON, or CSV on request"}})
 def reports(
-    request: Request,
+    store: StoreDep,
     brand: Annotated[str | None, Query(description="one brand; none = every brand")] = None,
     from_: Annotated[TimeQuery, Query(alias="from")] = None,
     to: Annotated[TimeQuery, Query(description="exclusive")] = None,
@@ -126,7 +127,6 @@ def reports(
 ) -> Any:
     """KPIs per brand over a period of event time: volume, negative share, incidents by
     severity, time to acknowledge and to resolve, SLA compliance, top topics."""
-    store: Store = request.app.state.store
     known = store.brands()
     if brand is not None and brand not in known:
         raise HTTPException(404, f"unknown brand {brand!r}; GET /brands lists them")

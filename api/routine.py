@@ -13,13 +13,13 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 from pydantic import BaseModel, Field
 
+from crisiswatch.api.deps import StoreDep
 from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.security import require
 from crisiswatch.detectors.brand import routine_term
-from crisiswatch.store import Store
 
 router = APIRouter(tags=["routine"])
 ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},
@@ -48,17 +48,15 @@ class RoutineOut(BaseModel):
 
 @router.get("/brands/{brand:path}/routine", response_model=list[RoutineOut],
             responses=ERRORS, dependencies=[Depends(require("read"))])
-def routine_terms(request: Request, brand: str) -> list[dict]:
+def routine_terms(store: StoreDep, brand: str) -> list[dict]:
     """The terms declared routine for the brand, in force now."""
-    store: Store = request.app.state.store
     return store.routine.of(brand)
 
 
 @router.post("/brands/{brand:path}/routine", status_code=201, response_model=RoutineOut,
              responses=ERRORS, dependencies=[Depends(require("operate"))])
-def declare_routine(request: Request, brand: str, body: RoutineIn) -> dict:
+def declare_routine(store: StoreDep, brand: str, body: RoutineIn) -> dict:
     """Declare a term's bursts routine for the brand: its signals become ``info``."""
-    store: Store = request.app.state.store
     now = time.time()
     return store.routine.put(brand, routine_term(body.term), body.actor, body.reason,
                              now + body.hours * 3600 if body.hours else None, now)
@@ -66,10 +64,9 @@ def declare_routine(request: Request, brand: str, body: RoutineIn) -> dict:
 
 @router.delete("/brands/{brand:path}/routine", status_code=204, responses=ERRORS,
                dependencies=[Depends(require("operate"))])
-def take_back_routine(request: Request, brand: str,
+def take_back_routine(store: StoreDep, brand: str,
                       term: Annotated[str, Query(min_length=1, max_length=200)]) -> Response:
     """The term's bursts are news again."""
-    store: Store = request.app.state.store
     if not store.routine.remove(brand, routine_term(term)):
         raise HTTPException(404, f"{term!r} is not declared routine for {brand!r}")
     return Response(status_code=204)

@@ -19,11 +19,9 @@ read, and only when ``SecurityConfig.anonymous_read`` is on.
 The limit is a token bucket in Redis (``Store.take_token``), not in the process: several
 API processes behind one balancer must share a client's allowance.
 
-While Redis is unreachable or hung, ``StoreBreaker`` answers 503 at once for ``BREAKER_S`` after a
-failed call instead of letting every request wait for its own timeout, and a route that
-needs no store (``GET /metrics``, ``require(..., store_optional=True)``) still honours a
-key this process verified in the last ``VERIFIED_KEPT_S``: it cannot have been revoked
-since, because revoking needs the store.
+While Redis is unreachable or hung, the process's ``StoreBreaker`` (``api/breaker.py``)
+answers 503 at once, and a route that needs no store (``GET /metrics``,
+``require(..., store_optional=True)``) still honours a key this process verified lately.
 """
 
 from __future__ import annotations
@@ -31,11 +29,8 @@ from __future__ import annotations
 import fnmatch
 import logging
 import math
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, NoReturn
 from urllib.parse import parse_qsl
 
@@ -46,8 +41,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
+from crisiswatch.api.breaker import StoreBreaker, StoreDown
+from crisiswatch.api.deps import BreakerDep, SecurityDep, StoreDep
 from crisiswatch.api.models import ErrorOut
-from crisiswatch.store import Store, StoreError, StoreUnavailable, hung, token_digest
+from crisiswatch.store import Store, StoreError, token_digest
 
 Scope = Literal["read", "ingest", "operate", "admin"]
 SCOPES: tuple[Scope, ...] = ("read", "ingest", "operate", "admin")
@@ -60,72 +57,10 @@ GUARD_RESPONSES: dict[int | str, dict] = {
     429: {"model": ErrorOut, "description": "rate limit: retry after Retry-After seconds"},
 }
 log = logging.getLogger("crisiswatch.api")
-BREAKER_S = 1.0  # after a failed store call, requests are answered 503 at once this long
-VERIFIED_KEPT_S = 600.0
-VERIFIED_KEPT = 1000
-
-
-@dataclass
-class StoreBreaker:
-    """A circuit breaker on the store, shared by the requests of one API process."""
-
-    clock: Callable[[], float] = time.monotonic
-    open_until: float = float("-inf")
-    # why it last opened: "down" (refused, lost) or "hung" (a command timed out)
-    cause: Literal["down", "hung"] = "down"
-    # token digest -> (key, when verified): keys honoured by store-optional routes
-    verified: OrderedDict[str, tuple[dict[str, Any], float]] = field(
-        default_factory=OrderedDict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def is_open(self) -> bool:
-        return self.clock() < self.open_until
-
-    def trip(self, error: Exception) -> None:
-        """A store call failed with ``error``: open for ``BREAKER_S`` (a refusal by the
-        open breaker itself does not extend it, or polling would keep it open). A
-        timeout trips it as a refusal does: every request then fails at once, instead of
-        each waiting out its own timeout against a hung server."""
-        if not isinstance(error, StoreDown):
-            self.cause = "hung" if hung(error) else "down"
-            self.open_until = self.clock() + BREAKER_S
-
-    def remember(self, digest: str, key: dict[str, Any]) -> None:
-        with self.lock:
-            self.verified[digest] = (key, self.clock())
-            self.verified.move_to_end(digest)
-            while len(self.verified) > VERIFIED_KEPT:
-                self.verified.popitem(last=False)
-
-    def recall(self, digest: str) -> dict[str, Any] | None:
-        with self.lock:
-            found = self.verified.get(digest)
-        if found is None or self.clock() - found[1] > VERIFIED_KEPT_S:
-            return None
-        return found[0]
-
-
-class StoreDown(StoreUnavailable):
-    """Raised without calling Redis while the breaker is open (answered 503)."""
 
 # Declares the scheme in /openapi.json (the "Authorize" button of /docs); the header is
 # parsed below, so that a malformed one is refused rather than read as no key at all.
 _bearer = HTTPBearer(auto_error=False, description="an API key: crisiswatch keys create")
-
-
-@dataclass(frozen=True)
-class SecurityConfig:
-    """What the CLI reads from the ``security`` settings; the defaults are the demo's."""
-
-    anonymous_read: bool = True
-    rate_per_second: float | None = 20.0
-    burst: float = 100.0
-    anonymous_rate_per_second: float | None = 10.0
-    anonymous_burst: float = 50.0
-    body_limit_bytes: int = 1_048_576
-    cors_origins: tuple[str, ...] = ()
-    # Host header values answered ('*' any, '*.example.com' subdomains): DNS rebinding
-    allowed_hosts: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
 
 
 @dataclass(frozen=True)
@@ -147,10 +82,8 @@ def require(scope: Scope, store_optional: bool = False) -> Callable[..., Princip
     store, so an outage must not turn it into a 503."""
 
     def check(request: Request,
-              _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]) -> Principal:
-        config: SecurityConfig = request.app.state.security
-        store: Store = request.app.state.store
-        breaker: StoreBreaker = request.app.state.breaker
+              _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+              config: SecurityDep, store: StoreDep, breaker: BreakerDep) -> Principal:
         client = request.client.host if request.client else "unknown"
         header = request.headers.get("authorization")
         if header is None:

@@ -13,9 +13,10 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
 from crisiswatch.api.activation_models import AuditEntry, SnoozeIn, SnoozeOut
+from crisiswatch.api.deps import StoreDep
 from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.security import require
 from crisiswatch.store import Store
@@ -26,10 +27,6 @@ ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorO
                                  503: {"model": ErrorOut}}
 OPERATE = [Depends(require("operate"))]
 Actor = Annotated[str, Query(min_length=1, max_length=200, description="who takes it back")]
-
-
-def _store(request: Request) -> Store:
-    return request.app.state.store
 
 
 def _known_alert(store: Store, alert_id: str) -> None:
@@ -56,45 +53,43 @@ def _unsnooze(store: Store, scope: Scope, target: str, actor: str) -> Response:
 
 @router.post("/alerts/{alert_id}/snooze", status_code=201, response_model=SnoozeOut,
              responses=ERRORS, dependencies=OPERATE)
-def snooze_alert(alert_id: str, body: SnoozeIn, request: Request) -> dict:
+def snooze_alert(alert_id: str, body: SnoozeIn, store: StoreDep) -> dict:
     """Hold the incident's automatic playbooks and escalations for ``hours``."""
-    store = _store(request)
     _known_alert(store, alert_id)
     return _snooze(store, "alert", alert_id, body)
 
 
 @router.delete("/alerts/{alert_id}/snooze", status_code=204, responses=ERRORS,
                dependencies=OPERATE)
-def unsnooze_alert(alert_id: str, actor: Actor, request: Request) -> Response:
+def unsnooze_alert(alert_id: str, actor: Actor, store: StoreDep) -> Response:
     """End the incident's snooze now."""
-    return _unsnooze(_store(request), "alert", alert_id, actor)
+    return _unsnooze(store, "alert", alert_id, actor)
 
 
 @router.post("/brands/{brand:path}/snooze", status_code=201, response_model=SnoozeOut,
              responses=ERRORS, dependencies=OPERATE)
-def snooze_brand(brand: str, body: SnoozeIn, request: Request) -> dict:
+def snooze_brand(brand: str, body: SnoozeIn, store: StoreDep) -> dict:
     """Mute the brand: no automatic playbook or escalation for any of its incidents."""
-    store = _store(request)
     _known_brand(store, brand)
     return _snooze(store, "brand", brand, body)
 
 
 @router.delete("/brands/{brand:path}/snooze", status_code=204, responses=ERRORS,
                dependencies=OPERATE)
-def unsnooze_brand(brand: str, actor: Actor, request: Request) -> Response:
-    return _unsnooze(_store(request), "brand", brand, actor)
+def unsnooze_brand(brand: str, actor: Actor, store: StoreDep) -> Response:
+    return _unsnooze(store, "brand", brand, actor)
 
 
 @router.get("/snoozes", response_model=list[SnoozeOut], responses=ERRORS,
             dependencies=[Depends(require("read"))])
-def snoozes(request: Request) -> list[dict]:
+def snoozes(store: StoreDep) -> list[dict]:
     """The snoozes in force, ending soonest first."""
-    return _store(request).snoozes.active()
+    return store.snoozes.active()
 
 
 @router.get("/snoozes/log", response_model=list[AuditEntry], responses=ERRORS,
             dependencies=[Depends(require("read"))])
-def snooze_log(request: Request,
+def snooze_log(store: StoreDep,
                limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict]:
     """Every snooze, take-back and end, newest first."""
-    return _store(request).snoozes.log(limit)
+    return store.snoozes.log(limit)

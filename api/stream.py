@@ -26,10 +26,11 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from crisiswatch.api.deps import FanoutDep, StoreDep
 from crisiswatch.api.fanout import DROPPED, END, KEEPALIVE, Event, Fanout, Subscriber
 from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.security import require
@@ -45,15 +46,8 @@ def close_streams(app: FastAPI) -> None:
     """Ask the open streams to end (each within KEEPALIVE_S). A server that stops waits
     for its open responses, and a live stream never ends by itself; clients reconnect to
     the next server with their Last-Event-ID and lose nothing."""
-    app.state.streams_closing = True
-
-
-def fanout(app: FastAPI) -> Fanout:
-    """The process's one reader of the event log, made on first use."""
-    found = getattr(app.state, "fanout", None)
-    if found is None:
-        found = app.state.fanout = Fanout(app.state.store)
-    return found
+    hub: Fanout = app.state.fanout
+    hub.closing = True
 
 
 def _order(event_id: str) -> tuple[int, int]:
@@ -64,7 +58,8 @@ def _order(event_id: str) -> tuple[int, int]:
 @router.get("/stream", responses={422: {"model": ErrorOut}, 503: {"model": ErrorOut}},
             response_class=StreamingResponse)
 async def stream(
-    request: Request,
+    store: StoreDep,
+    hub: FanoutDep,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     since: Annotated[str | None, Query(
         description="start after this event id (0 = the oldest kept); the Last-Event-ID "
@@ -72,14 +67,12 @@ async def stream(
     types: Annotated[str | None, Query(
         description="comma-separated type prefixes to keep, e.g. incident,lifecycle")] = None,
 ) -> StreamingResponse:
-    store: Store = request.app.state.store
     start = last_event_id or since
     if start is not None and not EVENT_ID.match(start):
         raise HTTPException(422, f"not an event id: {start!r} (ids look like 1700000000000-0)")
     wanted = tuple(t.strip() for t in types.split(",") if t.strip()) if types else ()
     oldest = await run_in_threadpool(store.events.first_id) if start not in (None, "0") \
         else None
-    hub = fanout(request.app)
     sub = await hub.subscribe()  # before the log is read: nothing falls between the two
 
     async def events() -> AsyncIterator[bytes]:
@@ -94,7 +87,7 @@ async def stream(
                     sent = e.id
                     if not wanted or e.type.startswith(wanted):
                         yield e.sse
-            async for e in _live(request, sub):
+            async for e in _live(hub, sub):
                 if e is DROPPED:
                     note = orjson.dumps({"last_id": sent, "reason": "the client fell behind "
                                          "the live events; reconnect with Last-Event-ID"})
@@ -132,11 +125,11 @@ async def _history(store: Store, start: str) -> AsyncIterator[Event]:
         cursor = page[-1]["id"]
 
 
-async def _live(request: Request, sub: Subscriber) -> AsyncIterator[Event]:
+async def _live(hub: Fanout, sub: Subscriber) -> AsyncIterator[Event]:
     """The events the reader hands this client, ``DROPPED`` last if it fell behind;
     ``KEEPALIVE`` while quiet (every ``KEEPALIVE_S``, when it also sees whether the
     server closes the streams). Ends when the log cannot be read."""
-    while not getattr(request.app.state, "streams_closing", False):
+    while not hub.closing:
         e = await sub.queue.get()
         if e is END:
             return

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
+from crisiswatch.api.deps import StoreDep
 from crisiswatch.api.models import ErrorOut, Example
 from crisiswatch.api.params import parse_time
 from crisiswatch.api.security import require
-from crisiswatch.store import Store
 
 router = APIRouter(tags=["topics"], dependencies=[Depends(require("read"))])
 ERRORS: dict[int | str, dict] = {404: {"model": ErrorOut}, 422: {"model": ErrorOut},
@@ -61,7 +61,7 @@ class TopicDetail(TopicOut):
 
 @router.get("/brands/{brand:path}/topics", response_model=list[TopicOut], responses=ERRORS)
 def brand_topics(
-    request: Request, brand: str,
+    store: StoreDep, brand: str,
     since: Annotated[str | None, Query(description="topics with mentions at or after this time: "
                                        "ISO-8601 with a zone, or epoch seconds")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
@@ -70,7 +70,6 @@ def brand_topics(
 ) -> list[dict]:
     """The brand's live topics, growing fastest first (last window against expected);
     ``emerging`` marks the complaints that grew over days (see ``TopicOut``)."""
-    store: Store = request.app.state.store
     if brand not in store.brands():
         raise HTTPException(404, f"unknown brand {brand!r}; GET /brands lists them")
     if emerging is None:
@@ -80,10 +79,9 @@ def brand_topics(
 
 
 @router.get("/topics/{topic_id}", response_model=TopicDetail, responses=ERRORS)
-def topic(request: Request, topic_id: str) -> dict:
+def topic(store: StoreDep, topic_id: str) -> dict:
     """One topic with its examples and per-window series (merged topics name their
     successor in ``merged_into``)."""
-    store: Store = request.app.state.store
     found = store.topic(topic_id)
     if found is None:
         raise HTTPException(404, f"no topic with id {topic_id!r}")

@@ -13,14 +13,14 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from crisiswatch.api.activation_models import SnoozeOut
+from crisiswatch.api.deps import StoreDep
 from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.security import require
 from crisiswatch.detectors.types import SEVERITY_RANK, Severity
-from crisiswatch.store import Store
 
 router = APIRouter(tags=["brands"])
 SPAN_S = 86_400
@@ -90,10 +90,9 @@ def rank(t: dict[str, Any]) -> tuple[int, float, str]:
 
 @router.get("/wall", response_model=WallOut, responses={503: {"model": ErrorOut}},
             dependencies=[Depends(require("read"))])
-def wall(request: Request, offset: Annotated[int, Query(ge=0)] = 0,
+def wall(store: StoreDep, offset: Annotated[int, Query(ge=0)] = 0,
          limit: Annotated[int, Query(ge=1, le=5_000)] = 5_000) -> dict[str, Any]:
     """Every brand as a tile, worst first: open severity, then lift over the expected."""
-    store: Store = request.app.state.store
     snoozes = {(s["scope"], s["target"]): s for s in store.snoozes.active()}
     tiles = sorted((tile(r, snoozes) for r in store.wall(SPAN_S, BUCKETS)), key=rank)
     return {"total": len(tiles), "offset": offset, "tiles": tiles[offset:offset + limit],

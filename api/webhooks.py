@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query
 
 from crisiswatch.api.activation_models import DeadOut, OutboxMessage, WebhooksOut
+from crisiswatch.api.deps import StoreDep
 from crisiswatch.api.models import ErrorOut
 from crisiswatch.api.security import require
-from crisiswatch.store import Store
 
 # operate, reads included: a destination URL may carry the receiver's secret (Slack's do).
 router = APIRouter(prefix="/webhooks", tags=["webhooks"],
@@ -23,28 +23,24 @@ router = APIRouter(prefix="/webhooks", tags=["webhooks"],
 ERRORS = {404: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}}
 
 
-def _store(request: Request) -> Store:
-    return request.app.state.store
-
-
 @router.get("", response_model=WebhooksOut, responses=ERRORS)
-def webhooks(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
+def webhooks(store: StoreDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> dict:
     """Delivery totals, the worker's heartbeat, queued messages and recent outcomes."""
-    outbox = _store(request).outbox
+    outbox = store.outbox
     return {**outbox.counts(), "worker": outbox.worker(), "pending": outbox.pending(limit),
             "recent": outbox.recent(limit)}
 
 
 @router.get("/dead", response_model=list[DeadOut], responses=ERRORS)
-def dead(request: Request, limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict]:
+def dead(store: StoreDep, limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> list[dict]:
     """Messages the worker gave up on, newest first, with the last error."""
-    return _store(request).outbox.dead(limit)
+    return store.outbox.dead(limit)
 
 
 @router.post("/dead/{message_id}/redrive", response_model=OutboxMessage, responses=ERRORS)
-def redrive(message_id: str, request: Request) -> dict:
+def redrive(message_id: str, store: StoreDep) -> dict:
     """Queue a dead message again (same idempotency key, same body), due now."""
-    message = _store(request).outbox.redrive(message_id, time.time())
+    message = store.outbox.redrive(message_id, time.time())
     if message is None:
         raise HTTPException(404, f"no dead webhook message {message_id!r} (GET /webhooks/dead)")
     return message

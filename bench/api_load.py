@@ -72,11 +72,11 @@ def serve(url: str, port: int, guard: bool) -> None:
     import uvicorn
 
     from crisiswatch.api.app import create_app
-    from crisiswatch.api.security import SecurityConfig
+    from crisiswatch.api.config import ApiConfig, SecurityConfig
 
     security = SecurityConfig(anonymous_read=False) if guard else SecurityConfig(
         anonymous_read=True, anonymous_rate_per_second=None)
-    app = create_app(Store(connect(url), PREFIX), security)
+    app = create_app(Store(connect(url), PREFIX), ApiConfig(security=security))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 

@@ -60,6 +60,7 @@ def watch(url: str, conn: Connection, ready: Any, stop: Any) -> None:
     import uvicorn
 
     from crisiswatch.api.app import create_app
+    from crisiswatch.api.stream import close_streams
 
     store = Store(connect(url), PREFIX)
     app = create_app(store)
@@ -81,7 +82,7 @@ def watch(url: str, conn: Connection, ready: Any, stop: Any) -> None:
     ready.set()
     stop.wait()
     store_reader.join()
-    app.state.streams_closing = True  # the SSE handler ends within its block time
+    close_streams(app)  # the SSE handler ends within its block time
     api_reader.join(timeout=10)
     server.should_exit = True
     conn.send((from_store, from_api))

@@ -37,11 +37,11 @@ def serve(url: str, port: int) -> None:
     import uvicorn
 
     from crisiswatch.api.app import create_app
-    from crisiswatch.api.security import SecurityConfig
+    from crisiswatch.api.config import ApiConfig, SecurityConfig
 
     security = SecurityConfig(anonymous_read=True, rate_per_second=None,
                               anonymous_rate_per_second=None)
-    app = create_app(Store(connect(url, fast=True), PREFIX), security)
+    app = create_app(Store(connect(url, fast=True), PREFIX), ApiConfig(security=security))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", backlog=4096)
 
 

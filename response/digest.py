@@ -1,21 +1,57 @@
-"""A shift's or a day's digest as the channels the playbooks use receive it.
+"""A shift's or a day's digest for a team: what it says, and how the channels the
+playbooks use receive it.
 
-The digest itself (incidents opened, acknowledged, resolved; response times against
-the response clocks; the top complaint topics; the worst incidents by headline) is
-computed from the store by ``api/digest.py``; this is how it reads in Slack, in Teams
-and in an e-mail, pure like the incident messages of ``response/notify.py``.
+The digest (incidents opened, acknowledged, resolved; response times against the
+response clocks; the top complaint topics; the worst incidents by headline) is made
+here from documents the caller read (``store/digest.py`` reads them, for ``GET /digest``
+and for the activation worker's schedule alike), and reads in Slack, in Teams and in an
+e-mail as below, pure like the incident messages of ``response/notify.py``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
+from crisiswatch.detectors.types import SEVERITY_RANK
+from crisiswatch.response import kpis
 from crisiswatch.response.notify import when
 from crisiswatch.response.playbooks import Destination
 
 FORMATS = ("json", "slack", "teams", "email")
+WORST = 5
+
+
+@dataclass(frozen=True)
+class Team:
+    """Whose digest: the incidents of these playbooks (none: every incident)."""
+
+    name: str
+    playbooks: tuple[str, ...] = ()
+
+    def handles(self, incident: dict[str, Any]) -> bool:
+        return not self.playbooks or bool({p["name"] for p in incident["playbooks"]}
+                                          & set(self.playbooks))
+
+
+def document(team: Team, start: float, end: float, incidents: list[dict[str, Any]],
+             published: dict[str, float], topics: list[dict[str, Any]],
+             now: float) -> dict[str, Any]:
+    """The digest of ``incidents`` (those the team handles, first seen in [start, end));
+    ``published``: when each was opened (``kpis.incidents``); ``topics``: their brands'."""
+    worst = sorted(incidents,
+                   key=lambda a: (-SEVERITY_RANK.get(a["severity"], 0), -a["first_window"]))
+    return {
+        "team": team.name, "start": start, "end": end, "generated_at": now,
+        "incidents": kpis.incidents(incidents, published),
+        "sla": kpis.sla(incidents, now),
+        "top_topics": kpis.top_topics(topics, start, end),
+        "worst": [{"id": a["id"], "brand": a["brand"], "severity": a["severity"],
+                   "state": a["state"], "headline": a.get("headline", "")}
+                  for a in worst[:WORST]],
+    }
 
 
 def _minutes(seconds: float | None) -> str:

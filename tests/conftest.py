@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -21,11 +22,13 @@ import uvicorn
 from bytewax.testing import run_main
 
 from crisiswatch.api.app import create_app
-from crisiswatch.api.security import SecurityConfig
+from crisiswatch.api.config import ApiConfig, SecurityConfig
 from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.runtime import api_config
 from crisiswatch.config.settings import Settings, load_settings
 from crisiswatch.connectors.importers import airline_rows, sorted_by_time
 from crisiswatch.flows.sources import ReplaySource
+from crisiswatch.response.playbooks import PlaybookSet
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis, free_port
 
@@ -94,21 +97,28 @@ def replay(settings: Settings, paths: list[Path], url: str) -> None:
 
 # The guard as tests meet it unless they test the guard: no rate limits to trip over.
 UNLIMITED = SecurityConfig(rate_per_second=None, anonymous_rate_per_second=None)
+API = ApiConfig(security=UNLIMITED)
+
+
+def with_ingest(store: Store, settings: Settings, config: ApiConfig = API) -> ApiConfig:
+    """``config`` with ``POST /mentions`` as the CLI sets it up from ``settings`` (the
+    input streams' partition count pinned first)."""
+    store.inputs.pin(settings.ingest.partitions)
+    return replace(config, ingest=api_config(settings, "127.0.0.1", PlaybookSet()).ingest)
 
 
 class LiveAPI:
     """The real FastAPI app served by uvicorn on a free loopback port. Its client sends
     an admin key (``key=False``: none, to test what anonymous callers get)."""
 
-    def __init__(self, store: Store, security: SecurityConfig = UNLIMITED,
-                 key: bool = True) -> None:
+    def __init__(self, store: Store, config: ApiConfig = API, key: bool = True) -> None:
         self.port = free_port()
         self.headers: dict[str, str] = {}
         if key:
             token, _ = store.api_keys.create("tests", ["admin"])
             self.headers["Authorization"] = f"Bearer {token}"
         # forwarded headers believed from no one, as the CLI serves it by default
-        self.server = uvicorn.Server(uvicorn.Config(create_app(store, security),
+        self.server = uvicorn.Server(uvicorn.Config(create_app(store, config),
                                                     host="127.0.0.1", port=self.port,
                                                     log_level="warning", proxy_headers=False))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

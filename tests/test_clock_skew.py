@@ -11,10 +11,9 @@ from typing import Any
 import orjson
 import pytest
 
-from crisiswatch.cli.serve import attach_ingest
 from crisiswatch.store import Store
 from crisiswatch.store.embedded import EmbeddedRedis
-from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
+from tests.conftest import LiveAPI, replay, settings_for, with_ingest, write_jsonl
 from tests.helpers.flow_runs import cli_env, run_flow
 
 
@@ -27,8 +26,7 @@ def test_one_mention_an_hour_ahead_makes_no_live_mention_late(
     ahead = {"id": "ahead", "ts": now + 50 * 60, "brand": "Acme", "text": "clock ahead"}
     honest = [{"id": f"h{i}", "ts": now + i * 0.05, "brand": "Acme", "text": "on time"}
               for i in range(600)]
-    api = LiveAPI(store)
-    attach_ingest(api.server.config.app, settings_for(store.p))
+    api = LiveAPI(store, with_ingest(store, settings_for(store.p)))
     with api as client:
         for body in ([ahead], honest[:300], honest[300:]):
             r = client.post("/mentions", json=body)

@@ -7,6 +7,7 @@ connector as stalled on ``GET /connectors`` and ``GET /health``."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -15,7 +16,7 @@ from crisiswatch.cli.connect import runners
 from crisiswatch.connectors.live import LiveRunner
 from crisiswatch.store import Store
 from crisiswatch.store.embedded import EmbeddedRedis
-from tests.conftest import UNLIMITED, LiveAPI, settings_for
+from tests.conftest import API, LiveAPI, settings_for
 from tests.helpers.jetstream_server import JetstreamServer, frame
 from tests.helpers.waiting import wait_for
 from tests.test_connector_bluesky import post
@@ -54,7 +55,7 @@ def test_a_ten_megabyte_frame_is_refused_and_the_posts_after_it_are_read(
                      "the cursor past the last frame")
         finally:
             runner.stop()
-        api = LiveAPI(store, UNLIMITED)
+        api = LiveAPI(store)
         with api as client:
             [found] = client.get("/connectors").json()
     assert len(server.connections) == 1  # read past it, no reconnect
@@ -69,8 +70,7 @@ def test_a_ten_megabyte_frame_is_refused_and_the_posts_after_it_are_read(
 
 def test_a_connector_that_meets_the_same_frame_on_every_reconnect_is_stalled(
         redis_server: EmbeddedRedis, store: Store) -> None:
-    api = LiveAPI(store, UNLIMITED)
-    api.server.config.app.state.connector_stall_s = 1.0
+    api = LiveAPI(store, replace(API, connector_stall_s=1.0))
     with JetstreamServer(frames()) as server, api as client:
         runner = run_connector(redis_server, store, server.url, read_limit_bytes=1_048_576,
                                max_frame_bytes=524_288)

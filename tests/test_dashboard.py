@@ -15,13 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from crisiswatch.api.security import SecurityConfig
+from crisiswatch.api.config import ApiConfig, SecurityConfig
 from crisiswatch.detectors.types import Incident
 from crisiswatch.response import lifecycle
 from crisiswatch.response.lifecycle import Context
 from crisiswatch.response.staffing import StaffingConfig
 from crisiswatch.store import Store, connect
-from crisiswatch.worker.activation import attach, load
+from crisiswatch.worker.activation import load
 from tests.conftest import LiveAPI, replay, settings_for
 from tests.helpers.activation import incident
 
@@ -66,10 +66,9 @@ def dash_store(redis_server: Any, airline_jsonl: Path) -> Store:
 
 def serve(store: Store, security: SecurityConfig) -> LiveAPI:
     """The app as ``crisiswatch run`` makes it: playbooks attached, the given guard."""
-    live = LiveAPI(store, security, key=False)
     settings = settings_for(store.p)
-    attach(live.server.config.app, load(settings), settings.staffing.model())
-    return live
+    return LiveAPI(store, ApiConfig(security=security, playbooks=load(settings),
+                                    staffing=settings.staffing.model()), key=False)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from crisiswatch.response import lifecycle
 from crisiswatch.response.headline import headline
 from crisiswatch.store import Store
 from crisiswatch.worker.digests import DigestSchedule
-from tests.conftest import UNLIMITED, LiveAPI
+from tests.conftest import LiveAPI
 from tests.helpers.activation import T0, incident, playbook_file
 
 PLAYBOOKS = """\
@@ -56,7 +56,7 @@ def test_digest_counts_incidents_and_goes_to_each_channel_once(store: Store,
     w.execute()
     store.lifecycle.transact("a-1", lambda s: lifecycle.acknowledge(s, "ana", "", time.time()))
     day = (T0 - 3600, T0 + 86_400)
-    with LiveAPI(store, UNLIMITED) as api:
+    with LiveAPI(store) as api:
         d = api.get("/digest", params={"from": day[0], "to": day[1]}).json()
         assert (d["incidents"]["total"], d["incidents"]["acknowledged"]) == (2, 1)
         assert d["incidents"]["by_severity"] == {"critical": 1, "warning": 1, "info": 0}

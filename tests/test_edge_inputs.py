@@ -10,18 +10,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from crisiswatch.cli.serve import attach_ingest
 from crisiswatch.store import Store
 from crisiswatch.store.embedded import EmbeddedRedis
 from crisiswatch.worker.delivery import sign
-from tests.conftest import UNLIMITED, LiveAPI, replay, settings_for, write_jsonl
+from tests.conftest import LiveAPI, replay, settings_for, with_ingest, write_jsonl
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 T0 = 1_700_000_000
 
 
 def test_a_request_with_two_host_headers_is_refused(store: Store) -> None:
-    live = LiveAPI(store, UNLIMITED, key=False)
+    live = LiveAPI(store, key=False)
     with live, socket.create_connection(("127.0.0.1", live.port)) as sock:
         sock.sendall(b"GET /health HTTP/1.1\r\nHost: evil.example\r\n"
                      b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -34,8 +33,7 @@ def test_a_request_with_two_host_headers_is_refused(store: Store) -> None:
 
 def test_dot_brands_and_long_ids_are_refused_with_the_reason(
         store: Store, prefix: str) -> None:
-    live = LiveAPI(store)
-    attach_ingest(live.server.config.app, settings_for(prefix))
+    live = LiveAPI(store, with_ingest(store, settings_for(prefix)))
     records = [{"id": "a", "ts": T0, "brand": ".", "text": "x"},
                {"id": "b", "ts": T0, "brand": " .. ", "text": "x"},
                {"id": "c" * 513, "ts": T0, "brand": "Acme", "text": "x"},

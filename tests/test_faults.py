@@ -18,11 +18,10 @@ from typing import Any
 
 import pytest
 
-from crisiswatch.cli.serve import attach_ingest
 from crisiswatch.flows.replay_shards import line_brand
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis, free_port
-from tests.conftest import LiveAPI, settings_for
+from tests.conftest import LiveAPI, settings_for, with_ingest
 from tests.helpers.flow_runs import (
     cli_env,
     flow_process,
@@ -124,8 +123,7 @@ def test_redis_restart_under_a_running_flow_and_api_loses_nothing(
         token, _ = store.api_keys.create("collector", ["ingest"])
         collector = {"Authorization": f"Bearer {token}",
                      "Content-Type": "application/x-ndjson"}
-        api = LiveAPI(store)
-        attach_ingest(api.server.config.app, settings_for(prefix))
+        api = LiveAPI(store, with_ingest(store, settings_for(prefix)))
         log = tmp_path / "flow.log"
         with api as client:
             for i in range(0, len(head), 2500):

@@ -15,7 +15,6 @@ import httpx
 import orjson
 import pytest
 
-from crisiswatch.api.security import SecurityConfig
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis, free_port
 from tests.conftest import LiveAPI
@@ -24,7 +23,6 @@ from tests.helpers.waiting import wait_for
 
 ROUTES = ["/health", "/alerts", "/stats", "/brands", "/stream", "/brands/Acme/series",
           "/late"]
-UNLIMITED = SecurityConfig(rate_per_second=None, anonymous_rate_per_second=None)
 
 
 def timed(client: httpx.Client, method: str, path: str) -> tuple[int, float]:
@@ -40,7 +38,7 @@ def test_a_stopped_redis_is_answered_fast_and_called_hung_and_recovers(prefix: s
     stopped = False
     try:
         store = Store(connect(server.url, fast=True), prefix)  # the client the CLI gives
-        with LiveAPI(store, UNLIMITED) as api:
+        with LiveAPI(store) as api:
             assert api.get("/health").json()["store"] == "ok"
             os.kill(pid, signal.SIGSTOP)
             stopped = True

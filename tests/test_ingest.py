@@ -13,13 +13,12 @@ import orjson
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch.cli.serve import attach_ingest
 from crisiswatch.config.flow_config import build_flow
 from crisiswatch.config.settings import Settings
 from crisiswatch.flows.redis_source import RedisStreamSource
 from crisiswatch.store import LayoutMismatch, Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis
-from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
+from tests.conftest import LiveAPI, replay, settings_for, with_ingest, write_jsonl
 from tests.helpers.flow_runs import cli_env, published, run_flow
 
 T0 = 1_700_000_000
@@ -32,8 +31,7 @@ def settings(prefix: str) -> Settings:
 
 @pytest.fixture
 def served(store: Store, settings: Settings) -> Iterator[LiveAPI]:
-    api = LiveAPI(store)
-    attach_ingest(api.server.config.app, settings)
+    api = LiveAPI(store, with_ingest(store, settings))
     with api:
         yield api
 
@@ -92,8 +90,7 @@ def test_what_cannot_be_taken_is_refused_with_the_reason(
         redis_server: EmbeddedRedis, store: Store, settings: Settings) -> None:
     settings.ingest.max_records = 3
     settings.ingest.max_body_bytes = 2000
-    api = LiveAPI(store)
-    attach_ingest(api.server.config.app, settings)
+    api = LiveAPI(store, with_ingest(store, settings))
     ok = {"id": "a", "ts": T0, "brand": "Acme", "text": "hi"}
     with api, httpx.Client(base_url=api.url, timeout=10) as client:  # no key by default
         collector = key(store, "ingest")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import signal
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis
-from tests.conftest import LiveAPI
+from tests.conftest import API, LiveAPI
 from tests.helpers.flow_runs import cli_env, flow_process
 from tests.helpers.waiting import wait_for
 
@@ -26,8 +27,7 @@ def test_an_idle_flow_is_running_and_a_killed_one_is_dead(
     store = Store(connect(redis_server.url), prefix)
     env = cli_env(redis_server.url, prefix, CRISISWATCH_OBSERVABILITY__HEARTBEAT_SECONDS="0.2")
     log = tmp_path / "flow.log"
-    api = LiveAPI(store)
-    api.server.config.app.state.stale_after_s = STALE_S
+    api = LiveAPI(store, replace(API, stale_after_s=STALE_S))
     with api as client, flow_process(["--from-stream"], env, log) as proc:
         wait_for(lambda: store.stats()["status"].get("heartbeat") is not None, 60,
                  "the flow's first heartbeat", proc, log)

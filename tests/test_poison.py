@@ -12,13 +12,12 @@ import orjson
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch.cli.serve import attach_ingest
 from crisiswatch.config.flow_config import build_flow
 from crisiswatch.connectors import demo
 from crisiswatch.flows.sources import ReplaySource
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis
-from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
+from tests.conftest import LiveAPI, replay, settings_for, with_ingest, write_jsonl
 from tests.helpers.flow_runs import cli_env, flow_process, published, run_flow
 from tests.helpers.waiting import wait_for
 
@@ -171,8 +170,7 @@ def test_poison_through_post_mentions_and_a_file_survives_kill_and_restart(
     recovery = tmp_path / "recovery"
     env, log = cli_env(redis_server.url, prefix), tmp_path / "flow.log"
     if source == "stream":
-        api = LiveAPI(store)
-        attach_ingest(api.server.config.app, settings_for(prefix))
+        api = LiveAPI(store, with_ingest(store, settings_for(prefix)))
         with api as client:
             r = client.post("/mentions", json=records)
         assert r.status_code == 202, r.text

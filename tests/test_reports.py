@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from crisiswatch.api import kpis
-from crisiswatch.response import lifecycle
+from crisiswatch.response import kpis, lifecycle
 from crisiswatch.response.lifecycle import Context
 from crisiswatch.response.staffing import StaffingConfig
 from crisiswatch.store import Store

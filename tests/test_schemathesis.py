@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 import schemathesis
@@ -21,12 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
-from crisiswatch.cli.serve import attach_ingest
 from crisiswatch.response.lifecycle import Message
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis
-from crisiswatch.worker.activation import attach
-from tests.conftest import LiveAPI, replay, settings_for, write_jsonl
+from tests.conftest import API, LiveAPI, replay, settings_for, with_ingest, write_jsonl
 from tests.helpers.activation import incident, write
 
 pytestmark = pytest.mark.slow  # see pyproject's markers
@@ -54,10 +53,10 @@ def live(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
                    format="json", body="{}", event="playbook.activated", incident_id="inc-1",
                    playbook="p", step=0, created=1.0)
     store.outbox.kill(dead.to_dict(), 3, "500 from receiver", 2.0)
-    api = LiveAPI(store)
     settings_ = settings_for(store.p)
-    attach(api.server.config.app, load(settings_), settings_.staffing.model())
-    attach_ingest(api.server.config.app, settings_)  # as the CLI wires the API
+    config = with_ingest(store, settings_, replace(API, playbooks=load(settings_),
+                                                   staffing=settings_.staffing.model()))
+    api = LiveAPI(store, config)  # as the CLI wires the API
     with api:
         yield api
 

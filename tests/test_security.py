@@ -15,15 +15,14 @@ import pytest
 import uvicorn
 
 from crisiswatch.api.app import create_app
-from crisiswatch.api.security import SecurityConfig, route_scopes
+from crisiswatch.api.config import ApiConfig, SecurityConfig
+from crisiswatch.api.security import route_scopes
 from crisiswatch.cli.logs import uvicorn_log_config
 from crisiswatch.config.api import SecuritySettings
 from crisiswatch.response.playbooks import PlaybookSet
-from crisiswatch.response.staffing import StaffingConfig
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis, free_port
-from crisiswatch.worker.activation import attach
-from tests.conftest import UNLIMITED, LiveAPI
+from tests.conftest import API, UNLIMITED, LiveAPI
 from tests.helpers.activation import incident, write
 
 SCOPED = ("read", "ingest", "operate", "admin")
@@ -55,9 +54,7 @@ def keys(store: Store) -> dict[str, str]:
 
 
 def serve(store: Store, security: SecurityConfig) -> LiveAPI:
-    live = LiveAPI(store, security, key=False)
-    attach(live.server.config.app, PlaybookSet(), StaffingConfig())
-    return live
+    return LiveAPI(store, ApiConfig(security=security, playbooks=PlaybookSet()), key=False)
 
 
 def test_every_endpoint_states_its_scope_and_no_write_is_read_only() -> None:
@@ -217,7 +214,7 @@ def test_no_token_reaches_the_logs(store: Store, keys: dict[str, str], fmt: str,
                                    restore_logging: None) -> None:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(
-        create_app(store, UNLIMITED), host="127.0.0.1", port=port,
+        create_app(store, API), host="127.0.0.1", port=port,
         log_config=uvicorn_log_config(fmt, "info")))  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -15,11 +15,11 @@ from bench.sse_clients import open_streams, probe
 from crisiswatch.api.fanout import QUEUE_MAX
 from crisiswatch.store import Store
 from crisiswatch.store.embedded import EmbeddedRedis
-from tests.conftest import UNLIMITED, LiveAPI
+from tests.conftest import LiveAPI
 
 
 def test_two_hundred_open_streams_leave_health_and_alerts_answering(store: Store) -> None:
-    api = LiveAPI(store, UNLIMITED, key=False)
+    api = LiveAPI(store, key=False)
 
     async def run() -> tuple[dict[str, list[float]], list[int], int]:
         stop, opened = asyncio.Event(), asyncio.Event()
@@ -47,7 +47,7 @@ def test_two_hundred_open_streams_leave_health_and_alerts_answering(store: Store
 
 def test_a_client_that_stops_reading_is_dropped_with_a_retry_hint(
         redis_server: EmbeddedRedis, store: Store) -> None:
-    live = LiveAPI(store, UNLIMITED, key=False)
+    live = LiveAPI(store, key=False)
     with live as api:
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window

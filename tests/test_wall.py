@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from crisiswatch.api.security import SecurityConfig
+from crisiswatch.api.config import SecurityConfig
 from crisiswatch.detectors.types import Incident
 from crisiswatch.response.staffing import StaffingConfig
 from crisiswatch.store import Store, connect

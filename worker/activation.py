@@ -26,8 +26,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI
-
 from crisiswatch.config.playbooks import load_playbooks
 from crisiswatch.config.settings import Settings
 from crisiswatch.response.lifecycle import (
@@ -58,12 +56,6 @@ log = logging.getLogger("crisiswatch.activation")
 def load(settings: Settings) -> PlaybookSet:
     """The playbooks the settings point at (``ConfigError`` with file and line)."""
     return load_playbooks(settings.activation.playbooks_path, settings.webhooks.allowed_hosts)
-
-
-def attach(app: FastAPI, playbooks: PlaybookSet, staffing: StaffingConfig) -> None:
-    """Give the API what manual activation and staffing advice need."""
-    app.state.playbooks = playbooks
-    app.state.staffing = staffing
 
 
 class ActivationEngine:

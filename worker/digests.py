@@ -1,7 +1,7 @@
 """Sending the teams' digests on the schedule of ``activation.digests``.
 
 The activation worker's clock loop calls ``DigestSchedule.run_due``: at the end of each
-team's period the digest (``api.digest.build_digest``, the document ``GET /digest``
+team's period the digest (``store.digest.build_digest``, the document ``GET /digest``
 answers) goes into the outbox once per destination, rendered for its channel
 (``response.digest``), and the delivery loop carries it like any message. The store
 records the last period sent (``Store.claim_digest``), so a restarted worker, or a
@@ -16,21 +16,15 @@ import logging
 import math
 import time
 
-from fastapi import FastAPI
-
-from crisiswatch.api.digest import Team, build_digest
 from crisiswatch.config.digests import DigestSettings
 from crisiswatch.response import digest as bodies
+from crisiswatch.response.digest import Team
 from crisiswatch.response.lifecycle import Message
 from crisiswatch.response.playbooks import PlaybookSet
 from crisiswatch.store import Store
+from crisiswatch.store.digest import build_digest
 
 log = logging.getLogger("crisiswatch.digests")
-
-
-def attach_digests(app: FastAPI, digests: list[DigestSettings]) -> None:
-    """``GET /digest?team=`` knows the settings' teams."""
-    app.state.digest_teams = {d.team: Team(d.team, tuple(d.playbooks)) for d in digests}
 
 
 class DigestSchedule:

@@ -129,8 +129,11 @@ def _app(url: str, settings: Settings, playbooks: PlaybookSet, host: str) -> Fas
     """The API as configured; refuses (exit 2) to expose anonymous read beyond loopback,
     or to listen everywhere without the host names it serves. Its store has a client
     of its own that fails fast (``connect(fast=True)``): a request during an outage is
-    answered 503 at once, while the flow and the worker wait for Redis."""
-    from crisiswatch.cli.serve import build_app
+    answered 503 at once, while the flow and the worker wait for Redis. ``POST /mentions``
+    appends to as many input streams as the flow reads: the count is pinned in Redis
+    first, and the API refuses to start when they were set up with another."""
+    from crisiswatch.api.app import create_app
+    from crisiswatch.config.runtime import api_config
 
     problem = settings.security.exposure_error(host)
     if problem:
@@ -138,11 +141,11 @@ def _app(url: str, settings: Settings, playbooks: PlaybookSet, host: str) -> Fas
         raise typer.Exit(2)
     store = Store(connect(url, fast=True), settings.store.prefix, settings.store.records_kept)
     try:
-        app = build_app(store, settings, playbooks, host)
+        store.inputs.pin(settings.ingest.partitions)
     except LayoutMismatch as e:
         err.print(f"[red]refusing to start the API:[/] {e}")
         raise typer.Exit(2) from None
-    return app
+    return create_app(store, api_config(settings, host, playbooks))
 
 
 def _browser_url(host: str, port: int) -> str:

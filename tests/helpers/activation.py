@@ -8,6 +8,7 @@ import hmac
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,8 @@ from crisiswatch.config.settings import ActivationSettings, Settings, WebhookSet
 from crisiswatch.detectors.types import Incident
 from crisiswatch.response.playbooks import PlaybookSet
 from crisiswatch.store import Store
-from crisiswatch.worker.activation import Worker, attach
-from tests.conftest import LiveAPI, settings_for
+from crisiswatch.worker.activation import Worker
+from tests.conftest import API, LiveAPI, settings_for
 from tests.helpers.local_http import LocalServer
 
 SECRET = b"test-secret-0123456789"
@@ -144,11 +145,9 @@ def write(store: Store, *docs: dict[str, Any]) -> None:
 def live_api(store: Store, playbooks: PlaybookSet | None = None,
              settings: Settings | None = None) -> Iterator[httpx.Client]:
     """The real app over real HTTP, with playbooks attached as the CLI does."""
-    live = LiveAPI(store)
-    if playbooks is not None:
-        attach(live.server.config.app, playbooks,
-               (settings or settings_for(store.p)).staffing.model())
-    with live as client:
+    config = API if playbooks is None else replace(
+        API, playbooks=playbooks, staffing=(settings or settings_for(store.p)).staffing.model())
+    with LiveAPI(store, config) as client:
         yield client
 
 
