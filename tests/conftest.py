@@ -22,7 +22,7 @@ from bytewax.testing import run_main
 
 from crisiswatch.api.app import create_app
 from crisiswatch.api.security import SecurityConfig
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.runtime import build_flow
 from crisiswatch.config.settings import Settings, load_settings
 from crisiswatch.connectors.importers import airline_rows, sorted_by_time
 from crisiswatch.flows.sources import ReplaySource

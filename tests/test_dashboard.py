@@ -16,11 +16,12 @@ import httpx
 import pytest
 
 from crisiswatch.api.security import SecurityConfig
+from crisiswatch.config import runtime
 from crisiswatch.response import lifecycle
 from crisiswatch.response.lifecycle import Context
 from crisiswatch.response.staffing import StaffingConfig
 from crisiswatch.store import Store, connect
-from crisiswatch.worker.activation import attach, load
+from crisiswatch.worker.activation import attach
 from tests.conftest import LiveAPI, replay, settings_for
 from tests.helpers.activation import incident
 
@@ -67,7 +68,7 @@ def serve(store: Store, security: SecurityConfig) -> LiveAPI:
     """The app as ``crisiswatch run`` makes it: playbooks attached, the given guard."""
     live = LiveAPI(store, security, key=False)
     settings = settings_for(store.p)
-    attach(live.server.config.app, load(settings), settings.staffing.model())
+    attach(live.server.config.app, runtime.playbooks(settings), runtime.staffing(settings))
     return live
 
 
@@ -227,7 +228,7 @@ def test_a_new_incident_and_its_updates_appear_without_a_reload(tab: Page,
                            ".includes('New critical incident for Delta')")
 
     # a playbook starts its response clock (as the worker would): the item counts down
-    playbooks = load(settings_for(dash_store.p))
+    playbooks = runtime.playbooks(settings_for(dash_store.p))
     ctx = Context(doc, playbooks, StaffingConfig(), time.time())
     dash_store.lifecycle.transact("pushed-1", lambda s: lifecycle.activate(
         s, ctx, playbooks.get("pr-legal-critical"), "crisiswatch", "", ["test"], "auto"))

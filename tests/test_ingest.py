@@ -14,7 +14,7 @@ import pytest
 from bytewax.testing import run_main
 
 from crisiswatch.cli.serve import attach_ingest
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.runtime import build_flow
 from crisiswatch.config.settings import Settings
 from crisiswatch.flows.redis_source import RedisStreamSource
 from crisiswatch.store import LayoutMismatch, Store, connect

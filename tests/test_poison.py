@@ -13,7 +13,7 @@ import pytest
 from bytewax.testing import run_main
 
 from crisiswatch.cli.serve import attach_ingest
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.runtime import build_flow
 from crisiswatch.connectors import demo
 from crisiswatch.flows.sources import ReplaySource
 from crisiswatch.store import Store, connect

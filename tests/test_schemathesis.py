@@ -22,6 +22,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from crisiswatch.cli.serve import attach_ingest
+from crisiswatch.config import runtime
 from crisiswatch.response.lifecycle import Message
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis
@@ -37,8 +38,6 @@ EXAMPLES = 20  # per operation and phase: the whole file stays well under a minu
 @pytest.fixture(scope="module")
 def live(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[LiveAPI]:
-    from crisiswatch.worker.activation import load
-
     store = Store(connect(redis_server.url), f"st{uuid.uuid4().hex[:8]}")
     t0 = 1_700_000_100
     records: list[dict | str] = [
@@ -56,7 +55,7 @@ def live(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
     store.outbox.kill(dead.to_dict(), 3, "500 from receiver", 2.0)
     api = LiveAPI(store)
     settings_ = settings_for(store.p)
-    attach(api.server.config.app, load(settings_), settings_.staffing.model())
+    attach(api.server.config.app, runtime.playbooks(settings_), runtime.staffing(settings_))
     attach_ingest(api.server.config.app, settings_)  # as the CLI wires the API
     with api:
         yield api

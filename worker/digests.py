@@ -1,4 +1,5 @@
-"""Sending the teams' digests on the schedule of ``activation.digests``.
+"""Sending the teams' digests on their schedule (``WorkerConfig.digests``, from the
+settings' ``activation.digests``).
 
 The activation worker's clock loop calls ``DigestSchedule.run_due``: at the end of each
 team's period the digest (``api.digest.build_digest``, the document ``GET /digest``
@@ -15,26 +16,27 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Sequence
 
 from fastapi import FastAPI
 
 from crisiswatch.api.digest import Team, build_digest
-from crisiswatch.config.digests import DigestSettings
 from crisiswatch.response import digest as bodies
 from crisiswatch.response.lifecycle import Message
 from crisiswatch.response.playbooks import PlaybookSet
 from crisiswatch.store import Store
+from crisiswatch.worker.config import DigestConfig
 
 log = logging.getLogger("crisiswatch.digests")
 
 
-def attach_digests(app: FastAPI, digests: list[DigestSettings]) -> None:
+def attach_digests(app: FastAPI, digests: Sequence[DigestConfig]) -> None:
     """``GET /digest?team=`` knows the settings' teams."""
     app.state.digest_teams = {d.team: Team(d.team, tuple(d.playbooks)) for d in digests}
 
 
 class DigestSchedule:
-    def __init__(self, store: Store, digests: list[DigestSettings],
+    def __init__(self, store: Store, digests: Sequence[DigestConfig],
                  playbooks: PlaybookSet) -> None:
         self.store = store
         self.digests = digests

@@ -14,6 +14,7 @@ from crisiswatch import __version__
 from crisiswatch.api.app import create_app
 from crisiswatch.api.ingest import IngestConfig
 from crisiswatch.api.security import SecurityConfig
+from crisiswatch.config import runtime
 from crisiswatch.config.settings import Settings
 from crisiswatch.response.playbooks import PlaybookSet
 from crisiswatch.store import Store
@@ -32,8 +33,8 @@ def build_app(store: Store, settings: Settings, playbooks: PlaybookSet,
         anonymous_burst=sec.anonymous_rate_limit.burst, body_limit_bytes=sec.body_limit_bytes,
         cors_origins=tuple(sec.cors_origins), allowed_hosts=sec.hosts_for(host)),
         settings.observability.stale_after_seconds, version=__version__)
-    attach(app, playbooks, settings.staffing.model())
-    attach_digests(app, settings.activation.digests)
+    attach(app, playbooks, runtime.staffing(settings))
+    attach_digests(app, runtime.worker_config(settings).digests)
     attach_ingest(app, settings)
     return app
 
@@ -43,7 +44,7 @@ def attach_ingest(app: FastAPI, settings: Settings) -> None:
     set up with another partition count than ``ingest.partitions``."""
     store: Store = app.state.store
     store.inputs.pin(settings.ingest.partitions)
-    parser = settings.make_parser()
+    parser = runtime.parser(settings)
     app.state.ingest = IngestConfig(parser.parse, settings.ingest.max_records,
                                     settings.ingest.max_body_bytes)
 
