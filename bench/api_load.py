@@ -59,7 +59,7 @@ def replay(url: str, path: Path, speed: float | None) -> None:
     """The writer: the real flow over ``path`` (paced at ``speed`` if given)."""
     from bytewax.testing import run_main
 
-    from crisiswatch.config.flow_config import build_flow
+    from crisiswatch.config.runtime import build_flow
     from crisiswatch.flows.sources import ReplaySource
 
     run_main(build_flow(_settings(), ReplaySource([path], speed=speed), url))

@@ -40,10 +40,10 @@ from typing import Any
 import numpy as np
 import orjson
 
+from crisiswatch.config import runtime
+from crisiswatch.config.runtime import detector_config
 from crisiswatch.config.settings import Settings, load_settings
 from crisiswatch.detectors.brand import BrandState, DetectorConfig, observe
-from crisiswatch.detectors.brands import BrandMatcher
-from crisiswatch.detectors.parse import Parser
 from crisiswatch.detectors.types import Mention
 from crisiswatch.detectors.window import WindowStats
 from crisiswatch.flows.dedup import SeenIds
@@ -75,11 +75,11 @@ def prepare(path: Path, settings: Settings, timings: dict[str, float] | None = N
     """The stream's brand-windows as the flow closes them: every line parsed, the
     mentions enriched a source batch at a time, deduplicated per brand, folded into
     event-time windows; with ``timings``, the seconds of each step."""
-    parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
+    parser = runtime.parser(settings)
     # As the flow: the configured model, learning from labels off (no store to read).
     enricher = Enricher(FlowSentiment(settings.sentiment.model, settings.sentiment.weights,
                                       None, settings.sentiment.refresh_seconds, load=load),
-                        settings.detector_config().watchlist)
+                        detector_config(settings).watchlist)
     window_s = settings.window_s
     with _timed(timings, "read lines"), path.open("rb") as f:
         lines = [line.rstrip(b"\r\n") for line in f]
@@ -172,7 +172,7 @@ def worker(stream: Path, cache: Path, breakdown: bool) -> dict[str, Any]:
         closed = prepare(stream, settings)
         cache.write_bytes(pickle.dumps(closed, protocol=pickle.HIGHEST_PROTOCOL))
     closed = pickle.loads(cache.read_bytes())
-    cfg = settings.detector_config()
+    cfg = detector_config(settings)
     spent: dict[str, float] = {}
     if breakdown:
         _instrument(spent)
@@ -262,7 +262,7 @@ def make_windows(n: int, seed: int = 1) -> list[list[Mention]]:
 
 def single_brand(n: int, runs: int) -> None:
     """The original micro-benchmark: one brand, prepared windows, in this process."""
-    cfg = load_settings().detector_config()
+    cfg = detector_config(load_settings())
     prepared = make_windows(n)
     mentions = sum(len(w) for w in prepared)
     observe_us, build_us, sizes = [], [], []

@@ -20,11 +20,10 @@ from pathlib import Path
 import orjson
 from bytewax.testing import run_main
 
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config import runtime
+from crisiswatch.config.runtime import build_flow
 from crisiswatch.config.settings import load_settings
 from crisiswatch.connectors.importers import airline_rows, sorted_by_time
-from crisiswatch.detectors.brands import BrandMatcher
-from crisiswatch.detectors.parse import Parser
 from crisiswatch.flows.sources import ReplaySource
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis
@@ -34,7 +33,7 @@ DEFAULT_AIRLINE = Path(__file__).resolve().parents[2] / "shared/data/airline/Twe
 
 def baseline(path: Path) -> float:
     """Seconds to read and parse every line: the floor under any flow."""
-    parser = Parser(BrandMatcher(load_settings().brand_queries()))
+    parser = runtime.parser(load_settings())
     started = time.perf_counter()
     with path.open("rb") as f:
         for i, line in enumerate(f):

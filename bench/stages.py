@@ -36,12 +36,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
 from bench.detectors import prepare
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config import runtime
+from crisiswatch.config.runtime import build_flow, detector_config
 from crisiswatch.config.settings import Settings, load_settings
 from crisiswatch.detectors.brand import BrandState, observe
-from crisiswatch.detectors.brands import BrandMatcher
 from crisiswatch.detectors.embeddings import CachedEmbedder, Embedder
-from crisiswatch.detectors.parse import Parser
 from crisiswatch.flows.gc_tuning import tune_gc
 from crisiswatch.flows.sources import ReplaySource
 from crisiswatch.models import embedders
@@ -150,7 +149,7 @@ def _source(path: Path, bar: Progress) -> tuple[ReplaySource, _Tracker]:
 
 def ceiling(path: Path, runs: int, config: Path | None) -> StageResult:
     settings = load_settings(config)
-    parser = Parser(BrandMatcher(settings.brand_queries()), settings.parser.max_text_chars)
+    parser = runtime.parser(settings)
     timer = Timer()
     for _ in range(runs):
         with timer.run(), path.open("rb") as f:
@@ -295,7 +294,7 @@ def components(path: Path, runs: int, config: Path | None) -> StageResult:
 def _components_once(path: Path, config: Path | None) -> tuple[dict[str, float], int]:
     settings = settings_for(config, topics=False)
     tune_gc()  # as in the flow's process
-    cfg = settings.detector_config()
+    cfg = detector_config(settings)
     t: dict[str, float] = {}
     in_time_order = prepare(path, settings, t)
 

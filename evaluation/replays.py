@@ -23,14 +23,12 @@ from bytewax.testing import run_main
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.runtime import build_flow, open_store
 from crisiswatch.config.settings import DEFAULT_CONFIG, Settings
 from crisiswatch.config.topics import topics_embedder
 from crisiswatch.connectors.importers import airline_rows, sorted_by_time
 from crisiswatch.detectors.embeddings import Embedder
 from crisiswatch.flows.sources import ReplaySource
-from crisiswatch.store import Store, connect
-from crisiswatch.store.embedded import EmbeddedRedis
 
 
 @dataclass(frozen=True)
@@ -72,11 +70,10 @@ def replay(stream: Path, settings: Settings, console: Console, embedder: Embedde
     task = progress.add_task(label, total=stream.stat().st_size)
     source = ReplaySource([stream], settings.ingest.batch_records,
                           progress=lambda _path, n: progress.advance(task, n))
-    with EmbeddedRedis() as server, progress:
-        store = Store(connect(server.url), settings.store.prefix, settings.store.records_kept)
+    with open_store(settings, embedded="always") as (store, url), progress:
         for entry in feedback:
             store.feedback.put(entry)
-        run_main(build_flow(settings, source, server.url, embedder=embedder))
+        run_main(build_flow(settings, source, url, embedder=embedder))
         return Replayed(store.alerts(limit=1_000_000),
                         {b: store.series(b, limit=10_000_000) for b in store.brands()},
                         store.stats())

@@ -29,6 +29,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from crisiswatch.config.runtime import topic_config
 from crisiswatch.config.settings import Settings
 from crisiswatch.detectors.embeddings import Embedder
 from crisiswatch.detectors.text import normalise_text
@@ -183,8 +184,8 @@ def run(spec: LabelledFile, console: Console, settings: Settings,
         where = f" on {embedder.device}" if isinstance(embedder, embedders.MiniLMEmbedder) else ""
         console.print(f"{backend}: loaded in {load_s:.2f}s{where}; embedding and clustering "
                       f"{len(subset):,} texts ...")
-        result = evaluate_backend(backend, embedder, subset, settings.topics.model(
-            settings.window_s, backend))
+        result = evaluate_backend(backend, embedder, subset, topic_config(
+            settings.topics, settings.window_s, backend))
         result["load_seconds"] = round(load_s, 2)
         result["resident_mb_added"] = round(rss_added / 1e6, 1)
         results.append(result)

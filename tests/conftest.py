@@ -23,8 +23,7 @@ from bytewax.testing import run_main
 
 from crisiswatch.api.app import create_app
 from crisiswatch.api.config import ApiConfig, SecurityConfig
-from crisiswatch.config.flow_config import build_flow
-from crisiswatch.config.runtime import api_config
+from crisiswatch.config.runtime import api_config, build_flow
 from crisiswatch.config.settings import Settings, load_settings
 from crisiswatch.connectors.importers import airline_rows, sorted_by_time
 from crisiswatch.flows.sources import ReplaySource

@@ -78,7 +78,7 @@ def main() -> None:
     from bytewax.testing import run_main
     from crisiswatch.embedded import EmbeddedRedis
 
-    from crisiswatch.config.flow_config import build_flow  # the flow configured by Settings
+    from crisiswatch.config.runtime import build_flow  # the flow configured by Settings
     from crisiswatch.config.settings import load_settings
     from crisiswatch.flows.sources import ReplaySource
     from crisiswatch.store import connect

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from crisiswatch.config import runtime
 from crisiswatch.config.settings import load_settings
 from crisiswatch.connectors import demo
 from crisiswatch.detectors.types import Incident
@@ -23,9 +24,7 @@ pytestmark = pytest.mark.slow  # see pyproject's markers
 
 
 def shipped() -> PlaybookSet:
-    from crisiswatch.worker.activation import load
-
-    return load(load_settings())
+    return runtime.playbooks(load_settings())
 
 
 def activations(store: Store) -> list[tuple[str, str, str, list[str]]]:
@@ -44,7 +43,7 @@ def test_airline_incidents_activate_the_expected_playbooks(airline_store: Store,
     for doc in sorted(docs, key=lambda d: d["first_window"]):
         w.incident(Incident.from_dict(doc))
     w.execute()
-    engine = ActivationEngine(store, shipped(), load_settings().staffing.model())
+    engine = ActivationEngine(store, shipped(), runtime.staffing(load_settings()))
     engine.drain()
     table = activations(store)
     print("\nairline incidents and the playbooks they activated:")
@@ -78,7 +77,7 @@ def test_demo_outage_routes_to_the_noc_with_staffing(redis_server: EmbeddedRedis
     path = tmp_path / "demo.jsonl"
     demo.write(path)
     replay(settings_for(store.p), [path], redis_server.url)
-    ActivationEngine(store, shipped(), load_settings().staffing.model()).drain()
+    ActivationEngine(store, shipped(), runtime.staffing(load_settings())).drain()
     table = activations(store)
     print("\ndemo incidents and the playbooks they activated:", *table, sep="\n  ")
     outage = [a for a in store.alerts(brand="Northwind Telecom")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.runtime import build_flow
 from crisiswatch.flows.sources import ReplaySource
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from crisiswatch.cli.connect import runners
+from crisiswatch.config.runtime import live_runners
 from crisiswatch.connectors.live import LiveRunner
 from crisiswatch.store import Store
 from crisiswatch.store.embedded import EmbeddedRedis
@@ -32,15 +32,14 @@ def frames() -> list[Any]:
     return [frame(e) for e in [*before, big, *after]]
 
 
-def run_connector(redis: EmbeddedRedis, store: Store, url: str,
-                  **bluesky: object) -> LiveRunner:
+def run_connector(store: Store, url: str, **bluesky: object) -> LiveRunner:
     """The Bluesky connector as ``crisiswatch connect bluesky`` wires it, started."""
     settings = settings_for(store.p)
     settings.sources.bluesky = settings.sources.bluesky.model_copy(
         update={"url": url, "flush_seconds": 0.05, "rewind_seconds": 3, **bluesky})
     settings.sources.retry = settings.sources.retry.model_copy(
         update={"backoff_base_seconds": 0.1, "backoff_max_seconds": 0.5})
-    [runner] = runners(settings, redis.url, "bluesky")
+    [runner] = live_runners(settings, store, "bluesky")
     return runner.start()
 
 
@@ -49,7 +48,7 @@ def test_a_ten_megabyte_frame_is_refused_and_the_posts_after_it_are_read(
     sent = frames()
     last = str(sent[-1].time_us)
     with JetstreamServer(sent) as server:
-        runner = run_connector(redis_server, store, server.url)
+        runner = run_connector(store, server.url)
         try:
             wait_for(lambda: store.connectors.cursor("bluesky") == last, 30,
                      "the cursor past the last frame")
@@ -72,7 +71,7 @@ def test_a_connector_that_meets_the_same_frame_on_every_reconnect_is_stalled(
         redis_server: EmbeddedRedis, store: Store) -> None:
     api = LiveAPI(store, replace(API, connector_stall_s=1.0))
     with JetstreamServer(frames()) as server, api as client:
-        runner = run_connector(redis_server, store, server.url, read_limit_bytes=1_048_576,
+        runner = run_connector(store, server.url, read_limit_bytes=1_048_576,
                                max_frame_bytes=524_288)
         try:
             wait_for(lambda: len(server.connections) >= 3, 30, "reconnects")

@@ -16,12 +16,12 @@ import httpx
 import pytest
 
 from crisiswatch.api.config import ApiConfig, SecurityConfig
+from crisiswatch.config import runtime
 from crisiswatch.detectors.types import Incident
 from crisiswatch.response import lifecycle
 from crisiswatch.response.lifecycle import Context
 from crisiswatch.response.staffing import StaffingConfig
 from crisiswatch.store import Store, connect
-from crisiswatch.worker.activation import load
 from tests.conftest import LiveAPI, replay, settings_for
 from tests.helpers.activation import incident
 
@@ -67,8 +67,8 @@ def dash_store(redis_server: Any, airline_jsonl: Path) -> Store:
 def serve(store: Store, security: SecurityConfig) -> LiveAPI:
     """The app as ``crisiswatch run`` makes it: playbooks attached, the given guard."""
     settings = settings_for(store.p)
-    return LiveAPI(store, ApiConfig(security=security, playbooks=load(settings),
-                                    staffing=settings.staffing.model()), key=False)
+    return LiveAPI(store, ApiConfig(security=security, playbooks=runtime.playbooks(settings),
+                                    staffing=runtime.staffing(settings)), key=False)
 
 
 @pytest.fixture(scope="module")
@@ -227,7 +227,7 @@ def test_a_new_incident_and_its_updates_appear_without_a_reload(tab: Page,
                            ".includes('New critical incident for Delta')")
 
     # a playbook starts its response clock (as the worker would): the item counts down
-    playbooks = load(settings_for(dash_store.p))
+    playbooks = runtime.playbooks(settings_for(dash_store.p))
     ctx = Context(doc, playbooks, StaffingConfig(), time.time())
     dash_store.lifecycle.transact("pushed-1", lambda s: lifecycle.activate(
         s, ctx, playbooks.get("pr-legal-critical"), "crisiswatch", "", ["test"], "auto"))

@@ -16,9 +16,10 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from crisiswatch.cli.app import app
-from crisiswatch.config.playbooks import expand_env, host_allowed, load_playbooks
+from crisiswatch.config.playbooks import expand_env, load_playbooks
 from crisiswatch.config.settings import load_settings
 from crisiswatch.store import Store
+from crisiswatch.worker.hosts import host_allowed
 from tests.conftest import LiveAPI
 from tests.helpers.activation import incident, write
 

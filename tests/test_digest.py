@@ -9,11 +9,11 @@ from typing import Any
 
 import orjson
 
-from crisiswatch.config.digests import DigestSettings
 from crisiswatch.detectors.types import Incident
 from crisiswatch.response import lifecycle
 from crisiswatch.response.headline import headline
 from crisiswatch.store import Store
+from crisiswatch.worker.config import DigestConfig
 from crisiswatch.worker.digests import DigestSchedule
 from tests.conftest import LiveAPI
 from tests.helpers.activation import T0, incident, playbook_file
@@ -69,8 +69,8 @@ def test_digest_counts_incidents_and_goes_to_each_channel_once(store: Store,
         empty = api.get("/digest", params={"from": T0 + 86_400, "to": T0 + 90_000}).json()
         assert empty["incidents"]["total"] == 0
 
-    schedule = DigestSchedule(store, [DigestSettings(
-        team="pr", every_hours=24, destinations=["pr-slack", "pr-teams", "pr-mail"])],
+    schedule = DigestSchedule(store, [DigestConfig(
+        team="pr", every_hours=24, destinations=("pr-slack", "pr-teams", "pr-mail"))],
         playbooks)
     now = T0 + 86_400 + 60  # just after the day that holds both incidents ended
     assert schedule.run_due(now) == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from crisiswatch.config.flow_config import flow_config
+from crisiswatch.config.runtime import detector_config, flow_config
 from crisiswatch.config.settings import load_settings
 from crisiswatch.detectors.types import Mention
 from crisiswatch.flows.brand_windows import BrandWindows, BrandWindowsState
@@ -109,7 +109,7 @@ def test_a_brand_is_snapshotted_only_when_recovery_keeps_it() -> None:
                         hashtags=()) for i in range(5)]
 
     def logic(state: BrandWindowsState, snapshots: bool) -> BrandWindows:
-        return BrandWindows(settings.detector_config(), 600, state, lambda: 0.0,
+        return BrandWindows(detector_config(settings), 600, state, lambda: 0.0,
                             snapshots=snapshots)
 
     quiet = logic(BrandWindowsState(SeenIds(72, 1000)), snapshots=False)

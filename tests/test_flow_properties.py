@@ -4,7 +4,7 @@ enrich, windows, detectors, store) without raising, and is accounted for.
 Records are generated wide: timestamps across and beyond ``datetime``'s range in any
 offset, epoch numbers of every size, texts with any characters, huge follower counts,
 brands that are odd names. They reach the parser as the API's body splitting hands them
-over (``api.ingest._split``), with the parser the API is given (``Settings.make_parser``).
+over (``api.ingest._split``), with the parser the API is given (``runtime.parser``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from crisiswatch.api.ingest import _split
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config import runtime
+from crisiswatch.config.runtime import build_flow
 from crisiswatch.detectors.types import DeadLetter
 from crisiswatch.flows.sources import ReplaySource
 from crisiswatch.store import Store, connect
@@ -72,7 +73,7 @@ def test_whatever_post_mentions_accepts_goes_through_the_flow(
         batch: list[dict], redis_server: EmbeddedRedis, tmp_path: Path) -> None:
     prefix = f"hy{uuid.uuid4().hex[:10]}"
     config = settings_for(prefix)
-    parse = config.make_parser().parse
+    parse = runtime.parser(config).parse
     body = json.dumps(batch).encode()  # stdlib JSON: integers of any size, as sent
     try:
         split = _split(body, ndjson=False)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.runtime import build_flow
 from crisiswatch.flows.sources import ReplaySource
 from crisiswatch.store import Store
 from crisiswatch.store.embedded import EmbeddedRedis

@@ -13,6 +13,7 @@ import pickle
 import random
 from collections import Counter
 
+from crisiswatch.config.runtime import detector_config
 from crisiswatch.config.settings import load_settings
 from crisiswatch.detectors.text import normalise_text
 from crisiswatch.detectors.topk import SLACK, TopK
@@ -111,7 +112,7 @@ def _mention(i: int, text: str) -> Mention:
 
 def test_enriching_through_the_cache_equals_enriching_each_text_afresh(store: Store) -> None:
     settings = load_settings()
-    watchlist = settings.detector_config().watchlist
+    watchlist = detector_config(settings).watchlist
     rng = random.Random(2)
     pool = [f"@acme {w} {rng.randrange(50)} hours on hold, outage in town {i}"
             for i, w in enumerate(["great", "awful", "fine", "cancelled", "thanks"] * 20)]

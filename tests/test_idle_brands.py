@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from crisiswatch.config.flow_config import flow_config
+from crisiswatch.config.runtime import flow_config
 from crisiswatch.config.settings import load_settings
 from crisiswatch.flows.brand_windows import BrandWindows, BrandWindowsState
 from crisiswatch.flows.dedup import SeenIds

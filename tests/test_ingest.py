@@ -13,7 +13,7 @@ import orjson
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.runtime import build_flow
 from crisiswatch.config.settings import Settings
 from crisiswatch.flows.redis_source import RedisStreamSource
 from crisiswatch.store import LayoutMismatch, Store, connect

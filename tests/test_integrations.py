@@ -23,7 +23,7 @@ from crisiswatch.store.embedded import free_port
 from tests.helpers.activation import (
     SECRET,
     Receiver,
-    fast_settings,
+    fast_config,
     fast_worker,
     incident,
     live_api,
@@ -71,9 +71,9 @@ def test_pagerduty_one_alert_per_incident_acknowledged_and_resolved(
     # the trigger fails twice: the acknowledge, queued meanwhile, must wait for it
     with Receiver(statuses=[500, 502], default=202) as rx:
         playbooks = pagerduty_playbooks(tmp_path, rx.url("/v2/enqueue"))
-        settings = fast_settings(store.p)
-        with fast_worker(store, playbooks, settings), \
-                live_api(store, playbooks, settings) as api:
+        config = fast_config()
+        with fast_worker(store, playbooks, config), \
+                live_api(store, playbooks) as api:
             write(store, incident("inc-pd"))
             wait_for(lambda: rx.requests)
             r = api.post("/alerts/inc-pd/ack", json={"actor": "ana", "note": "on it"})
@@ -242,9 +242,9 @@ playbooks:
     when: {{}}
     actions: [{{webhook: oncall}}]
 """)
-        settings = fast_settings(store.p)
-        with fast_worker(store, playbooks, settings), \
-                live_api(store, playbooks, settings) as api:
+        config = fast_config()
+        with fast_worker(store, playbooks, config), \
+                live_api(store, playbooks) as api:
             write(store, incident("inc-late"))
             assert api.post("/alerts/inc-late/ack", json={"actor": "ana"}).status_code == 200
             r = api.post("/alerts/inc-late/activate", json={"actor": "ana",

@@ -14,7 +14,7 @@ from crisiswatch.store import Store
 from crisiswatch.worker.activation import ActivationEngine, Worker
 from tests.helpers.activation import (
     Receiver,
-    fast_settings,
+    fast_config,
     fast_worker,
     incident,
     live_api,
@@ -134,10 +134,10 @@ def test_matching_playbook_activates_once_with_staffing_and_payload(store: Store
 def test_response_clock_escalates_on_time_and_not_after_acknowledgement(
         store: Store, tmp_path: Path) -> None:
     sla_s = 1.2
-    settings = fast_settings(store.p)
+    config = fast_config()
     with Receiver() as rx:
         playbooks = playbook_file(tmp_path, PLAYBOOKS.format(url=rx.url(""), sla=sla_s / 60))
-        with fast_worker(store, playbooks, settings), live_api(store, playbooks) as api:
+        with fast_worker(store, playbooks, config), live_api(store, playbooks) as api:
             write(store, incident("late", severity="critical"),
                   incident("quick", severity="critical"))
             wait_for(lambda: all(store.alert(i)["playbooks"] for i in ("late", "quick")))
@@ -169,16 +169,16 @@ def test_response_clock_escalates_on_time_and_not_after_acknowledgement(
 
 
 def test_response_clock_survives_a_worker_restart(store: Store, tmp_path: Path) -> None:
-    settings = fast_settings(store.p)
+    config = fast_config()
     playbooks = playbook_file(tmp_path, PLAYBOOKS.format(url="http://127.0.0.1:9", sla=0.01))
-    with Worker(store, settings, playbooks):  # no secret: activates, delivers nothing
+    with Worker(store, config, playbooks):  # no secret: activates, delivers nothing
         write(store, incident("inc-r", severity="critical"))
         wait_for(lambda: store.alert("inc-r")["playbooks"])
     (act,) = store.alert("inc-r")["playbooks"]
     assert store.timers.due("inc-r", "critical") == act["respond_by"]
     time.sleep(max(act["respond_by"] - time.time(), 0) + 0.2)  # ran out while stopped
     assert not [e for e in store.alert("inc-r")["audit"] if e["action"] == "sla.breached"]
-    with Worker(store, settings, playbooks):
+    with Worker(store, config, playbooks):
         breach = wait_for(lambda: [e for e in store.alert("inc-r")["audit"]
                                    if e["action"] == "sla.breached"], timeout=3)
     assert breach[0]["actor"] == "sla-timer" and store.alert("inc-r")["state"] == "escalated"

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from crisiswatch.config.playbooks import host_allowed, load_playbooks
+from crisiswatch.config.playbooks import load_playbooks
 from crisiswatch.config.settings import CONFIG_DIR, ConfigError, load_settings
 from crisiswatch.response.playbooks import AuthorCondition, Conditions, Playbook, matches
 from crisiswatch.store.embedded import EmbeddedRedis
+from crisiswatch.worker.hosts import host_allowed
 from tests.helpers.activation import incident, playbook_file
 
 SHIPPED = Path(__file__).resolve().parents[1] / "configs" / "playbooks.yaml"

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from bytewax.testing import run_main
 
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.runtime import build_flow
 from crisiswatch.connectors import demo
 from crisiswatch.flows.sources import ReplaySource
 from crisiswatch.store import Store, connect

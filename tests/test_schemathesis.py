@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
+from crisiswatch.config import runtime
 from crisiswatch.response.lifecycle import Message
 from crisiswatch.store import Store, connect
 from crisiswatch.store.embedded import EmbeddedRedis
@@ -36,8 +37,6 @@ EXAMPLES = 20  # per operation and phase: the whole file stays well under a minu
 @pytest.fixture(scope="module")
 def live(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
          ) -> Iterator[LiveAPI]:
-    from crisiswatch.worker.activation import load
-
     store = Store(connect(redis_server.url), f"st{uuid.uuid4().hex[:8]}")
     t0 = 1_700_000_100
     records: list[dict | str] = [
@@ -54,8 +53,8 @@ def live(redis_server: EmbeddedRedis, tmp_path_factory: pytest.TempPathFactory
                    playbook="p", step=0, created=1.0)
     store.outbox.kill(dead.to_dict(), 3, "500 from receiver", 2.0)
     settings_ = settings_for(store.p)
-    config = with_ingest(store, settings_, replace(API, playbooks=load(settings_),
-                                                   staffing=settings_.staffing.model()))
+    config = with_ingest(store, settings_, replace(API, playbooks=runtime.playbooks(settings_),
+                                                   staffing=runtime.staffing(settings_)))
     api = LiveAPI(store, config)  # as the CLI wires the API
     with api:
         yield api

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from crisiswatch.config.runtime import brand_detector_configs, detector_config
 from crisiswatch.config.settings import ConfigError, load_settings
 from crisiswatch.detectors import terms, volume
 from crisiswatch.detectors.sensitivity import LEVELS, apply
@@ -19,7 +20,7 @@ from tests.helpers.streams import CLEAR, MODEST, T0, WINDOW, counts, spiky, stre
 
 
 def anomalous_windows(series: list[int], level: str) -> list[int]:
-    cfg = apply(load_settings().detector_config(), level).volume  # type: ignore[arg-type]
+    cfg = apply(detector_config(load_settings()), level).volume  # type: ignore[arg-type]
     state = volume.VolumeState()
     return [w for w, n in enumerate(series)
             if volume.update(state, T0 // WINDOW + w, n, cfg).anomalous]
@@ -27,18 +28,20 @@ def anomalous_windows(series: list[int], level: str) -> list[int]:
 
 def test_balanced_is_the_configuration_as_written() -> None:
     settings = load_settings()
-    cfg = settings.detector_config()
+    cfg = detector_config(settings)
     assert settings.sensitivity == "balanced"
     assert apply(cfg, "balanced") is cfg
     assert (cfg.volume.p_threshold, cfg.volume.min_lift, cfg.volume.min_excess) == \
         (settings.volume.p_threshold, settings.volume.min_lift, settings.volume.min_excess)
     assert (cfg.terms.p_threshold, cfg.terms.min_lift, cfg.terms.min_support) == \
         (settings.terms.p_threshold, settings.terms.min_lift, settings.terms.min_support)
-    assert cfg.sentiment == settings.sentiment_shift.model()
+    assert (cfg.sentiment.p_threshold, cfg.sentiment.min_rise, cfg.sentiment.horizons) == (
+        settings.sentiment_shift.p_threshold, settings.sentiment_shift.min_rise,
+        tuple(settings.sentiment_shift.horizons))
 
 
 def test_levels_order_every_threshold() -> None:
-    cfg = load_settings().detector_config()
+    cfg = detector_config(load_settings())
     fewer, more = apply(cfg, "fewer"), apply(cfg, "more")
     for a, b in ((fewer, cfg), (cfg, more)):  # a is stricter than b
         assert a.volume.p_threshold < b.volume.p_threshold
@@ -76,7 +79,7 @@ def test_fewer_suppresses_a_spike_that_balanced_raises() -> None:
                                                      (25, set(LEVELS))])
 def test_a_new_hashtag_needs_the_support_its_level_asks(mentions: int,
                                                         raised_by: set[str]) -> None:
-    cfg = load_settings().detector_config()
+    cfg = detector_config(load_settings())
     raised = set()
     for level in LEVELS:
         mature = terms.TermState(since=0, last_window=999)  # a day and more of live data
@@ -94,9 +97,9 @@ def test_a_brand_sensitivity_in_the_yaml_is_read_and_checked(tmp_path: Path) -> 
     settings = load_settings(path)
     assert settings.sensitivity_of("Keen") == "more"
     assert settings.sensitivity_of("Plain") == settings.sensitivity_of(None) == "fewer"
-    assert set(settings.brand_detector_configs()) == {"Keen"}
-    assert settings.detector_config(brand="Keen") == apply(
-        load_settings(path, sensitivity="balanced").detector_config(), "more")
+    assert set(brand_detector_configs(settings)) == {"Keen"}
+    assert detector_config(settings, brand="Keen") == apply(
+        detector_config(load_settings(path, sensitivity="balanced")), "more")
     path.write_text("brands:\n  Keen: {sensitivity: louder}\n")
     with pytest.raises(ConfigError, match=r"brands\.Keen\.sensitivity: Input should be "
                        "'fewer', 'balanced' or 'more'"):
@@ -133,12 +136,12 @@ def test_a_resumed_brand_keeps_its_own_sensitivity() -> None:
     """After a crash the flow rebuilds each brand's logic from its snapshot, which knows
     the brand: its own settings apply from the first window, before any new batch."""
     settings = load_settings(brands={"Keen": {"sensitivity": "more"}})
-    own = settings.brand_detector_configs()
+    own = brand_detector_configs(settings)
     resumed = BrandWindowsState(SeenIds(72, 1000), brand="Keen")
-    logic = BrandWindows(settings.detector_config(), 600, resumed, lambda: 0.0,
+    logic = BrandWindows(detector_config(settings), 600, resumed, lambda: 0.0,
                          brand_cfgs=own)
     assert logic.cfg is own["Keen"] and logic.cfg.volume.min_lift == 1.5
-    fresh = BrandWindows(settings.detector_config(), 600, BrandWindowsState(SeenIds(72, 1000)),
+    fresh = BrandWindows(detector_config(settings), 600, BrandWindowsState(SeenIds(72, 1000)),
                          lambda: 0.0, brand_cfgs=own)
     fresh.on_batch([("Keen", [])])
     assert fresh.cfg is own["Keen"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from crisiswatch.config.runtime import brand_detector_configs, detector_config
 from crisiswatch.detectors import background, brand, incidents, sentiment_shift, terms
 from crisiswatch.detectors.types import Mention, Signal
 from crisiswatch.detectors.watchlist import Watchlist, WatchTerm
@@ -229,9 +230,9 @@ def test_a_burst_of_a_tag_declared_routine_for_its_brand_is_info_not_a_page() ->
     from crisiswatch.config.settings import BrandQuerySettings, Settings
 
     settings = Settings(brands={"Skyways": BrandQuerySettings(routine=["#AskSkyways"])})
-    routine_cfg = settings.brand_detector_configs()["Skyways"]
+    routine_cfg = brand_detector_configs(settings)["Skyways"]
     assert routine_cfg.routine == {"#askskyways"}
-    assert "Skyways" not in Settings().brand_detector_configs()
+    assert "Skyways" not in brand_detector_configs(Settings())
     burst = []
     for i in range(3):  # the usual volume and tone, every mention with the tag
         w = WindowStats()
@@ -240,7 +241,7 @@ def test_a_burst_of_a_tag_declared_routine_for_its_brand_is_info_not_a_page() ->
         burst.append(w)
     found = {name: [a for a in run_brand(ordinary_day(300) + burst, cfg)
                     if "hashtag" in a.kinds]
-             for name, cfg in (("routine", routine_cfg), ("other", settings.detector_config()))}
+             for name, cfg in (("routine", routine_cfg), ("other", detector_config(settings)))}
     assert found["other"] and found["other"][-1].severity == "warning"
     assert found["routine"] and all(a.severity == "info" for a in found["routine"])
     assert "routine for this brand" in found["routine"][-1].explanation.summary

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from crisiswatch.config.runtime import detector_config
 from crisiswatch.config.settings import load_settings
 from crisiswatch.detectors import volume
 from crisiswatch.detectors.brand import BrandState, observe
@@ -80,7 +81,7 @@ def test_the_daily_records_stay_bounded() -> None:
 def test_a_silence_is_an_info_incident_that_says_how_low_and_what_to_check() -> None:
     """Through the brand's detectors and incident fusion: three days of a busy brand,
     then one mention a window."""
-    cfg = load_settings().detector_config()
+    cfg = detector_config(load_settings())
     state, alerts = BrandState(), []
     for i in range(3 * DAY + HOUR):
         n = 40 if i < 3 * DAY else 1

@@ -16,10 +16,11 @@ import httpx
 import pytest
 
 from crisiswatch.api.config import SecurityConfig
+from crisiswatch.config import runtime
 from crisiswatch.detectors.types import Incident
 from crisiswatch.response.staffing import StaffingConfig
 from crisiswatch.store import Store, connect
-from crisiswatch.worker.activation import ActivationEngine, load
+from crisiswatch.worker.activation import ActivationEngine
 from tests.conftest import settings_for
 from tests.helpers.activation import T0, incident
 from tests.test_dashboard import SCREENSHOTS, Page, browser, serve
@@ -144,7 +145,7 @@ def test_a_snoozed_incident_pages_nobody_until_the_snooze_ends(
         tab: Page, three: tuple[Store, str]) -> None:
     store, base = three
     token, _ = store.api_keys.create("snoozer", ["read", "operate"])
-    engine = ActivationEngine(store, load(settings_for(store.p)), StaffingConfig(),
+    engine = ActivationEngine(store, runtime.playbooks(settings_for(store.p)), StaffingConfig(),
                               consumer="wall-test")
     engine.drain()  # what came before
     write(store, incident("acme-1", brand="Acme", severity="critical"))

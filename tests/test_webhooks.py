@@ -21,7 +21,7 @@ from crisiswatch.worker.webhooks import backoff
 from tests.helpers.activation import (
     SECRET,
     Receiver,
-    fast_settings,
+    fast_config,
     fast_worker,
     incident,
     live_api,
@@ -70,8 +70,8 @@ playbooks:
 
 
 def test_a_receiver_failing_twice_gets_exactly_one_accepted_delivery(store: Store) -> None:
-    settings = fast_settings(store.p)
-    with Receiver(statuses=[500, 503]) as rx, fast_worker(store, playbooks(), settings):
+    config = fast_config()
+    with Receiver(statuses=[500, 503]) as rx, fast_worker(store, playbooks(), config):
         store.outbox.enqueue([message(1, rx.url())])
         started = time.time()
         wait_for(lambda: store.outbox.counts()["delivered"] == 1)
@@ -91,8 +91,8 @@ def test_a_receiver_failing_twice_gets_exactly_one_accepted_delivery(store: Stor
 
 def test_a_receiver_down_too_long_ends_dead_and_is_redriven(store: Store) -> None:
     port = free_port()  # nothing listens here yet
-    settings = fast_settings(store.p)
-    with fast_worker(store, playbooks(), settings), live_api(store) as api:
+    config = fast_config()
+    with fast_worker(store, playbooks(), config), live_api(store) as api:
         store.outbox.enqueue([message(7, f"http://127.0.0.1:{port}/hook", "inc-d")])
         dead = wait_for(lambda: api.get("/webhooks/dead").json())
         assert dead[0]["message"]["id"] == "msg-007" and dead[0]["attempts"] == 3
@@ -111,8 +111,8 @@ def test_a_receiver_down_too_long_ends_dead_and_is_redriven(store: Store) -> Non
 
 
 def test_refusals_and_hosts_off_the_allowlist_are_not_retried(store: Store) -> None:
-    settings = fast_settings(store.p, allowed_hosts=["127.0.0.1"])
-    with Receiver(default=400) as rx, fast_worker(store, playbooks(), settings):
+    config = fast_config(allowed_hosts=["127.0.0.1"])
+    with Receiver(default=400) as rx, fast_worker(store, playbooks(), config):
         store.outbox.enqueue([message(1, rx.url()),
                               message(2, f"http://localhost:{rx.port}/hook")])
         wait_for(lambda: store.outbox.counts()["dead"] == 2)

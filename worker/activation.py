@@ -8,7 +8,7 @@ after a restart), matches every automatic playbook against the incident
 optimistic transaction records the activation, the audit entries, the assignment, the
 staffing advice, the webhook messages (outbox) and the response clock (``p:sla``).
 A second loop fires clocks that ran out without an acknowledgement (the next
-escalation step); a third delivers the outbox (``crisiswatch/webhooks.py``).
+escalation step); a third delivers the outbox (``worker/webhooks.py``).
 
 It runs as threads, not as an asyncio task in the API's event loop: Redis and HTTP
 calls here are blocking, and inside the API they would stall every request while a
@@ -26,8 +26,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from crisiswatch.config.playbooks import load_playbooks
-from crisiswatch.config.settings import Settings
 from crisiswatch.response.lifecycle import (
     FOLLOW_UPS,
     SYSTEM,
@@ -44,6 +42,7 @@ from crisiswatch.response.spike_forecast import Forecast
 from crisiswatch.response.staffing import StaffingConfig
 from crisiswatch.store import Store, StoreError
 from crisiswatch.store.spike import spike_forecast
+from crisiswatch.worker.config import WorkerConfig
 from crisiswatch.worker.digests import DigestSchedule
 from crisiswatch.worker.webhooks import DeliveryWorker
 
@@ -53,9 +52,6 @@ HEARTBEAT_S = 5.0
 log = logging.getLogger("crisiswatch.activation")
 
 
-def load(settings: Settings) -> PlaybookSet:
-    """The playbooks the settings point at (``ConfigError`` with file and line)."""
-    return load_playbooks(settings.activation.playbooks_path, settings.webhooks.allowed_hosts)
 
 
 class ActivationEngine:
@@ -203,14 +199,14 @@ class ActivationEngine:
 class Worker:
     """The engine's two loops and the delivery loop as daemon threads."""
 
-    def __init__(self, store: Store, settings: Settings, playbooks: PlaybookSet,
+    def __init__(self, store: Store, config: WorkerConfig, playbooks: PlaybookSet,
                  secret: bytes | None = None) -> None:
         self.store = store
-        self.settings = settings
-        self.engine = ActivationEngine(store, playbooks, settings.staffing.model(),
-                                       settings.activation.sla_lease_seconds)
+        self.config = config
+        self.engine = ActivationEngine(store, playbooks, config.staffing,
+                                       config.sla_lease_seconds)
         self.secret = secret
-        self.digests = DigestSchedule(store, settings.activation.digests, playbooks)
+        self.digests = DigestSchedule(store, config.digests, playbooks)
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
 
@@ -222,8 +218,8 @@ class Worker:
         loops: list[tuple[str, Callable[[], None]]] = [("activation-events", self._events),
                                                        ("activation-clocks", self._clocks)]
         if self.secret is not None:
-            delivery = DeliveryWorker(self.store, self.settings.webhooks, self.secret,
-                                      self.settings.activation.poll_seconds)
+            delivery = DeliveryWorker(self.store, self.config.delivery, self.secret,
+                                      self.config.poll_seconds)
             loops.append(("webhook-delivery", lambda: delivery.run(self.stop_event)))
         for name, target in loops:
             thread = threading.Thread(target=target, name=name, daemon=True)
@@ -247,7 +243,7 @@ class Worker:
     def _guarded(self, step: Callable[[], Any], what: str) -> None:
         """Run ``step`` until stopped; an error (Redis restarting) is logged and retried
         after a pause, never the end of the worker."""
-        poll = self.settings.activation.poll_seconds
+        poll = self.config.poll_seconds
         while not self.stop_event.is_set():
             try:
                 step()
@@ -256,11 +252,11 @@ class Worker:
                 self.stop_event.wait(poll)
 
     def _events(self) -> None:
-        block_ms = max(int(self.settings.activation.poll_seconds * 1000), 1)
+        block_ms = max(int(self.config.poll_seconds * 1000), 1)
         self._guarded(lambda: self.engine.process_events(block_ms), "activation")
 
     def _clocks(self) -> None:
-        poll = self.settings.activation.poll_seconds
+        poll = self.config.poll_seconds
         last_beat = 0.0
 
         def step() -> None:

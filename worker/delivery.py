@@ -1,6 +1,6 @@
 """What webhook and e-mail delivery share: the headers, the signature, the secret and
-an attempt's outcome (``crisiswatch/webhooks.py`` sends over HTTP,
-``crisiswatch/smtp_delivery.py`` over SMTP)."""
+an attempt's outcome (``worker/webhooks.py`` sends over HTTP, ``worker/smtp.py`` over
+SMTP)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Sending the teams' digests on the schedule of ``activation.digests``.
+"""Sending the teams' digests on their schedule (``WorkerConfig.digests``, from the
+settings' ``activation.digests``).
 
 The activation worker's clock loop calls ``DigestSchedule.run_due``: at the end of each
 team's period the digest (``store.digest.build_digest``, the document ``GET /digest``
@@ -15,20 +16,21 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Sequence
 
-from crisiswatch.config.digests import DigestSettings
 from crisiswatch.response import digest as bodies
 from crisiswatch.response.digest import Team
 from crisiswatch.response.lifecycle import Message
 from crisiswatch.response.playbooks import PlaybookSet
 from crisiswatch.store import Store
 from crisiswatch.store.digest import build_digest
+from crisiswatch.worker.config import DigestConfig
 
 log = logging.getLogger("crisiswatch.digests")
 
 
 class DigestSchedule:
-    def __init__(self, store: Store, digests: list[DigestSettings],
+    def __init__(self, store: Store, digests: Sequence[DigestConfig],
                  playbooks: PlaybookSet) -> None:
         self.store = store
         self.digests = digests

@@ -19,7 +19,7 @@ Guarantees and how they are kept:
   again before every request; redirects are not followed (they could leave the list).
 - **In order where it matters.** A message with ``after`` (PagerDuty's acknowledge and
   resolve) waits while that message is still in the outbox, without spending an
-  attempt. E-mail destinations go over SMTP (``crisiswatch/smtp_delivery.py``).
+  attempt. E-mail destinations go over SMTP (``worker/smtp.py``).
 
 Failed attempts are retried with exponential backoff and jitter (``Retry-After`` is
 honoured); 4xx answers other than 408/425/429 are not retried: the receiver refused
@@ -39,10 +39,9 @@ from typing import Any
 import httpx
 
 from crisiswatch import __version__
-from crisiswatch.config.playbooks import host_allowed
-from crisiswatch.config.settings import WebhookSettings
 from crisiswatch.response.lifecycle import SYSTEM, entry
 from crisiswatch.store import Store
+from crisiswatch.worker.config import DeliveryConfig
 from crisiswatch.worker.delivery import (
     EVENT_HEADER,
     IDEMPOTENCY_HEADER,
@@ -53,6 +52,7 @@ from crisiswatch.worker.delivery import (
     secret_from_env,
     sign,
 )
+from crisiswatch.worker.hosts import host_allowed
 from crisiswatch.worker.smtp import send_email
 
 RETRYABLE_STATUS = {408, 425, 429}
@@ -82,10 +82,10 @@ class Sender:
     """One HTTP client for all requests (connection reuse), no redirects, no proxies
     from the environment (a proxy would be a host the allowlist never saw)."""
 
-    def __init__(self, settings: WebhookSettings, secret: bytes) -> None:
-        self.settings = settings
+    def __init__(self, config: DeliveryConfig, secret: bytes) -> None:
+        self.config = config
         self.secret = secret
-        self.client = httpx.Client(timeout=httpx.Timeout(settings.timeout_seconds),
+        self.client = httpx.Client(timeout=httpx.Timeout(config.timeout_seconds),
                                    follow_redirects=False, trust_env=False)
 
     def close(self) -> None:
@@ -94,11 +94,11 @@ class Sender:
     def send(self, message: dict[str, Any]) -> Outcome:
         started = time.monotonic()
         url = message["url"]
-        if not host_allowed(url, self.settings.allowed_hosts):
+        if not host_allowed(url, self.config.allowed_hosts):
             return Outcome(False, None, f"host of {url!r} is not on webhooks.allowed_hosts",
                            False, None, 0.0)
         if message["format"] == "email":
-            return send_email(message, self.secret, self.settings.timeout_seconds)
+            return send_email(message, self.secret, self.config.timeout_seconds)
         body = message["body"].encode()
         stamp = str(int(time.time()))
         headers = {
@@ -126,18 +126,18 @@ class DeliveryWorker:
     """Claims due messages and sends them on a small thread pool; the claiming loop
     never waits on a slow receiver, so one dead endpoint cannot hold up the others."""
 
-    def __init__(self, store: Store, settings: WebhookSettings, secret: bytes,
+    def __init__(self, store: Store, config: DeliveryConfig, secret: bytes,
                  poll_s: float) -> None:
         self.store = store
-        self.settings = settings
-        self.sender = Sender(settings, secret)
+        self.config = config
+        self.sender = Sender(config, secret)
         self.poll_s = poll_s
         self.inflight: dict[str, Future[None]] = {}
 
     def run(self, stop: threading.Event) -> None:
         """Deliver until ``stop`` is set, then finish the requests in flight (a graceful
         stop re-sends nothing)."""
-        pool = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="webhook")
+        pool = ThreadPoolExecutor(self.config.concurrency, thread_name_prefix="webhook")
         try:
             while not stop.is_set():
                 try:
@@ -154,11 +154,11 @@ class DeliveryWorker:
     def tick(self, pool: ThreadPoolExecutor) -> bool:
         """Start what is due; True when every slot was filled (more may be waiting)."""
         self.inflight = {k: f for k, f in self.inflight.items() if not f.done()}
-        free = self.settings.concurrency - len(self.inflight)
+        free = self.config.concurrency - len(self.inflight)
         if free <= 0:
             time.sleep(0.01)
             return True
-        claimed = self.store.outbox.claim(time.time(), self.settings.lease_seconds, free)
+        claimed = self.store.outbox.claim(time.time(), self.config.lease_seconds, free)
         for message, attempts in claimed:
             if message["id"] not in self.inflight:  # ours already, still being sent
                 self.inflight[message["id"]] = pool.submit(self.deliver, message, attempts)
@@ -188,7 +188,7 @@ class DeliveryWorker:
                 now, SYSTEM, "webhook.delivered", destination=message["destination"],
                 message=message["id"], attempts=attempts, status=outcome.status))
             return
-        if not outcome.retryable or attempts >= self.settings.max_attempts:
+        if not outcome.retryable or attempts >= self.config.max_attempts:
             self.store.outbox.kill(message, attempts, outcome.error, now)
             why = "refused" if not outcome.retryable else f"failed {attempts} times"
             self.store.lifecycle.note(message["incident_id"], entry(
@@ -198,8 +198,8 @@ class DeliveryWorker:
             log.warning("webhook %s to %s dead after %d attempt(s): %s", message["id"],
                         message["destination"], attempts, outcome.error)
             return
-        delay = backoff(attempts, self.settings.backoff_base_seconds,
-                        self.settings.backoff_max_seconds)
+        delay = backoff(attempts, self.config.backoff_base_seconds,
+                        self.config.backoff_max_seconds)
         if outcome.retry_after is not None:
-            delay = min(max(delay, outcome.retry_after), self.settings.backoff_max_seconds)
+            delay = min(max(delay, outcome.retry_after), self.config.backoff_max_seconds)
         self.store.outbox.retry(message["id"], now + delay, outcome.error)

@@ -1,2 +1,3 @@
 """The ``crisiswatch`` command: one module per group of subcommands (``app`` assembles
-them), each turning settings into a part's config and running it."""
+them), each reading the settings, building its parts through ``config.runtime`` and
+running them."""

@@ -34,23 +34,25 @@ from crisiswatch.cli.common import (
     SpeedOpt,
     check_inputs,
     err,
-    redis_url,
     settings_or_exit,
+    store_or_exit,
 )
-from crisiswatch.cli.connect import CONNECTORS, check_source, connect_command, run_live
+from crisiswatch.cli.connect import check_source, connect_command, run_live
 from crisiswatch.cli.data import backtest, demo, eval_, import_
 from crisiswatch.cli.keys import keys_app
 from crisiswatch.cli.logs import json_handler, uvicorn_log_config
 from crisiswatch.cli.refusals import refusal_lines
 from crisiswatch.cli.sentiment import train_sentiment
 from crisiswatch.cli.topics import models_app, print_topics
+from crisiswatch.config import runtime
+from crisiswatch.config.runtime import CONNECTORS
 from crisiswatch.config.settings import ConfigError, Settings
 from crisiswatch.config.topics import topics_embedder
 from crisiswatch.evaluation.incident_table import incident_table
 from crisiswatch.flows.stopping import stop_on_signals, stop_requested
 from crisiswatch.response.playbooks import PlaybookSet
-from crisiswatch.store import LayoutMismatch, Store, connect
-from crisiswatch.worker.activation import Worker, load
+from crisiswatch.store import LayoutMismatch, Store
+from crisiswatch.worker.activation import Worker
 from crisiswatch.worker.webhooks import SECRET_ENV, secret_from_env
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -68,14 +70,12 @@ def _main() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def _replay(settings: Settings, paths: list[Path], url: str, speed: float | None,
-            quiet: bool = False) -> float:
+def _replay(settings: Settings, store: Store, paths: list[Path], url: str,
+            speed: float | None, quiet: bool = False) -> float:
     """Run the flow over the files to the end, with a progress bar; returns seconds."""
-    from crisiswatch.config.flow_config import build_flow
     from crisiswatch.flows.gc_tuning import tune_gc
     from crisiswatch.flows.sources import ReplaySource
 
-    store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
     embedder = topics_embedder(settings.topics, err)  # may build the table: its own bar
     total = sum(p.stat().st_size for p in paths)
     progress = Progress(TextColumn("replay"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
@@ -89,7 +89,8 @@ def _replay(settings: Settings, paths: list[Path], url: str, speed: float | None
     started = time.perf_counter()
     tune_gc()
     with progress:
-        run_main(build_flow(settings, source, url, embedder=embedder, snapshots=False))
+        run_main(runtime.build_flow(settings, source, url, embedder=embedder,
+                                    snapshots=False))
     elapsed = time.perf_counter() - started
     store.set_status(state="finished", finished=datetime.now(UTC).isoformat(timespec="seconds"))
     return elapsed
@@ -114,7 +115,7 @@ def _summary(store: Store, elapsed: float) -> None:
 def _activation(settings: Settings, store: Store) -> tuple[PlaybookSet, Worker]:
     """The playbooks (a mistake in the file stops the start) and the activation worker."""
     try:
-        playbooks = load(settings)
+        playbooks = runtime.playbooks(settings)
     except ConfigError as e:
         err.print(f"[red]playbook error:[/]\n{e}")
         raise typer.Exit(2) from None
@@ -122,7 +123,7 @@ def _activation(settings: Settings, store: Store) -> tuple[PlaybookSet, Worker]:
     if secret is None:
         err.print(f"[yellow]{SECRET_ENV} is not set:[/] playbook webhooks wait in the outbox "
                   "unsent (GET /webhooks) until a worker with the secret runs")
-    return playbooks, Worker(store, settings, playbooks, secret)
+    return playbooks, Worker(store, runtime.worker_config(settings), playbooks, secret)
 
 
 def _app(url: str, settings: Settings, playbooks: PlaybookSet, host: str) -> FastAPI:
@@ -139,7 +140,7 @@ def _app(url: str, settings: Settings, playbooks: PlaybookSet, host: str) -> Fas
     if problem:
         err.print(f"[red]refusing to start the API:[/] {problem}")
         raise typer.Exit(2)
-    store = Store(connect(url, fast=True), settings.store.prefix, settings.store.records_kept)
+    store = runtime.store_at(settings, url, fast=True)
     try:
         store.inputs.pin(settings.ingest.partitions)
     except LayoutMismatch as e:
@@ -208,12 +209,11 @@ def run(
             err.print(f"no input given: replaying the built-in demo stream ({n:,} records, "
                       "3 brands, 4 days, one outage)")
         check_inputs(inputs or [])
-        with redis_url(settings, embedded_ok=True) as url:
-            store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
+        with store_or_exit(settings, embedded_ok=True) as (store, url):
             playbooks, worker = _activation(settings, store)
             server = _serve_in_background(_app(url, settings, playbooks, host), host, port,
                                           log_to, settings)
-            worker.start()  # a thread beside the API's: see crisiswatch/activation.py
+            worker.start()  # a thread beside the API's: see worker/activation.py
             where = "embedded Redis" if not settings.redis_url else settings.redis_url
             err.print(f"API and dashboard on [bold]http://{host}:{port}/[/] "
                       f"(OpenAPI docs at /docs; store: {where}); "
@@ -230,9 +230,9 @@ def run(
             stop_on_signals()  # a stop ends the replay or the live run at its next batch
             try:
                 if source is not None:
-                    _summary(store, run_live(settings, url, source, err))
+                    _summary(store, run_live(settings, store, url, source, err))
                     return
-                _summary(store, _replay(settings, inputs, url, speed))
+                _summary(store, _replay(settings, store, inputs, url, speed))
                 if serve and not stop_requested():
                     err.print("replay done; serving until Ctrl-C")
                     while not stop_requested():
@@ -279,10 +279,9 @@ def flow(
     spec = FlowSpec(source="stream" if from_stream else "files",
                     files=tuple(str(p) for p in inputs or []), shards=processes, speed=speed,
                     drain=drain, config=str(config) if config else None)
-    with redis_url(settings, embedded_ok=False) as url:
-        store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
+    with store_or_exit(settings, embedded_ok=False) as (store, url):
         try:
-            elapsed = run_flow(settings, url, spec, processes, recovery_dir,
+            elapsed = run_flow(settings, store, url, spec, processes, recovery_dir,
                                snapshot_interval, err)
             if stop_requested():
                 err.print(f"flow stopped: {store.stats()['read']:,} records read; " + (
@@ -318,8 +317,7 @@ def api(
     """Serve the API and dashboard over the Redis at REDIS_URL (production)."""
     settings = settings_or_exit(config)
     host = host or settings.api.host
-    with redis_url(settings, embedded_ok=False) as url:
-        store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
+    with store_or_exit(settings, embedded_ok=False) as (store, url):
         playbooks, activation = _activation(settings, store)
         app_ = _app(url, settings, playbooks, host)
         if worker:
@@ -369,8 +367,7 @@ def worker_(config: ConfigOpt = None, log_format: LogFormatOpt = None) -> None:
     handler = (json_handler() if (log_format or settings.observability.log_format) == "json"
                else RichHandler(console=err, show_path=False))
     logging.basicConfig(level=logging.INFO, format="%(message)s", handlers=[handler])
-    with redis_url(settings, embedded_ok=False) as url:
-        store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
+    with store_or_exit(settings, embedded_ok=False) as (store, _):
         playbooks, activation = _activation(settings, store)
         stop_on_signals()  # a flag: a stop at any moment from here ends the loop below
         activation.start()

@@ -23,7 +23,7 @@ from bytewax.dataflow import Dataflow
 from bytewax.inputs import Source
 from rich.console import Console
 
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.runtime import build_flow, store_at
 from crisiswatch.config.settings import Settings, load_settings
 from crisiswatch.config.topics import topics_embedder
 from crisiswatch.flows.gc_tuning import tune_gc
@@ -31,7 +31,6 @@ from crisiswatch.flows.redis_source import RedisStreamSource
 from crisiswatch.flows.replay_shards import ShardedReplaySource
 from crisiswatch.flows.sources import ProgressFn, ReplaySource
 from crisiswatch.flows.stopping import stop_on_signals
-from crisiswatch.store import Store, connect
 
 SPEC_ENV = "CRISISWATCH_FLOW_SPEC"
 CONFIG_ENV = "CRISISWATCH_CONFIG"
@@ -65,8 +64,7 @@ class FlowSpec:
     def build_source(self, settings: Settings, redis_url: str,
                      progress: ProgressFn | None = None) -> Source:
         if self.source == "stream":
-            store = Store(connect(redis_url), settings.store.prefix)
-            partitions = store.inputs.pin(settings.ingest.partitions)
+            partitions = store_at(settings, redis_url).inputs.pin(settings.ingest.partitions)
             return RedisStreamSource(redis_url, settings.store.prefix, partitions,
                                      settings.ingest.batch_records, drain=self.drain,
                                      heartbeat_s=settings.observability.heartbeat_seconds)

@@ -1,5 +1,5 @@
 """What the CLI's command modules share: the error console, the common options, the
-settings and Redis every command starts from."""
+settings and the store every command starts from."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from crisiswatch.config.runtime import OpenedStore, open_store
 from crisiswatch.config.settings import ConfigError, Settings, load_settings
-from crisiswatch.store import connect
-from crisiswatch.store.embedded import EmbeddedRedis
+from crisiswatch.store import StoreError
 
 err = Console(stderr=True)
 
@@ -44,28 +44,27 @@ def settings_or_exit(config: Path | None) -> Settings:
         raise typer.Exit(2) from None
 
 
+NO_REDIS = ("[red]REDIS_URL is not set.[/] `crisiswatch flow` and `crisiswatch api` run "
+            "against a Redis server (REDIS_URL=redis://host:6379/0); `crisiswatch run` "
+            "starts an embedded one.")
+
+
 @contextlib.contextmanager
-def redis_url(settings: Settings, embedded_ok: bool) -> Iterator[str]:
-    """REDIS_URL if set; otherwise an embedded server that lives as long as the command."""
-    if settings.redis_url:
+def store_or_exit(settings: Settings, embedded_ok: bool, no_redis: str = NO_REDIS
+                  ) -> Iterator[OpenedStore]:
+    """``open_store``: REDIS_URL's store, or (``embedded_ok``) an embedded server that
+    lives as long as the command; a store that cannot be used ends the command with the
+    reason (exit 2 without REDIS_URL, 1 when it cannot be reached)."""
+    if not settings.redis_url and not embedded_ok:
+        err.print(no_redis)
+        raise typer.Exit(2)
+    with contextlib.ExitStack() as stack:
         try:
-            connect(settings.redis_url).ping()
-        except Exception as e:
+            opened = stack.enter_context(open_store(settings))
+        except (StoreError, ValueError) as e:
             err.print(f"[red]cannot reach Redis at {settings.redis_url}:[/] {e}")
             raise typer.Exit(1) from None
-        yield settings.redis_url
-        return
-    if not embedded_ok:
-        err.print("[red]REDIS_URL is not set.[/] `crisiswatch flow` and `crisiswatch api` run "
-                  "against a Redis server (REDIS_URL=redis://host:6379/0); `crisiswatch run` "
-                  "starts an embedded one.")
-        raise typer.Exit(2)
-    server = EmbeddedRedis()
-    try:
-        server.start()
-        yield server.url
-    finally:
-        server.close()
+        yield opened
 
 
 def check_inputs(paths: list[Path]) -> None:

@@ -1,9 +1,10 @@
-"""Live sources: which connector ``--source NAME`` means, wired from the settings, and
-``crisiswatch connect NAME``, a connector alone (production: beside ``crisiswatch flow
---from-stream``, which reads what it queues).
+"""Live sources: ``crisiswatch run --source NAME`` and ``crisiswatch connect NAME``, a
+connector alone (production: beside ``crisiswatch flow --from-stream``, which reads what
+it queues). What each source reads is wired from the settings in
+``crisiswatch.config.runtime`` (``connectors``, ``live_runners``).
 
 A connector writes into the Redis input streams, the same path as ``POST /mentions``
-(see ``flows/live.py`` for why): ``crisiswatch run --source NAME`` runs it as a thread
+(see ``connectors/live.py`` for why): ``crisiswatch run --source NAME`` runs it as a thread
 beside the flow, which reads those streams until stopped.
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -20,73 +20,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from crisiswatch.config import runtime
+from crisiswatch.config.runtime import CONNECTORS
 from crisiswatch.config.settings import Settings
-from crisiswatch.connectors.live import Connector, LiveRunner
-from crisiswatch.detectors.brands import BrandMatcher
-from crisiswatch.detectors.parse import Parser
+from crisiswatch.connectors.live import LiveRunner
 from crisiswatch.flows.stopping import stop_on_signals, stop_requested
-from crisiswatch.store import Store, connect
-
-
-def _bluesky(settings: Settings, matcher: BrandMatcher) -> list[Connector]:
-    from crisiswatch.connectors.bluesky import Jetstream
-
-    return [Jetstream(settings.sources.bluesky.model(), matcher)]
-
-
-def _mastodon(settings: Settings, matcher: BrandMatcher) -> list[Connector]:
-    """One connector per instance and stream: each hashtag (the brand queries' unless
-    listed), and the federated timeline when asked for."""
-    from crisiswatch.connectors.mastodon import Mastodon, MastodonStream
-
-    cfg = settings.sources.mastodon
-    tags = cfg.hashtags or sorted({t for q in settings.brands.values() for t in q.hashtags})
-    streams: list[str | None] = [t.lstrip("#").lower() for t in tags]
-    if cfg.public:
-        streams.append(None)
-    return [Mastodon(MastodonStream(i.url.rstrip("/"), tag, os.environ.get(i.token_env)),
-                     cfg.model())
-            for i in cfg.instances for tag in dict.fromkeys(streams)]
-
-
-def _x(settings: Settings, matcher: BrandMatcher) -> list[Connector]:
-    from crisiswatch.connectors.x import XStream
-
-    cfg = settings.sources.x
-    stream = XStream(cfg.model(os.environ.get(cfg.token_env)), settings.brand_queries())
-    return [stream] if stream.rules else []
-
-
-def _reddit(settings: Settings, matcher: BrandMatcher) -> list[Connector]:
-    from crisiswatch.connectors.reddit import Reddit
-
-    cfg = settings.sources.reddit
-    if not cfg.subreddits:
-        return []
-    model = cfg.model(os.environ.get(cfg.client_id_env), os.environ.get(cfg.client_secret_env))
-    return [Reddit(model, listing) for listing in dict.fromkeys(cfg.listings)]
-
-
-CONNECTORS: dict[str, Callable[[Settings, BrandMatcher], list[Connector]]] = {
-    "bluesky": _bluesky,
-    "mastodon": _mastodon,
-    "x": _x,
-    "reddit": _reddit,
-}
-
-
-def runners(settings: Settings, url: str, name: str) -> list[LiveRunner]:
-    """The connectors of source ``name`` writing into the store at ``url`` (not
-    started). Records are checked by the flow's parser with the configured brand
-    queries, as ``POST /mentions`` checks them."""
-    matcher = BrandMatcher(settings.brand_queries())
-    store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
-    store.inputs.pin(settings.ingest.partitions)
-    parser = Parser(matcher, settings.parser.max_text_chars, source=name)
-    retry = settings.sources.retry
-    return [LiveRunner(c, store, parser, retry.backoff_base_seconds,
-                       retry.backoff_max_seconds)
-            for c in CONNECTORS[name](settings, matcher)]
+from crisiswatch.store import Store
 
 
 def check_source(name: str, settings: Settings, console: Console) -> None:
@@ -95,7 +34,7 @@ def check_source(name: str, settings: Settings, console: Console) -> None:
     if name not in CONNECTORS:
         console.print(f"[red]unknown source {name!r};[/] known: {', '.join(CONNECTORS)}")
         raise typer.Exit(2)
-    if not CONNECTORS[name](settings, BrandMatcher(settings.brand_queries())):
+    if not runtime.connectors(settings, name):
         console.print(f"[red]sources.{name} reads nothing:[/] see its section in the README "
                       "(mastodon: instances, and hashtags in the brand queries or public: "
                       "true; x: brand queries to build rules from; reddit: subreddits)")
@@ -130,22 +69,21 @@ def print_counts(store: Store, name: str, console: Console) -> None:
 SNAPSHOT_SECONDS = 10  # as `crisiswatch flow`: input acknowledged (and trimmed) this often
 
 
-def run_live(settings: Settings, url: str, name: str, console: Console) -> float:
-    """The connector as a thread and the flow over the input streams in this thread,
-    until Ctrl-C (or SIGTERM); returns the seconds it ran."""
+def run_live(settings: Settings, store: Store, url: str, name: str, console: Console
+             ) -> float:
+    """The connector as a thread and the flow over the input streams of ``store`` (at
+    ``url``) in this thread, until Ctrl-C (or SIGTERM); returns the seconds it ran."""
     import tempfile
     from datetime import timedelta
 
     from bytewax.testing import run_main
 
     from crisiswatch.cli.flow import prepare_recovery
-    from crisiswatch.config.flow_config import build_flow
     from crisiswatch.config.topics import topics_embedder
     from crisiswatch.flows.gc_tuning import tune_gc
     from crisiswatch.flows.redis_source import RedisStreamSource
 
-    live = runners(settings, url, name)
-    store = live[0].store
+    live = runtime.live_runners(settings, store, name)
     embedder = topics_embedder(settings.topics, console)
     source = RedisStreamSource(url, settings.store.prefix, store.inputs.partitions(),
                                settings.ingest.batch_records)
@@ -161,7 +99,7 @@ def run_live(settings: Settings, url: str, name: str, console: Console) -> float
         # the flow acknowledge and trim the input streams: without them a live run would
         # keep every mention it ever read in Redis.
         with tempfile.TemporaryDirectory(prefix="crisiswatch-live-") as recovery:
-            run_main(build_flow(settings, source, url, embedder=embedder),
+            run_main(runtime.build_flow(settings, source, url, embedder=embedder),
                      epoch_interval=timedelta(seconds=SNAPSHOT_SECONDS),
                      recovery_config=prepare_recovery(Path(recovery), 1, console))
     except KeyboardInterrupt:
@@ -186,14 +124,14 @@ def connect_command(
 ) -> None:
     """Run a live connector against the Redis at REDIS_URL until stopped: it appends
     what it reads to the input streams that `crisiswatch flow --from-stream` reads."""
-    from crisiswatch.cli.common import err, redis_url, settings_or_exit
+    from crisiswatch.cli.common import err, settings_or_exit, store_or_exit
 
     settings = settings_or_exit(config)
     check_source(source, settings, err)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    with redis_url(settings, embedded_ok=False) as url:
+    with store_or_exit(settings, embedded_ok=False) as (store, _):
         stop_on_signals()  # a flag: a stop at any moment from here ends the loop below
-        live = [r.start() for r in runners(settings, url, source)]
+        live = [r.start() for r in runtime.live_runners(settings, store, source)]
         err.print(f"{', '.join(r.name for r in live)}: reading into "
                   f"{live[0].store.inputs.key(0)}…; Ctrl-C stops")
         try:

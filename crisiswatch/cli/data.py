@@ -4,6 +4,7 @@ under two configurations)."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -12,6 +13,7 @@ import orjson
 import typer
 
 from crisiswatch.cli.common import ConfigOpt, check_inputs, err, settings_or_exit
+from crisiswatch.config import runtime
 
 
 def import_(
@@ -139,7 +141,8 @@ def eval_(
         from crisiswatch.evaluation import nab as nab_eval
 
         try:
-            nab_eval.run(nab, results, err, settings_or_exit(config).volume.model, verbose)
+            volume = functools.partial(runtime.volume_config, settings_or_exit(config))
+            nab_eval.run(nab, results, err, volume, verbose)
         except nab_eval.NabLayoutError as e:
             err.print(f"[red]cannot evaluate on {nab}:[/] {e}")
             raise typer.Exit(2) from None

@@ -38,12 +38,12 @@ from rich.progress import (
 )
 
 from crisiswatch.cli.cluster import FlowSpec
-from crisiswatch.config.flow_config import build_flow
+from crisiswatch.config.runtime import build_flow
 from crisiswatch.config.settings import Settings
 from crisiswatch.config.topics import topics_embedder
 from crisiswatch.flows.gc_tuning import tune_gc
 from crisiswatch.flows.stopping import stop_on_signals, stop_requested
-from crisiswatch.store import Store, StoreError, connect
+from crisiswatch.store import Store, StoreError
 from crisiswatch.store.embedded import free_port
 from crisiswatch.store.retry import until_done
 
@@ -64,14 +64,13 @@ def prepare_recovery(directory: Path, partitions: int, console: Console) -> Reco
     return RecoveryConfig(directory)
 
 
-def run_flow(settings: Settings, url: str, spec: FlowSpec, processes: int,
+def run_flow(settings: Settings, store: Store, url: str, spec: FlowSpec, processes: int,
              recovery_dir: Path | None, snapshot_s: int | None, console: Console) -> float:
     """Run until the input ends (files, a drained stream) or a stop (SIGTERM, Ctrl-C:
-    ``stop_requested()`` then says so); returns seconds. ``snapshot_s``: None for the
-    settings' ``ingest.snapshot_interval_s``."""
+    ``stop_requested()`` then says so) into ``store`` (at ``url``); returns seconds.
+    ``snapshot_s``: None for the settings' ``ingest.snapshot_interval_s``."""
     stop_on_signals()
     snapshot_s = snapshot_s or settings.ingest.snapshot_interval_s
-    store = Store(connect(url), settings.store.prefix, settings.store.records_kept)
     if spec.source == "stream":
         partitions = store.inputs.pin(settings.ingest.partitions)
         console.print(f"reading {partitions} input stream(s) {store.inputs.key(0)}… "

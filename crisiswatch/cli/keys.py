@@ -6,7 +6,9 @@ lost token is revoked and replaced, never recovered.
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
@@ -16,32 +18,21 @@ from rich.console import Console
 from rich.table import Table
 
 from crisiswatch.api.security import SCOPES
-from crisiswatch.cli.common import ConfigOpt
-from crisiswatch.config.settings import ConfigError, load_settings
-from crisiswatch.store import Store, connect
+from crisiswatch.cli.common import ConfigOpt, err, settings_or_exit, store_or_exit
+from crisiswatch.store import Store
 
 keys_app = typer.Typer(no_args_is_help=True, help="API keys: who may read, ingest, operate.")
-err = Console(stderr=True)
 
 
-def _store(config: Path | None) -> Store:
-    try:
-        settings = load_settings(config)
-    except ConfigError as e:
-        err.print(f"[red]configuration error:[/] {e}")
-        raise typer.Exit(2) from None
-    if not settings.redis_url:
-        err.print("[red]REDIS_URL is not set.[/] Keys live in the Redis the API reads "
-                  "(REDIS_URL=redis://host:6379/0); `crisiswatch run` prints a key of its own "
-                  "for its embedded store.")
-        raise typer.Exit(2)
-    store = Store(connect(settings.redis_url), settings.store.prefix)
-    try:
-        store.ping()
-    except Exception as e:
-        err.print(f"[red]cannot reach Redis at {settings.redis_url}:[/] {e}")
-        raise typer.Exit(1) from None
-    return store
+NO_REDIS = ("[red]REDIS_URL is not set.[/] Keys live in the Redis the API reads "
+            "(REDIS_URL=redis://host:6379/0); `crisiswatch run` prints a key of its own for "
+            "its embedded store.")
+
+
+@contextlib.contextmanager
+def _store(config: Path | None) -> Iterator[Store]:
+    with store_or_exit(settings_or_exit(config), False, NO_REDIS) as (store, _):
+        yield store
 
 
 @keys_app.command("create")
@@ -61,7 +52,8 @@ def create(
     if unknown:
         err.print(f"[red]unknown scope {', '.join(unknown)};[/] known: {', '.join(SCOPES)}")
         raise typer.Exit(2)
-    token, key = _store(config).api_keys.create(name, scope, rate, burst)
+    with _store(config) as store:
+        token, key = store.api_keys.create(name, scope, rate, burst)
     err.print(f"key [bold]{key['id']}[/] ({name}: {', '.join(key['scopes'])}); the token "
               "below is shown this once. Clients send: Authorization: Bearer <token>")
     sys.stdout.write(token + "\n")
@@ -70,7 +62,8 @@ def create(
 @keys_app.command("list")
 def list_(config: ConfigOpt = None) -> None:
     """The keys, oldest first (ids and names; tokens are not stored)."""
-    keys = _store(config).api_keys.list()
+    with _store(config) as store:
+        keys = store.api_keys.list()
     table = Table(title=f"{len(keys)} API key(s)")
     for col in ("id", "name", "scopes", "rate/s", "created"):
         table.add_column(col)
@@ -86,7 +79,8 @@ def list_(config: ConfigOpt = None) -> None:
 def revoke(key_id: Annotated[str, typer.Argument(help="the id `keys list` shows")],
            config: ConfigOpt = None) -> None:
     """Revoke a key: its next request gets 401."""
-    key = _store(config).api_keys.revoke(key_id)
+    with _store(config) as store:
+        key = store.api_keys.revoke(key_id)
     if key is None:
         err.print(f"[red]no key with id {key_id!r}[/] (crisiswatch keys list)")
         raise typer.Exit(1)

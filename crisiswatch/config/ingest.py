@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, field_validator
 
-from crisiswatch.detectors.parse import Invalid, parse_ts
+from crisiswatch.detectors.brands import BrandMatcher
+from crisiswatch.detectors.parse import Invalid, Parser, parse_ts
 from crisiswatch.flows.sources import BATCH_LINES
 from crisiswatch.store import DEFAULT_PARTITIONS
+
+_PARSER = Parser(BrandMatcher({}))  # the parser's own bounds are the settings' defaults
 
 
 class IngestSettings(BaseModel):
@@ -23,11 +26,11 @@ class IngestSettings(BaseModel):
         BATCH_LINES, ge=1, description="records the flow reads at a time from a file or an "
         "input stream: per-batch costs are paid once a batch (flows/sources.py)")
     earliest_ts: float = Field(
-        0.0, description="records stamped before this (ISO-8601 with a zone, or epoch "
-        "seconds) are dead-lettered; 0 = 1970-01-01T00:00:00Z")
+        _PARSER.earliest_ts, description="records stamped before this (ISO-8601 with a "
+        "zone, or epoch seconds) are dead-lettered; 0 = 1970-01-01T00:00:00Z")
     max_future_s: float | None = Field(
-        3600, ge=0, description="records stamped more than this ahead of the wall clock are "
-        "dead-lettered (a wrong clock or zone); null = no bound")
+        _PARSER.max_future_s, ge=0, description="records stamped more than this ahead of "
+        "the wall clock are dead-lettered (a wrong clock or zone); null = no bound")
     max_jump_s: float | None = Field(
         21_600, gt=0, description="a mention more than this ahead of its brand's newest "
         "event time is held as suspect until jump_confirm mentions confirm the jump; null = "

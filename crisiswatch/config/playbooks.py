@@ -13,9 +13,9 @@ again before each request.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -32,6 +32,7 @@ from crisiswatch.response.playbooks import (
     Playbook,
     PlaybookSet,
 )
+from crisiswatch.worker.hosts import host_allowed
 
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 Path_ = tuple[str | int, ...]
@@ -132,7 +133,7 @@ class _File(_Strict):
     playbooks: list[_Playbook] = []
 
 
-def load_playbooks(path: Path | str, allowed_hosts: list[str]) -> PlaybookSet:
+def load_playbooks(path: Path | str, allowed_hosts: Sequence[str]) -> PlaybookSet:
     """Read, validate and resolve a playbook file, or raise ``ConfigError``."""
     path = Path(path)
     try:
@@ -219,43 +220,7 @@ def expand_env(url: str) -> str:
     return ENV_REF.sub(sub, url)
 
 
-SCHEMES = ("http", "https", "smtp", "smtps")  # smtp(s): e-mail destinations
-DEFAULT_PORTS = {"http": 80, "https": 443, "smtp": 25, "smtps": 465}
-# Ports of services that listen inside a network and speak a protocol that a crafted
-# HTTP request can talk to (Redis takes a POST body's lines as commands): refused to
-# http(s) destinations unless an allowlist entry names the port itself ('10.0.0.7:6379').
-INTERNAL_PORTS = frozenset({
-    22, 23, 25, 53, 110, 111, 135, 139, 143, 445, 2049, 2375, 2376, 2379, 2380, 3306,
-    4369, 5432, 5672, 5984, 6379, 6380, 6443, 8500, 9042, 9092, 9200, 9300, 10250, 11211,
-    15672, 26379, 27017})
-
-
-def host_allowed(url: str, allowed_hosts: list[str]) -> bool:
-    """http(s) or smtp(s) to a host on the list (exact, or a '*.example.com' glob); http(s)
-    on any port but the ``INTERNAL_PORTS``; an entry ``host:port`` allows that port only;
-    nothing else."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    if parts.scheme not in SCHEMES or not host:
-        return False
-    try:
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
-    except ValueError:  # not a port number
-        return False
-    for entry in allowed_hosts:
-        pattern, colon, pinned = entry.lower().rpartition(":")
-        if not colon or not pinned.isdigit() or (":" in pattern
-                                                 and not pattern.endswith("]")):  # bare IPv6
-            pattern, pinned = entry.lower(), ""
-        if not fnmatch.fnmatchcase(host, pattern.strip("[]")):
-            continue
-        smtp = parts.scheme.startswith("smtp")  # mail ports are what e-mail goes to
-        if (int(pinned) == port) if pinned else (smtp or port not in INTERNAL_PORTS):
-            return True
-    return False
-
-
-def _cross_check(f: _File, allowed_hosts: list[str]) -> list[tuple[Path_, str]]:
+def _cross_check(f: _File, allowed_hosts: Sequence[str]) -> list[tuple[Path_, str]]:
     problems: list[tuple[Path_, str]] = []
     for name, dest in f.destinations.items():
         try:

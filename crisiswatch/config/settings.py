@@ -8,7 +8,6 @@ incident must be fixable without reading the source.
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,21 +28,29 @@ from crisiswatch.config.ingest import IngestSettings
 from crisiswatch.config.sources import SourcesSettings
 from crisiswatch.config.topics import TopicSettings
 from crisiswatch.detectors.brand import DetectorConfig, ReachConfig, routine_term
-from crisiswatch.detectors.brands import BrandMatcher, BrandQuery
+from crisiswatch.detectors.brands import BrandMatcher
 from crisiswatch.detectors.incidents import IncidentConfig
 from crisiswatch.detectors.parse import Parser
 from crisiswatch.detectors.sensitivity import Sensitivity
-from crisiswatch.detectors.sensitivity import apply as apply_sensitivity
 from crisiswatch.detectors.sentiment_shift import SentimentConfig
-from crisiswatch.detectors.targeting import BrandNames, Lenses
 from crisiswatch.detectors.terms import TermConfig
 from crisiswatch.detectors.volume import VolumeConfig
-from crisiswatch.detectors.watchlist import Watchlist, WatchTerm
+from crisiswatch.detectors.watchlist import WatchTerm
+from crisiswatch.flows.config import SentimentScoring
 from crisiswatch.response.staffing import StaffingConfig
+from crisiswatch.worker.config import DeliveryConfig, WorkerConfig
 
 # the repository's configs/, linked into the package so that a wheel carries it
 CONFIG_DIR = (Path(__file__).parents[1] / "configs").resolve()
 DEFAULT_CONFIG = CONFIG_DIR / "default.yaml"
+
+# The defaults are the runtime parts' own (a detector's config, the worker's, the
+# parser's), so that the file, the code and ``eval --nab`` cannot disagree; the sections
+# copy them into ``Field``s for the validation and the descriptions.
+_VOLUME, _TERMS, _SHIFT, _REACH = VolumeConfig(), TermConfig(), SentimentConfig(), ReachConfig()
+_INCIDENTS, _DETECTOR = IncidentConfig(), DetectorConfig(window_s=_VOLUME.window_s)
+_WATCH, _PARSER, _SCORING = WatchTerm(""), Parser(BrandMatcher({})), SentimentScoring()
+_STAFFING, _DELIVERY, _WORKER = StaffingConfig(), DeliveryConfig(), WorkerConfig()
 
 
 class WindowSettings(BaseModel):
@@ -52,7 +59,7 @@ class WindowSettings(BaseModel):
 
 
 class ParserSettings(BaseModel):
-    max_text_chars: int = Field(10_000, gt=0)
+    max_text_chars: int = Field(_PARSER.max_text_chars, gt=0)
 
 
 class DedupSettings(BaseModel):
@@ -62,12 +69,8 @@ class DedupSettings(BaseModel):
                          description="closed windows' ids remembered at most, per brand")
 
 
-_VOLUME = VolumeConfig()
-
-
 class VolumeSettings(BaseModel):
-    """``detectors.volume.VolumeConfig`` as the file writes it; the defaults are the
-    detector's own, so the file, the code and ``eval --nab`` cannot disagree."""
+    """``detectors.volume.VolumeConfig`` as the file writes it."""
 
     horizons: list[int] = list(_VOLUME.horizons)
     half_life_windows: float = Field(_VOLUME.half_life_windows, gt=0)
@@ -92,89 +95,81 @@ class VolumeSettings(BaseModel):
     detect_drops: bool = _VOLUME.detect_drops
     max_dispersion: float = Field(_VOLUME.max_dispersion, ge=1)
 
-    def model(self, window_s: int) -> VolumeConfig:
-        fields = {**self.model_dump(), "horizons": tuple(sorted(self.horizons))}
-        return VolumeConfig(window_s=window_s, **fields)
-
 
 class TermSettings(BaseModel):
-    horizons: list[int] = [1, 3, 12, 36]
-    half_life_windows: float = Field(288, gt=0)
-    capacity: int = Field(128, gt=0, description="terms tracked per brand at most")
-    p_threshold: float = Field(1e-6, gt=0, lt=1)
-    min_lift: float = Field(4.0, ge=1)
-    min_support: int = Field(10, ge=1)
-    hashtag_floor: float = Field(0.05, gt=0)
-    watch_floor: float = Field(1e-5, gt=0)
-    watch_p_threshold: float = Field(1e-4, gt=0, lt=1)
-    min_history_windows: int = Field(3, ge=0, description="windows of a brand learnt "
-                                     "before its terms are tested")
-    young_windows: int = Field(288, ge=0, description="a brand's term baseline is young "
-                               "this long (stricter thresholds)")
-    gap_reset_windows: int = Field(72, gt=0, description="silence that makes it young again")
-    young_p_threshold: float = Field(1e-9, gt=0, lt=1)
-    young_min_support: int = Field(20, ge=1)
-    young_hashtag_floor: float = Field(0.2, gt=0)
-    young_watch_floor: float = Field(0.02, gt=0)
-    recurring_factor: float = Field(2.0, ge=1, description="a burst at most this much "
-                                    "larger than one at the same time of day is recurring")
-    recurring_tolerance_windows: int = Field(24, ge=0)
-    recurring_days: int = Field(7, ge=1)
-    episodes_kept: int = Field(8, ge=1)
-
-    def model(self, window_s: int) -> TermConfig:
-        return TermConfig(window_s=window_s, **{**self.model_dump(),
-                                                 "horizons": tuple(sorted(self.horizons))})
+    horizons: list[int] = list(_TERMS.horizons)
+    half_life_windows: float = Field(_TERMS.half_life_windows, gt=0)
+    capacity: int = Field(_TERMS.capacity, gt=0, description="terms tracked per brand at most")
+    p_threshold: float = Field(_TERMS.p_threshold, gt=0, lt=1)
+    min_lift: float = Field(_TERMS.min_lift, ge=1)
+    min_support: int = Field(_TERMS.min_support, ge=1)
+    hashtag_floor: float = Field(_TERMS.hashtag_floor, gt=0)
+    watch_floor: float = Field(_TERMS.watch_floor, gt=0)
+    watch_p_threshold: float = Field(_TERMS.watch_p_threshold, gt=0, lt=1)
+    min_history_windows: int = Field(_TERMS.min_history_windows, ge=0, description="windows "
+                                     "of a brand learnt before its terms are tested")
+    young_windows: int = Field(_TERMS.young_windows, ge=0, description="a brand's term "
+                               "baseline is young this long (stricter thresholds)")
+    gap_reset_windows: int = Field(_TERMS.gap_reset_windows, gt=0,
+                                   description="silence that makes it young again")
+    young_p_threshold: float = Field(_TERMS.young_p_threshold, gt=0, lt=1)
+    young_min_support: int = Field(_TERMS.young_min_support, ge=1)
+    young_hashtag_floor: float = Field(_TERMS.young_hashtag_floor, gt=0)
+    young_watch_floor: float = Field(_TERMS.young_watch_floor, gt=0)
+    recurring_factor: float = Field(_TERMS.recurring_factor, ge=1, description="a burst at "
+                                    "most this much larger than one at the same time of day "
+                                    "is recurring")
+    recurring_tolerance_windows: int = Field(_TERMS.recurring_tolerance_windows, ge=0)
+    recurring_days: int = Field(_TERMS.recurring_days, ge=1)
+    episodes_kept: int = Field(_TERMS.episodes_kept, ge=1)
 
 
 class SentimentSettings(BaseModel):
     model: Literal["complaint", "vader"] = Field(
-        "complaint", description="complaint: the linear model that reads complaints (shipped "
+        _SCORING.model, description="complaint: the linear model that reads complaints (shipped "
         "prior, learns from labels); vader: VADER's compound score")
     weights: Path | None = Field(None, description="weights from `crisiswatch "
                                  "train-sentiment` (default: the shipped prior)")
-    learn_from_labels: bool = Field(True, description="learn online from POST "
-                                    "/mentions/{id}/label")
-    refresh_seconds: float = Field(5.0, gt=0, description="how often new labels are read")
+    learn_from_labels: bool = Field(_SCORING.learn_from_labels, description="learn online "
+                                    "from POST /mentions/{id}/label")
+    refresh_seconds: float = Field(_SCORING.refresh_s, gt=0,
+                                   description="how often new labels are read")
 
 
 class SentimentShiftSettings(BaseModel):
-    horizons: list[int] = [3, 12, 36]
-    half_life_windows: float = Field(576, gt=0)
-    warmup_mentions: int = Field(200, ge=0)
-    overdispersion: float = Field(2.0, ge=1)
-    p_threshold: float = Field(1e-4, gt=0, lt=1)
-    min_mentions: int = Field(20, ge=1)
-    min_rise: float = Field(0.15, gt=0, lt=1)
-
-    def model(self) -> SentimentConfig:
-        return SentimentConfig(**{**self.model_dump(), "horizons": tuple(sorted(self.horizons))})
+    horizons: list[int] = list(_SHIFT.horizons)
+    half_life_windows: float = Field(_SHIFT.half_life_windows, gt=0)
+    warmup_mentions: int = Field(_SHIFT.warmup_mentions, ge=0)
+    overdispersion: float = Field(_SHIFT.overdispersion, ge=1)
+    p_threshold: float = Field(_SHIFT.p_threshold, gt=0, lt=1)
+    min_mentions: int = Field(_SHIFT.min_mentions, ge=1)
+    min_rise: float = Field(_SHIFT.min_rise, gt=0, lt=1)
 
 
 class ReachSettings(BaseModel):
-    min_followers: int = Field(100_000, ge=1)
-    critical_followers: int = Field(1_000_000, ge=1)
+    min_followers: int = Field(_REACH.min_followers, ge=1)
+    critical_followers: int = Field(_REACH.critical_followers, ge=1)
 
 
 class WatchTermSettings(BaseModel):
     term: str = Field(min_length=1)
-    severity: Literal["info", "warning", "critical"] = "warning"
-    min_count: int = Field(3, ge=1)
+    severity: Literal["info", "warning", "critical"] = _WATCH.severity
+    min_count: int = Field(_WATCH.min_count, ge=1)
     brands: list[str] = []
-    support_mentions: int = Field(3, ge=1, description="the term's severity needs this "
-                                  "many mentions from support_authors distinct authors, "
-                                  "or support_reach followers reached")
-    support_authors: int = Field(2, ge=1)
-    support_reach: int = Field(100_000, ge=1)
+    support_mentions: int = Field(_WATCH.support_mentions, ge=1, description="the term's "
+                                  "severity needs this many mentions from support_authors "
+                                  "distinct authors, or support_reach followers reached")
+    support_authors: int = Field(_WATCH.support_authors, ge=1)
+    support_reach: int = Field(_WATCH.support_reach, ge=1)
     unsupported: Literal["info", "warning", "critical"] | None = Field(
         None, description="severity short of support (default: one level lower)")
 
 
 class IncidentSettings(BaseModel):
-    cooldown_windows: int = Field(12, ge=1)
-    escalate_kinds: int = Field(3, ge=2)
-    critical_surprise: float = 12.0
-    critical_lift: float = 4.0
+    cooldown_windows: int = Field(_INCIDENTS.cooldown_windows, ge=1)
+    escalate_kinds: int = Field(_INCIDENTS.escalate_kinds, ge=2)
+    critical_surprise: float = _DETECTOR.critical_surprise
+    critical_lift: float = _DETECTOR.critical_lift
 
 
 class ApiSettings(BaseModel):
@@ -190,46 +185,46 @@ class StoreSettings(BaseModel):
 
 
 class WebhookSettings(BaseModel):
+    """``worker.config.DeliveryConfig`` as the file writes it."""
+
     allowed_hosts: list[str] = Field(
-        ["127.0.0.1", "localhost", "hooks.slack.com", "events.pagerduty.com"],
+        list(_DELIVERY.allowed_hosts),
         description="hosts webhooks may be sent to; '*.example.com' allows subdomains")
-    timeout_seconds: float = Field(5, gt=0, description="per phase of one request")
-    max_attempts: int = Field(8, ge=1, description="then the message is dead-lettered")
-    backoff_base_seconds: float = Field(2, gt=0)
-    backoff_max_seconds: float = Field(600, gt=0)
-    lease_seconds: float = Field(
-        60, gt=0, description="a claimed message comes due again after this if its worker died")
-    concurrency: int = Field(4, ge=1, le=64, description="requests in flight at once")
+    timeout_seconds: float = Field(_DELIVERY.timeout_seconds, gt=0,
+                                   description="per phase of one request")
+    max_attempts: int = Field(_DELIVERY.max_attempts, ge=1,
+                              description="then the message is dead-lettered")
+    backoff_base_seconds: float = Field(_DELIVERY.backoff_base_seconds, gt=0)
+    backoff_max_seconds: float = Field(_DELIVERY.backoff_max_seconds, gt=0)
+    lease_seconds: float = Field(_DELIVERY.lease_seconds, gt=0, description="a claimed "
+                                 "message comes due again after this if its worker died")
+    concurrency: int = Field(_DELIVERY.concurrency, ge=1, le=64,
+                             description="requests in flight at once")
 
     @model_validator(mode="after")
-    def _lease_outlasts_request(self) -> WebhookSettings:
-        # httpx applies the timeout to each phase (connect, write, read, pool): a lease
-        # shorter than that lets a second worker send while the first still waits.
-        if self.lease_seconds < 4 * self.timeout_seconds:
-            raise ValueError(f"lease_seconds ({self.lease_seconds:g}) must be at least 4x "
-                             f"timeout_seconds ({self.timeout_seconds:g})")
+    def _deliverable(self) -> WebhookSettings:
+        """The delivery's own checks (the lease outlasts a request), at load time."""
+        DeliveryConfig(**{**self.model_dump(), "allowed_hosts": tuple(self.allowed_hosts)})
         return self
 
 
 class StaffingSettings(BaseModel):
-    reply_fraction: float = Field(0.3, gt=0, le=1,
+    reply_fraction: float = Field(_STAFFING.reply_fraction, gt=0, le=1,
                                   description="share of mentions that need a reply")
-    aht_seconds: float = Field(360, gt=0, description="average handle time of a reply")
-    service_level: float = Field(0.8, gt=0, lt=1)
-    answer_within_seconds: float = Field(900, gt=0)
-    horizon_hours: int = Field(4, ge=1, le=48)
-    max_occupancy: float = Field(0.85, gt=0, le=1)
-
-    def model(self) -> StaffingConfig:
-        return StaffingConfig(**self.model_dump())
+    aht_seconds: float = Field(_STAFFING.aht_seconds, gt=0,
+                               description="average handle time of a reply")
+    service_level: float = Field(_STAFFING.service_level, gt=0, lt=1)
+    answer_within_seconds: float = Field(_STAFFING.answer_within_seconds, gt=0)
+    horizon_hours: int = Field(_STAFFING.horizon_hours, ge=1, le=48)
+    max_occupancy: float = Field(_STAFFING.max_occupancy, gt=0, le=1)
 
 
 class ActivationSettings(BaseModel):
     playbooks: Path | None = Field(None, description="playbook file; None: the shipped "
                                    "configs/playbooks.yaml")
-    poll_seconds: float = Field(0.5, gt=0, description="how often clocks and the outbox "
-                                "are checked")
-    sla_lease_seconds: float = Field(30, gt=0)
+    poll_seconds: float = Field(_WORKER.poll_seconds, gt=0, description="how often clocks "
+                                "and the outbox are checked")
+    sla_lease_seconds: float = Field(_WORKER.sla_lease_seconds, gt=0)
     digests: list[DigestSettings] = Field([], description="teams' shift or daily digests")
 
     @property
@@ -316,72 +311,9 @@ class Settings(BaseSettings):
         """Closed windows whose ids the duplicate filter keeps (``dedup.horizon_hours``)."""
         return math.ceil(self.dedup.horizon_hours * 3600 / self.window_s)
 
-    def detector_config(self, topics: bool = False, brand: str | None = None
-                        ) -> DetectorConfig:
-        """The detectors' settings for ``brand`` (its own sensitivity, else the global
-        one; no brand: the global one); ``topics`` when an embedder is there to cluster
-        with."""
-        cfg = apply_sensitivity(self._thresholds(topics), self.sensitivity_of(brand))
-        query = self.brands.get(brand) if brand is not None else None
-        return replace(cfg, routine=query.routine_terms()) if query and query.routine else cfg
-
-    def brand_detector_configs(self, topics: bool = False) -> dict[str, DetectorConfig]:
-        """The brands whose sensitivity is not the global one, or that declare routine
-        terms, with their settings: the flow gives every other brand
-        ``detector_config(topics)``."""
-        return {name: self.detector_config(topics, name) for name, q in self.brands.items()
-                if q.sensitivity not in (None, self.sensitivity) or q.routine}
-
     def sensitivity_of(self, brand: str | None) -> Sensitivity:
         query = self.brands.get(brand) if brand is not None else None
         return query.sensitivity if query and query.sensitivity else self.sensitivity
-
-    def _thresholds(self, topics: bool) -> DetectorConfig:
-        """The detectors' settings as the file writes them (sensitivity ``balanced``)."""
-        i = self.incidents
-        return DetectorConfig(
-            window_s=self.window_s,
-            volume=self.volume.model(self.window_s),
-            terms=self.terms.model(self.window_s),
-            sentiment=self.sentiment_shift.model(),
-            reach=ReachConfig(**self.reach.model_dump()),
-            incidents=IncidentConfig(cooldown_windows=i.cooldown_windows,
-                                     escalate_kinds=i.escalate_kinds,
-                                     term_hold_windows=max(self.terms.horizons)),
-            watchlist=self.watchlist_model(),
-            topics=self.topics.model(self.window_s) if topics and self.topics.enabled else None,
-            critical_surprise=i.critical_surprise,
-            critical_lift=i.critical_lift,
-            lenses=self.lenses(),
-        )
-
-    def lenses(self) -> Lenses:
-        """How each configured brand is named and which accounts are its own: what tells
-        the brand a post is aimed at, and the brand's own content."""
-        return Lenses({
-            name: BrandNames(tuple(q.handles), tuple(q.keywords), tuple(q.hashtags),
-                             tuple(q.handles if q.owned is None else q.owned))
-            for name, q in self.brands.items()})
-
-    def make_parser(self) -> Parser:
-        """The parser of the flow and of ``POST /mentions`` (one, so that an accepted
-        record is one the flow takes)."""
-        return Parser(BrandMatcher(self.brand_queries()), self.parser.max_text_chars,
-                      earliest_ts=self.ingest.earliest_ts,
-                      max_future_s=self.ingest.max_future_s)
-
-    def watchlist_model(self) -> Watchlist:
-        return Watchlist(tuple(
-            WatchTerm(w.term, w.severity, w.min_count, tuple(w.brands), w.support_mentions,
-                      w.support_authors, w.support_reach, w.unsupported)
-            for w in self.watchlist
-        ))
-
-    def brand_queries(self) -> dict[str, BrandQuery]:
-        return {
-            name: BrandQuery(tuple(q.handles), tuple(q.keywords), tuple(q.hashtags))
-            for name, q in self.brands.items()
-        }
 
 
 class ConfigError(Exception):

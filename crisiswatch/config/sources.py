@@ -13,24 +13,29 @@ from crisiswatch.connectors.mastodon import MastodonConfig
 from crisiswatch.connectors.reddit import RedditConfig
 from crisiswatch.connectors.x import XConfig
 
+# the connectors' own defaults are the settings'
+_BLUESKY, _MASTODON, _X = JetstreamConfig(), MastodonConfig(), XConfig()
+_REDDIT = RedditConfig((), None, None)
+
 
 class BlueskySettings(BaseModel):
-    url: str = Field("wss://jetstream2.us-east.bsky.network/subscribe",
+    url: str = Field(_BLUESKY.url,
                      description="a Jetstream instance's /subscribe endpoint (ws:// or wss://)")
-    rewind_seconds: float = Field(3.0, ge=0, description="rewound on every reconnect for "
-                                  "gapless playback; what is read twice counts as duplicate")
-    batch_frames: int = Field(500, ge=1, description="frames committed at a time at most")
-    flush_seconds: float = Field(0.2, gt=0, description="or after this long")
-    cache_entries: int = Field(100_000, ge=1, description="handles and matched posts "
-                               "remembered (handles for authors, texts for reposts)")
-    max_frame_bytes: int = Field(1_048_576, ge=1, description="larger frames are refused "
-                                 "unread (counted, with the reason) and the cursor moves "
-                                 "past them")
-    read_limit_bytes: int = Field(64 * 1_048_576, ge=1, description="the WebSocket's own "
-                                  "frame limit: a larger frame closes the connection")
-
-    def model(self) -> JetstreamConfig:
-        return JetstreamConfig(**self.model_dump())
+    rewind_seconds: float = Field(
+        _BLUESKY.rewind_seconds, ge=0, description="rewound on every reconnect for gapless "
+        "playback; what is read twice counts as duplicate")
+    batch_frames: int = Field(_BLUESKY.batch_frames, ge=1,
+                              description="frames committed at a time at most")
+    flush_seconds: float = Field(_BLUESKY.flush_seconds, gt=0, description="or after this long")
+    cache_entries: int = Field(
+        _BLUESKY.cache_entries, ge=1, description="handles and matched posts remembered "
+        "(handles for authors, texts for reposts)")
+    max_frame_bytes: int = Field(
+        _BLUESKY.max_frame_bytes, ge=1, description="larger frames are refused unread "
+        "(counted, with the reason) and the cursor moves past them")
+    read_limit_bytes: int = Field(
+        _BLUESKY.read_limit_bytes, ge=1, description="the WebSocket's own frame limit: a "
+        "larger frame closes the connection")
 
 
 class MastodonInstance(BaseModel):
@@ -46,39 +51,37 @@ class MastodonSettings(BaseModel):
                                 "the brand queries")
     public: bool = Field(False, description="also the federated timeline, matched here by "
                          "the brand queries' handles and keywords (heavy: every public post)")
-    rewind_seconds: float = Field(60.0, ge=0, description="the REST backfill after a "
-                                  "reconnect starts this long before the cursor")
-    batch_statuses: int = Field(200, ge=1)
-    flush_seconds: float = Field(0.2, gt=0)
-    read_timeout_seconds: float = Field(40.0, gt=0, description="a stream silent this long "
-                                        "(no heartbeat) is reconnected")
-
-    def model(self) -> MastodonConfig:
-        return MastodonConfig(self.rewind_seconds, self.batch_statuses, self.flush_seconds,
-                              self.read_timeout_seconds)
+    rewind_seconds: float = Field(
+        _MASTODON.rewind_seconds, ge=0, description="the REST backfill after a reconnect "
+        "starts this long before the cursor")
+    batch_statuses: int = Field(_MASTODON.batch_statuses, ge=1)
+    flush_seconds: float = Field(_MASTODON.flush_seconds, gt=0)
+    read_timeout_seconds: float = Field(
+        _MASTODON.read_timeout_seconds, gt=0, description="a stream silent this long (no "
+        "heartbeat) is reconnected")
 
 
 class XSettings(BaseModel):
-    api: str = Field("https://api.x.com", description="the API's base URL")
+    api: str = Field(_X.api, description="the API's base URL")
     token_env: str = Field("CRISISWATCH_X_BEARER_TOKEN", description="environment variable "
                            "holding the app's bearer token (filtered stream and recent search)")
-    rule_suffix: str = Field("", description="appended to every brand rule, e.g. "
+    rule_suffix: str = Field(_X.rule_suffix, description="appended to every brand rule, e.g. "
                              "'-is:retweet lang:en'")
-    max_rule_chars: int = Field(512, ge=16, description="longest rule the plan allows "
-                                "(512 basic; longer brands are split over several rules)")
-    rewind_seconds: float = Field(30.0, ge=0, description="recent search after a reconnect "
-                                  "starts this long before the cursor")
-    backfill_hours: float = Field(0.0, ge=0, le=168, description="on a first start, read "
-                                  "this much recent search first (at most 7 days)")
-    search_page: int = Field(100, ge=10, le=100)
-    batch_tweets: int = Field(200, ge=1)
-    flush_seconds: float = Field(0.2, gt=0)
-    read_timeout_seconds: float = Field(30.0, gt=0, description="a stream silent this long "
-                                        "(keep-alives come every 20 s) is reconnected")
-
-    def model(self, token: str | None) -> XConfig:
-        fields = self.model_dump(exclude={"token_env"})
-        return XConfig(token=token, **fields)
+    max_rule_chars: int = Field(
+        _X.max_rule_chars, ge=16, description="longest rule the plan allows (512 basic; "
+        "longer brands are split over several rules)")
+    rewind_seconds: float = Field(
+        _X.rewind_seconds, ge=0, description="recent search after a reconnect starts this "
+        "long before the cursor")
+    backfill_hours: float = Field(
+        _X.backfill_hours, ge=0, le=168, description="on a first start, read this much "
+        "recent search first (at most 7 days)")
+    search_page: int = Field(_X.search_page, ge=10, le=100)
+    batch_tweets: int = Field(_X.batch_tweets, ge=1)
+    flush_seconds: float = Field(_X.flush_seconds, gt=0)
+    read_timeout_seconds: float = Field(
+        _X.read_timeout_seconds, gt=0, description="a stream silent this long (keep-alives "
+        "come every 20 s) is reconnected")
 
 
 class RedditSettings(BaseModel):
@@ -90,21 +93,16 @@ class RedditSettings(BaseModel):
                                "variable holding the app's client id")
     client_secret_env: str = Field("CRISISWATCH_REDDIT_CLIENT_SECRET", description="and "
                                    "its secret")
-    user_agent: str = Field("crisiswatch/0.1 (brand crisis monitoring)", description="Reddit "
+    user_agent: str = Field(_REDDIT.user_agent, description="Reddit "
                             "asks for <platform>:<app id>:<version> (by /u/<username>)")
-    api: str = "https://oauth.reddit.com"
-    auth: str = "https://www.reddit.com"
-    poll_seconds: float = Field(5.0, gt=0, description="per listing; the free tier allows "
-                                "100 requests a minute")
-    max_pages: int = Field(10, ge=1, le=10, description="pages of 100 read back to the cursor")
-    rewind_ids: int = Field(0, ge=0, description="ids re-read behind the cursor after a "
-                            "reconnect (late approvals), counted as duplicates")
-
-    def model(self, client_id: str | None, client_secret: str | None) -> RedditConfig:
-        return RedditConfig(tuple(s.removeprefix("r/") for s in self.subreddits), client_id,
-                            client_secret, self.user_agent, self.api.rstrip("/"),
-                            self.auth.rstrip("/"), self.poll_seconds, self.max_pages,
-                            self.rewind_ids)
+    api: str = _REDDIT.api
+    auth: str = _REDDIT.auth
+    poll_seconds: float = Field(_REDDIT.poll_seconds, gt=0, description="per listing; the "
+                                "free tier allows 100 requests a minute")
+    max_pages: int = Field(_REDDIT.max_pages, ge=1, le=10,
+                           description="pages of 100 read back to the cursor")
+    rewind_ids: int = Field(_REDDIT.rewind_ids, ge=0, description="ids re-read behind the "
+                            "cursor after a reconnect (late approvals), counted as duplicates")
 
 
 class ConnectorRetrySettings(BaseModel):

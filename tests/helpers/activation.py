@@ -16,12 +16,13 @@ from typing import Any
 import httpx
 
 from crisiswatch.config.playbooks import load_playbooks
-from crisiswatch.config.settings import ActivationSettings, Settings, WebhookSettings
 from crisiswatch.detectors.types import Incident
 from crisiswatch.response.playbooks import PlaybookSet
+from crisiswatch.response.staffing import StaffingConfig
 from crisiswatch.store import Store
 from crisiswatch.worker.activation import Worker
-from tests.conftest import API, LiveAPI, settings_for
+from crisiswatch.worker.config import DeliveryConfig, WorkerConfig
+from tests.conftest import API, LiveAPI
 from tests.helpers.local_http import LocalServer
 
 SECRET = b"test-secret-0123456789"
@@ -79,20 +80,19 @@ class Receiver(LocalServer):
             return status
 
 
-def fast_settings(prefix: str, **webhooks: Any) -> Settings:
-    """Seconds instead of minutes: quick polls, short backoff, few attempts."""
-    settings = settings_for(prefix)
+def fast_config(**delivery: Any) -> WorkerConfig:
+    """The worker's plain config, written by hand: seconds instead of minutes (quick
+    polls, short backoff, few attempts)."""
     hooks = {"timeout_seconds": 1.0, "lease_seconds": 4.0, "backoff_base_seconds": 0.05,
-             "backoff_max_seconds": 0.2, "max_attempts": 3, "concurrency": 4, **webhooks}
-    settings.webhooks = WebhookSettings(**hooks)
-    settings.activation = ActivationSettings(poll_seconds=0.05, sla_lease_seconds=2)
-    return settings
+             "backoff_max_seconds": 0.2, "max_attempts": 3, "concurrency": 4, **delivery}
+    return WorkerConfig(poll_seconds=0.05, sla_lease_seconds=2,
+                        delivery=DeliveryConfig(**hooks))
 
 
-def fast_worker(store: Store, playbooks: PlaybookSet, settings: Settings | None = None
+def fast_worker(store: Store, playbooks: PlaybookSet, config: WorkerConfig | None = None
                 ) -> Worker:
-    """The activation worker on ``fast_settings`` (or ``settings``), signing with SECRET."""
-    return Worker(store, settings or fast_settings(store.p), playbooks, SECRET)
+    """The activation worker on ``fast_config()`` (or ``config``), signing with SECRET."""
+    return Worker(store, config or fast_config(), playbooks, SECRET)
 
 
 def playbook_file(tmp_path: Path, text: str, allowed: tuple[str, ...] = ("127.0.0.1",)
@@ -142,11 +142,10 @@ def write(store: Store, *docs: dict[str, Any]) -> None:
 
 
 @contextmanager
-def live_api(store: Store, playbooks: PlaybookSet | None = None,
-             settings: Settings | None = None) -> Iterator[httpx.Client]:
+def live_api(store: Store, playbooks: PlaybookSet | None = None) -> Iterator[httpx.Client]:
     """The real app over real HTTP, with playbooks attached as the CLI does."""
-    config = API if playbooks is None else replace(
-        API, playbooks=playbooks, staffing=(settings or settings_for(store.p)).staffing.model())
+    config = API if playbooks is None else replace(API, playbooks=playbooks,
+                                                   staffing=StaffingConfig())
     with LiveAPI(store, config) as client:
         yield client
 
