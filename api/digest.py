@@ -45,7 +45,7 @@ def digest(store: StoreDep, teams: DigestTeamsDep,
     if team is not None and team not in teams:
         raise HTTPException(404, f"no digest team {team!r}; known: "
                             f"{', '.join(teams) or 'none (settings: digests)'}")
-    found = build_digest(store, teams.get(team or "", Team("everyone")), start, end)
+    found = build_digest(store, store.events, teams.get(team or "", Team("everyone")), start, end)
     if format == "json":
         return found
     dest = Destination("preview", "", format, sender="crisiswatch@localhost",

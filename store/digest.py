@@ -13,18 +13,21 @@ from typing import TYPE_CHECKING, Any
 from crisiswatch.response.digest import Team, document
 
 if TYPE_CHECKING:
-    from crisiswatch.store.core import Store
+    from crisiswatch.store.events import EventLog
+    from crisiswatch.store.reads import Reads
 
 ALL = 100_000  # incidents read at most: every one active in the period
 
 
-def build_digest(store: Store, team: Team, start: float, end: float,
+def build_digest(store: Reads, events: EventLog, team: Team, start: float, end: float,
                  now: float | None = None) -> dict[str, Any]:
-    """The digest of the incidents first seen in [start, end) that the team handles."""
+    """The digest of the incidents first seen in [start, end) that the team handles
+    (``store``: the read side, ``Store`` itself where it is at hand; ``events``: when each
+    was published)."""
     docs = [a for a in store.alerts(since=start, limit=ALL)
             if start <= a["first_window"] < end and team.handles(a)]
     ids = {a["id"] for a in docs}
-    published = store.events.first_times("incident.opened", ids) if ids else {}
+    published = events.first_times("incident.opened", ids) if ids else {}
     topics = [t for b in sorted({a["brand"] for a in docs})
               for t in store.topics(b, start, limit=1000)]
     return document(team, start, end, docs, published, topics,

@@ -364,6 +364,24 @@ def test_an_api_that_refuses_anonymous_reads_asks_for_a_key(browser: Any, dash_s
         assert tab.errors and all("401" in e for e in tab.errors)  # the refusals before
         page.close()
 
+def test_a_stalled_connector_shows_in_the_header(tab: Page, dash_store: Store,
+                                                  api: httpx.Client) -> None:
+    """A connector that reads without getting further for longer than the stall bound
+    (the default, 5 minutes) turns the header's status to degraded, naming it."""
+    now = time.time()
+    dash_store.connectors.commit("bluesky", [], None, {}, [],
+                                 {"seen_at": now, "progress_at": now - 900})
+    try:
+        assert api.get("/health").json()["connectors"] == {"bluesky": "stalled"}
+        page = tab.open()
+        assert page.locator("#status-text").inner_text() == \
+            "degraded: connector bluesky stalled"
+    finally:  # the page's other tests see a healthy pipeline
+        dash_store.r.delete(dash_store.connectors.key("bluesky"))
+        dash_store.r.srem(dash_store.keys.connectors, "bluesky")
+    assert tab.errors == []
+
+
 
 OVERFLOW = """(sel) => { const el = document.querySelector(sel);
   return [el.scrollWidth, el.clientWidth]; }"""

@@ -45,8 +45,8 @@ class DigestSchedule:
             end = math.floor(now / every) * every
             if not self.store.claim_digest(d.team, end):
                 continue
-            digest = build_digest(self.store, Team(d.team, tuple(d.playbooks)), end - every,
-                                  end, now)
+            team = Team(d.team, tuple(d.playbooks))
+            digest = build_digest(self.store, self.store.events, team, end - every, end, now)
             messages = []
             for name in d.destinations:
                 dest = self.playbooks.destinations.get(name)

@@ -250,7 +250,8 @@ async function loadPipeline() {
   $("pipeline").replaceChildren(...cells.map(([k, v]) => h("div", {}, h("dt", {}, k), h("dd", {}, v))));
   $("pipeline").dataset.read = stats.read;
   const trouble = !health ? [] : !health.redis ? ["store unreachable"]
-    : [["flow", health.flow_state], ["worker", health.worker_state]]
+    : [["flow", health.flow_state], ["worker", health.worker_state],
+       ...Object.entries(health.connectors || {}).map(([name, s]) => [`connector ${name}`, s])]
       .filter(([, s]) => s === "stalled").map(([who, s]) => `${who} ${s}`);
   $("status-text").textContent = trouble.length ? `degraded: ${trouble.join(", ")}` : "store ok";
 }
