@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crisiswatch.config.settings import ConfigError
+from crisiswatch.detectors.types import Severity, SignalKind
 from crisiswatch.response.playbooks import (
     Action,
     AuthorCondition,
@@ -69,9 +70,8 @@ class _Author(_Strict):
 
 class _When(_Strict):
     brand: list[str] = []
-    kinds: list[Literal["volume", "hashtag", "sentiment", "keyword", "reach", "topic",
-                        "silence"]] = []
-    min_severity: Literal["info", "warning", "critical"] | None = None
+    kinds: list[SignalKind] = []
+    min_severity: Severity | None = None
     keywords: list[str] = []
     watchlist: list[str] = []
     author: _Author | None = None

@@ -34,6 +34,7 @@ from crisiswatch.detectors.parse import Parser
 from crisiswatch.detectors.sensitivity import Sensitivity
 from crisiswatch.detectors.sentiment_shift import SentimentConfig
 from crisiswatch.detectors.terms import TermConfig
+from crisiswatch.detectors.types import Severity
 from crisiswatch.detectors.volume import VolumeConfig
 from crisiswatch.detectors.watchlist import WatchTerm
 from crisiswatch.flows.config import SentimentScoring
@@ -153,7 +154,7 @@ class ReachSettings(BaseModel):
 
 class WatchTermSettings(BaseModel):
     term: str = Field(min_length=1)
-    severity: Literal["info", "warning", "critical"] = _WATCH.severity
+    severity: Severity = _WATCH.severity
     min_count: int = Field(_WATCH.min_count, ge=1)
     brands: list[str] = []
     support_mentions: int = Field(_WATCH.support_mentions, ge=1, description="the term's "
@@ -161,7 +162,7 @@ class WatchTermSettings(BaseModel):
                                   "distinct authors, or support_reach followers reached")
     support_authors: int = Field(_WATCH.support_authors, ge=1)
     support_reach: int = Field(_WATCH.support_reach, ge=1)
-    unsupported: Literal["info", "warning", "critical"] | None = Field(
+    unsupported: Severity | None = Field(
         None, description="severity short of support (default: one level lower)")
 
 
