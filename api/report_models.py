@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from crisiswatch.api.topics import TopicExample
 from crisiswatch.detectors.types import Severity
 
 
@@ -71,6 +72,19 @@ class TopicKpi(BaseModel):
     state: str
 
 
+class EmergingTopicKpi(BaseModel):
+    id: str = Field(description="GET /topics/{id} has the whole topic")
+    terms: list[str] = Field(description="its label: the most distinctive terms")
+    mentions: int = Field(description="mentions in the period")
+    size: int = Field(description="mentions since it was born, copies included")
+    growth: float = Field(description="its last window's (count + 1) / (expected + 1)")
+    authors: int = Field(description="distinct authors of its original posts, up to 64")
+    negative_share: float
+    first_window: float = Field(description="start of the window that created it")
+    examples: list[TopicExample] = Field(description="up to 3 posts, closest to the topic "
+                                         "first")
+
+
 class PrecisionKpis(BaseModel):
     judged: int = Field(description="paging incidents a team gave feedback on")
     useful: int
@@ -87,6 +101,10 @@ class BrandReport(BaseModel):
     sla: SlaKpis
     precision: PrecisionKpis = Field(description="what the team said of its pages")
     top_topics: list[TopicKpi] = Field(description="most mentions in the period first")
+    emerging_topics: list[EmergingTopicKpi] = Field(
+        description="complaints that grew steadily over a day or two (the topic's "
+        "emerging flag as of its last window), with mentions in the period; fastest "
+        "growing first")
 
 
 class ReportOut(BaseModel):

@@ -1,11 +1,12 @@
 """``GET /reports``: social care measured like every other channel.
 
 Per brand and period: mention volume and negative share, incidents by severity, time to
-acknowledge and to resolve (median, p90), response-clock (SLA) compliance and the top
-complaint topics, as JSON or, with ``Accept: text/csv`` (or ``format=csv``, for a
-download link), one CSV row per brand for a spreadsheet. ``response/kpis.py`` says which
-clock measures what; the period is in event time and takes the incidents that *opened*
-in it, so each incident counts in exactly one period.
+acknowledge and to resolve (median, p90), response-clock (SLA) compliance, the top
+complaint topics and the emerging ones (complaints that grew over days, with examples),
+as JSON or, with ``Accept: text/csv`` (or ``format=csv``, for a download link), one CSV
+row per brand for a spreadsheet. ``response/kpis.py`` says which clock measures what;
+the period is in event time and takes the incidents that *opened* in it, so each
+incident counts in exactly one period.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ CSV_COLUMNS = (
     "ttr_n", "ttr_median_s", "ttr_p90_s", "duration_median_s", "duration_p90_s",
     "sla_clocks", "sla_met", "sla_breached", "sla_pending", "sla_compliance", "top_topics",
     "feedback_judged", "precision",
+    "emerging_topics",  # after the older columns: spreadsheets reading those keep working
 )
 TimeQuery = Annotated[str | None, Query(
     description="event time: ISO-8601 with a zone (2015-02-23T00:00:00-08:00) or epoch s")]
@@ -63,12 +65,13 @@ def build_report(store: Store, brands: list[str], start: float | None,
     for brand in brands:
         points = [p for p in store.series(brand, start, end, ALL) if p["window_start"] < hi]
         docs = per_brand[brand]
+        topics = store.topics(brand, start, limit=1000)
         out.append({"brand": brand, "volume": kpis.volume(points),
                     "incidents": kpis.incidents(docs, published),
                     "sla": kpis.sla(docs, now),
                     "precision": kpis.precision(docs, verdicts),
-                    "top_topics": kpis.top_topics(store.topics(brand, start, limit=1000),
-                                                  start, end)})
+                    "top_topics": kpis.top_topics(topics, start, end),
+                    "emerging_topics": kpis.emerging_topics(topics, start, end)})
     return {"start": start, "end": end, "generated_at": now, "clocks": CLOCKS, "brands": out}
 
 
@@ -90,6 +93,11 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _topics(topics: list[dict[str, Any]]) -> str:
+    """Topics in one cell: their first three terms and mentions in the period."""
+    return "; ".join(f"{' '.join(t['terms'][:3])} ({t['mentions']})" for t in topics)
+
+
 def to_csv(report: dict[str, Any]) -> str:
     """One row per brand; times as ISO-8601 UTC, durations in seconds, empty = none;
     text cells escaped against formula injection (``_cell``)."""
@@ -99,16 +107,15 @@ def to_csv(report: dict[str, Any]) -> str:
     for b in report["brands"]:
         v, i, s = b["volume"], b["incidents"], b["sla"]
         tta, ttr, dur = i["time_to_acknowledge"], i["time_to_resolve"], i["duration"]
-        topics = "; ".join(f"{' '.join(t['terms'][:3])} ({t['mentions']})"
-                           for t in b["top_topics"])
         row = [b["brand"], _iso(report["start"]), _iso(report["end"]), v["mentions"],
                v["windows"], v["expected"], v["negative_share"], v["negative_share_baseline"],
                v["anomalous_windows"], i["total"], *i["by_severity"].values(),
                i["acknowledged"], i["resolved_by_people"], i["resolved_by_detector"],
                i["open"], i["unmeasured"], tta["n"], tta["median_s"], tta["p90_s"],
                ttr["n"], ttr["median_s"], ttr["p90_s"], dur["median_s"], dur["p90_s"],
-               s["clocks"], s["met"], s["breached"], s["pending"], s["compliance"], topics,
-               b["precision"]["judged"], b["precision"]["precision"]]
+               s["clocks"], s["met"], s["breached"], s["pending"], s["compliance"],
+               _topics(b["top_topics"]), b["precision"]["judged"],
+               b["precision"]["precision"], _topics(b["emerging_topics"])]
         w.writerow([_cell(x) for x in row])
     return buf.getvalue()
 
@@ -126,7 +133,7 @@ def reports(
     accept: Annotated[str | None, Header()] = None,
 ) -> Any:
     """KPIs per brand over a period of event time: volume, negative share, incidents by
-    severity, time to acknowledge and to resolve, SLA compliance, top topics."""
+    severity, time to acknowledge and to resolve, SLA compliance, top and emerging topics."""
     known = store.brands()
     if brand is not None and brand not in known:
         raise HTTPException(404, f"unknown brand {brand!r}; GET /brands lists them")

@@ -154,10 +154,7 @@ def top_topics(topics: list[dict[str, Any]], start: float | None, end: float | N
     hi = math.inf if end is None else end
     out = []
     for t in topics:
-        if t["first_window"] >= hi or t["last_window"] < lo:
-            continue
-        series = t.get("series") or []
-        mentions = (sum(c for w, c in series if lo <= w < hi) if series else t["size"])
+        mentions = _in_period(t, lo, hi)
         if mentions <= 0:
             continue
         out.append({"id": t["id"], "terms": [term for term, _ in t["terms"][:5]],
@@ -166,6 +163,38 @@ def top_topics(topics: list[dict[str, Any]], start: float | None, end: float | N
                     "state": t["state"]})
     out.sort(key=lambda t: (-t["mentions"], -t["size"], t["id"]))
     return out[:n]
+
+
+def _in_period(t: dict[str, Any], lo: float, hi: float) -> int:
+    """A topic's mentions in ``[lo, hi)``: from its per-window series, which keeps its
+    latest windows; its whole size when it has none; 0 when its life misses the period."""
+    if t["first_window"] >= hi or t["last_window"] < lo:
+        return 0
+    series = t.get("series") or []
+    return sum(c for w, c in series if lo <= w < hi) if series else t["size"]
+
+
+def emerging_topics(topics: list[dict[str, Any]], start: float | None, end: float | None,
+                    examples: int = 3) -> list[dict[str, Any]]:
+    """The complaints that grew over days (the ``emerging`` flag the topic detector set
+    as of the topic's last window) with mentions in the period, fastest growing first,
+    each with a few example posts: what a product team reads first in a weekly report,
+    even where no window was surprising enough to open an incident. The flag is the
+    topic's latest: one that stopped being young since is no longer listed."""
+    lo = -math.inf if start is None else start
+    hi = math.inf if end is None else end
+    out = []
+    for t in topics:
+        mentions = _in_period(t, lo, hi) if t.get("emerging") else 0
+        if mentions <= 0:
+            continue
+        out.append({"id": t["id"], "terms": [term for term, _ in t["terms"][:5]],
+                    "mentions": mentions, "size": t["size"], "growth": t["growth"],
+                    "authors": t.get("authors", 0), "negative_share": t["negative_share"],
+                    "first_window": t["first_window"],
+                    "examples": t.get("examples", [])[:examples]})
+    out.sort(key=lambda t: (-t["growth"], -t["size"], t["id"]))
+    return out
 
 
 def precision(docs: list[dict[str, Any]], verdicts: dict[str, dict[str, Any]]

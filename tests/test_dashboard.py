@@ -333,6 +333,9 @@ def test_the_report_view_shows_the_api_figures_and_downloads_csv(
     assert f"{delta['volume']['mentions']:,}" in tiles
     assert f"{delta['incidents']['total']}" in page.locator(
         "tr[data-brand='Delta'] td[data-kpi=incidents]").inner_text()
+    assert "emerging complaint topics" in page.locator(".tiles-wrap").inner_text().lower()
+    assert page.locator(".tiles-wrap ol[data-kpi=emerging] > li").count() == len(
+        delta["emerging_topics"])
     page.select_option("#report-brand", "")
     page.click("#report-form button[type=submit]")
     page.wait_for_function("document.querySelectorAll('table.report tbody tr').length > 1")

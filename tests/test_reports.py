@@ -1,6 +1,6 @@
 """``GET /reports`` over real HTTP: volume and negative share from the series, incidents
 by severity, response times on the wall clock from the lifecycle, SLA compliance, top
-topics; JSON and CSV agree."""
+and emerging topics; JSON and CSV agree."""
 
 from __future__ import annotations
 
@@ -12,12 +12,15 @@ from typing import Any
 
 import pytest
 
+from crisiswatch.detectors.topic_clustering import update
+from crisiswatch.detectors.topics import BrandTopics, TopicConfig
 from crisiswatch.response import kpis, lifecycle
 from crisiswatch.response.lifecycle import Context
 from crisiswatch.response.staffing import StaffingConfig
 from crisiswatch.store import Store
 from tests.conftest import LiveAPI
 from tests.helpers.activation import T0, incident, playbook_file, write
+from tests.helpers.topic_data import DAY, SCAM, TEMPLATES, fixture_embedder, slow_complaint
 
 DAY_FROM, DAY_TO = "2015-02-23T00:00:00-08:00", "2015-02-24T00:00:00-08:00"
 PLAYBOOKS = """\
@@ -206,3 +209,50 @@ def test_a_report_without_incidents_or_topics_is_zeros_and_nulls(store: Store) -
                                   "negative_share": None, "negative_share_baseline": None,
                                   "anomalous_windows": 0, "peak": None}
         assert calm["incidents"]["total"] == 0 and calm["top_topics"] == []
+
+
+def test_the_report_lists_the_complaint_that_emerged_over_days_with_examples(
+        store: Store) -> None:
+    """60 complaints of one kind from 40 authors over two days, among ordinary traffic,
+    written window by window as the flow's sink does: the report lists that topic as
+    emerging, with its examples, and none of the ordinary ones; a period that ends before
+    the complaint began does not list it."""
+    emb, state, cfg = fixture_embedder(templates=(*TEMPLATES, SCAM)), BrandTopics(), TopicConfig()
+    w = store.writer()
+    for start, items in slow_complaint(days_before=1.5):
+        out = update(state, "Acme", start, items, emb.embed([i.text for i in items]), cfg)
+        w.window("Acme", start, window("Acme", start, len(items), 0.5))
+        for record in out.topics:
+            w.topic(record)
+    w.execute()
+
+    with LiveAPI(store) as api:
+        (acme,) = api.get("/reports", params={"brand": "Acme"}).json()["brands"]
+        (row,) = csv_rows(api.get("/reports", params={"brand": "Acme", "format": "csv"}).text)
+        (before,) = api.get("/reports", params={"brand": "Acme", "to": 1.4 * DAY}
+                            ).json()["brands"]
+    (found,) = acme["emerging_topics"]
+    assert {"fraud", "pin"} <= set(found["terms"]) and found["authors"] == 40
+    assert found["mentions"] >= 24 and found["growth"] > 0
+    assert 1 <= len(found["examples"]) <= 3
+    assert all("scam" in e["text"] for e in found["examples"])
+    stored = {t["id"]: t for t in store.topics("Acme", limit=1000)}
+    assert stored[found["id"]]["emerging"]
+    ordinary = [t["id"] for t in acme["top_topics"] if t["id"] != found["id"]]
+    assert ordinary and not any(stored[i]["emerging"] for i in ordinary)  # listed only once
+    assert row["emerging_topics"].startswith(" ".join(found["terms"][:3]))
+    assert before["emerging_topics"] == []  # born after that period
+
+
+def test_emerging_topics_come_fastest_growing_first_with_three_examples() -> None:
+    def topic(tid: str, growth: float, emerging: bool = True, last: float = T0) -> dict:
+        return {"id": tid, "terms": [["t", 1.0]] * 6, "size": 30, "growth": growth,
+                "authors": 9, "negative_share": 0.9, "first_window": T0 - 3600,
+                "last_window": last, "emerging": emerging, "series": [[last, 30]],
+                "examples": [{"id": str(n)} for n in range(5)]}
+
+    found = kpis.emerging_topics([topic("slow", 1.5), topic("fast", 3.0),
+                                  topic("plain", 9.0, emerging=False),
+                                  topic("gone", 9.0, last=T0 - 600)], T0 - 300, T0 + 300)
+    assert [t["id"] for t in found] == ["fast", "slow"]
+    assert len(found[0]["examples"]) == 3 and len(found[0]["terms"]) == 5

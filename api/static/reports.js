@@ -31,7 +31,21 @@ function row(b) {
     h("td", { "data-kpi": "sla" }, sla(b.sla)),
     h("td", {}, b.top_topics.length
       ? b.top_topics.slice(0, 3).map((t) => `${t.terms.slice(0, 3).join(" ")} (${t.mentions})`).join("; ")
-      : h("span", { class: "muted" }, "no topics")));
+      : h("span", { class: "muted" }, "no topics"),
+    b.emerging_topics.length ? h("small", { "data-kpi": "emerging" }, `${b.emerging_topics.length} emerging: `
+      + b.emerging_topics.map((t) => t.terms.slice(0, 3).join(" ")).join("; ")) : ""));
+}
+
+// The complaints that grew over days, each with its first example posts: what a product
+// team should read even when no incident was opened.
+function emerging(b) {
+  if (!b.emerging_topics.length) return h("p", { class: "muted" }, "No emerging complaint topics in this period.");
+  return h("section", { "aria-labelledby": "emerging-h" }, h("h3", { id: "emerging-h" }, "Emerging complaint topics"),
+    h("ol", { class: "topics", "data-kpi": "emerging" }, b.emerging_topics.map((t) => h("li", {},
+      h("span", { class: "terms" }, t.terms.join(" · ")),
+      h("span", { class: "muted" }, ` ${num(t.mentions)} mentions in the period from ${num(t.authors)} authors · growth ×${t.growth.toFixed(1)} · ${pct(t.negative_share)} negative`),
+      t.examples.length ? h("ul", { class: "examples" }, t.examples.map((e) => h("li", {},
+        h("q", {}, e.text), e.handle ? h("small", {}, ` @${e.handle}`) : ""))) : ""))));
 }
 
 // One brand's KPIs as tiles, read at a glance (the table below compares brands).
@@ -53,7 +67,8 @@ function tiles(b) {
       h("ol", { class: "topics" }, b.top_topics.map((t) => h("li", {},
         h("span", { class: "terms" }, t.terms.join(" · ")),
         h("span", { class: "muted" }, ` ${num(t.mentions)} mentions in the period · ${pct(t.negative_share)} negative`)))))
-      : h("p", { class: "muted" }, "No complaint topics in this period."));
+      : h("p", { class: "muted" }, "No complaint topics in this period."),
+    emerging(b));
 }
 
 export const reports = {
