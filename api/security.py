@@ -4,7 +4,8 @@ request rate limit per key.
 Every endpoint states the scope it needs, ``dependencies=[Depends(require("read"))]``:
 
 - ``read``: what the flow published (alerts, series, topics, stats, the live stream);
-- ``ingest``: ``POST /mentions``, for machine feeds;
+- ``ingest``: ``POST /mentions``, for machine feeds (a key may be limited to some
+  brands: ``Principal.brands``);
 - ``operate``: acting on incidents (lifecycle, playbooks), labels that teach the sentiment
   model, the webhook outbox (its destinations may carry a receiver's secret);
 - ``admin``: all of the above.
@@ -65,11 +66,14 @@ _bearer = HTTPBearer(auto_error=False, description="an API key: crisiswatch keys
 
 @dataclass(frozen=True)
 class Principal:
-    """The caller of a request: a key (by its public id and name) or anonymous."""
+    """The caller of a request: a key (by its public id and name) or anonymous.
+    ``brands``: the only brands the key may push mentions for (``api/ingest.py``); None:
+    any (anonymous callers cannot ingest at all)."""
 
     key_id: str | None
     name: str
     scopes: frozenset[str]
+    brands: frozenset[str] | None = None
 
 
 def allows(scopes: frozenset[str] | list[str], scope: str) -> bool:
@@ -104,7 +108,9 @@ def require(scope: Scope, store_optional: bool = False) -> Callable[..., Princip
             if key is None:
                 _refuse(request, client, 401, "unknown or revoked API key",
                         f'{REALM}, error="invalid_token"')
-            principal = Principal(key["id"], key["name"], frozenset(key["scopes"]))
+            brands = key.get("brands")  # absent from keys made before it existed
+            principal = Principal(key["id"], key["name"], frozenset(key["scopes"]),
+                                  None if brands is None else frozenset(brands))
             if not allows(principal.scopes, scope):
                 _refuse(request, client, 403, f"API key {key['name']!r} ({key['id']}) lacks "
                         f"scope '{scope}'; it has: {', '.join(sorted(principal.scopes))}",

@@ -22,11 +22,15 @@ def token_digest(token: str) -> str:
 class ApiKeys:
     """API keys; the token itself is never stored, only its digest:
 
-    - ``p:apikeys``    hash: token digest -> key (JSON: id, name, scopes, created, rate)
+    - ``p:apikeys``    hash: token digest -> key (JSON: id, name, scopes, created, rate,
+      brands)
     - ``p:apikey_ids`` hash: key id -> token digest (to list and revoke by id)
 
     A copy of the database gives no usable token. The id (12 hex digits of the digest)
     names a key in lists, logs and revocations without revealing it.
+
+    ``brands``: the brands a key may push mentions for (``POST /mentions``), sorted; None
+    (and a key stored before the field existed, which lacks it) may push any brand.
     """
 
     def __init__(self, client: Redis, key: str, ids: str) -> None:
@@ -34,13 +38,15 @@ class ApiKeys:
         self.key, self.ids = key, ids
 
     def create(self, name: str, scopes: list[str], rate_per_second: float | None = None,
-               burst: float | None = None) -> tuple[str, dict[str, Any]]:
+               burst: float | None = None, brands: list[str] | None = None
+               ) -> tuple[str, dict[str, Any]]:
         """A new key: returns the token (shown once, then only its digest exists) and
-        the stored record."""
+        the stored record. No ``brands`` (None or empty): the key may push any brand."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         digest = token_digest(token)
         record = {"id": digest[:12], "name": name, "scopes": sorted(set(scopes)),
-                  "created": time.time(), "rate_per_second": rate_per_second, "burst": burst}
+                  "created": time.time(), "rate_per_second": rate_per_second, "burst": burst,
+                  "brands": sorted(set(brands)) if brands else None}
         with self.r.pipeline(transaction=True) as pipe:
             pipe.hset(self.key, digest, orjson.dumps(record))
             pipe.hset(self.ids, record["id"], digest)

@@ -16,11 +16,13 @@ from bytewax.testing import run_main
 from crisiswatch.config.runtime import build_flow
 from crisiswatch.config.settings import Settings
 from crisiswatch.flows.redis_source import RedisStreamSource
-from crisiswatch.store import LayoutMismatch, Store, connect
+from crisiswatch.store import LayoutMismatch, Store, connect, token_digest
 from crisiswatch.store.embedded import EmbeddedRedis
 from tests.conftest import LiveAPI, replay, settings_for, with_ingest, write_jsonl
+from tests.helpers.cli import cli
 from tests.helpers.flow_runs import cli_env, published, run_flow
 
+ROOT = Path(__file__).resolve().parents[1]
 T0 = 1_700_000_000
 
 
@@ -143,3 +145,70 @@ def test_a_changed_partition_count_is_refused(redis_server: EmbeddedRedis, store
     log = tmp_path / "flow.log"
     assert run_flow(["--from-stream", "--drain"], env, log, timeout=60) == 2
     assert "set up with 4 partitions" in " ".join(log.read_text().split())
+
+
+def test_a_key_limited_to_its_brands_pushes_only_those(served: LiveAPI, store: Store) -> None:
+    records: list[dict[str, Any]] = [
+        {"id": "a1", "ts": T0, "brand": "Acme", "text": "order arrived"},
+        {"id": "b1", "ts": T0, "brand": "Beta", "text": "order arrived"},
+        {"id": "s1", "ts": T0, "text": "@Skyways lost my bag"},  # matched by its text
+        {"id": "h1", "ts": T0, "text": "@HarborBank lost my card"},
+        {"id": "sh", "ts": T0, "text": "@Skyways and @HarborBank both lost my things"},
+        {"id": "b2", "ts": T0, "brand": "Beta"},  # invalid first: the parser's reason
+        {"id": "a2", "ts": T0, "brand": "Acme", "text": "@HarborBank is slow"},  # brand wins
+    ]
+    token, key_record = store.api_keys.create("partner", ["ingest"], brands=["Skyways", "Acme"])
+    assert key_record["brands"] == ["Acme", "Skyways"]
+    only = "it may ingest only 'Acme', 'Skyways'"
+    r = post(served.client, orjson.dumps(records), "application/json",
+             {"Authorization": f"Bearer {token}"})
+    assert r.status_code == 202, r.text
+    assert r.json() == {"accepted": 3, "rejected": 4, "errors": [
+        {"index": 1, "reason": f"this API key may not ingest brand 'Beta'; {only}"},
+        {"index": 3, "reason": f"this API key may not ingest brand 'Harbor Bank'; {only}"},
+        {"index": 4, "reason": "this API key may not ingest brand 'Harbor Bank', which the "
+         "record names besides 'Skyways' (a record is counted for every brand it names, so "
+         "it is refused whole: set field 'brand' to one of the key's brands to send it for "
+         f"that brand alone); {only}"},
+        {"index": 5, "reason": "missing field 'text'"},
+    ]}
+    assert sorted(m["id"] for m in queued(store)) == ["a1", "a2", "s1"]
+
+    # a key without a list, and one stored before keys had the field, push any brand
+    old_token, old = store.api_keys.create("old collector", ["ingest"])
+    del old["brands"]
+    store.r.hset(store.api_keys.key, token_digest(old_token), orjson.dumps(old))
+    for headers in (key(store, "ingest"), {"Authorization": f"Bearer {old_token}"}):
+        r = post(served.client, orjson.dumps(records), "application/json", headers)
+        assert r.status_code == 202 and r.json()["accepted"] == 6, r.text
+        assert [e["index"] for e in r.json()["errors"]] == [5]
+    assert len(queued(store)) == 3 + 2 * 6
+
+
+def test_keys_create_brand_stores_the_limit_the_api_applies(
+        served: LiveAPI, store: Store, redis_server: EmbeddedRedis) -> None:
+    env = {"REDIS_URL": redis_server.url, "CRISISWATCH_STORE__PREFIX": store.p,
+           "COLUMNS": "200"}
+    r = cli("keys", "create", "--name", "partner", "--scope", "ingest", "--brand", "Acme",
+            "--brand", " Beta ", cwd=ROOT, env=env)
+    assert r.returncode == 0, r.stderr
+    token = r.stdout.strip()
+    stored = store.api_keys.verify(token)
+    assert stored is not None and stored["brands"] == ["Acme", "Beta"]
+    assert "ingests only Acme, Beta" in " ".join(r.stderr.split())
+    listed = cli("keys", "list", cwd=ROOT, env=env).stdout
+    assert "Acme, Beta" in listed and "any" in listed  # LiveAPI's own admin key: any brand
+
+    r = cli("keys", "create", "--name", "reader", "--scope", "read", "--brand", "Acme",
+            cwd=ROOT, env=env)
+    assert r.returncode == 2 and "add --scope ingest" in " ".join(r.stderr.split())
+
+    batch = [{"id": "a1", "ts": T0, "brand": "Acme", "text": "hi"},
+             {"id": "g1", "ts": T0, "brand": "Globex", "text": "hi"}]
+    r = post(served.client, orjson.dumps(batch), "application/json",
+             {"Authorization": f"Bearer {token}"})
+    assert r.status_code == 202, r.text
+    assert (r.json()["accepted"], r.json()["errors"]) == (1, [
+        {"index": 1, "reason": "this API key may not ingest brand 'Globex'; it may ingest "
+         "only 'Acme', 'Beta'"}])
+    assert [m["id"] for m in queued(store)] == ["a1"]

@@ -1,7 +1,9 @@
 """``crisiswatch keys create|list|revoke``: API keys in the Redis at REDIS_URL.
 
 A token is printed once, at creation; Redis keeps only its SHA-256 (``ApiKeys``), so a
-lost token is revoked and replaced, never recovered.
+lost token is revoked and replaced, never recovered. ``--brand`` limits what a key may
+push through ``POST /mentions`` to those brands (a partner's collector); it limits
+nothing else, so it is refused on a key that cannot ingest.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ def create(
     = None,
     burst: Annotated[float | None, typer.Option(
         help="burst for this key (default: security.rate_limit)", min=1)] = None,
+    brand: Annotated[list[str] | None, typer.Option(
+        help="repeat for several: the only brands this key may push to POST /mentions "
+        "(default: any)")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Create a key and print its token, once (to stdout; the rest goes to stderr)."""
@@ -52,10 +57,19 @@ def create(
     if unknown:
         err.print(f"[red]unknown scope {', '.join(unknown)};[/] known: {', '.join(SCOPES)}")
         raise typer.Exit(2)
+    brands = [b.strip() for b in brand or ()]
+    if "" in brands:
+        err.print("[red]--brand is empty:[/] name a brand as the mentions' 'brand' field does")
+        raise typer.Exit(2)
+    if brands and not {"ingest", "admin"} & set(scope):
+        err.print("[red]--brand limits what a key may ingest[/] (POST /mentions) and "
+                  "nothing else: add --scope ingest, or leave --brand out")
+        raise typer.Exit(2)
     with _store(config) as store:
-        token, key = store.api_keys.create(name, scope, rate, burst)
-    err.print(f"key [bold]{key['id']}[/] ({name}: {', '.join(key['scopes'])}); the token "
-              "below is shown this once. Clients send: Authorization: Bearer <token>")
+        token, key = store.api_keys.create(name, scope, rate, burst, brands)
+    limit = f"; ingests only {', '.join(key['brands'])}" if key["brands"] else ""
+    err.print(f"key [bold]{key['id']}[/] ({name}: {', '.join(key['scopes'])}{limit}); the "
+              "token below is shown this once. Clients send: Authorization: Bearer <token>")
     sys.stdout.write(token + "\n")
 
 
@@ -65,11 +79,13 @@ def list_(config: ConfigOpt = None) -> None:
     with _store(config) as store:
         keys = store.api_keys.list()
     table = Table(title=f"{len(keys)} API key(s)")
-    for col in ("id", "name", "scopes", "rate/s", "created"):
+    for col in ("id", "name", "scopes", "brands", "rate/s", "created"):
         table.add_column(col)
     for k in keys:
         created = datetime.fromtimestamp(k["created"], UTC).isoformat(timespec="seconds")
+        brands = k.get("brands")  # absent from keys made before it existed: any brand
         table.add_row(k["id"], k["name"], ", ".join(k["scopes"]),
+                      "any" if brands is None else ", ".join(brands),
                       "default" if k["rate_per_second"] is None else f"{k['rate_per_second']:g}",
                       created)
     Console().print(table)
