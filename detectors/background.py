@@ -15,7 +15,7 @@ are forgotten, and a forgotten term counts as rare, which is what it is for the 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from scipy.special import gammainc
@@ -50,7 +50,7 @@ class Background:
     last_window: int | None = None
     origin: int = 0
 
-    def learn(self, window: int, counts: dict[str, int], cfg: BackgroundConfig) -> None:
+    def learn(self, window: int, counts: Mapping[str, int], cfg: BackgroundConfig) -> None:
         """Fold one quiet window's term counts in (windows arrive in order)."""
         if self.last_window is None:
             self.last_window = self.origin = window

@@ -27,6 +27,7 @@ from crisiswatch.detectors.text import normalise_text
 
 SKETCH_K = 32  # exact up to this many: paging asks for 3 to 5
 _FULL = 1 << 32
+_NO_HASHES: frozenset[int] = frozenset()  # what an empty sketch holds (see Distinct)
 
 _CASHTAG = re.compile(r"(?<![\w$])\$[A-Za-z][A-Za-z.]{0,5}(?![\w$])")
 _HANDLE = re.compile(r"(?<!\w)@\w+")
@@ -73,7 +74,9 @@ class Distinct:
 
     def __init__(self, k: int = SKETCH_K) -> None:
         self.k = k
-        self.hashes: set[int] = set()
+        # shared and empty until the first key: most sketches of a brand met once stay
+        # empty, and an empty set is 216 bytes
+        self.hashes: set[int] | frozenset[int] = _NO_HASHES
         self.heap: list[int] = []  # the hashes kept, negated: the largest first
         self.floor = _FULL  # a hash must be below this to join (any, until full)
 
@@ -86,13 +89,15 @@ class Distinct:
             self._put(h)
 
     def _put(self, h: int) -> None:
-        self.hashes.add(h)
+        if self.hashes is _NO_HASHES:
+            self.hashes = set()
+        self.hashes.add(h)  # type: ignore[union-attr]
         if len(self.heap) < self.k:
             heappush(self.heap, -h)
             if len(self.heap) == self.k:
                 self.floor = -self.heap[0]
             return
-        self.hashes.discard(-heappushpop(self.heap, -h))
+        self.hashes.discard(-heappushpop(self.heap, -h))  # type: ignore[union-attr]
         self.floor = -self.heap[0]
 
     def merge(self, other: Distinct) -> Distinct:
@@ -111,7 +116,7 @@ class Distinct:
 
     def __setstate__(self, state: tuple[int, list[int]]) -> None:
         self.k, hashes = state
-        self.hashes = set(hashes)
+        self.hashes = set(hashes) if hashes else _NO_HASHES
         self.heap = [-h for h in hashes]
         heapify(self.heap)
         self.floor = -self.heap[0] if len(self.heap) >= self.k else _FULL

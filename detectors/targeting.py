@@ -39,6 +39,9 @@ class BrandNames:
     owned: tuple[str, ...] = ()  # handles of the brand's own accounts
 
 
+_NO_HANDLES: frozenset[str] = frozenset()  # shared: an empty frozenset is 216 bytes a brand
+
+
 def _phrases(brand: str, names: BrandNames) -> set[str]:
     out = {"@" + h.lstrip("@").lower() for h in (*names.handles, *names.owned)}
     out |= {k.lower() for k in names.keywords}
@@ -119,7 +122,7 @@ class Lenses:
                                    if b != brand)) - mine
             lens = self._lenses[brand] = BrandLens(
                 brand=brand,
-                owned=frozenset(h.lstrip("@").lower() for h in own.owned),
+                owned=frozenset(h.lstrip("@").lower() for h in own.owned) or _NO_HANDLES,
                 own_names=_pattern(mine),
                 other_names=_pattern(p for p in others if not p.startswith("$")),
                 own_cashtag="$" + brand.lower())

@@ -22,11 +22,15 @@ detectors read and what is published hold at most ``capacity`` items, as before.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from heapq import nlargest
 from operator import itemgetter
+from types import MappingProxyType
 
 SLACK = 4  # items held between compactions, in multiples of the capacity
+# what an unused counter holds, shared and read-only: a window keeps nine counters, most
+# of them never used (a hundred thousand brands met once held 1.1 KiB each of empty dicts)
+NOTHING: Mapping[str, int] = MappingProxyType({})
 
 _count = itemgetter(1)
 
@@ -49,12 +53,13 @@ class TopK:
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self.counts: dict[str, int] = {}
-        self.errors: dict[str, int] = {}  # over-estimates, of items counted after a drop
+        # read-only ``NOTHING`` until the first item: a dict of its own from then on
+        self.counts: Mapping[str, int] = NOTHING
+        self.errors: Mapping[str, int] = NOTHING  # over-estimates, of items counted after a drop
         self.floor = 0  # the largest count dropped: a bound on any uncounted item's count
 
     def add(self, item: str, n: int = 1) -> None:
-        counts = self.counts
+        counts = self._counts()
         count = counts.get(item)
         if count is not None:
             counts[item] = count + n
@@ -62,9 +67,21 @@ class TopK:
         floor = self.floor
         counts[item] = floor + n
         if floor:
-            self.errors[item] = floor
+            self._errors()[item] = floor
         if len(counts) > SLACK * self.capacity:
             self.seal()
+
+    def _counts(self) -> dict[str, int]:
+        counts = self.counts
+        if counts is NOTHING:
+            counts = self.counts = {}
+        return counts  # type: ignore[return-value]
+
+    def _errors(self) -> dict[str, int]:
+        errors = self.errors
+        if errors is NOTHING:
+            errors = self.errors = {}
+        return errors  # type: ignore[return-value]
 
     def update(self, items: Iterable[str]) -> None:
         """``add`` each item once; the common case (an item already counted) inline,
@@ -74,8 +91,9 @@ class TopK:
             count = counts.get(item)
             if count is None:
                 self.add(item)
+                counts = self.counts  # its own dict now, if it was ``NOTHING``
             else:
-                counts[item] = count + 1
+                counts[item] = count + 1  # type: ignore[index]
 
     def seal(self) -> None:
         """Down to the ``capacity`` largest counts (the earlier counted first among equal
@@ -84,10 +102,11 @@ class TopK:
         counts = self.counts
         if len(counts) <= self.capacity:
             return
+        counts = self._counts()
         kept = dict(nlargest(self.capacity, counts.items(), key=_count))
         dropped = [t for t in counts if t not in kept]
         self.floor = max(self.floor, max(counts[t] for t in dropped))
-        errors = self.errors  # in place: ``update`` holds the dict while it adds
+        errors = self._errors()  # in place: ``update`` holds the dict while it adds
         for t in dropped:
             del counts[t]
             errors.pop(t, None)
@@ -97,16 +116,17 @@ class TopK:
         one side does not count may have up to that side's floor there, which its count
         and error then include."""
         mine, theirs = self.floor, other.floor
-        errors = self.errors
-        if theirs:
-            for item in self.counts.keys() - other.counts.keys():
-                self.counts[item] += theirs
-                errors[item] = errors.get(item, 0) + theirs
-        for item, n in other.counts.items():
-            error = other.errors.get(item, 0) + (0 if item in self.counts else mine)
-            self.counts[item] = self.counts.get(item, mine) + n
-            if error:
-                errors[item] = errors.get(item, 0) + error
+        if other.counts or (theirs and self.counts):  # else an unused one stays unused
+            counts, errors = self._counts(), self._errors()
+            if theirs:
+                for item in counts.keys() - other.counts.keys():
+                    counts[item] += theirs
+                    errors[item] = errors.get(item, 0) + theirs
+            for item, n in other.counts.items():
+                error = other.errors.get(item, 0) + (0 if item in counts else mine)
+                counts[item] = counts.get(item, mine) + n
+                if error:
+                    errors[item] = errors.get(item, 0) + error
         self.floor = mine + theirs
         self.seal()
         return self
@@ -117,14 +137,16 @@ class TopK:
     def __len__(self) -> int:
         return len(self.counts)
 
-    def __getstate__(self) -> tuple[int, dict[str, int], dict[str, int], int]:
-        return self.capacity, self.counts, self.errors, self.floor
+    def __getstate__(self) -> tuple[int, Mapping[str, int], Mapping[str, int], int]:
+        """``NOTHING`` pickles as an empty dict, and is ``NOTHING`` again unpickled."""
+        return self.capacity, self.counts or {}, self.errors or {}, self.floor
 
     def __setstate__(self, state: tuple[int, dict[str, int], dict[str, int], int]
                      | tuple[int, dict[str, int], dict[str, int]]) -> None:
         """Also reads the snapshots of the space-saving counters this replaced, whose
         smallest counter bounded every uncounted item once they were full."""
-        self.capacity, self.counts, self.errors = state[0], state[1], state[2]
+        self.capacity, self.counts = state[0], state[1] or NOTHING
+        self.errors = state[2] or NOTHING
         if len(state) == 4:
             self.floor = state[3]
         else:

@@ -1,7 +1,8 @@
 """A bound on the brands one flow process keeps state for.
 
 Why: a brand's windows and detectors hold state for as long as the flow runs (about
-17 KiB of objects a brand, 2 KiB once packed while quiet: ``flows/idle_brands.py``),
+5 KiB of objects a brand met once, 17 KiB once it has read a window, 1.2 KiB once
+packed while quiet: ``flows/idle_brands.py``),
 and the brand is whatever a record names: anyone with an ingest key, or a collector
 that writes handles into ``brand``, could create brands until the flow runs out of
 memory. Past ``ingest.max_brands``, a mention of a brand not yet admitted

@@ -12,6 +12,8 @@ import orjson
 
 from crisiswatch.config.runtime import flow_config
 from crisiswatch.config.settings import load_settings
+from crisiswatch.detectors.support import Distinct
+from crisiswatch.detectors.topk import NOTHING, TopK
 from crisiswatch.flows.brand_windows import BrandWindows, BrandWindowsState
 from crisiswatch.flows.dedup import SeenIds
 from crisiswatch.flows.idle_brands import PackedWhenIdle
@@ -126,3 +128,41 @@ def test_a_brand_untouched_for_a_while_is_packed_with_its_window_open_and_woken_
     assert [type(x) for x in got_live] == [WindowItem, Count]
     assert got_packed == got_live
     assert packed.logic is None  # idle again
+
+
+def test_a_brand_met_once_is_packed_at_the_end_and_resumes_as_the_live_one() -> None:
+    """A flood of brands met once must not grow every brand's detectors live at the end
+    of the input: a brand whose only window the end closed is packed, its snapshot the
+    live brand's, and it goes on as the live one does."""
+    clock_a, clock_b = Clock(), Clock()
+    live = builder(clock_a)(None)
+    packed = PackedWhenIdle(builder(clock_b), None, clock_b)
+    batch = [("Acme", [mention(0, T0, text="my flight is late")])]
+    assert published(packed.on_batch(batch)[0]) == published(live.on_batch(batch)[0])
+    assert packed.logic is not None  # its window is open: live
+    assert published(packed.on_eof()[0]) == published(live.on_eof()[0])
+    assert packed.logic is None
+    assert packed.snapshot() == live.state_bytes()
+    later = [("Acme", [mention(k + 1, T0 + 7200 + k, text="outage #down") for k in range(30)])]
+    for clock in (clock_a, clock_b):
+        clock.now += 7200
+    assert published(packed.on_batch(later)[0]) + published(packed.on_eof()[0]) == \
+        published(live.on_batch(later)[0]) + published(live.on_eof()[0])
+
+
+def test_unused_counters_and_sketches_share_one_empty_and_come_back_writable() -> None:
+    """Counters, sketches and id sets a window never used share one read-only empty;
+    a snapshot of one restores a counter that counts, alone."""
+    a, b = TopK(4), TopK(4)
+    assert a.counts is b.counts is NOTHING
+    restored = pickle.loads(pickle.dumps(a))
+    restored.update(["x", "y", "x"])
+    b.add("z")
+    assert restored.counts == {"x": 2, "y": 1} and b.counts == {"z": 1} and not a.counts
+    assert not TopK(4).merge(TopK(4)).counts and a.merge(restored).counts == {"x": 2, "y": 1}
+    sketch = pickle.loads(pickle.dumps(Distinct()))
+    sketch.add("ann")
+    assert sketch.estimate() == 1 and Distinct().estimate() == 0
+    seen = pickle.loads(pickle.dumps(SeenIds(3, 100)))
+    assert not seen.seen_late("m1", 5) and seen.seen_late("m1", 5)
+    assert not SeenIds(3, 100).late
