@@ -39,11 +39,12 @@ def test_a_tag_needs_support_and_lift_not_just_novelty() -> None:
     assert terms.update(state, 301, {"usual": (25, 0, 0, 0)}, {}, TCFG) == []
 
 
-@pytest.mark.slow
-def test_term_state_stays_bounded_under_a_million_distinct_hashtags() -> None:
+def test_term_state_stays_bounded_under_100k_distinct_hashtags() -> None:
+    # 780 times the capacity, over more windows than the longest horizon: a million
+    # tags (ten times the cost) met no other bound
     state = terms.TermState()
-    for w in range(1000):
-        counts = {f"t{w * 1000 + i}": (1, 0, 0, 0) for i in range(1000)}  # 1,000,000 tags
+    for w in range(100):
+        counts = {f"t{w * 1000 + i}": (1, 0, 0, 0) for i in range(1000)}  # 100,000 tags
         terms.update(state, w, counts, {}, TCFG)
         assert len(state.terms) <= TCFG.capacity
     assert len(state.terms) == TCFG.capacity

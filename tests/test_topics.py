@@ -123,13 +123,15 @@ def test_same_input_same_topics_also_after_a_snapshot() -> None:
 
 
 @pytest.mark.slow
-def test_topic_count_stays_bounded_under_100k_unique_texts() -> None:
+def test_topic_count_stays_bounded_under_20k_unique_texts() -> None:
+    # every bound is reached in the first window and the examples are forgotten from the
+    # third: ten windows test what fifty did, for a fifth of the time
     cfg = TopicConfig(max_topics=32, max_candidates=64)
     rng = np.random.default_rng(0)
     state = BrandTopics()
     published: set[str] = set()
     started = time.perf_counter()
-    for w in range(50):
+    for w in range(10):
         vectors = rng.normal(size=(2000, 64)).astype(np.float32)
         # every 10th text repeats one of 20 themes, so that topics do form and get evicted
         themes = rng.normal(size=(20, 64)).astype(np.float32)
@@ -145,7 +147,7 @@ def test_topic_count_stays_bounded_under_100k_unique_texts() -> None:
     assert all(len(t.series) <= cfg.series_windows
                and len(t.examples) <= EXAMPLE_POOL * cfg.examples for t in state.rows)
     assert len(pickle.dumps(state)) < 2_000_000
-    print(f"clustered 100,000 texts in {elapsed:.1f}s ({100_000 / elapsed:,.0f}/s)")
+    print(f"clustered 20,000 texts in {elapsed:.1f}s ({20_000 / elapsed:,.0f}/s)")
 
 
 def test_a_brand_holds_rows_for_its_topics_not_for_its_bound() -> None:
