@@ -139,7 +139,12 @@ def test_redis_restart_under_a_running_flow_and_api_loses_nothing(
                 assert client.get("/health").json()["redis"] is False
                 down = client.post("/mentions", content=b"\n".join(tail), headers=collector)
                 assert down.status_code == 503, down.text  # the collector keeps the batch
+                # down until the flow has met the outage: redis-py's own retries ride out a
+                # second or two, and a flow busy with what it read may not call Redis for
+                # as long (an outage it never saw left it nothing to say)
                 time.sleep(2)
+                wait_for(lambda: "Redis unavailable" in " ".join(log.read_text().split()),
+                         60, "the flow to meet the outage", proc, log)
                 server.start()
 
                 r = client.post("/mentions", content=b"\n".join(tail), headers=collector)
